@@ -1,0 +1,183 @@
+/**
+ * Brings the fleet up locally: the Presto-compatible upstream, D1 migrations, and one
+ * `wrangler dev` per Worker on its own port, all sharing one local persistence directory.
+ * Used by `npm start` and by the end-to-end tests.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startPrestoUpstream } from "./presto.upstream.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+
+export interface FleetOptions {
+  host?: string;
+  registryPort?: number;
+  prestoPort?: number;
+  upstreamPort?: number;
+  /** Local D1/KV/DO state; survives restarts of the workers. */
+  persistTo?: string;
+  /** Where wrangler output goes (one file per Worker). */
+  logDir?: string;
+  /** Identity used by local requests that carry none (development identity, loopback only). */
+  devDefaultUser?: string;
+  upstream?: Parameters<typeof startPrestoUpstream>[0];
+}
+
+interface WorkerSpec {
+  name: string;
+  config: string;
+  port: number;
+  vars: Record<string, string>;
+}
+
+export interface Fleet {
+  registryUrl: string;
+  prestoUrl: string;
+  upstreamUrl: string;
+  /** Stops and starts one Worker's process (its Durable Object state persists). */
+  restart(name: "registry" | "presto"): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
+  const host = options.host ?? "127.0.0.1";
+  const persistTo = resolve(options.persistTo ?? join(ROOT, ".wrangler", "state"));
+  const logDir = resolve(options.logDir ?? join(ROOT, ".wrangler", "logs"));
+  mkdirSync(logDir, { recursive: true });
+
+  const upstream = await startPrestoUpstream({ port: options.upstreamPort ?? 8090, ...options.upstream });
+  await runWrangler(["d1", "migrations", "apply", "fleet", "--local", "--persist-to", persistTo], join(logDir, "migrations.log"));
+
+  const registryUrl = `http://${host}:${options.registryPort ?? 8787}`;
+  const prestoUrl = `http://${host}:${options.prestoPort ?? 8788}`;
+  const workers: WorkerSpec[] = [
+    { name: "registry", config: "wrangler.toml", port: options.registryPort ?? 8787, vars: {} },
+    {
+      name: "presto",
+      config: "workers/presto/wrangler.toml",
+      port: options.prestoPort ?? 8788,
+      vars: {
+        PUBLIC_URL: prestoUrl,
+        ALLOWED_HOSTS: "localhost,127.0.0.1",
+        PRESTO_URL: upstream.url,
+        DEV_IDENTITY: "on",
+        DEV_DEFAULT_USER: options.devDefaultUser ?? "alice; groups=data-eng,ads",
+      },
+    },
+  ];
+  const running = new Map<string, ChildProcess>();
+  const launch = async (worker: WorkerSpec) => {
+    running.set(worker.name, startWorker(worker, host, persistTo, logDir));
+    await waitForHealth(`http://${host}:${worker.port}/health`, running.get(worker.name));
+  };
+  try {
+    await Promise.all(workers.map(launch));
+    await announce(prestoUrl, registryUrl);
+  } catch (error) {
+    await Promise.all([...running.values()].map(stopProcess));
+    await upstream.close();
+    throw error;
+  }
+
+  return {
+    registryUrl,
+    prestoUrl,
+    upstreamUrl: upstream.url,
+    async restart(name) {
+      const worker = workers.find((w) => w.name === name);
+      if (!worker) throw new Error(`No worker ${name}`);
+      await stopProcess(running.get(name));
+      await launch(worker);
+    },
+    async stop() {
+      await Promise.all([...running.values()].map(stopProcess));
+      await upstream.close();
+    },
+  };
+}
+
+function startWorker(worker: WorkerSpec, host: string, persistTo: string, logDir: string): ChildProcess {
+  const args = [
+    "dev",
+    "-c",
+    worker.config,
+    "--ip",
+    host,
+    "--port",
+    String(worker.port),
+    "--inspector-port",
+    String(worker.port + 1000),
+    "--persist-to",
+    persistTo,
+    "--show-interactive-dev-session=false",
+    ...Object.entries(worker.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+  ];
+  const log = createWriteStream(join(logDir, `${worker.name}.log`), { flags: "a" });
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    detached: true, // own process group, so stopping also stops workerd
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG_PATH: logDir, CI: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return child;
+}
+
+async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null) return;
+  const exited = once(child, "exit");
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-(child.pid as number), "SIGKILL");
+    } catch {}
+  }, 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForHealth(url: string, child: ChildProcess | undefined, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${url}: wrangler exited with ${child.exitCode} (see logs)`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not become healthy within ${timeoutMs} ms`);
+}
+
+/** A domain server registers itself on its first health check; wait until the registry lists it. */
+async function announce(serverUrl: string, registryUrl: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    await fetch(`${serverUrl}/health`);
+    const listing = (await (await fetch(`${registryUrl}/v0.1/servers`)).json()) as { servers: unknown[] };
+    if (listing.servers.length > 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${serverUrl} did not appear in the registry`);
+}
+
+async function runWrangler(args: string[], logFile: string): Promise<void> {
+  const log = createWriteStream(logFile, { flags: "a" });
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const [code] = await once(child, "exit");
+  if (code !== 0) throw new Error(`wrangler ${args.join(" ")} failed with ${code}; see ${logFile}`);
+}

@@ -1,0 +1,74 @@
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool as McpTool,
+} from "@modelcontextprotocol/sdk/types.js";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
+import type { Caller } from "../auth/caller";
+import { checkToolAccess } from "../auth/policy";
+import type { ServerSpec } from "./server.definition";
+import type { Tool } from "./tool";
+import { type InvocationRuntime, invokeTool } from "./tool.invoke";
+
+/** Reads the caller the session attached to this request (see Session). */
+export function callerOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): Caller {
+  const caller = extra.authInfo?.extra?.caller as Caller | undefined;
+  if (!caller) throw new McpError(ErrorCode.InternalError, "No caller on this request");
+  return caller;
+}
+
+/**
+ * An SDK `Server` for one session: tools/list shows the caller only what it may call,
+ * tools/call goes through the kit's pipeline.
+ */
+export function buildMcpServer<Upstreams>(spec: ServerSpec<Upstreams>, runtime: InvocationRuntime<Upstreams>): Server {
+  const server = new Server(
+    { name: spec.name, title: spec.title, version: spec.version },
+    {
+      capabilities: { tools: { listChanged: false }, logging: {} },
+      jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+      ...(spec.instructions ? { instructions: spec.instructions } : {}),
+    },
+  );
+  const byName = new Map(spec.tools.map((tool) => [tool.name, tool]));
+
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+    const caller = callerOf(extra);
+    return { tools: spec.tools.filter((tool) => checkToolAccess(tool, caller).allowed).map(describeTool) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const tool = byName.get(request.params.name);
+    if (!tool) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}" on the ${spec.name} server`);
+    }
+    return invokeTool(runtime, {
+      tool,
+      arguments: request.params.arguments,
+      caller: callerOf(extra),
+      signal: extra.signal,
+      requestId: extra.requestId,
+      progressToken: request.params._meta?.progressToken,
+      server,
+      sendNotification: (notification) => extra.sendNotification(notification as never),
+    });
+  });
+  return server;
+}
+
+function describeTool(tool: Tool<unknown>): McpTool {
+  return {
+    name: tool.name,
+    ...(tool.title ? { title: tool.title } : {}),
+    description: tool.description,
+    inputSchema: tool.inputJsonSchema as McpTool["inputSchema"],
+    annotations: tool.annotations,
+    _meta: {
+      "fleet/minutesSaved": tool.minutesSaved,
+      "fleet/needsApproval": tool.needsApproval,
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The session object's own SQLite storage: what `initialize` carried (to rebuild the session
+ * after eviction), the SSE event log (for `Last-Event-ID` resumption) and the invocation outbox.
+ */
+import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Caller } from "../auth/caller";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS session (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  session_id TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  initialize TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_active_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream_id TEXT NOT NULL,
+  message TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_stream ON events (stream_id, seq);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  record TEXT NOT NULL
+);`;
+
+export interface SessionRecord {
+  sessionId: string;
+  owner: Caller;
+  /** The client's `initialize` request, replayed into a fresh transport on wake. */
+  initialize: JSONRPCMessage;
+  createdAt: number;
+  lastActiveAt: number;
+}
+
+/** Events older than this are pruned; a client resuming later starts a fresh stream. */
+const EVENT_RETENTION_MS = 15 * 60_000;
+const MAX_EVENTS = 5_000;
+
+export class SessionStorage {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    this.#sql.exec(SCHEMA);
+  }
+
+  load(): SessionRecord | undefined {
+    const row = this.#sql.exec<Record<string, string | number | null>>("SELECT * FROM session WHERE id = 1").toArray()[0];
+    if (!row) return undefined;
+    return {
+      sessionId: String(row.session_id),
+      owner: JSON.parse(String(row.owner)) as Caller,
+      initialize: JSON.parse(String(row.initialize)) as JSONRPCMessage,
+      createdAt: Number(row.created_at),
+      lastActiveAt: Number(row.last_active_at),
+    };
+  }
+
+  create(record: Omit<SessionRecord, "lastActiveAt">): void {
+    this.#sql.exec(
+      "INSERT INTO session (id, session_id, owner, initialize, created_at, last_active_at) VALUES (1, ?, ?, ?, ?, ?)",
+      record.sessionId,
+      JSON.stringify(record.owner),
+      JSON.stringify(record.initialize),
+      record.createdAt,
+      record.createdAt,
+    );
+  }
+
+  touch(at: number): void {
+    this.#sql.exec("UPDATE session SET last_active_at = ? WHERE id = 1", at);
+  }
+
+  /** Drops the session and its events; the outbox is kept until it has been flushed. */
+  forgetSession(): void {
+    this.#sql.exec("DELETE FROM session; DELETE FROM events;");
+  }
+
+  // --- invocation outbox ---
+
+  enqueue(record: unknown): void {
+    this.#sql.exec("INSERT INTO outbox (record) VALUES (?)", JSON.stringify(record));
+  }
+
+  peekOutbox(limit: number): { lastSeq: number; records: unknown[] } {
+    const rows = this.#sql
+      .exec<{ seq: number; record: string }>("SELECT seq, record FROM outbox ORDER BY seq LIMIT ?", limit)
+      .toArray();
+    return { lastSeq: rows.at(-1)?.seq ?? 0, records: rows.map((row) => JSON.parse(row.record)) };
+  }
+
+  dropOutboxThrough(seq: number): void {
+    this.#sql.exec("DELETE FROM outbox WHERE seq <= ?", seq);
+  }
+
+  outboxSize(): number {
+    return this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  }
+
+  // --- SSE events (resumability) ---
+
+  pruneEvents(now: number): void {
+    this.#sql.exec("DELETE FROM events WHERE created_at < ?", now - EVENT_RETENTION_MS);
+    this.#sql.exec("DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?", MAX_EVENTS);
+  }
+
+  eventStore(): EventStore {
+    const sql = this.#sql;
+    return {
+      async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+        const { seq } = sql
+          .exec<{ seq: number }>(
+            "INSERT INTO events (stream_id, message, created_at) VALUES (?, ?, ?) RETURNING seq",
+            streamId,
+            JSON.stringify(message),
+            Date.now(),
+          )
+          .one();
+        return String(seq);
+      },
+      async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
+        const row = sql
+          .exec<{ stream_id: string }>("SELECT stream_id FROM events WHERE seq = ?", Number(eventId))
+          .toArray()[0];
+        return row?.stream_id;
+      },
+      async replayEventsAfter(eventId, { send }): Promise<StreamId> {
+        const origin = sql
+          .exec<{ stream_id: string }>("SELECT stream_id FROM events WHERE seq = ?", Number(eventId))
+          .toArray()[0];
+        if (!origin) throw new Error(`Unknown or expired event id ${eventId}`);
+        const later = sql
+          .exec<{ seq: number; message: string }>(
+            "SELECT seq, message FROM events WHERE stream_id = ? AND seq > ? ORDER BY seq",
+            origin.stream_id,
+            Number(eventId),
+          )
+          .toArray();
+        for (const event of later) {
+          const message = JSON.parse(event.message) as JSONRPCMessage;
+          // Priming events are empty placeholders, not messages.
+          if (Object.keys(message).length > 0) await send(String(event.seq), message);
+        }
+        return origin.stream_id;
+      },
+    };
+  }
+}

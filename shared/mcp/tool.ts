@@ -1,0 +1,127 @@
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import type { Caller } from "../auth/caller";
+import type { ToolAccess } from "../auth/policy";
+
+export type LogLevel = "debug" | "info" | "notice" | "warning" | "error";
+
+/** What a handler gets besides its validated arguments. */
+export interface ToolContext<Upstreams> {
+  caller: Caller;
+  env: Record<string, unknown>;
+  /** Upstream API clients, built once per session by the server's `upstreams` factory. */
+  upstream: Upstreams;
+  /** Aborted when the client cancels the call or the session ends. */
+  signal: AbortSignal;
+  /** Reports progress to the client (a no-op unless the client asked for progress). */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** Sends a log message to the client (when the call streams) and to the Worker's logs. */
+  log(level: LogLevel, message: string): Promise<void>;
+}
+
+/** A handler returns text, text with structured content, or a full MCP result. */
+export type ToolOutput = string | { text: string; structured?: Record<string, unknown> } | CallToolResult;
+
+/** Every tool says whether it only reads or may change/destroy things. */
+export type FleetToolAnnotations = ToolAnnotations &
+  ({ readOnlyHint: true } | { readOnlyHint?: false; destructiveHint: boolean });
+
+export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
+  /** snake_case, prefixed with the domain (`presto_run_query`). */
+  name: string;
+  title?: string;
+  description: string;
+  /** Input fields; each must carry a `.describe()`. Unknown arguments are refused. */
+  input: Shape;
+  annotations: FleetToolAnnotations;
+  access: ToolAccess;
+  /** The owner's estimate of minutes a human saves per successful call. */
+  minutesSaved: number;
+  /**
+   * Dangerous tools: the exact action put to the human for approval (MCP elicitation) before
+   * the handler runs. No approval, no action; services can never call such a tool.
+   */
+  approval?: (args: z.output<z.ZodObject<Shape>>) => string;
+  run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
+}
+
+/** A tool as the kit holds it: the spec plus the derived strict schema. */
+export interface Tool<Upstreams = unknown> {
+  name: string;
+  title: string | undefined;
+  description: string;
+  schema: z.ZodObject;
+  inputJsonSchema: Record<string, unknown>;
+  annotations: FleetToolAnnotations;
+  access: ToolAccess;
+  minutesSaved: number;
+  needsApproval: boolean;
+  approval: ((args: Record<string, unknown>) => string) | undefined;
+  run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
+}
+
+const TOOL_NAME = /^[a-z][a-z0-9]*_[a-z0-9_]+$/;
+
+/**
+ * Returns `defineTool` typed for a server's upstream clients:
+ * `const defineTool = toolsFor<PrestoUpstreams>();`
+ */
+export function toolsFor<Upstreams>() {
+  return function defineTool<Shape extends z.ZodRawShape>(spec: ToolSpec<Shape, Upstreams>): Tool<Upstreams> {
+    assertWellFormed(spec);
+    const schema = z.strictObject(spec.input);
+    return {
+      name: spec.name,
+      title: spec.title,
+      description: spec.description,
+      schema,
+      inputJsonSchema: z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>,
+      annotations: spec.annotations,
+      access: spec.access,
+      minutesSaved: spec.minutesSaved,
+      needsApproval: spec.approval !== undefined,
+      approval: spec.approval as Tool["approval"],
+      run: spec.run as Tool<Upstreams>["run"],
+    };
+  };
+}
+
+function assertWellFormed(spec: {
+  name: string;
+  input: z.ZodRawShape;
+  minutesSaved: number;
+  approval?: unknown;
+  access: ToolAccess;
+}): void {
+  if (!TOOL_NAME.test(spec.name)) {
+    throw new Error(`Tool name "${spec.name}" must be snake_case and prefixed with its domain (e.g. presto_run_query)`);
+  }
+  for (const [field, schema] of Object.entries(spec.input)) {
+    if (!(schema as z.ZodType).description) throw new Error(`Tool ${spec.name}: input field "${field}" needs a .describe()`);
+  }
+  if (!(spec.minutesSaved >= 0)) throw new Error(`Tool ${spec.name}: minutesSaved must be a number >= 0`);
+  if (spec.approval && spec.access.services) {
+    throw new Error(`Tool ${spec.name}: a tool that needs human approval cannot allow services`);
+  }
+}
+
+/** Formats zod issues as "argument: why" lines an agent can act on. */
+export function describeInvalidArguments(toolName: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return `unexpected argument${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    }
+    const path = issue.path.length ? issue.path.join(".") : "(arguments)";
+    return `"${path}": ${issue.message}`;
+  });
+  return `Invalid arguments for ${toolName}: ${lines.join("; ")}`;
+}
+
+export function toCallToolResult(output: ToolOutput): CallToolResult {
+  if (typeof output === "string") return { content: [{ type: "text", text: output }] };
+  if ("content" in output) return output;
+  return {
+    content: [{ type: "text", text: output.text }],
+    ...(output.structured ? { structuredContent: output.structured } : {}),
+  };
+}

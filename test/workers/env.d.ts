@@ -1,0 +1,17 @@
+import type { D1Migration } from "cloudflare:test";
+import type { KitEnv } from "../../shared/mcp";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends KitEnv {
+      TEST_MIGRATIONS: D1Migration[];
+      PRESTO_URL: string;
+    }
+  }
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    prestoUrl: string;
+  }
+}

@@ -1,0 +1,172 @@
+import { env, evictDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ALICE, BOT, CAROL, connect, initializeMessage, postRpc, textOf, workerFetch } from "./mcp-client";
+
+function sessionStub(sessionId: string) {
+  return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
+}
+
+describe("session lifecycle", () => {
+  it.each(["2025-11-25", "2025-06-18", "2025-03-26"])("negotiates protocol %s and answers in plain JSON", async (version) => {
+    const response = await postRpc(initializeMessage(version));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    expect(response.headers.get("mcp-session-id")).toMatch(/^[0-9a-f]{64}$/);
+    const body = (await response.json()) as { result: { protocolVersion: string; serverInfo: { name: string } } };
+    expect(body.result.protocolVersion).toBe(version);
+    expect(body.result.serverInfo.name).toBe("echo");
+  });
+
+  it("answers an unknown protocol version with the latest it supports", async () => {
+    const response = await postRpc(initializeMessage("2099-01-01"));
+    const body = (await response.json()) as { result: { protocolVersion: string } };
+    expect(body.result.protocolVersion).toBe("2025-11-25");
+  });
+
+  it("serves tools/list and tools/call over the SDK client", async () => {
+    const { client } = await connect();
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name)).toContain("echo_say");
+    const result = await client.callTool({ name: "echo_say", arguments: { text: "hello" } });
+    expect(textOf(result)).toBe("hello");
+    await client.close();
+  });
+
+  it("keeps the session across a Durable Object eviction", async () => {
+    // Raw requests: an SDK client holds a standalone GET stream open, and eviction waits for
+    // in-flight requests (the end-to-end test restarts the whole Worker under a real client).
+    const init = await postRpc(initializeMessage("2025-06-18"));
+    const sessionId = init.headers.get("mcp-session-id") as string;
+    await init.body?.cancel(); // an unread body is an in-flight request, which eviction waits for
+    const headers = { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" };
+    await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers);
+    const say = async (text: string) => {
+      const response = await postRpc(
+        { jsonrpc: "2.0", id: text, method: "tools/call", params: { name: "echo_say", arguments: { text } } },
+        headers,
+      );
+      expect(response.status).toBe(200);
+      return textOf(((await response.json()) as { result: { content: unknown } }).result);
+    };
+    expect(await say("before")).toBe("before");
+    await evictDurableObject(sessionStub(sessionId));
+    expect(await say("after")).toBe("after");
+    await evictDurableObject(sessionStub(sessionId));
+    // A client (re)joining the same session id works too, with the negotiated version intact.
+    const again = await connect({ sessionId });
+    expect(textOf(await again.client.callTool({ name: "echo_say", arguments: { text: "resumed" } }))).toBe("resumed");
+  });
+
+  it("ends the session on DELETE", async () => {
+    const { client, transport } = await connect();
+    const sessionId = transport.sessionId as string;
+    await transport.terminateSession();
+    const response = await postRpc(
+      { jsonrpc: "2.0", id: 5, method: "tools/list" },
+      { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" },
+    );
+    expect(response.status).toBe(404);
+    await client.close();
+  });
+
+  it("answers unknown and malformed session ids with 404", async () => {
+    const headers = { "mcp-protocol-version": "2025-11-25" };
+    const unknown = await postRpc(
+      { jsonrpc: "2.0", id: 1, method: "tools/list" },
+      { ...headers, "mcp-session-id": env.SESSIONS.newUniqueId().toString() },
+    );
+    expect(unknown.status).toBe(404);
+    const malformed = await postRpc({ jsonrpc: "2.0", id: 1, method: "tools/list" }, { ...headers, "mcp-session-id": "nope" });
+    expect(malformed.status).toBe(404);
+  });
+
+  it("refuses another identity on someone else's session", async () => {
+    const { transport } = await connect({ user: ALICE });
+    const response = await postRpc(
+      { jsonrpc: "2.0", id: 1, method: "tools/list" },
+      {
+        "mcp-session-id": transport.sessionId as string,
+        "mcp-protocol-version": "2025-11-25",
+        "x-fleet-dev-user": "mallory; groups=data-eng",
+      },
+    );
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain("belongs to another identity");
+  });
+});
+
+describe("gates in front of the session", () => {
+  it("refuses a user outside the server's groups at initialize", async () => {
+    const response = await postRpc(initializeMessage(), { "x-fleet-dev-user": CAROL });
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain("none of the groups allowed to use the echo server");
+  });
+
+  it("refuses requests without an identity with 401", async () => {
+    const response = await workerFetch("http://localhost/mcp", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify(initializeMessage()),
+    });
+    // No header and no DEV_DEFAULT_USER in this Worker's configuration.
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toContain("Bearer");
+  });
+
+  it("ignores the development identity on a non-loopback host", async () => {
+    const response = await workerFetch("http://localhost/mcp", {
+      method: "POST",
+      headers: {
+        host: "presto.example.com",
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "x-fleet-dev-user": ALICE,
+      },
+      body: JSON.stringify(initializeMessage()),
+    });
+    expect(response.status).toBe(403); // foreign host: refused before identity is even looked at
+  });
+
+  it("refuses a foreign Host and a foreign Origin (DNS rebinding)", async () => {
+    const foreignHost = await postRpc(initializeMessage(), { host: "evil.example" });
+    expect(foreignHost.status).toBe(403);
+    expect(await foreignHost.text()).toContain("evil.example");
+    const foreignOrigin = await postRpc(initializeMessage(), { origin: "http://evil.example" });
+    expect(foreignOrigin.status).toBe(403);
+    const localOrigin = await postRpc(initializeMessage(), { origin: "http://localhost:6274" });
+    expect(localOrigin.status).toBe(200);
+  });
+
+  it("refuses bodies over 4 MiB with 413, declared or streamed", async () => {
+    const big = "x".repeat(4 * 1024 * 1024 + 10);
+    const declared = await postRpc({ jsonrpc: "2.0", id: 1, method: "initialize", params: { big } });
+    expect(declared.status).toBe(413);
+    const { transport } = await connect();
+    const encoder = new TextEncoder();
+    const streamed = await workerFetch("http://localhost/mcp", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "x-fleet-dev-user": ALICE,
+        "mcp-session-id": transport.sessionId as string,
+        "mcp-protocol-version": "2025-11-25",
+      },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(encoder.encode(big));
+          controller.close();
+        },
+      }),
+      // @ts-expect-error workerd needs duplex for streamed request bodies in some versions
+      duplex: "half",
+    });
+    expect(streamed.status).toBe(413);
+  });
+
+  it("lets a registered service open a session and see only service tools", async () => {
+    const { client } = await connect({ user: BOT });
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name)).toEqual(["echo_say"]);
+  });
+});

@@ -1,0 +1,192 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ADMIN, ALICE, BOT, connect, initializeMessage, postRpc, textOf } from "./mcp-client";
+
+type Result = { isError?: boolean; content?: unknown; _meta?: Record<string, unknown> };
+
+describe("tool calls through the kit", () => {
+  it("names the bad argument and why, and runs nothing", async () => {
+    const { client } = await connect();
+    const missing = (await client.callTool({ name: "echo_count", arguments: {} })) as Result;
+    expect(missing.isError).toBe(true);
+    expect(textOf(missing)).toMatch(/Invalid arguments for echo_count: "to": .*expected number/);
+    const tooBig = (await client.callTool({ name: "echo_count", arguments: { to: 500 } })) as Result;
+    expect(textOf(tooBig)).toMatch(/"to": .*<=50/);
+    const unknown = (await client.callTool({ name: "echo_say", arguments: { text: "x", txet: "y" } })) as Result;
+    expect(textOf(unknown)).toContain('unexpected argument "txet"');
+    expect(unknown._meta?.["fleet/errorClass"]).toBe("bad_arguments");
+  });
+
+  it("answers an unknown tool with a protocol error", async () => {
+    const { client } = await connect();
+    await expect(client.callTool({ name: "echo_nope", arguments: {} })).rejects.toThrow(/Unknown tool "echo_nope"/);
+  });
+
+  it("hides tools the caller may not use and refuses them by name, saying what is missing", async () => {
+    const alice = await connect({ user: ALICE });
+    expect((await alice.client.listTools()).tools.map((t) => t.name)).not.toContain("echo_admin_report");
+    const denied = (await alice.client.callTool({ name: "echo_admin_report", arguments: {} })) as Result;
+    expect(denied.isError).toBe(true);
+    expect(textOf(denied)).toContain("requires membership in one of: admins");
+    const admin = await connect({ user: ADMIN });
+    expect((await admin.client.listTools()).tools.map((t) => t.name)).toContain("echo_admin_report");
+    expect(textOf(await admin.client.callTool({ name: "echo_admin_report", arguments: {} }))).toBe("secret report");
+  });
+
+  it("refuses a missing scope", async () => {
+    const { client } = await connect({ user: "dave; groups=data-eng; scopes=other:read" });
+    const result = (await client.callTool({ name: "echo_say", arguments: { text: "x" } })) as Result;
+    expect(textOf(result)).toContain("requires the scope echo:read");
+  });
+
+  it("maps upstream failures: 4xx clear and final, 5xx/unreachable/timeout retriable, bugs opaque", async () => {
+    const { client } = await connect();
+    const call = async (args: Record<string, unknown>) => (await client.callTool({ name: "echo_fail", arguments: args })) as Result;
+    const rejected = await call({ mode: "rejected" });
+    expect(textOf(rejected)).toContain("no such thing");
+    expect(rejected._meta).toMatchObject({ "fleet/errorClass": "upstream_rejected", "fleet/retriable": false });
+    const unavailable = await call({ mode: "unavailable" });
+    expect(unavailable._meta).toMatchObject({ "fleet/errorClass": "upstream_unavailable", "fleet/retriable": true });
+    expect(textOf(unavailable)).toContain("(retriable)");
+    const notFound = await call({ mode: "http", path: "/v1/query/20200101_000000_00000_zzzzz" });
+    expect(notFound._meta).toMatchObject({ "fleet/errorClass": "upstream_rejected" });
+    expect(textOf(notFound)).toContain("HTTP 404");
+    const crash = await call({ mode: "crash" });
+    expect(textOf(crash)).toMatch(/Internal error in echo_fail \(ref [0-9a-f]{8}\)/);
+    expect(textOf(crash)).not.toContain("a bug in the handler");
+  });
+
+  it("turns an upstream that stalls into a retriable timeout, never a hang", async () => {
+    const base = env.ECHO_UPSTREAM_URL as string;
+    await fetch(`${base}/_local/faults`, { method: "POST", body: JSON.stringify({ delayMs: 3_000, count: 1 }) });
+    const { client } = await connect();
+    const started = Date.now();
+    const result = (await client.callTool({
+      name: "echo_fail",
+      arguments: { mode: "http", path: "/v1/info", timeoutMs: 300 },
+    })) as Result;
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(result._meta).toMatchObject({ "fleet/errorClass": "timeout", "fleet/retriable": true });
+    expect(textOf(result)).toContain("did not answer within 300 ms");
+    await fetch(`${base}/_local/faults`, { method: "DELETE" });
+  });
+
+  it("streams progress over SSE when the client asks for it, JSON otherwise", async () => {
+    const { client, transport } = await connect();
+    const progress: number[] = [];
+    const result = await client.callTool({ name: "echo_count", arguments: { to: 4, delayMs: 1 } }, undefined, {
+      onprogress: (p) => {
+        progress.push(p.progress);
+      },
+    });
+    expect(textOf(result)).toBe("counted to 4");
+    expect(progress).toEqual([1, 2, 3, 4]);
+
+    const headers = { "mcp-session-id": transport.sessionId as string, "mcp-protocol-version": "2025-11-25" };
+    const plain = await postRpc({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "echo_say", arguments: { text: "j" } } }, headers);
+    expect(plain.headers.get("content-type")).toContain("application/json");
+    const streamed = await postRpc(
+      { jsonrpc: "2.0", id: 10, method: "tools/call", params: { name: "echo_count", arguments: { to: 2 }, _meta: { progressToken: "p" } } },
+      headers,
+    );
+    expect(streamed.headers.get("content-type")).toContain("text/event-stream");
+    const events = await streamed.text();
+    expect(events).toContain('"method":"notifications/progress"');
+    expect(events).toContain("counted to 2");
+  });
+});
+
+describe("human approval", () => {
+  it("runs a dangerous tool only after the human approves the exact action", async () => {
+    const asked: string[] = [];
+    const { client } = await connect({
+      onElicit: (message) => {
+        asked.push(message);
+        return { action: "accept", content: { approve: true } };
+      },
+    });
+    const result = await client.callTool({ name: "echo_delete_item", arguments: { item: "report-7" } });
+    expect(asked).toEqual(['Delete item "report-7" permanently?']);
+    expect(textOf(result)).toBe("deleted report-7");
+  });
+
+  it.each([
+    ["declines", { action: "decline" }],
+    ["cancels", { action: "cancel" }],
+    ["accepts without approving", { action: "accept", content: { approve: false } }],
+  ] as const)("does nothing when the human %s", async (_label, answer) => {
+    const { client } = await connect({ onElicit: () => answer as never });
+    const result = (await client.callTool({ name: "echo_delete_item", arguments: { item: "x" } })) as Result;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain("nothing was done");
+    expect(result._meta?.["fleet/errorClass"]).toBe("not_approved");
+  });
+
+  it("fails closed when the client cannot ask the human", async () => {
+    const { client } = await connect();
+    const result = (await client.callTool({ name: "echo_delete_item", arguments: { item: "x" } })) as Result;
+    expect(textOf(result)).toContain("this client cannot ask for it");
+  });
+
+  it("never lets a service call a tool that needs approval", async () => {
+    const { client } = await connect({ user: "service:etl-bot; scopes=echo:read echo:write" });
+    const result = (await client.callTool({ name: "echo_delete_item", arguments: { item: "x" } })) as Result;
+    expect(textOf(result)).toContain("cannot be called by services");
+    expect(BOT).toBeDefined();
+  });
+});
+
+describe("legacy HTTP+SSE transport", () => {
+  it("announces the messages endpoint and answers over the stream", async () => {
+    const opened = await fetchSse("http://localhost/sse");
+    const endpoint = await opened.next("endpoint");
+    expect(endpoint).toMatch(/^\/messages\?sessionId=[0-9a-f]{64}$/);
+    const post = (body: unknown) =>
+      postTo(`http://localhost${endpoint}`, body);
+    expect((await post(initializeMessage("2024-11-05"))).status).toBe(202);
+    const init = JSON.parse(await opened.next("message")) as { result: { protocolVersion: string } };
+    expect(init.result.protocolVersion).toBe("2024-11-05");
+    await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+    await post({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo_say", arguments: { text: "old client" } } });
+    const call = JSON.parse(await opened.next("message")) as { id: number; result: Result };
+    expect(call.id).toBe(2);
+    expect(textOf(call.result)).toBe("old client");
+    await opened.close();
+  });
+});
+
+async function postTo(url: string, body: unknown) {
+  const { workerFetch } = await import("./mcp-client");
+  return workerFetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-fleet-dev-user": ALICE },
+    body: JSON.stringify(body),
+  });
+}
+
+async function fetchSse(url: string) {
+  const { workerFetch } = await import("./mcp-client");
+  const response = await workerFetch(url, { headers: { accept: "text/event-stream", "x-fleet-dev-user": ALICE } });
+  expect(response.headers.get("content-type")).toContain("text/event-stream");
+  const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  return {
+    async next(event: string): Promise<string> {
+      for (;;) {
+        const end = buffer.indexOf("\n\n");
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const name = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (name === event && data !== undefined) return data;
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error("stream ended");
+        buffer += value;
+      }
+    },
+    close: () => reader.cancel(),
+  };
+}

@@ -1,0 +1,51 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const migrations = await readD1Migrations("migrations");
+
+/** A project whose tests run inside workerd against one Worker, with real D1 and Durable Objects. */
+function workerdProject(name: string, configPath: string, include: string[]) {
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath },
+        miniflare: {
+          bindings: {
+            PRESTO_URL: inject("prestoUrl"),
+            ECHO_UPSTREAM_URL: inject("prestoUrl"),
+            PRESTO_REQUEST_TIMEOUT_MS: "2000",
+            ALLOWED_HOSTS: "localhost",
+            DEV_IDENTITY: "on",
+            TEST_MIGRATIONS: migrations,
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      include,
+      globalSetup: ["test/support/upstreams.global.ts"],
+      setupFiles: ["test/workers/apply-migrations.ts"],
+    },
+  };
+}
+
+export default defineConfig({
+  test: {
+    projects: [
+      workerdProject("kit", "test/fixtures/echo/wrangler.toml", ["shared/**/*.test.ts", "test/workers/**/*.test.ts"]),
+      workerdProject("presto", "workers/presto/wrangler.toml", ["workers/presto/**/*.test.ts"]),
+      {
+        // The whole fleet under `wrangler dev`, driven by real MCP clients over HTTP.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/support/fleet.global.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
