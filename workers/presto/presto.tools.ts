@@ -1,0 +1,177 @@
+import { z } from "zod";
+import { BadArgumentError, toolsFor } from "../../shared/mcp";
+import type { PrestoClient } from "./presto.client";
+import { formatRows } from "./presto.format";
+import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.sql";
+
+export interface PrestoUpstreams {
+  presto: PrestoClient;
+}
+
+const defineTool = toolsFor<PrestoUpstreams>();
+
+/** Every Presto tool only reads; services (pipelines, bots) may call them. */
+const READ = { scopes: ["presto:read"], services: true } as const;
+const OUTPUT_CHARS = 60_000;
+
+const catalog = z.string().min(1).max(128).describe("Catalog name, e.g. hive (see presto_list_catalogs)");
+const schema = z.string().min(1).max(128).describe("Schema name within the catalog, e.g. sales");
+const format = z
+  .enum(["tsv", "markdown"])
+  .default("tsv")
+  .describe("Result layout: tsv (compact, default) or a markdown table");
+
+export const listCatalogs = defineTool({
+  name: "presto_list_catalogs",
+  title: "List catalogs",
+  description: "List the catalogs (data sources) available on the Presto/Trino cluster.",
+  input: {},
+  annotations: { readOnlyHint: true, openWorldHint: true },
+  access: READ,
+  minutesSaved: 1,
+  async run(_args, ctx) {
+    const result = await ctx.upstream.presto.query("SHOW CATALOGS", { user: ctx.caller.name, maxRows: 1_000, signal: ctx.signal });
+    return formatRows(result, { format: "tsv", maxRows: 1_000, maxChars: OUTPUT_CHARS });
+  },
+});
+
+export const listSchemas = defineTool({
+  name: "presto_list_schemas",
+  title: "List schemas",
+  description: "List the schemas of a catalog.",
+  input: { catalog },
+  annotations: { readOnlyHint: true, openWorldHint: true },
+  access: READ,
+  minutesSaved: 1,
+  async run(args, ctx) {
+    assertIdentifier("catalog", args.catalog);
+    const sql = `SHOW SCHEMAS FROM ${quoteIdentifier(args.catalog)}`;
+    const result = await ctx.upstream.presto.query(sql, { user: ctx.caller.name, maxRows: 5_000, signal: ctx.signal });
+    return formatRows(result, { format: "tsv", maxRows: 5_000, maxChars: OUTPUT_CHARS });
+  },
+});
+
+export const listTables = defineTool({
+  name: "presto_list_tables",
+  title: "List tables",
+  description: "List the tables of a schema, optionally filtered by a LIKE pattern.",
+  input: {
+    catalog,
+    schema,
+    like: z.string().max(256).optional().describe("Optional SQL LIKE pattern on the table name, e.g. 'order%'"),
+  },
+  annotations: { readOnlyHint: true, openWorldHint: true },
+  access: READ,
+  minutesSaved: 2,
+  async run(args, ctx) {
+    assertIdentifier("catalog", args.catalog);
+    assertIdentifier("schema", args.schema);
+    const like = args.like === undefined ? "" : ` LIKE '${args.like.replaceAll("'", "''")}'`;
+    const sql = `SHOW TABLES FROM ${quoteIdentifier(args.catalog)}.${quoteIdentifier(args.schema)}${like}`;
+    const result = await ctx.upstream.presto.query(sql, { user: ctx.caller.name, maxRows: 5_000, signal: ctx.signal });
+    return formatRows(result, { format: "tsv", maxRows: 5_000, maxChars: OUTPUT_CHARS });
+  },
+});
+
+export const describeTable = defineTool({
+  name: "presto_describe_table",
+  title: "Describe a table",
+  description: "Show a table's columns with their types and comments.",
+  input: { catalog, schema, table: z.string().min(1).max(128).describe("Table name, e.g. orders") },
+  annotations: { readOnlyHint: true, openWorldHint: true },
+  access: READ,
+  minutesSaved: 3,
+  async run(args, ctx) {
+    assertIdentifier("catalog", args.catalog);
+    assertIdentifier("schema", args.schema);
+    assertIdentifier("table", args.table);
+    const name = [args.catalog, args.schema, args.table].map(quoteIdentifier).join(".");
+    const result = await ctx.upstream.presto.query(`DESCRIBE ${name}`, {
+      user: ctx.caller.name,
+      maxRows: 2_000,
+      signal: ctx.signal,
+    });
+    return formatRows(result, { format: "markdown", maxRows: 2_000, maxChars: OUTPUT_CHARS });
+  },
+});
+
+export const runQuery = defineTool({
+  name: "presto_run_query",
+  title: "Run a read-only query",
+  description:
+    "Run one read-only SQL statement (SELECT, WITH … SELECT, SHOW, DESCRIBE, EXPLAIN, VALUES) and return up to `limit` rows. " +
+    "Writes, DDL and multiple statements are refused. Name tables as catalog.schema.table or pass catalog/schema.",
+  input: {
+    sql: z.string().min(1).max(100_000).describe("A single read-only SQL statement"),
+    limit: z.number().int().min(1).max(10_000).default(200).describe("Maximum rows to return (1-10000, default 200)"),
+    format,
+    catalog: catalog.optional().describe("Default catalog for unqualified table names (optional)"),
+    schema: schema.optional().describe("Default schema for unqualified table names (optional)"),
+  },
+  annotations: { readOnlyHint: true, openWorldHint: true },
+  access: READ,
+  minutesSaved: 10,
+  async run(args, ctx) {
+    const { statement } = assertReadOnlySql(args.sql);
+    if (args.catalog) assertIdentifier("catalog", args.catalog);
+    if (args.schema) assertIdentifier("schema", args.schema);
+    const result = await ctx.upstream.presto.query(statement, {
+      user: ctx.caller.name,
+      ...(args.catalog ? { catalog: args.catalog } : {}),
+      ...(args.schema ? { schema: args.schema } : {}),
+      maxRows: args.limit,
+      signal: ctx.signal,
+      onProgress: (p) =>
+        ctx.progress(p.progress ?? 0, 100, `${p.state}${p.processedRows ? `: ${p.processedRows} rows processed` : ""}`),
+    });
+    const text = formatRows(result, { format: args.format, maxRows: args.limit, maxChars: OUTPUT_CHARS });
+    return {
+      text,
+      structured: {
+        queryId: result.queryId,
+        columns: result.columns,
+        rowCount: result.rows.length,
+        truncated: result.truncated,
+      },
+    };
+  },
+});
+
+export const explainQuery = defineTool({
+  name: "presto_explain_query",
+  title: "Explain a query",
+  description: "Show the query plan of a read-only SQL statement without running it.",
+  input: {
+    sql: z.string().min(1).max(100_000).describe("The read-only SQL statement to explain (without EXPLAIN)"),
+    type: z
+      .enum(["logical", "distributed", "io", "validate"])
+      .default("logical")
+      .describe("Plan type: logical (default), distributed, io or validate"),
+  },
+  annotations: { readOnlyHint: true, openWorldHint: true },
+  access: READ,
+  minutesSaved: 5,
+  async run(args, ctx) {
+    const { statement, kind } = assertReadOnlySql(args.sql);
+    if (kind === "explain") throw new BadArgumentError("sql", "give the statement itself, without EXPLAIN");
+    const sql = `EXPLAIN (TYPE ${args.type.toUpperCase()}) ${statement}`;
+    const result = await ctx.upstream.presto.query(sql, { user: ctx.caller.name, maxRows: 10_000, signal: ctx.signal });
+    return result.rows.map((row) => String(row[0] ?? "")).join("\n") || "(empty plan)";
+  },
+});
+
+export const queryStatus = defineTool({
+  name: "presto_query_status",
+  title: "Query status",
+  description: "Look up a query on the coordinator by id: state, user, elapsed time, progress and error.",
+  input: { queryId: z.string().min(1).max(128).describe("Query id, e.g. 20241126_153012_00001_abcde") },
+  annotations: { readOnlyHint: true, openWorldHint: true },
+  access: READ,
+  minutesSaved: 2,
+  async run(args, ctx) {
+    const info = await ctx.upstream.presto.queryInfo(args.queryId, { signal: ctx.signal });
+    return { text: JSON.stringify(info, null, 2), structured: { ...info } };
+  },
+});
+
+export const prestoTools = [listCatalogs, listSchemas, listTables, describeTable, runQuery, explainQuery, queryStatus];
