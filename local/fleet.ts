@@ -26,8 +26,9 @@ export interface FleetOptions {
   upstream?: Parameters<typeof startPrestoUpstream>[0];
 }
 
-interface WorkerSpec {
+export interface WorkerSpec {
   name: string;
+  /** wrangler config, relative to the repository root. */
   config: string;
   port: number;
   vars: Record<string, string>;
@@ -49,7 +50,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   mkdirSync(logDir, { recursive: true });
 
   const upstream = await startPrestoUpstream({ port: options.upstreamPort ?? 8090, ...options.upstream });
-  await runWrangler(["d1", "migrations", "apply", "fleet", "--local", "--persist-to", persistTo], join(logDir, "migrations.log"));
+  await applyMigrations(persistTo, logDir);
 
   const registryUrl = `http://${host}:${options.registryPort ?? 8787}`;
   const prestoUrl = `http://${host}:${options.prestoPort ?? 8788}`;
@@ -70,8 +71,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   ];
   const running = new Map<string, ChildProcess>();
   const launch = async (worker: WorkerSpec) => {
-    running.set(worker.name, startWorker(worker, host, persistTo, logDir));
-    await waitForHealth(`http://${host}:${worker.port}/health`, running.get(worker.name));
+    running.set(worker.name, await startWorker(worker, host, persistTo, logDir));
   };
   try {
     await Promise.all(workers.map(launch));
@@ -99,7 +99,25 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   };
 }
 
-function startWorker(worker: WorkerSpec, host: string, persistTo: string, logDir: string): ChildProcess {
+/** Applies the D1 migrations to the local database under `persistTo`. */
+export async function applyMigrations(persistTo: string, logDir: string): Promise<void> {
+  mkdirSync(logDir, { recursive: true });
+  await runWrangler(["d1", "migrations", "apply", "fleet", "--local", "--persist-to", persistTo], join(logDir, "migrations.log"));
+}
+
+/** Starts `wrangler dev` for one Worker and resolves once its /health answers. */
+export async function startWorker(worker: WorkerSpec, host: string, persistTo: string, logDir: string): Promise<ChildProcess> {
+  const child = spawnWorker(worker, host, persistTo, logDir);
+  try {
+    await waitForHealth(`http://${host}:${worker.port}/health`, child);
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+  return child;
+}
+
+function spawnWorker(worker: WorkerSpec, host: string, persistTo: string, logDir: string): ChildProcess {
   const args = [
     "dev",
     "-c",
@@ -127,7 +145,7 @@ function startWorker(worker: WorkerSpec, host: string, persistTo: string, logDir
   return child;
 }
 
-async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   if (!child?.pid || child.exitCode !== null) return;
   const exited = once(child, "exit");
   try {

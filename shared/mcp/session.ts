@@ -8,11 +8,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { readRequestBody, requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
-  isInitializeRequest,
-  isJSONRPCNotification,
-  isJSONRPCRequest,
   type JSONRPCMessage,
-  JSONRPCMessageSchema,
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -48,10 +44,12 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
   /** Requests that may send anything besides their answer need the SSE channel. */
   function needsStream(messages: JSONRPCMessage[]): boolean {
     return messages.some((message) => {
-      if (!isJSONRPCRequest(message)) return !isJSONRPCNotification(message); // client answers to our requests
-      if (message.method === "logging/setLevel") return true;
-      if (message.method !== "tools/call") return false;
-      const params = message.params as { name?: string; _meta?: { progressToken?: unknown } } | undefined;
+      const kind = kindOf(message);
+      if (kind !== "request") return kind === "response"; // client answers to our requests (elicitation)
+      const { method, params: rawParams } = message as { method: string; params?: unknown };
+      if (method === "logging/setLevel") return true;
+      if (method !== "tools/call") return false;
+      const params = rawParams as { name?: string; _meta?: { progressToken?: unknown } } | undefined;
       return params?._meta?.progressToken !== undefined || streamingTools.has(String(params?.name));
     });
   }
@@ -120,12 +118,16 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       } catch {
         return jsonRpcError(400, -32700, "Parse error: the body is not valid JSON");
       }
-      const messages = (Array.isArray(parsed) ? parsed : [parsed]).map((m) => JSONRPCMessageSchema.safeParse(m));
-      if (messages.some((m) => !m.success)) return jsonRpcError(400, -32600, "Invalid Request: not a JSON-RPC 2.0 message");
-      const valid = messages.map((m) => m.data as JSONRPCMessage);
+      // Shape checks only: the transport validates every message against the SDK's schemas.
+      const valid = (Array.isArray(parsed) ? parsed : [parsed]) as JSONRPCMessage[];
+      if (valid.length === 0 || !valid.every(isMessageShaped)) {
+        return jsonRpcError(400, -32600, "Invalid Request: not a JSON-RPC 2.0 message");
+      }
       const authInfo = authInfoFor(caller);
 
-      const initialize = valid.find(isInitializeRequest);
+      const initialize = valid.find(
+        (message) => kindOf(message) === "request" && (message as { method: string }).method === "initialize",
+      );
       if (initialize) {
         if (this.#record) return jsonRpcError(400, -32600, "Invalid Request: this session is already initialized");
         const now = Date.now();
@@ -141,7 +143,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       if (record.owner.id !== caller.id) return forbiddenSession();
       this.#touch(record);
 
-      if (valid.every(isJSONRPCNotification)) {
+      if (valid.every((message) => kindOf(message) === "notification")) {
         // Notifications (initialized, cancelled…) concern whichever channel runs the request.
         const channels = await Promise.all([...this.#channels.values()]);
         await Promise.all(
@@ -292,6 +294,17 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       await this.ctx.storage.setAlarm(Date.now() + delay);
     }
   };
+}
+
+type MessageKind = "request" | "notification" | "response";
+
+function isMessageShaped(value: unknown): value is JSONRPCMessage {
+  return typeof value === "object" && value !== null && (value as { jsonrpc?: unknown }).jsonrpc === "2.0";
+}
+
+function kindOf(message: JSONRPCMessage): MessageKind {
+  if ("method" in message) return "id" in message ? "request" : "notification";
+  return "response";
 }
 
 function authInfoFor(caller: Caller) {

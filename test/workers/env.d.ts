@@ -6,6 +6,7 @@ declare global {
     interface Env extends KitEnv {
       TEST_MIGRATIONS: D1Migration[];
       PRESTO_URL: string;
+      ECHO_UPSTREAM_URL: string;
     }
   }
 }

@@ -10,8 +10,10 @@ export const ADMIN = "root; groups=admins; scopes=echo:read echo:write";
 export const CAROL = "carol";
 export const BOT = "service:etl-bot; scopes=echo:read";
 
+const worker = exports as unknown as { default: Fetcher };
+
 export const workerFetch = (input: string | URL | Request, init?: RequestInit) =>
-  exports.default.fetch(new Request(input, init));
+  worker.default.fetch(new Request(input, init));
 
 export interface ConnectOptions {
   user?: string;
@@ -65,7 +67,7 @@ export function initializeMessage(protocolVersion = "2025-11-25") {
   };
 }
 
-export function textOf(result: { content?: unknown }): string {
-  const content = result.content as { type: string; text?: string }[] | undefined;
+export function textOf(result: unknown): string {
+  const content = (result as { content?: unknown }).content as { type: string; text?: string }[] | undefined;
   return (content ?? []).map((part) => part.text ?? "").join("");
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { BadArgumentError, toolsFor } from "../../shared/mcp";
 import type { PrestoClient } from "./presto.client";
 import { formatRows } from "./presto.format";
-import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.sql";
+import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.statement";
 
 export interface PrestoUpstreams {
   presto: PrestoClient;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BadArgumentError } from "../../shared/mcp/errors";
-import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.sql";
+import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.statement";
 
 function refusal(sql: string): string {
   try {

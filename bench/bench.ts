@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: tools/call throughput and latency, sequential and at concurrency 10, for
+ *   (a) a plain Worker JSON echo, (b) a bare SDK McpServer in a Durable Object with an echo
+ *   tool, (c) the kit's full path with the same echo tool, (d) presto_run_query against the
+ *   local coordinator — all in one run, under `wrangler dev`, driven from this process.
+ * Prints c/a and c/b and writes bench/results/latest.{json,md} (quoted by the README).
+ */
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { applyMigrations, startWorker, stopProcess } from "../local/fleet.ts";
+import { startPrestoUpstream } from "../local/presto.upstream.ts";
+
+const HOST = "127.0.0.1";
+const ECHO_PORT = 18901;
+const PRESTO_PORT = 18902;
+const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 400);
+const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT ?? 2000);
+const CONCURRENCY = 10;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DEV_USER = "bench; groups=data-eng; scopes=echo:read presto:read";
+
+interface Target {
+  key: "a" | "b" | "c" | "d";
+  label: string;
+  /** Opens what one client needs (an MCP session) and returns a function making one call. */
+  open(): Promise<() => Promise<void>>;
+}
+
+const MCP_HEADERS = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+  "x-fleet-dev-user": DEV_USER,
+};
+
+async function rpc(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  const response = await fetch(url, { method: "POST", headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
+  return response;
+}
+
+/** An MCP session over raw HTTP (what every MCP client does), then a caller of one tool. */
+async function mcpCaller(url: string, tool: string, args: Record<string, unknown>): Promise<() => Promise<void>> {
+  const init = await rpc(url, {
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
+  });
+  await init.text();
+  const headers = { "mcp-session-id": init.headers.get("mcp-session-id") as string, "mcp-protocol-version": "2025-11-25" };
+  await (await rpc(url, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+  let id = 1;
+  return async () => {
+    const response = await rpc(url, { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: tool, arguments: args } }, headers);
+    const body = (await response.json()) as { result?: { isError?: boolean; content?: { text: string }[] } };
+    if (!body.result || body.result.isError) throw new Error(`${tool} failed: ${JSON.stringify(body)}`);
+  };
+}
+
+const echoBase = `http://${HOST}:${ECHO_PORT}`;
+const targets: Target[] = [
+  {
+    key: "a",
+    label: "plain Worker JSON echo",
+    async open() {
+      let id = 1;
+      return async () => {
+        const response = await rpc(`${echoBase}/plain`, { jsonrpc: "2.0", id: id++, method: "tools/call", params: { text: "hi" } });
+        await response.json();
+      };
+    },
+  },
+  { key: "b", label: "bare SDK McpServer in a DO", open: () => mcpCaller(`${echoBase}/bare/mcp`, "echo_say", { text: "hi" }) },
+  { key: "c", label: "kit full path (echo tool)", open: () => mcpCaller(`${echoBase}/mcp`, "echo_say", { text: "hi" }) },
+  {
+    key: "d",
+    label: "presto_run_query (local coordinator)",
+    open: () =>
+      mcpCaller(`http://${HOST}:${PRESTO_PORT}/mcp`, "presto_run_query", {
+        sql: "SELECT customer_id, name, tier FROM hive.sales.customers ORDER BY customer_id",
+        limit: 20,
+      }),
+  },
+];
+
+interface Measure {
+  callsPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+async function measure(callers: (() => Promise<void>)[], total: number): Promise<Measure> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    callers.map(async (call) => {
+      while (next < total) {
+        next++;
+        const t0 = performance.now();
+        await call();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((x, y) => x - y);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { callsPerSecond: total / elapsed, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+function median(values: Measure[]): Measure {
+  const sorted = [...values].sort((x, y) => x.callsPerSecond - y.callsPerSecond);
+  return sorted[Math.floor(sorted.length / 2)] as Measure;
+}
+
+async function main() {
+  const root = resolve(import.meta.dirname, "..");
+  const state = mkdtempSync(join(tmpdir(), "mcp-fleet-bench-"));
+  const persistTo = join(state, "state");
+  const logDir = join(state, "logs");
+  const upstream = await startPrestoUpstream({ port: 0 });
+  const processes: ChildProcess[] = [];
+  try {
+    await applyMigrations(persistTo, logDir);
+    const common = { ALLOWED_HOSTS: HOST, DEV_IDENTITY: "on" };
+    processes.push(
+      ...(await Promise.all([
+        startWorker({ name: "echo", config: "test/fixtures/echo/wrangler.toml", port: ECHO_PORT, vars: common }, HOST, persistTo, logDir),
+        startWorker(
+          { name: "presto", config: "workers/presto/wrangler.toml", port: PRESTO_PORT, vars: { ...common, PRESTO_URL: upstream.url } },
+          HOST,
+          persistTo,
+          logDir,
+        ),
+      ])),
+    );
+
+    const results: Record<string, { sequential: Measure; concurrent: Measure }> = {};
+    const samples = new Map<string, { sequential: Measure[]; concurrent: Measure[] }>();
+    for (const target of targets) samples.set(target.key, { sequential: [], concurrent: [] });
+    // Warm every target, then interleave rounds so drift affects all targets alike.
+    for (const target of targets) await measure([await target.open()], 100);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const target of targets) {
+        const perTarget = samples.get(target.key) as { sequential: Measure[]; concurrent: Measure[] };
+        const scale = target.key === "d" ? 0.25 : 1;
+        perTarget.sequential.push(await measure([await target.open()], Math.round(SEQUENTIAL_CALLS * scale)));
+        const callers = await Promise.all(Array.from({ length: CONCURRENCY }, () => target.open()));
+        perTarget.concurrent.push(await measure(callers, Math.round(CONCURRENT_CALLS * scale)));
+        process.stdout.write(`round ${round}/${ROUNDS} ${target.key} done\n`);
+      }
+    }
+    for (const target of targets) {
+      const perTarget = samples.get(target.key) as { sequential: Measure[]; concurrent: Measure[] };
+      results[target.key] = { sequential: median(perTarget.sequential), concurrent: median(perTarget.concurrent) };
+    }
+    const ratio = (x: string, y: string, mode: "sequential" | "concurrent") =>
+      (results[x]?.[mode].callsPerSecond ?? 0) / (results[y]?.[mode].callsPerSecond ?? 1);
+    const ratios = {
+      sequential: { "c/a": ratio("c", "a", "sequential"), "c/b": ratio("c", "b", "sequential") },
+      concurrent: { "c/a": ratio("c", "a", "concurrent"), "c/b": ratio("c", "b", "concurrent") },
+    };
+
+    const table = [
+      "| target | seq calls/s | seq p50 ms | seq p95 ms | c=10 calls/s | c=10 p50 ms | c=10 p95 ms |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...targets.map((target) => {
+        const r = results[target.key] as { sequential: Measure; concurrent: Measure };
+        const f = (n: number) => n.toFixed(1);
+        return `| (${target.key}) ${target.label} | ${f(r.sequential.callsPerSecond)} | ${f(r.sequential.p50)} | ${f(r.sequential.p95)} | ${f(r.concurrent.callsPerSecond)} | ${f(r.concurrent.p50)} | ${f(r.concurrent.p95)} |`;
+      }),
+      "",
+      `Ratios (throughput): sequential c/a = ${ratios.sequential["c/a"].toFixed(2)}, c/b = ${ratios.sequential["c/b"].toFixed(2)}; ` +
+        `concurrency 10 c/a = ${ratios.concurrent["c/a"].toFixed(2)}, c/b = ${ratios.concurrent["c/b"].toFixed(2)} ` +
+        "(targets: c/a >= 0.6, c/b >= 0.87).",
+    ].join("\n");
+    console.log(`\n${table}\n`);
+    const meta = { date: new Date().toISOString(), rounds: ROUNDS, sequentialCalls: SEQUENTIAL_CALLS, concurrentCalls: CONCURRENT_CALLS };
+    writeFileSync(join(root, "bench/results/latest.json"), `${JSON.stringify({ ...meta, results, ratios }, null, 2)}\n`);
+    writeFileSync(
+      join(root, "bench/results/latest.md"),
+      `Measured ${meta.date} (median of ${ROUNDS} interleaved rounds; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d).\n\n${table}\n`,
+    );
+  } finally {
+    await Promise.all(processes.map(stopProcess));
+    await upstream.close();
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+await main();

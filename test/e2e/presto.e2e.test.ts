@@ -1,0 +1,185 @@
+/**
+ * The Presto server under `wrangler dev`, exactly as an agent reaches it: the SDK client over
+ * Streamable HTTP and over legacy SSE, against the local Presto-compatible coordinator.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterAll, describe, expect, inject, it } from "vitest";
+
+const server = inject("prestoServerUrl");
+const upstream = inject("upstreamUrl");
+const registry = inject("registryUrl");
+const ALICE = "alice; groups=data-eng,ads";
+
+type Result = { isError?: boolean; content?: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> };
+const textOf = (result: unknown) => ((result as Result).content ?? []).map((part) => part.text ?? "").join("");
+
+const clients: Client[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()));
+});
+
+async function connect(options: { user?: string; sessionId?: string } = {}) {
+  const transport = new StreamableHTTPClientTransport(new URL(`${server}/mcp`), {
+    requestInit: { headers: { "x-fleet-dev-user": options.user ?? ALICE } },
+    ...(options.sessionId ? { sessionId: options.sessionId } : {}),
+  });
+  const client = new Client({ name: "e2e", version: "1.0.0" });
+  await client.connect(transport);
+  clients.push(client);
+  return { client, transport };
+}
+
+async function upstreamStats() {
+  return (await (await fetch(`${upstream}/_local/stats`)).json()) as { statements: number; lastStatements: string[] };
+}
+
+describe("Presto server over Streamable HTTP", () => {
+  it("is listed by the registry with the URL where clients reach it", async () => {
+    const listing = (await (await fetch(`${registry}/v0.1/servers`)).json()) as {
+      servers: { server: { name: string; remotes: { type: string; url: string }[] } }[];
+    };
+    const presto = listing.servers.find((entry) => entry.server.name.endsWith("/presto"));
+    expect(presto?.server.remotes).toEqual([{ type: "streamable-http", url: `${server}/mcp` }]);
+  });
+
+  it("initializes and lists the Presto tools", async () => {
+    const { client } = await connect();
+    expect(client.getServerVersion()?.name).toBe("presto");
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      "presto_describe_table",
+      "presto_explain_query",
+      "presto_list_catalogs",
+      "presto_list_schemas",
+      "presto_list_tables",
+      "presto_query_status",
+      "presto_run_query",
+    ]);
+    for (const tool of tools) expect(tool.annotations?.readOnlyHint).toBe(true);
+  });
+
+  it("runs a query that pages through many upstream pages, with progress", async () => {
+    const { client } = await connect();
+    const before = await upstreamStats();
+    const progress: number[] = [];
+    const result = (await client.callTool(
+      { name: "presto_run_query", arguments: { sql: "SELECT order_id, status, total FROM hive.sales.orders ORDER BY order_id", limit: 6000 } },
+      undefined,
+      { onprogress: (p) => void progress.push(p.progress) },
+    )) as Result;
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ rowCount: 6000, truncated: true });
+    const text = textOf(result);
+    expect(text.split("\n")[0]).toBe("order_id\tstatus\ttotal");
+    expect(text).toContain("truncated");
+    expect(progress.length).toBeGreaterThan(0);
+    const after = await upstreamStats();
+    expect(after.statements - before.statements).toBe(1);
+  });
+
+  it("refuses a write statement without sending it upstream", async () => {
+    const { client } = await connect();
+    const before = await upstreamStats();
+    for (const sql of ["DELETE FROM hive.sales.orders", "SELECT 1; DROP TABLE hive.sales.orders", "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x"]) {
+      const result = (await client.callTool({ name: "presto_run_query", arguments: { sql } })) as Result;
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain('Invalid argument "sql"');
+    }
+    const after = await upstreamStats();
+    expect(after.statements).toBe(before.statements);
+    expect(after.lastStatements.some((sql) => /DELETE|DROP|INSERT/i.test(sql))).toBe(false);
+  });
+
+  it("answers bad arguments with which argument and why", async () => {
+    const { client } = await connect();
+    const result = (await client.callTool({ name: "presto_run_query", arguments: { sql: "SELECT 1", limit: 0 } })) as Result;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/"limit": .*>=1/);
+  });
+
+  it("reports query errors with their message and position", async () => {
+    const { client } = await connect();
+    const result = (await client.callTool({ name: "presto_run_query", arguments: { sql: "SELECT * FROM hive.sales.nope" } })) as Result;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/does not exist/);
+    expect(textOf(result)).toMatch(/line 1/);
+  });
+
+  it("keeps the session across a restart of the Worker and its Durable Objects", async () => {
+    const { client, transport } = await connect();
+    const sessionId = transport.sessionId;
+    expect(textOf(await client.callTool({ name: "presto_list_catalogs", arguments: {} }))).toContain("hive");
+    const restart = await fetch(`${inject("controlUrl")}/restart/presto`, { method: "POST" });
+    expect(restart.status).toBe(204);
+    const after = await client.callTool({ name: "presto_list_schemas", arguments: { catalog: "hive" } });
+    expect(textOf(after)).toContain("sales");
+    expect(transport.sessionId).toBe(sessionId);
+  });
+
+  it("resumes a dropped stream with Last-Event-ID", async () => {
+    const { transport } = await connect();
+    const headers = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-session-id": transport.sessionId as string,
+      "mcp-protocol-version": "2025-11-25",
+      "x-fleet-dev-user": ALICE,
+    };
+    // Slow the coordinator down so the call is still running when the stream drops.
+    await fetch(`${upstream}/_local/faults`, { method: "POST", body: JSON.stringify({ delayMs: 250, count: 8 }) });
+    const response = await fetch(`${server}/mcp`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 501,
+        method: "tools/call",
+        params: { name: "presto_run_query", arguments: { sql: "SELECT count(*) AS n FROM hive.sales.orders" }, _meta: { progressToken: 1 } },
+      }),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!/^id: /m.test(seen)) seen += (await reader.read()).value ?? "";
+    await reader.cancel();
+    const lastEventId = [...seen.matchAll(/^id: (.+)$/gm)].map((m) => m[1]).at(-1) as string;
+
+    // The server notices the drop asynchronously; until then it answers 409 and the client retries.
+    let resumed = await fetch(`${server}/mcp`, { headers: { ...headers, "last-event-id": lastEventId } });
+    for (let attempt = 0; resumed.status === 409 && attempt < 50; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      resumed = await fetch(`${server}/mcp`, { headers: { ...headers, "last-event-id": lastEventId } });
+    }
+    expect(resumed.status).toBe(200);
+    const rest = (resumed.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    let replay = "";
+    while (!replay.includes('"id":501')) {
+      const { value, done } = await rest.read();
+      if (done) break;
+      replay += value;
+    }
+    await rest.cancel();
+    await fetch(`${upstream}/_local/faults`, { method: "DELETE" });
+    expect(replay).toContain('"id":501');
+    expect(replay).toContain("10000");
+  });
+});
+
+describe("Presto server over legacy HTTP+SSE (2024-11-05)", () => {
+  it("initializes, lists tools and runs a query", async () => {
+    const transport = new SSEClientTransport(new URL(`${server}/sse`), {
+      requestInit: { headers: { "x-fleet-dev-user": ALICE } },
+      eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, "x-fleet-dev-user": ALICE } }) },
+    });
+    const client = new Client({ name: "legacy", version: "1.0.0" });
+    await client.connect(transport);
+    clients.push(client);
+    expect((await client.listTools()).tools.length).toBe(7);
+    const result = await client.callTool({
+      name: "presto_run_query",
+      arguments: { sql: "SELECT tier, count(*) AS customers FROM hive.sales.customers GROUP BY tier ORDER BY tier", format: "markdown" },
+    });
+    expect(textOf(result)).toMatch(/^\| tier \| customers \|/);
+  });
+});

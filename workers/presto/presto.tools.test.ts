@@ -1,0 +1,116 @@
+import { inject } from "vitest";
+import { describe, expect, it } from "vitest";
+import { connect, textOf } from "../../test/workers/mcp-client";
+
+const ALICE = "alice; groups=data-eng,ads";
+const upstream = inject("prestoUrl");
+
+type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; _meta?: Record<string, unknown> };
+
+async function stats() {
+  return (await (await fetch(`${upstream}/_local/stats`)).json()) as { statements: number; lastStatements: string[] };
+}
+
+async function call(name: string, args: Record<string, unknown>, user = ALICE) {
+  const { client } = await connect({ user });
+  return (await client.callTool({ name, arguments: args })) as Result;
+}
+
+describe("presto tools", () => {
+  it("walks catalogs → schemas → tables → columns", async () => {
+    expect(textOf(await call("presto_list_catalogs", {}))).toContain("hive");
+    expect(textOf(await call("presto_list_schemas", { catalog: "hive" }))).toMatch(/sales[\s\S]*|ads/);
+    const tables = textOf(await call("presto_list_tables", { catalog: "hive", schema: "sales" }));
+    for (const table of ["customers", "orders", "order_items"]) expect(tables).toContain(table);
+    const filtered = textOf(await call("presto_list_tables", { catalog: "hive", schema: "sales", like: "order%" }));
+    expect(filtered).not.toContain("customers");
+    const columns = textOf(await call("presto_describe_table", { catalog: "hive", schema: "sales", table: "orders" }));
+    expect(columns).toMatch(/\| order_id \| bigint \|/);
+  });
+
+  it("refuses identifiers that are not identifiers", async () => {
+    const result = await call("presto_describe_table", { catalog: "hive", schema: "sales", table: 'orders"; DROP' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('Invalid argument "table"');
+  });
+
+  it("runs a read query with the row count and a truncation marker", async () => {
+    const result = await call("presto_run_query", {
+      sql: "-- top customers\nSELECT customer_id, name FROM hive.sales.customers ORDER BY customer_id",
+      limit: 1200,
+    });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ rowCount: 1200, truncated: true });
+    const lines = textOf(result).split("\n");
+    expect(lines[0]).toBe("customer_id\tname");
+    expect(lines.at(-1)).toMatch(/truncated: showing 1200 of at least 1201 rows/);
+  });
+
+  it("returns all rows of a small result with its count, as markdown when asked", async () => {
+    const result = await call("presto_run_query", {
+      sql: "select tier, count(*) as n from sales.customers group by tier order by tier",
+      catalog: "hive",
+      format: "markdown",
+    });
+    const text = textOf(result);
+    expect(text.startsWith("| tier | n |")).toBe(true);
+    expect(text).toMatch(/\(\d+ rows?\)$/);
+  });
+
+  it.each([
+    ["DELETE FROM hive.sales.orders", "DELETE statements are not allowed"],
+    ["select 1; drop table hive.sales.orders", "only one statement is allowed"],
+    ["/* harmless */ INSERT INTO hive.sales.orders VALUES (1)", "INSERT statements are not allowed"],
+    ["WITH t AS (SELECT 1) DELETE FROM hive.sales.orders", "not allowed"],
+    ["EXPLAIN ANALYZE SELECT 1", "EXPLAIN ANALYZE"],
+  ])("refuses %s without reaching the coordinator", async (sql, reason) => {
+    const before = await stats();
+    const result = await call("presto_run_query", { sql });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('Invalid argument "sql"');
+    expect(textOf(result)).toContain(reason);
+    expect((await stats()).statements).toBe(before.statements);
+  });
+
+  it("explains a query and reports query status by id", async () => {
+    const plan = textOf(await call("presto_explain_query", { sql: "SELECT count(*) FROM hive.sales.orders" }));
+    expect(plan.length).toBeGreaterThan(10);
+    const run = await call("presto_run_query", { sql: "SELECT count(*) AS n FROM hive.sales.orders" });
+    const queryId = run.structuredContent?.queryId as string;
+    const status = await call("presto_query_status", { queryId });
+    expect(status.structuredContent).toMatchObject({ queryId, state: "FINISHED" });
+    const missing = await call("presto_query_status", { queryId: "20200101_000000_00000_zzzzz" });
+    expect(missing.isError).toBe(true);
+  });
+
+  it("maps a failing coordinator to a retriable error", async () => {
+    await fetch(`${upstream}/_local/faults`, { method: "POST", body: JSON.stringify({ statusCode: 503, count: 1 }) });
+    const result = await call("presto_list_catalogs", {});
+    await fetch(`${upstream}/_local/faults`, { method: "DELETE" });
+    expect(result.isError).toBe(true);
+    expect(result._meta).toMatchObject({ "fleet/retriable": true });
+  });
+
+  it("reports progress while a query runs", async () => {
+    const { client } = await connect({ user: ALICE });
+    const progress: string[] = [];
+    await client.callTool(
+      { name: "presto_run_query", arguments: { sql: "SELECT * FROM hive.sales.order_items", limit: 10 } },
+      undefined,
+      { onprogress: (p) => void progress.push(String(p.message)) },
+    );
+    expect(progress.some((message) => message.startsWith("QUEUED") || message.startsWith("RUNNING"))).toBe(true);
+  });
+
+  it("sends the caller as the acting Presto user", async () => {
+    await call("presto_run_query", { sql: "SELECT 1" }, "bob; groups=finance");
+    const info = await call("presto_run_query", { sql: "SELECT user, query FROM system.runtime.queries" }, ALICE);
+    expect(textOf(info)).toMatch(/\bbob\b/);
+  });
+
+  it("gates the server to its business groups and lets services read", async () => {
+    const { client } = await connect({ user: "service:reporting-bot" });
+    expect((await client.listTools()).tools).toHaveLength(7);
+    await expect(connect({ user: "carol" })).rejects.toThrow(/403|none of the groups/);
+  });
+});
