@@ -35,7 +35,11 @@ const MCP_HEADERS = {
 };
 
 async function rpc(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  const response = await fetch(url, { method: "POST", headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { ...MCP_HEADERS, ...headers },
+    body: JSON.stringify(body),
+  });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
   return response;
 }
@@ -49,11 +53,18 @@ async function mcpCaller(url: string, tool: string, args: Record<string, unknown
     params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
   });
   await init.text();
-  const headers = { "mcp-session-id": init.headers.get("mcp-session-id") as string, "mcp-protocol-version": "2025-11-25" };
+  const headers = {
+    "mcp-session-id": init.headers.get("mcp-session-id") as string,
+    "mcp-protocol-version": "2025-11-25",
+  };
   await (await rpc(url, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
   let id = 1;
   return async () => {
-    const response = await rpc(url, { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: tool, arguments: args } }, headers);
+    const response = await rpc(
+      url,
+      { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: tool, arguments: args } },
+      headers,
+    );
     const body = (await response.json()) as { result?: { isError?: boolean; content?: { text: string }[] } };
     if (!body.result || body.result.isError) throw new Error(`${tool} failed: ${JSON.stringify(body)}`);
   };
@@ -67,13 +78,26 @@ const targets: Target[] = [
     async open() {
       let id = 1;
       return async () => {
-        const response = await rpc(`${echoBase}/plain`, { jsonrpc: "2.0", id: id++, method: "tools/call", params: { text: "hi" } });
+        const response = await rpc(`${echoBase}/plain`, {
+          jsonrpc: "2.0",
+          id: id++,
+          method: "tools/call",
+          params: { text: "hi" },
+        });
         await response.json();
       };
     },
   },
-  { key: "b", label: "bare SDK McpServer in a DO", open: () => mcpCaller(`${echoBase}/bare/mcp`, "echo_say", { text: "hi" }) },
-  { key: "c", label: "kit full path (echo tool)", open: () => mcpCaller(`${echoBase}/mcp`, "echo_say", { text: "hi" }) },
+  {
+    key: "b",
+    label: "bare SDK McpServer in a DO",
+    open: () => mcpCaller(`${echoBase}/bare/mcp`, "echo_say", { text: "hi" }),
+  },
+  {
+    key: "c",
+    label: "kit full path (echo tool)",
+    open: () => mcpCaller(`${echoBase}/mcp`, "echo_say", { text: "hi" }),
+  },
   {
     key: "d",
     label: "presto_run_query (local coordinator)",
@@ -129,9 +153,19 @@ async function main() {
     const common = { ALLOWED_HOSTS: HOST, DEV_IDENTITY: "on" };
     processes.push(
       ...(await Promise.all([
-        startWorker({ name: "echo", config: "test/fixtures/echo/wrangler.toml", port: ECHO_PORT, vars: common }, HOST, persistTo, logDir),
         startWorker(
-          { name: "presto", config: "workers/presto/wrangler.toml", port: PRESTO_PORT, vars: { ...common, PRESTO_URL: upstream.url } },
+          { name: "echo", config: "test/fixtures/echo/wrangler.toml", port: ECHO_PORT, vars: common },
+          HOST,
+          persistTo,
+          logDir,
+        ),
+        startWorker(
+          {
+            name: "presto",
+            config: "workers/presto/wrangler.toml",
+            port: PRESTO_PORT,
+            vars: { ...common, PRESTO_URL: upstream.url },
+          },
           HOST,
           persistTo,
           logDir,
@@ -179,8 +213,16 @@ async function main() {
         "(targets: c/a >= 0.6, c/b >= 0.87).",
     ].join("\n");
     console.log(`\n${table}\n`);
-    const meta = { date: new Date().toISOString(), rounds: ROUNDS, sequentialCalls: SEQUENTIAL_CALLS, concurrentCalls: CONCURRENT_CALLS };
-    writeFileSync(join(root, "bench/results/latest.json"), `${JSON.stringify({ ...meta, results, ratios }, null, 2)}\n`);
+    const meta = {
+      date: new Date().toISOString(),
+      rounds: ROUNDS,
+      sequentialCalls: SEQUENTIAL_CALLS,
+      concurrentCalls: CONCURRENT_CALLS,
+    };
+    writeFileSync(
+      join(root, "bench/results/latest.json"),
+      `${JSON.stringify({ ...meta, results, ratios }, null, 2)}\n`,
+    );
     writeFileSync(
       join(root, "bench/results/latest.md"),
       `Measured ${meta.date} (median of ${ROUNDS} interleaved rounds; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d).\n\n${table}\n`,

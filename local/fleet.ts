@@ -34,6 +34,11 @@ export interface WorkerSpec {
   vars: Record<string, string>;
 }
 
+function devDefault(user: string | undefined): Record<string, string> {
+  if (user === "") return {};
+  return { DEV_DEFAULT_USER: user ?? "alice; groups=data-eng,ads" };
+}
+
 export interface Fleet {
   registryUrl: string;
   prestoUrl: string;
@@ -65,7 +70,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         ALLOWED_HOSTS: "localhost,127.0.0.1",
         PRESTO_URL: upstream.url,
         DEV_IDENTITY: "on",
-        DEV_DEFAULT_USER: options.devDefaultUser ?? "alice; groups=data-eng,ads",
+        ...devDefault(options.devDefaultUser),
       },
     },
   ];
@@ -102,11 +107,19 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
 /** Applies the D1 migrations to the local database under `persistTo`. */
 export async function applyMigrations(persistTo: string, logDir: string): Promise<void> {
   mkdirSync(logDir, { recursive: true });
-  await runWrangler(["d1", "migrations", "apply", "fleet", "--local", "--persist-to", persistTo], join(logDir, "migrations.log"));
+  await runWrangler(
+    ["d1", "migrations", "apply", "fleet", "--local", "--persist-to", persistTo],
+    join(logDir, "migrations.log"),
+  );
 }
 
 /** Starts `wrangler dev` for one Worker and resolves once its /health answers. */
-export async function startWorker(worker: WorkerSpec, host: string, persistTo: string, logDir: string): Promise<ChildProcess> {
+export async function startWorker(
+  worker: WorkerSpec,
+  host: string,
+  persistTo: string,
+  logDir: string,
+): Promise<ChildProcess> {
   const child = spawnWorker(worker, host, persistTo, logDir);
   try {
     await waitForHealth(`http://${host}:${worker.port}/health`, child);

@@ -11,7 +11,7 @@
  * `/_local/faults` (make requests fail or stall) and `/_local/stats` (what SQL
  * reached the coordinator).
  *
- * Run directly: `node local/presto.upstream.ts [--port 8090] [--host 127.0.0.1]`.
+ * Run directly: `node local/presto.upstream.ts [--port 8090] [--host 127.0.0.1] [--password secret]`.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
@@ -1995,20 +1995,22 @@ type Dialect = "Trino" | "Presto";
 
 const isTerminal = (state: QueryState): boolean => state === "FINISHED" || state === "FAILED";
 
+/** Drops the rows of a query that no client will fetch any more; the rest of its result stays. */
+function releaseRows(query: LocalQuery): void {
+  if (query.result) query.result = { ...query.result, rows: [] };
+}
+
+/** Units of airlift's Duration, largest first, in milliseconds. */
+const DURATION_UNITS = Object.entries({ d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, ns: 1e-6 });
+
 /** airlift Duration formatting, as Trino serializes durations: `12.34ms`, `1.50s`. */
 function formatDuration(ms: number): string {
-  const units: [string, number][] = [
-    ["d", 86_400_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-    ["ms", 1],
-    ["us", 0.001],
-    ["ns", 0.000_001],
-  ];
-  const [unit, size] = units.find(([, size]) => ms >= size) ?? ["ns", 0.000_001];
+  const [unit, size] = DURATION_UNITS.find(([, size]) => ms >= size) ?? ["ns", 1e-6];
   return `${(ms / size).toFixed(2)}${unit}`;
 }
+
+/** A 0..1 fraction as a percentage with two decimals. */
+const percent = (fraction: number): number => Math.round(fraction * 10_000) / 100;
 
 const isoTime = (ms: number | undefined): string | undefined =>
   ms === undefined ? undefined : new Date(ms).toISOString();
@@ -2080,25 +2082,19 @@ function emptyStats(): PrestoUpstreamStats {
   return { statements: 0, statementsByKind: {}, lastStatements: [], canceled: 0, requests: 0, faulted: 0 };
 }
 
+/** The faults described by a JSON body, or what is wrong with it. */
 function validateFaults(value: unknown): PrestoFaults | string {
   if (typeof value !== "object" || value === null) return "Expected a JSON object";
   const { statusCode, delayMs, count } = value as Record<string, unknown>;
-  if (
-    statusCode !== undefined &&
-    !(Number.isInteger(statusCode) && (statusCode as number) >= 100 && (statusCode as number) <= 599)
-  ) {
+  const valid = (field: unknown, check: (number: number) => boolean): boolean =>
+    field === undefined || (typeof field === "number" && check(field));
+  if (!valid(statusCode, (code) => Number.isInteger(code) && code >= 100 && code <= 599)) {
     return "statusCode must be an HTTP status code";
   }
-  if (delayMs !== undefined && !(typeof delayMs === "number" && delayMs >= 0 && Number.isFinite(delayMs)))
-    return "delayMs must be a non-negative number";
-  if (count !== undefined && !(Number.isInteger(count) && (count as number) > 0))
-    return "count must be a positive integer";
+  if (!valid(delayMs, (delay) => Number.isFinite(delay) && delay >= 0)) return "delayMs must be a non-negative number";
+  if (!valid(count, (n) => Number.isInteger(n) && n > 0)) return "count must be a positive integer";
   if (statusCode === undefined && delayMs === undefined) return "Set statusCode and/or delayMs";
-  return {
-    statusCode: statusCode as number | undefined,
-    delayMs: delayMs as number | undefined,
-    count: count as number | undefined,
-  };
+  return { statusCode, delayMs, count } as PrestoFaults;
 }
 
 class Coordinator {
@@ -2323,8 +2319,9 @@ class Coordinator {
   ): Promise<void> {
     await this.#withLock(query, async () => {
       query.lastActivityAt = Date.now();
-      if (token === query.lastToken && query.lastResponse !== undefined)
-        return sendJson(response, 200, query.lastResponse);
+      if (token === query.lastToken && query.lastResponse !== undefined) {
+        return sendJson(response, 200, query.lastResponse); // a retry
+      }
       if (token !== query.nextToken) return sendText(response, 410, `Invalid token ${token} for query ${query.id}`);
       const page = await this.#advance(query);
       if (this.#closed) return;
@@ -2368,7 +2365,7 @@ class Coordinator {
     }
     query.state = "FINISHED";
     query.endedAt = Date.now();
-    query.result = { ...query.result, rows: [] };
+    releaseRows(query);
     return undefined;
   }
 
@@ -2390,7 +2387,7 @@ class Coordinator {
     query.state = "FAILED";
     query.error = error;
     query.endedAt = Date.now();
-    if (query.result) query.result = { ...query.result, rows: [] };
+    releaseRows(query);
   }
 
   #cancel(query: LocalQuery): void {
@@ -2463,7 +2460,6 @@ class Coordinator {
     const queuedSplits = query.state === "RUNNING" ? totalSplits - completedSplits - runningSplits : 0;
     const started = query.startedAt ?? now;
     const ended = query.endedAt ?? now;
-    const percent = (value: number): number => Math.round(value * 10_000) / 100;
     return {
       state: query.state,
       queued: query.state === "QUEUED",
@@ -2507,7 +2503,7 @@ class Coordinator {
         totalCpuTime: formatDuration(query.cpuMillis),
         processedInputPositions: query.rowCount,
         processedInputDataSize: `${query.processedBytes}B`,
-        progressPercentage: Math.round(this.#progress(query) * 10_000) / 100,
+        progressPercentage: percent(this.#progress(query)),
       },
       scheduled: query.result !== undefined,
       updateType: query.result?.updateType,
@@ -2573,6 +2569,7 @@ async function main(args: string[]): Promise<void> {
   const upstream = await startPrestoUpstream({
     port: Number(argument(args, "--port") ?? 8090),
     host: argument(args, "--host") ?? "127.0.0.1",
+    password: argument(args, "--password"),
   });
   console.log(`Local Presto/Trino coordinator listening on ${upstream.url}`);
   const stop = (): void => {

@@ -3,8 +3,8 @@
  * have announced themselves, and a plain page listing them.
  */
 import { Hono } from "hono";
-import { listServers } from "../shared/db/servers.store";
 import type { ServerRow } from "../shared/db/fleet.schema";
+import { listServers } from "../shared/db/servers.store";
 
 interface RegistryEnv {
   DB: D1Database;

@@ -53,7 +53,15 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     }
     const decision = checkServerAccess(spec.name, spec.access, caller);
     if (!decision.allowed) {
-      console.warn(JSON.stringify({ audit: "denied", server: spec.name, caller: caller.id, action: "session", reason: decision.reason }));
+      console.warn(
+        JSON.stringify({
+          audit: "denied",
+          server: spec.name,
+          caller: caller.id,
+          action: "session",
+          reason: decision.reason,
+        }),
+      );
       return jsonRpcError(403, -32000, `Forbidden: ${decision.reason}`);
     }
     c.set("caller", caller);

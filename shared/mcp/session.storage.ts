@@ -49,7 +49,9 @@ export class SessionStorage {
   }
 
   load(): SessionRecord | undefined {
-    const row = this.#sql.exec<Record<string, string | number | null>>("SELECT * FROM session WHERE id = 1").toArray()[0];
+    const row = this.#sql
+      .exec<Record<string, string | number | null>>("SELECT * FROM session WHERE id = 1")
+      .toArray()[0];
     if (!row) return undefined;
     return {
       sessionId: String(row.session_id),

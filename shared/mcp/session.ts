@@ -25,7 +25,7 @@ export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** A session nobody has used for this long is forgotten. */
 const SESSION_IDLE_TTL_MS = 24 * 60 * 60_000;
 /** Invocation records are flushed to D1 this soon after a call… */
-const FLUSH_DELAY_MS = 200;
+const FLUSH_DELAY_MS = 1_000;
 /** …and an alarm retries if that flush could not happen or failed. */
 const FLUSH_RETRY_MS = [1_000, 5_000, 15_000, 60_000];
 const OUTBOX_BATCH = 400;
@@ -131,7 +131,13 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       if (initialize) {
         if (this.#record) return jsonRpcError(400, -32600, "Invalid Request: this session is already initialized");
         const now = Date.now();
-        this.#record = { sessionId: this.ctx.id.toString(), owner: caller, initialize, createdAt: now, lastActiveAt: now };
+        this.#record = {
+          sessionId: this.ctx.id.toString(),
+          owner: caller,
+          initialize,
+          createdAt: now,
+          lastActiveAt: now,
+        };
         this.#storage.create(this.#record);
         await this.ctx.storage.setAlarm(now + SESSION_IDLE_TTL_MS);
         const channel = await this.#channel("json", { replay: false });
@@ -324,7 +330,11 @@ async function replayInitialize(transport: WebStandardStreamableHTTPServerTransp
     authInfo,
   });
   await answer.body?.cancel();
-  const followUp = { ...headers, "mcp-session-id": record.sessionId, "mcp-protocol-version": negotiatedVersion(record) };
+  const followUp = {
+    ...headers,
+    "mcp-session-id": record.sessionId,
+    "mcp-protocol-version": negotiatedVersion(record),
+  };
   await transport.handleRequest(new Request(url, { method: "POST", headers: followUp }), {
     parsedBody: { jsonrpc: "2.0", method: "notifications/initialized" },
     authInfo,

@@ -149,7 +149,9 @@ function toErrorOutcome(toolName: string, error: unknown): { errorClass: ErrorCl
     errorClass: "internal",
     result: {
       isError: true,
-      content: [{ type: "text", text: `Internal error in ${toolName} (ref ${ref}); the server's owners can look it up` }],
+      content: [
+        { type: "text", text: `Internal error in ${toolName} (ref ${ref}); the server's owners can look it up` },
+      ],
       _meta: { "fleet/errorClass": "internal", "fleet/retriable": false },
     },
   };
@@ -165,4 +167,3 @@ export async function digestArguments(args: Record<string, unknown>): Promise<st
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
-

@@ -97,7 +97,8 @@ function assertWellFormed(spec: {
     throw new Error(`Tool name "${spec.name}" must be snake_case and prefixed with its domain (e.g. presto_run_query)`);
   }
   for (const [field, schema] of Object.entries(spec.input)) {
-    if (!(schema as z.ZodType).description) throw new Error(`Tool ${spec.name}: input field "${field}" needs a .describe()`);
+    if (!(schema as z.ZodType).description)
+      throw new Error(`Tool ${spec.name}: input field "${field}" needs a .describe()`);
   }
   if (!(spec.minutesSaved >= 0)) throw new Error(`Tool ${spec.name}: minutesSaved must be a number >= 0`);
   if (spec.approval && spec.access.services) {

@@ -12,7 +12,11 @@ const upstream = inject("upstreamUrl");
 const registry = inject("registryUrl");
 const ALICE = "alice; groups=data-eng,ads";
 
-type Result = { isError?: boolean; content?: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> };
+type Result = {
+  isError?: boolean;
+  content?: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+};
 const textOf = (result: unknown) => ((result as Result).content ?? []).map((part) => part.text ?? "").join("");
 
 const clients: Client[] = [];
@@ -29,6 +33,22 @@ async function connect(options: { user?: string; sessionId?: string } = {}) {
   await client.connect(transport);
   clients.push(client);
   return { client, transport };
+}
+
+/** Reads a streamed (SSE) body as text, chunk by chunk. */
+function textReader(response: Response) {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const state = {
+    done: false,
+    async read(): Promise<string> {
+      const { value, done } = await reader.read();
+      state.done = done;
+      return value ? decoder.decode(value, { stream: true }) : "";
+    },
+    cancel: () => reader.cancel(),
+  };
+  return state;
 }
 
 async function upstreamStats() {
@@ -65,7 +85,10 @@ describe("Presto server over Streamable HTTP", () => {
     const before = await upstreamStats();
     const progress: number[] = [];
     const result = (await client.callTool(
-      { name: "presto_run_query", arguments: { sql: "SELECT order_id, status, total FROM hive.sales.orders ORDER BY order_id", limit: 6000 } },
+      {
+        name: "presto_run_query",
+        arguments: { sql: "SELECT order_id, status, total FROM hive.sales.orders ORDER BY order_id", limit: 6000 },
+      },
       undefined,
       { onprogress: (p) => void progress.push(p.progress) },
     )) as Result;
@@ -82,7 +105,11 @@ describe("Presto server over Streamable HTTP", () => {
   it("refuses a write statement without sending it upstream", async () => {
     const { client } = await connect();
     const before = await upstreamStats();
-    for (const sql of ["DELETE FROM hive.sales.orders", "SELECT 1; DROP TABLE hive.sales.orders", "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x"]) {
+    for (const sql of [
+      "DELETE FROM hive.sales.orders",
+      "SELECT 1; DROP TABLE hive.sales.orders",
+      "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+    ]) {
       const result = (await client.callTool({ name: "presto_run_query", arguments: { sql } })) as Result;
       expect(result.isError).toBe(true);
       expect(textOf(result)).toContain('Invalid argument "sql"');
@@ -94,14 +121,20 @@ describe("Presto server over Streamable HTTP", () => {
 
   it("answers bad arguments with which argument and why", async () => {
     const { client } = await connect();
-    const result = (await client.callTool({ name: "presto_run_query", arguments: { sql: "SELECT 1", limit: 0 } })) as Result;
+    const result = (await client.callTool({
+      name: "presto_run_query",
+      arguments: { sql: "SELECT 1", limit: 0 },
+    })) as Result;
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/"limit": .*>=1/);
   });
 
   it("reports query errors with their message and position", async () => {
     const { client } = await connect();
-    const result = (await client.callTool({ name: "presto_run_query", arguments: { sql: "SELECT * FROM hive.sales.nope" } })) as Result;
+    const result = (await client.callTool({
+      name: "presto_run_query",
+      arguments: { sql: "SELECT * FROM hive.sales.nope" },
+    })) as Result;
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/does not exist/);
     expect(textOf(result)).toMatch(/line 1/);
@@ -136,12 +169,16 @@ describe("Presto server over Streamable HTTP", () => {
         jsonrpc: "2.0",
         id: 501,
         method: "tools/call",
-        params: { name: "presto_run_query", arguments: { sql: "SELECT count(*) AS n FROM hive.sales.orders" }, _meta: { progressToken: 1 } },
+        params: {
+          name: "presto_run_query",
+          arguments: { sql: "SELECT count(*) AS n FROM hive.sales.orders" },
+          _meta: { progressToken: 1 },
+        },
       }),
     });
-    const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    const reader = textReader(response);
     let seen = "";
-    while (!/^id: /m.test(seen)) seen += (await reader.read()).value ?? "";
+    while (!/^id: /m.test(seen)) seen += await reader.read();
     await reader.cancel();
     const lastEventId = [...seen.matchAll(/^id: (.+)$/gm)].map((m) => m[1]).at(-1) as string;
 
@@ -152,13 +189,9 @@ describe("Presto server over Streamable HTTP", () => {
       resumed = await fetch(`${server}/mcp`, { headers: { ...headers, "last-event-id": lastEventId } });
     }
     expect(resumed.status).toBe(200);
-    const rest = (resumed.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    const rest = textReader(resumed);
     let replay = "";
-    while (!replay.includes('"id":501')) {
-      const { value, done } = await rest.read();
-      if (done) break;
-      replay += value;
-    }
+    while (!replay.includes('"id":501') && !rest.done) replay += await rest.read();
     await rest.cancel();
     await fetch(`${upstream}/_local/faults`, { method: "DELETE" });
     expect(replay).toContain('"id":501');
@@ -170,7 +203,9 @@ describe("Presto server over legacy HTTP+SSE (2024-11-05)", () => {
   it("initializes, lists tools and runs a query", async () => {
     const transport = new SSEClientTransport(new URL(`${server}/sse`), {
       requestInit: { headers: { "x-fleet-dev-user": ALICE } },
-      eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, "x-fleet-dev-user": ALICE } }) },
+      eventSourceInit: {
+        fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, "x-fleet-dev-user": ALICE } }),
+      },
     });
     const client = new Client({ name: "legacy", version: "1.0.0" });
     await client.connect(transport);
@@ -178,7 +213,10 @@ describe("Presto server over legacy HTTP+SSE (2024-11-05)", () => {
     expect((await client.listTools()).tools.length).toBe(7);
     const result = await client.callTool({
       name: "presto_run_query",
-      arguments: { sql: "SELECT tier, count(*) AS customers FROM hive.sales.customers GROUP BY tier ORDER BY tier", format: "markdown" },
+      arguments: {
+        sql: "SELECT tier, count(*) AS customers FROM hive.sales.customers GROUP BY tier ORDER BY tier",
+        format: "markdown",
+      },
     });
     expect(textOf(result)).toMatch(/^\| tier \| customers \|/);
   });

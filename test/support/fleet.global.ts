@@ -29,6 +29,7 @@ export default async function setup(project: TestProject) {
     persistTo: join(state, "state"),
     logDir: join(state, "logs"),
     upstream: { pageSize: 500 },
+    devDefaultUser: "", // every request here names its identity; none means 401
   });
   const control = createServer(async (request, response) => {
     const name = /^\/restart\/(registry|presto)$/.exec(request.url ?? "")?.[1] as "registry" | "presto" | undefined;

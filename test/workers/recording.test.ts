@@ -108,7 +108,12 @@ describe("resumable streams", () => {
     const lastEventId = ids.at(-1) as string;
 
     const resumed = await workerFetch("http://localhost/mcp", {
-      headers: { ...headers, accept: "text/event-stream", "last-event-id": lastEventId, "x-fleet-dev-user": "alice; groups=data-eng; scopes=echo:read echo:write" },
+      headers: {
+        ...headers,
+        accept: "text/event-stream",
+        "last-event-id": lastEventId,
+        "x-fleet-dev-user": "alice; groups=data-eng; scopes=echo:read echo:write",
+      },
     });
     expect(resumed.status).toBe(200);
     const resumedReader = (resumed.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();

@@ -7,15 +7,18 @@ function sessionStub(sessionId: string) {
 }
 
 describe("session lifecycle", () => {
-  it.each(["2025-11-25", "2025-06-18", "2025-03-26"])("negotiates protocol %s and answers in plain JSON", async (version) => {
-    const response = await postRpc(initializeMessage(version));
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toContain("application/json");
-    expect(response.headers.get("mcp-session-id")).toMatch(/^[0-9a-f]{64}$/);
-    const body = (await response.json()) as { result: { protocolVersion: string; serverInfo: { name: string } } };
-    expect(body.result.protocolVersion).toBe(version);
-    expect(body.result.serverInfo.name).toBe("echo");
-  });
+  it.each(["2025-11-25", "2025-06-18", "2025-03-26"])(
+    "negotiates protocol %s and answers in plain JSON",
+    async (version) => {
+      const response = await postRpc(initializeMessage(version));
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toContain("application/json");
+      expect(response.headers.get("mcp-session-id")).toMatch(/^[0-9a-f]{64}$/);
+      const body = (await response.json()) as { result: { protocolVersion: string; serverInfo: { name: string } } };
+      expect(body.result.protocolVersion).toBe(version);
+      expect(body.result.serverInfo.name).toBe("echo");
+    },
+  );
 
   it("answers an unknown protocol version with the latest it supports", async () => {
     const response = await postRpc(initializeMessage("2099-01-01"));
@@ -76,7 +79,10 @@ describe("session lifecycle", () => {
       { ...headers, "mcp-session-id": env.SESSIONS.newUniqueId().toString() },
     );
     expect(unknown.status).toBe(404);
-    const malformed = await postRpc({ jsonrpc: "2.0", id: 1, method: "tools/list" }, { ...headers, "mcp-session-id": "nope" });
+    const malformed = await postRpc(
+      { jsonrpc: "2.0", id: 1, method: "tools/list" },
+      { ...headers, "mcp-session-id": "nope" },
+    );
     expect(malformed.status).toBe(404);
   });
 

@@ -41,7 +41,8 @@ describe("tool calls through the kit", () => {
 
   it("maps upstream failures: 4xx clear and final, 5xx/unreachable/timeout retriable, bugs opaque", async () => {
     const { client } = await connect();
-    const call = async (args: Record<string, unknown>) => (await client.callTool({ name: "echo_fail", arguments: args })) as Result;
+    const call = async (args: Record<string, unknown>) =>
+      (await client.callTool({ name: "echo_fail", arguments: args })) as Result;
     const rejected = await call({ mode: "rejected" });
     expect(textOf(rejected)).toContain("no such thing");
     expect(rejected._meta).toMatchObject({ "fleet/errorClass": "upstream_rejected", "fleet/retriable": false });
@@ -83,10 +84,18 @@ describe("tool calls through the kit", () => {
     expect(progress).toEqual([1, 2, 3, 4]);
 
     const headers = { "mcp-session-id": transport.sessionId as string, "mcp-protocol-version": "2025-11-25" };
-    const plain = await postRpc({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "echo_say", arguments: { text: "j" } } }, headers);
+    const plain = await postRpc(
+      { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "echo_say", arguments: { text: "j" } } },
+      headers,
+    );
     expect(plain.headers.get("content-type")).toContain("application/json");
     const streamed = await postRpc(
-      { jsonrpc: "2.0", id: 10, method: "tools/call", params: { name: "echo_count", arguments: { to: 2 }, _meta: { progressToken: "p" } } },
+      {
+        jsonrpc: "2.0",
+        id: 10,
+        method: "tools/call",
+        params: { name: "echo_count", arguments: { to: 2 }, _meta: { progressToken: "p" } },
+      },
       headers,
     );
     expect(streamed.headers.get("content-type")).toContain("text/event-stream");
@@ -141,13 +150,17 @@ describe("legacy HTTP+SSE transport", () => {
     const opened = await fetchSse("http://localhost/sse");
     const endpoint = await opened.next("endpoint");
     expect(endpoint).toMatch(/^\/messages\?sessionId=[0-9a-f]{64}$/);
-    const post = (body: unknown) =>
-      postTo(`http://localhost${endpoint}`, body);
+    const post = (body: unknown) => postTo(`http://localhost${endpoint}`, body);
     expect((await post(initializeMessage("2024-11-05"))).status).toBe(202);
     const init = JSON.parse(await opened.next("message")) as { result: { protocolVersion: string } };
     expect(init.result.protocolVersion).toBe("2024-11-05");
     await post({ jsonrpc: "2.0", method: "notifications/initialized" });
-    await post({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo_say", arguments: { text: "old client" } } });
+    await post({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "echo_say", arguments: { text: "old client" } },
+    });
     const call = JSON.parse(await opened.next("message")) as { id: number; result: Result };
     expect(call.id).toBe(2);
     expect(textOf(call.result)).toBe("old client");

@@ -30,7 +30,11 @@ export const listCatalogs = defineTool({
   access: READ,
   minutesSaved: 1,
   async run(_args, ctx) {
-    const result = await ctx.upstream.presto.query("SHOW CATALOGS", { user: ctx.caller.name, maxRows: 1_000, signal: ctx.signal });
+    const result = await ctx.upstream.presto.query("SHOW CATALOGS", {
+      user: ctx.caller.name,
+      maxRows: 1_000,
+      signal: ctx.signal,
+    });
     return formatRows(result, { format: "tsv", maxRows: 1_000, maxChars: OUTPUT_CHARS });
   },
 });
