@@ -15,10 +15,12 @@ import { startPrestoUpstream } from "../local/presto.upstream.ts";
 const HOST = "127.0.0.1";
 const ECHO_PORT = 18901;
 const PRESTO_PORT = 18902;
-const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 400);
-const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT ?? 2000);
+const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 300);
+const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT ?? 1000);
 const CONCURRENCY = 10;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+/** Comma-separated subset of a,b,c,d to run (default: all). */
+const ONLY = new Set((process.env.BENCH_TARGETS ?? "a,b,c,d").split(","));
 const DEV_USER = "bench; groups=data-eng; scopes=echo:read presto:read";
 
 interface Target {
@@ -71,7 +73,7 @@ async function mcpCaller(url: string, tool: string, args: Record<string, unknown
 }
 
 const echoBase = `http://${HOST}:${ECHO_PORT}`;
-const targets: Target[] = [
+const allTargets: Target[] = [
   {
     key: "a",
     label: "plain Worker JSON echo",
@@ -108,6 +110,8 @@ const targets: Target[] = [
       }),
   },
 ];
+
+const targets = allTargets.filter((target) => ONLY.has(target.key));
 
 interface Measure {
   callsPerSecond: number;
@@ -151,52 +155,68 @@ async function main() {
   try {
     await applyMigrations(persistTo, logDir);
     const common = { ALLOWED_HOSTS: HOST, DEV_IDENTITY: "on" };
+    // One at a time, so a Worker that fails to start never leaves another one running.
     processes.push(
-      ...(await Promise.all([
-        startWorker(
-          { name: "echo", config: "test/fixtures/echo/wrangler.toml", port: ECHO_PORT, vars: common },
-          HOST,
-          persistTo,
-          logDir,
-        ),
-        startWorker(
-          {
-            name: "presto",
-            config: "workers/presto/wrangler.toml",
-            port: PRESTO_PORT,
-            vars: { ...common, PRESTO_URL: upstream.url },
-          },
-          HOST,
-          persistTo,
-          logDir,
-        ),
-      ])),
+      await startWorker(
+        { name: "echo", config: "test/fixtures/echo/wrangler.toml", port: ECHO_PORT, vars: common },
+        HOST,
+        persistTo,
+        logDir,
+      ),
+    );
+    processes.push(
+      await startWorker(
+        {
+          name: "presto",
+          config: "workers/presto/wrangler.toml",
+          port: PRESTO_PORT,
+          vars: { ...common, PRESTO_URL: upstream.url },
+        },
+        HOST,
+        persistTo,
+        logDir,
+      ),
     );
 
     const results: Record<string, { sequential: Measure; concurrent: Measure }> = {};
     const samples = new Map<string, { sequential: Measure[]; concurrent: Measure[] }>();
     for (const target of targets) samples.set(target.key, { sequential: [], concurrent: [] });
-    // Warm every target, then interleave rounds so drift affects all targets alike.
+    // Warm every target, then interleave short rounds so drift affects all targets alike;
+    // ratios are taken within each round, then the median across rounds is reported.
     for (const target of targets) await measure([await target.open()], 100);
+    const roundRatios: Record<string, number[]> = {};
     for (let round = 1; round <= ROUNDS; round++) {
+      const thisRound: Record<string, { sequential: Measure; concurrent: Measure }> = {};
       for (const target of targets) {
-        const perTarget = samples.get(target.key) as { sequential: Measure[]; concurrent: Measure[] };
         const scale = target.key === "d" ? 0.25 : 1;
-        perTarget.sequential.push(await measure([await target.open()], Math.round(SEQUENTIAL_CALLS * scale)));
+        const sequential = await measure([await target.open()], Math.round(SEQUENTIAL_CALLS * scale));
         const callers = await Promise.all(Array.from({ length: CONCURRENCY }, () => target.open()));
-        perTarget.concurrent.push(await measure(callers, Math.round(CONCURRENT_CALLS * scale)));
-        process.stdout.write(`round ${round}/${ROUNDS} ${target.key} done\n`);
+        const concurrent = await measure(callers, Math.round(CONCURRENT_CALLS * scale));
+        thisRound[target.key] = { sequential, concurrent };
+        samples.get(target.key)?.sequential.push(sequential);
+        samples.get(target.key)?.concurrent.push(concurrent);
       }
+      for (const mode of ["sequential", "concurrent"] as const) {
+        for (const [x, y] of [
+          ["c", "a"],
+          ["c", "b"],
+        ] as const) {
+          const num = thisRound[x]?.[mode].callsPerSecond;
+          const den = thisRound[y]?.[mode].callsPerSecond;
+          if (num && den) (roundRatios[`${mode} ${x}/${y}`] ??= []).push(num / den);
+        }
+      }
+      process.stdout.write(`round ${round}/${ROUNDS} done\n`);
     }
     for (const target of targets) {
       const perTarget = samples.get(target.key) as { sequential: Measure[]; concurrent: Measure[] };
       results[target.key] = { sequential: median(perTarget.sequential), concurrent: median(perTarget.concurrent) };
     }
-    const ratio = (x: string, y: string, mode: "sequential" | "concurrent") =>
-      (results[x]?.[mode].callsPerSecond ?? 0) / (results[y]?.[mode].callsPerSecond ?? 1);
+    const medianOf = (values: number[] = []) =>
+      [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? Number.NaN;
     const ratios = {
-      sequential: { "c/a": ratio("c", "a", "sequential"), "c/b": ratio("c", "b", "sequential") },
-      concurrent: { "c/a": ratio("c", "a", "concurrent"), "c/b": ratio("c", "b", "concurrent") },
+      sequential: { "c/a": medianOf(roundRatios["sequential c/a"]), "c/b": medianOf(roundRatios["sequential c/b"]) },
+      concurrent: { "c/a": medianOf(roundRatios["concurrent c/a"]), "c/b": medianOf(roundRatios["concurrent c/b"]) },
     };
 
     const table = [
@@ -225,7 +245,7 @@ async function main() {
     );
     writeFileSync(
       join(root, "bench/results/latest.md"),
-      `Measured ${meta.date} (median of ${ROUNDS} interleaved rounds; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d).\n\n${table}\n`,
+      `Measured ${meta.date} (medians of ${ROUNDS} interleaved rounds, ratios taken within each round; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d).\n\n${table}\n`,
     );
   } finally {
     await Promise.all(processes.map(stopProcess));

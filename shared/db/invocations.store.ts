@@ -1,5 +1,6 @@
+import { getTableColumns, getTableName, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { type InvocationRow, invocations } from "./fleet.schema";
+import { invocations } from "./fleet.schema";
 
 /** What a session records per tools/call; timestamps as epoch ms so it survives JSON. */
 export interface InvocationRecord {
@@ -17,26 +18,21 @@ export interface InvocationRecord {
   argsDigest: string;
 }
 
-/** D1 allows 100 bound parameters per statement; an invocation row has 12 columns. */
-const ROWS_PER_STATEMENT = 8;
+/** Schema property → column, straight from the drizzle table (so the two cannot drift apart). */
+const COLUMNS = Object.entries(getTableColumns(invocations)) as [keyof InvocationRecord, { name: string }][];
+
+const INSERT_FROM_JSON = sql.raw(
+  `INSERT INTO "${getTableName(invocations)}" (${COLUMNS.map(([, column]) => `"${column.name}"`).join(", ")}) ` +
+    `SELECT ${COLUMNS.map(([, column]) => `value ->> '$.${column.name}'`).join(", ")} FROM json_each(`,
+);
 
 /**
- * Writes invocations to D1 in one batch (one implicit transaction). Idempotent by id, so a
- * batch retried after an ambiguous failure never double-counts.
+ * Writes a batch of invocations to D1 in one statement: the rows travel as one JSON parameter
+ * (D1 caps bound parameters per statement at 100; an invocation has 12 columns). Idempotent by
+ * id, so a batch retried after an ambiguous failure never double-counts.
  */
 export async function writeInvocations(d1: D1Database, records: readonly InvocationRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const db = drizzle(d1);
-  const rows: InvocationRow[] = records.map((r) => ({ ...r, startedAt: new Date(r.startedAt) }));
-  const statements = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    statements.push(
-      db
-        .insert(invocations)
-        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-        .onConflictDoNothing(),
-    );
-  }
-  const [first, ...rest] = statements;
-  if (first) await db.batch([first, ...rest]);
+  const rows = records.map((record) => Object.fromEntries(COLUMNS.map(([key, column]) => [column.name, record[key]])));
+  await drizzle(d1).run(sql`${INSERT_FROM_JSON}${JSON.stringify(rows)}) WHERE true ON CONFLICT (id) DO NOTHING`);
 }

@@ -21,11 +21,11 @@ CREATE TABLE IF NOT EXISTS events (
   message TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_stream ON events (stream_id, seq);
-CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  record TEXT NOT NULL
-);`;
+CREATE INDEX IF NOT EXISTS events_stream ON events (stream_id, seq);`;
+
+const OUTBOX = "outbox:";
+/** Durable Object storage deletes at most this many keys per call. */
+const DELETE_CHUNK = 128;
 
 export interface SessionRecord {
   sessionId: string;
@@ -41,10 +41,12 @@ const EVENT_RETENTION_MS = 15 * 60_000;
 const MAX_EVENTS = 5_000;
 
 export class SessionStorage {
+  readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
 
-  constructor(sql: SqlStorage) {
-    this.#sql = sql;
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
     this.#sql.exec(SCHEMA);
   }
 
@@ -84,23 +86,28 @@ export class SessionStorage {
 
   // --- invocation outbox ---
 
-  enqueue(record: unknown): void {
-    this.#sql.exec("INSERT INTO outbox (record) VALUES (?)", JSON.stringify(record));
+  /**
+   * Buffers one invocation record in this object's storage, keyed by time and id. The write
+   * does not hold the call's response until it is confirmed on disk (`allowUnconfirmed`): it is
+   * already in the object's storage pipeline, and should it ever fail the runtime resets the
+   * object loudly rather than dropping it.
+   */
+  enqueue(record: { id: string; startedAt: number }): void {
+    const key = `${OUTBOX}${String(record.startedAt).padStart(15, "0")}:${record.id}`;
+    void this.#storage.put(key, record, { allowUnconfirmed: true });
   }
 
-  peekOutbox(limit: number): { lastSeq: number; records: unknown[] } {
-    const rows = this.#sql
-      .exec<{ seq: number; record: string }>("SELECT seq, record FROM outbox ORDER BY seq LIMIT ?", limit)
-      .toArray();
-    return { lastSeq: rows.at(-1)?.seq ?? 0, records: rows.map((row) => JSON.parse(row.record)) };
+  async peekOutbox(limit: number): Promise<{ keys: string[]; records: unknown[] }> {
+    const entries = await this.#storage.list({ prefix: OUTBOX, limit });
+    return { keys: [...entries.keys()], records: [...entries.values()] };
   }
 
-  dropOutboxThrough(seq: number): void {
-    this.#sql.exec("DELETE FROM outbox WHERE seq <= ?", seq);
+  async dropOutbox(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_CHUNK) await this.#storage.delete(keys.slice(i, i + DELETE_CHUNK));
   }
 
-  outboxSize(): number {
-    return this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  async outboxSize(): Promise<number> {
+    return (await this.#storage.list({ prefix: OUTBOX })).size;
   }
 
   // --- SSE events (resumability) ---

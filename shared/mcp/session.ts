@@ -24,9 +24,11 @@ import type { InvocationRuntime } from "./tool.invoke";
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** A session nobody has used for this long is forgotten. */
 const SESSION_IDLE_TTL_MS = 24 * 60 * 60_000;
-/** Invocation records are flushed to D1 this soon after a call… */
-const FLUSH_DELAY_MS = 1_000;
-/** …and an alarm retries if that flush could not happen or failed. */
+/** Invocation records are flushed to D1 in batches, this soon after the first call of a batch… */
+const FLUSH_DELAY_MS = 2_000;
+/** …a durable alarm, armed at most this far ahead, backs the in-memory timer up (eviction)… */
+const FLUSH_BACKSTOP_MS = 30_000;
+/** …and retries with backoff while D1 keeps failing. */
 const FLUSH_RETRY_MS = [1_000, 5_000, 15_000, 60_000];
 const OUTBOX_BATCH = 400;
 const TOUCH_EVERY_MS = 60_000;
@@ -64,11 +66,12 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     #flushTimer: ReturnType<typeof setTimeout> | undefined;
     #flushing: Promise<boolean> | undefined;
     #retryAttempt = 0;
-    #retryArmed = false;
+    /** When the alarm is known to fire (undefined: not known in this instance). */
+    #alarmAt: number | undefined;
 
     constructor(ctx: DurableObjectState, env: KitEnv) {
       super(ctx, env);
-      this.#storage = new SessionStorage(ctx.storage.sql);
+      this.#storage = new SessionStorage(ctx.storage);
       this.#record = this.#storage.load();
     }
 
@@ -91,14 +94,14 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     }
 
     override async alarm(): Promise<void> {
-      this.#retryArmed = false;
+      this.#alarmAt = undefined;
       if (!(await this.#flush())) {
         await this.#armRetry();
         return;
       }
       const record = this.#record;
       if (record && Date.now() - record.lastActiveAt < SESSION_IDLE_TTL_MS) {
-        await this.ctx.storage.setAlarm(record.lastActiveAt + SESSION_IDLE_TTL_MS);
+        await this.#setAlarm(record.lastActiveAt + SESSION_IDLE_TTL_MS);
         return;
       }
       // Ended or idle: close what is open and wipe the object (the outbox is empty).
@@ -139,7 +142,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
           lastActiveAt: now,
         };
         this.#storage.create(this.#record);
-        await this.ctx.storage.setAlarm(now + SESSION_IDLE_TTL_MS);
+        await this.#setAlarm(now + SESSION_IDLE_TTL_MS);
         const channel = await this.#channel("json", { replay: false });
         return channel.transport.handleRequest(request, { parsedBody: parsed, authInfo });
       }
@@ -265,7 +268,9 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         this.#flushTimer = undefined;
         void this.#flush().then((ok) => (ok ? undefined : this.#armRetry()));
       }, FLUSH_DELAY_MS);
-      if (!this.#retryArmed) void this.#armRetry();
+      // The backstop: a flush even if this instance goes away before its timer fires.
+      const backstop = Date.now() + FLUSH_BACKSTOP_MS;
+      if (this.#alarmAt === undefined || this.#alarmAt > backstop) void this.#setAlarm(backstop);
     }
 
     /** Writes the whole outbox to D1; true when it is empty afterwards. Single-flight. */
@@ -279,15 +284,18 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     async #drainOutbox(): Promise<boolean> {
       try {
         for (;;) {
-          const batch = this.#storage.peekOutbox(OUTBOX_BATCH);
+          const batch = await this.#storage.peekOutbox(OUTBOX_BATCH);
           if (batch.records.length === 0) break;
           await writeInvocations(this.env.DB, batch.records as InvocationRecord[]);
-          this.#storage.dropOutboxThrough(batch.lastSeq);
+          await this.#storage.dropOutbox(batch.keys);
         }
         this.#retryAttempt = 0;
         return true;
       } catch (error) {
-        console.error(`invocation flush to D1 failed; ${this.#storage.outboxSize()} records kept for retry`, error);
+        console.error(
+          `invocation flush to D1 failed; ${await this.#storage.outboxSize()} records kept for retry`,
+          error,
+        );
         return false;
       }
     }
@@ -296,8 +304,12 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     async #armRetry(): Promise<void> {
       const delay = FLUSH_RETRY_MS[Math.min(this.#retryAttempt, FLUSH_RETRY_MS.length - 1)] ?? 60_000;
       this.#retryAttempt += 1;
-      this.#retryArmed = true;
-      await this.ctx.storage.setAlarm(Date.now() + delay);
+      await this.#setAlarm(Date.now() + delay);
+    }
+
+    async #setAlarm(at: number): Promise<void> {
+      this.#alarmAt = at;
+      await this.ctx.storage.setAlarm(at);
     }
   };
 }

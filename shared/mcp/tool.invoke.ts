@@ -2,6 +2,7 @@
  * One tools/call, end to end: policy, argument validation, human approval, the handler, error
  * mapping, and the invocation record. Handlers only do their job.
  */
+import { createHash } from "node:crypto";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Caller } from "../auth/caller";
@@ -55,7 +56,7 @@ export async function invokeTool<Upstreams>(
     outcome: outcome.errorClass ? "error" : "ok",
     errorClass: outcome.errorClass,
     minutesSaved: outcome.errorClass ? 0 : tool.minutesSaved,
-    argsDigest: await digestArguments(request.arguments ?? {}),
+    argsDigest: digestArguments(request.arguments ?? {}),
   });
   return outcome.result;
 }
@@ -158,12 +159,12 @@ function toErrorOutcome(toolName: string, error: unknown): { errorClass: ErrorCl
 }
 
 /** SHA-256 of the arguments with keys sorted: links identical calls without storing their content. */
-export async function digestArguments(args: Record<string, unknown>): Promise<string> {
+export function digestArguments(args: Record<string, unknown>): string {
   const canonical = JSON.stringify(args, (_key, value: unknown) =>
     value && typeof value === "object" && !Array.isArray(value)
       ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)))
       : value,
   );
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  // node:crypto's hash is synchronous (no promise hop on the call's path), unlike crypto.subtle.
+  return createHash("sha256").update(canonical).digest("hex");
 }

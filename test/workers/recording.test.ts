@@ -14,8 +14,8 @@ async function invocationsOf(sessionId: string, table = "invocations") {
 }
 
 async function outboxSize(sessionId: string): Promise<number> {
-  return runInDurableObject(stubOf(sessionId), (_instance, state) => {
-    return state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  return runInDurableObject(stubOf(sessionId), async (_instance, state) => {
+    return (await state.storage.list({ prefix: "outbox:" })).size;
   });
 }
 
