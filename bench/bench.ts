@@ -6,7 +6,7 @@
  * Prints c/a and c/b and writes bench/results/latest.{json,md} (quoted by the README).
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { applyMigrations, startWorker, stopProcess } from "../local/fleet.ts";
@@ -243,15 +243,24 @@ async function main() {
       join(root, "bench/results/latest.json"),
       `${JSON.stringify({ ...meta, results, ratios }, null, 2)}\n`,
     );
-    writeFileSync(
-      join(root, "bench/results/latest.md"),
-      `Measured ${meta.date} (medians of ${ROUNDS} interleaved rounds, ratios taken within each round; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d).\n\n${table}\n`,
-    );
+    const report = `Measured ${meta.date.slice(0, 10)} (medians of ${ROUNDS} interleaved rounds, ratios taken within each round; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d).\n\n${table}\n`;
+    writeFileSync(join(root, "bench/results/latest.md"), report);
+    if (ONLY.size === 4) quoteInReadme(join(root, "README.md"), report);
   } finally {
     await Promise.all(processes.map(stopProcess));
     await upstream.close();
     rmSync(state, { recursive: true, force: true });
   }
+}
+
+/** Keeps the README's figures those of the latest full run. */
+function quoteInReadme(readme: string, report: string) {
+  const text = readFileSync(readme, "utf8");
+  const updated = text.replace(
+    /<!-- bench:start -->[\s\S]*<!-- bench:end -->/,
+    `<!-- bench:start -->\n${report}<!-- bench:end -->`,
+  );
+  writeFileSync(readme, updated);
 }
 
 await main();
