@@ -203,7 +203,8 @@ async function main() {
         ] as const) {
           const num = thisRound[x]?.[mode].callsPerSecond;
           const den = thisRound[y]?.[mode].callsPerSecond;
-          if (num && den) (roundRatios[`${mode} ${x}/${y}`] ??= []).push(num / den);
+          const key = `${mode} ${x}/${y}`;
+          if (num && den) roundRatios[key] = [...(roundRatios[key] ?? []), num / den];
         }
       }
       process.stdout.write(`round ${round}/${ROUNDS} done\n`);
