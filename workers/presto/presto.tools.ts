@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BadArgumentError, toolsFor } from "../../shared/mcp";
+import { BadArgumentError, type ToolContext, toolsFor } from "../../shared/mcp";
 import type { PrestoClient } from "./presto.client";
 import { formatRows } from "./presto.format";
 import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.statement";
@@ -13,6 +13,20 @@ const defineTool = toolsFor<PrestoUpstreams>();
 /** Every Presto tool only reads; services (pipelines, bots) may call them. */
 const READ = { scopes: ["presto:read"], services: true } as const;
 const OUTPUT_CHARS = 60_000;
+
+/** Runs a metadata statement as the caller and renders it compactly. */
+async function metadata(
+  ctx: ToolContext<PrestoUpstreams>,
+  sql: string,
+  options: { maxRows: number; format?: "tsv" | "markdown" },
+): Promise<string> {
+  const result = await ctx.upstream.presto.query(sql, {
+    user: ctx.caller.name,
+    maxRows: options.maxRows,
+    signal: ctx.signal,
+  });
+  return formatRows(result, { format: options.format ?? "tsv", maxRows: options.maxRows, maxChars: OUTPUT_CHARS });
+}
 
 const catalog = z.string().min(1).max(128).describe("Catalog name, e.g. hive (see presto_list_catalogs)");
 const schema = z.string().min(1).max(128).describe("Schema name within the catalog, e.g. sales");
@@ -30,12 +44,7 @@ export const listCatalogs = defineTool({
   access: READ,
   minutesSaved: 1,
   async run(_args, ctx) {
-    const result = await ctx.upstream.presto.query("SHOW CATALOGS", {
-      user: ctx.caller.name,
-      maxRows: 1_000,
-      signal: ctx.signal,
-    });
-    return formatRows(result, { format: "tsv", maxRows: 1_000, maxChars: OUTPUT_CHARS });
+    return metadata(ctx, "SHOW CATALOGS", { maxRows: 1_000 });
   },
 });
 
@@ -49,9 +58,7 @@ export const listSchemas = defineTool({
   minutesSaved: 1,
   async run(args, ctx) {
     assertIdentifier("catalog", args.catalog);
-    const sql = `SHOW SCHEMAS FROM ${quoteIdentifier(args.catalog)}`;
-    const result = await ctx.upstream.presto.query(sql, { user: ctx.caller.name, maxRows: 5_000, signal: ctx.signal });
-    return formatRows(result, { format: "tsv", maxRows: 5_000, maxChars: OUTPUT_CHARS });
+    return metadata(ctx, `SHOW SCHEMAS FROM ${quoteIdentifier(args.catalog)}`, { maxRows: 5_000 });
   },
 });
 
@@ -72,8 +79,7 @@ export const listTables = defineTool({
     assertIdentifier("schema", args.schema);
     const like = args.like === undefined ? "" : ` LIKE '${args.like.replaceAll("'", "''")}'`;
     const sql = `SHOW TABLES FROM ${quoteIdentifier(args.catalog)}.${quoteIdentifier(args.schema)}${like}`;
-    const result = await ctx.upstream.presto.query(sql, { user: ctx.caller.name, maxRows: 5_000, signal: ctx.signal });
-    return formatRows(result, { format: "tsv", maxRows: 5_000, maxChars: OUTPUT_CHARS });
+    return metadata(ctx, sql, { maxRows: 5_000 });
   },
 });
 
@@ -90,12 +96,7 @@ export const describeTable = defineTool({
     assertIdentifier("schema", args.schema);
     assertIdentifier("table", args.table);
     const name = [args.catalog, args.schema, args.table].map(quoteIdentifier).join(".");
-    const result = await ctx.upstream.presto.query(`DESCRIBE ${name}`, {
-      user: ctx.caller.name,
-      maxRows: 2_000,
-      signal: ctx.signal,
-    });
-    return formatRows(result, { format: "markdown", maxRows: 2_000, maxChars: OUTPUT_CHARS });
+    return metadata(ctx, `DESCRIBE ${name}`, { maxRows: 2_000, format: "markdown" });
   },
 });
 
