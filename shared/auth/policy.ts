@@ -16,6 +16,8 @@ export interface ServerAccess {
   groups?: readonly string[];
   /** Services allowed to open sessions: `true` for any, or their names. Default: none. */
   services?: boolean | readonly string[];
+  /** Scopes a token needs to use the server at all (default: the scopes every tool needs). */
+  scopes?: readonly string[];
 }
 
 export type Decision = { allowed: true } | { allowed: false; reason: string; missing: string };

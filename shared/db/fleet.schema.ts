@@ -59,6 +59,22 @@ export const invocations = sqliteTable(
   ],
 );
 
+/** Every refusal (who, what, why, when): the audit trail of the fleet's access control. */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    serverName: text("server_name").notNull(),
+    callerKind: text("caller_kind", { enum: ["user", "service", "anonymous"] }).notNull(),
+    callerId: text("caller_id").notNull(),
+    action: text("action").notNull(),
+    decision: text("decision", { enum: ["denied"] }).notNull(),
+    reason: text("reason").notNull(),
+  },
+  (t) => [index("audit_events_at").on(t.at), index("audit_events_caller").on(t.callerId)],
+);
+
 export type ServerRow = typeof servers.$inferSelect;
 export type ToolRow = typeof tools.$inferInsert;
 export type InvocationRow = typeof invocations.$inferInsert;

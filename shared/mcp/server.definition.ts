@@ -1,5 +1,6 @@
 import type { Caller } from "../auth/caller";
 import type { ServerAccess } from "../auth/policy";
+import type { AuthBinding } from "../auth/token.validation";
 import type { Tool } from "./tool";
 
 /** A domain server as its entry file declares it. */
@@ -22,16 +23,16 @@ export interface ServerSpec<Upstreams> {
 export interface KitEnv {
   SESSIONS: DurableObjectNamespace;
   DB: D1Database;
-  /** The public origin of this Worker, e.g. https://presto.mcp.example.com. */
-  PUBLIC_URL?: string;
+  /** The auth Worker (Service Binding to its `validateToken` RPC). */
+  AUTH: AuthBinding;
+  /** The auth Worker's issuer URL, e.g. https://auth.mcp.example.com. */
+  AUTH_ISSUER: string;
+  /** This Worker's public origin, e.g. https://presto.mcp.example.com: its OAuth resource identifier. */
+  PUBLIC_URL: string;
   /** Extra hostnames accepted in Host/Origin (comma separated); loopback only for local runs. */
   ALLOWED_HOSTS?: string;
   /** Extra browser origins accepted (comma separated). */
   ALLOWED_ORIGINS?: string;
-  /** Development-only identity: "on" to accept X-Fleet-Dev-User on loopback. Never set in deploy configs. */
-  DEV_IDENTITY?: string;
-  /** The identity used on loopback when DEV_IDENTITY is on and no header is sent. */
-  DEV_DEFAULT_USER?: string;
 }
 
 /** A denial, for the audit trail. */

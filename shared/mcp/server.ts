@@ -1,12 +1,19 @@
 /**
- * `defineServer`: a domain server's whole entry point. It returns the Worker (routing, Host/
- * Origin checks, identity, the business-group gate, session routing) and the session Durable
- * Object class, both derived from one declaration.
+ * `defineServer`: a domain server's whole entry point. It returns the Worker (Host/Origin
+ * checks, OAuth resource server: RFC 9728 metadata, bearer-token validation against the auth
+ * Worker, the business-group gate, session routing) and the session Durable Object class, both
+ * derived from one declaration.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import {
+  insufficientScope,
+  type OAuthResourceContext,
+  OAuthResourceServer,
+} from "@cloudflare/workers-oauth-provider";
+import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
-import { DEV_USER_HEADER, devIdentityEnabled, parseDevCaller } from "../auth/dev-identity";
 import { checkServerAccess } from "../auth/policy";
+import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
+import { type AuditRecord, denial, writeAuditEvents } from "../db/audit.store";
 import { type ServerManifest, upsertServer } from "../db/servers.store";
 import { checkHostAndOrigin } from "./http.guards";
 import { jsonRpcError } from "./responses";
@@ -18,13 +25,13 @@ type App = { Bindings: KitEnv; Variables: { caller: Caller } };
 export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
   assertWellFormed(spec);
   const Session = createSessionClass(spec);
-  const declaredScopes = [...new Set(spec.tools.flatMap((tool) => tool.access.scopes ?? []))];
-  const app = new Hono<App>();
+  const baselineScopes = [...(spec.access.scopes ?? commonScopes(spec))];
   let registered = false;
 
-  app.get("/health", async (c) => {
+  // Public: health (which also announces the server to the registry) and its manifest.
+  const publicApp = new Hono<App>();
+  publicApp.get("/health", async (c) => {
     if (!registered) {
-      // Announce this server (and its tool inventory) to the registry's D1 tables.
       c.executionCtx.waitUntil(
         upsertServer(c.env.DB, manifestOf(spec, publicOrigin(c.req.raw, c.env))).then(
           () => {
@@ -36,42 +43,31 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     }
     return c.json({ status: "ok", server: spec.name, version: spec.version });
   });
-  app.get("/.well-known/mcp-fleet/manifest.json", (c) => c.json(manifestOf(spec, publicOrigin(c.req.raw, c.env))));
+  publicApp.get("/.well-known/mcp-fleet/manifest.json", (c) =>
+    c.json(manifestOf(spec, publicOrigin(c.req.raw, c.env))),
+  );
 
-  const guard: MiddlewareHandler<App> = async (c, next) => {
-    const refusal = checkHostAndOrigin(c.req.raw, c.env);
-    if (refusal) return jsonRpcError(403, -32000, `Forbidden: ${refusal}`);
-    const length = Number(c.req.header("content-length") ?? 0);
-    if (length > MAX_BODY_BYTES) {
-      return jsonRpcError(413, -32000, `Request body exceeds the ${MAX_BODY_BYTES} byte limit`);
-    }
-    const caller = resolveCaller(c.req.raw, c.env, declaredScopes);
-    if (!caller) {
-      return jsonRpcError(401, -32001, "Unauthorized: sign in to use this server", {
-        "www-authenticate": 'Bearer realm="mcp-fleet"',
-      });
+  // Protected: everything an MCP client does, behind a validated token.
+  const mcpApp = new Hono<App>();
+  mcpApp.use(async (c, next) => {
+    const { props, auth } = c.executionCtx as OAuthResourceContext<TokenProps>;
+    const caller = callerFrom(props, auth.scope);
+    const audit = (reason: string) =>
+      c.executionCtx.waitUntil(recordDenial(c.env.DB, denial(spec.name, caller, `${c.req.method} ${c.req.path}`, reason)));
+    const missing = baselineScopes.filter((scope) => !caller.scopes.includes(scope));
+    if (missing.length > 0) {
+      audit(`token lacks the scope ${missing.join(" ")}`);
+      return insufficientScope(auth, baselineScopes, `The ${spec.name} server needs the scope ${missing.join(" ")}`);
     }
     const decision = checkServerAccess(spec.name, spec.access, caller);
     if (!decision.allowed) {
-      console.warn(
-        JSON.stringify({
-          audit: "denied",
-          server: spec.name,
-          caller: caller.id,
-          action: "session",
-          reason: decision.reason,
-        }),
-      );
+      audit(decision.reason);
       return jsonRpcError(403, -32000, `Forbidden: ${decision.reason}`);
     }
     c.set("caller", caller);
     await next();
-  };
-  app.use("/mcp", guard);
-  app.use("/sse", guard);
-  app.use("/messages", guard);
-
-  app.all("/mcp", (c) => {
+  });
+  mcpApp.all("/mcp", (c) => {
     const sessionId = c.req.header("mcp-session-id");
     if (!sessionId && c.req.method !== "POST") {
       return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
@@ -80,14 +76,74 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     if (!id) return jsonRpcError(404, -32001, "Session not found");
     return forward(c.env.SESSIONS.get(id), c.req.raw, c.get("caller"));
   });
-  app.get("/sse", (c) => forward(c.env.SESSIONS.get(c.env.SESSIONS.newUniqueId()), c.req.raw, c.get("caller")));
-  app.post("/messages", (c) => {
+  mcpApp.get("/sse", (c) => forward(c.env.SESSIONS.get(c.env.SESSIONS.newUniqueId()), c.req.raw, c.get("caller")));
+  mcpApp.post("/messages", (c) => {
     const id = parseSessionId(c.env.SESSIONS, c.req.query("sessionId") ?? "");
     if (!id) return new Response("Session not found: open a new one with GET /sse", { status: 404 });
     return forward(c.env.SESSIONS.get(id), c.req.raw, c.get("caller"));
   });
 
-  return { fetch: app.fetch, Session, spec, manifest: (origin: string) => manifestOf(spec, origin) };
+  const resourceServers = new Map<string, OAuthResourceServer<KitEnv, TokenProps>>();
+  function resourceServerFor(env: KitEnv): OAuthResourceServer<KitEnv, TokenProps> {
+    const key = `${env.PUBLIC_URL} ${env.AUTH_ISSUER}`;
+    let server = resourceServers.get(key);
+    if (!server) {
+      server = new OAuthResourceServer<KitEnv, TokenProps>({
+        resourceMetadata: {
+          resource: env.PUBLIC_URL,
+          authorization_servers: [env.AUTH_ISSUER],
+          bearer_methods_supported: ["header"],
+          resource_name: spec.title,
+        },
+        requiredScopes: baselineScopes,
+        validateToken: (workerEnv) => cachedValidator(workerEnv.AUTH),
+        handler: { fetch: (request, workerEnv, ctx) => mcpApp.fetch(request, workerEnv, ctx) },
+      });
+      resourceServers.set(key, server);
+    }
+    return server;
+  }
+
+  async function fetch(request: Request, env: KitEnv, ctx: ExecutionContext): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/health" || pathname === "/.well-known/mcp-fleet/manifest.json") {
+      return publicApp.fetch(request, env, ctx);
+    }
+    const refusal = checkHostAndOrigin(request, env);
+    if (refusal) return jsonRpcError(403, -32000, `Forbidden: ${refusal}`);
+    if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
+      return jsonRpcError(413, -32000, `Request body exceeds the ${MAX_BODY_BYTES} byte limit`);
+    }
+    if (!env.PUBLIC_URL || !env.AUTH_ISSUER) {
+      console.error(`${spec.name}: PUBLIC_URL and AUTH_ISSUER must be configured`);
+      return jsonRpcError(503, -32603, "This server is not configured for sign-in yet");
+    }
+    const response = await resourceServerFor(env).fetch(request, env, ctx);
+    if (response.status === 401) {
+      const reason = /error_description="([^"]*)"/.exec(response.headers.get("www-authenticate") ?? "")?.[1];
+      ctx.waitUntil(
+        recordDenial(env.DB, denial(spec.name, undefined, `${request.method} ${pathname}`, reason ?? "no valid access token")),
+      );
+    }
+    return response;
+  }
+
+  return { fetch, Session, spec, manifest: (origin: string) => manifestOf(spec, origin) };
+}
+
+/** Audit writes from the Worker (before any session exists) must not fail the request, nor vanish. */
+async function recordDenial(d1: D1Database, record: AuditRecord): Promise<void> {
+  try {
+    await writeAuditEvents(d1, [record]);
+  } catch (error) {
+    console.error(`audit write failed: ${JSON.stringify(record)}`, error);
+  }
+}
+
+/** The scopes every tool needs: what a token must carry to use the server at all. */
+function commonScopes(spec: ServerSpec<unknown>): string[] {
+  const [first, ...rest] = spec.tools.map((tool) => tool.access.scopes ?? []);
+  return (first ?? []).filter((scope) => rest.every((scopes) => scopes.includes(scope)));
 }
 
 function forward(stub: DurableObjectStub, request: Request, caller: Caller): Promise<Response> {
@@ -103,14 +159,6 @@ function parseSessionId(namespace: DurableObjectNamespace, value: string): Durab
   } catch {
     return undefined;
   }
-}
-
-/** The caller behind a request. Until OAuth lands: the development identity, loopback only. */
-function resolveCaller(request: Request, env: KitEnv, declaredScopes: readonly string[]): Caller | undefined {
-  const url = new URL(request.url);
-  if (!devIdentityEnabled(env, url)) return undefined;
-  const value = request.headers.get(DEV_USER_HEADER) ?? env.DEV_DEFAULT_USER;
-  return value ? parseDevCaller(value, declaredScopes) : undefined;
 }
 
 function publicOrigin(request: Request, env: KitEnv): string {

@@ -5,6 +5,11 @@
 import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Caller } from "../auth/caller";
+import type { AuditRecord } from "../db/audit.store";
+import type { InvocationRecord } from "../db/invocations.store";
+
+/** What waits in a session's outbox for D1: invocations and audit records (denials). */
+export type OutboxRecord = ({ table: "invocations" } & InvocationRecord) | ({ table: "audit_events" } & AuditRecord);
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS session (
@@ -92,13 +97,14 @@ export class SessionStorage {
    * already in the object's storage pipeline, and should it ever fail the runtime resets the
    * object loudly rather than dropping it.
    */
-  enqueue(record: { id: string; startedAt: number }): void {
-    const key = `${OUTBOX}${String(record.startedAt).padStart(15, "0")}:${record.id}`;
+  enqueue(record: OutboxRecord): void {
+    const at = record.table === "invocations" ? record.startedAt : record.at;
+    const key = `${OUTBOX}${String(at).padStart(15, "0")}:${record.id}`;
     void this.#storage.put(key, record, { allowUnconfirmed: true });
   }
 
-  async peekOutbox(limit: number): Promise<{ keys: string[]; records: unknown[] }> {
-    const entries = await this.#storage.list({ prefix: OUTBOX, limit });
+  async peekOutbox(limit: number): Promise<{ keys: string[]; records: OutboxRecord[] }> {
+    const entries = await this.#storage.list<OutboxRecord>({ prefix: OUTBOX, limit });
     return { keys: [...entries.keys()], records: [...entries.values()] };
   }
 

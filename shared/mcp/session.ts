@@ -13,12 +13,13 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
+import { type AuditRecord, denial, writeAuditEvents } from "../db/audit.store";
 import { type InvocationRecord, writeInvocations } from "../db/invocations.store";
 import { LegacySseTransport } from "./legacy-sse.transport";
 import { buildMcpServer } from "./mcp.server";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
-import { type SessionRecord, SessionStorage } from "./session.storage";
+import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
 import type { InvocationRuntime } from "./tool.invoke";
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -256,14 +257,14 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
           this.#upstreams ??= spec.upstreams(this.env as unknown as Record<string, unknown>);
           return this.#upstreams;
         },
-        record: (invocation) => this.#enqueue(invocation),
+        record: (invocation) => this.#enqueue({ table: "invocations", ...invocation }),
         auditDenial: (caller, action, reason) =>
-          console.warn(JSON.stringify({ audit: "denied", server: spec.name, caller: caller.id, action, reason })),
+          this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, action, reason) }),
       };
     }
 
-    #enqueue(invocation: InvocationRecord): void {
-      this.#storage.enqueue(invocation);
+    #enqueue(record: OutboxRecord): void {
+      this.#storage.enqueue(record);
       this.#flushTimer ??= setTimeout(() => {
         this.#flushTimer = undefined;
         void this.#flush().then((ok) => (ok ? undefined : this.#armRetry()));
@@ -286,7 +287,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         for (;;) {
           const batch = await this.#storage.peekOutbox(OUTBOX_BATCH);
           if (batch.records.length === 0) break;
-          await writeInvocations(this.env.DB, batch.records as InvocationRecord[]);
+          await writeOutbox(this.env.DB, batch.records);
           await this.#storage.dropOutbox(batch.keys);
         }
         this.#retryAttempt = 0;
@@ -312,6 +313,22 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       await this.ctx.storage.setAlarm(at);
     }
   };
+}
+
+async function writeOutbox(d1: D1Database, records: readonly OutboxRecord[]): Promise<void> {
+  const invocations: InvocationRecord[] = [];
+  const audits: AuditRecord[] = [];
+  for (const record of records) {
+    if (record.table === "invocations") {
+      const { table: _table, ...invocation } = record;
+      invocations.push(invocation);
+    } else {
+      const { table: _table, ...audit } = record;
+      audits.push(audit);
+    }
+  }
+  // Both writes are idempotent by id: a retry after a partial failure double-counts nothing.
+  await Promise.all([writeInvocations(d1, invocations), writeAuditEvents(d1, audits)]);
 }
 
 type MessageKind = "request" | "notification" | "response";

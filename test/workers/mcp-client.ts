@@ -5,12 +5,35 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
 
-export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write";
+export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write presto:read";
 export const ADMIN = "root; groups=admins; scopes=echo:read echo:write";
-export const CAROL = "carol";
-export const BOT = "service:etl-bot; scopes=echo:read";
+export const CAROL = "carol; scopes=echo:read presto:read";
+export const BOT = "service:etl-bot; scopes=echo:read presto:read";
 
 const worker = exports as unknown as { default: Fetcher };
+
+/**
+ * A test access token for a caller described as `name; groups=a,b; scopes=x y` (or
+ * `service:name; scopes=…`). The kit's workerd tests bind AUTH to a stand-in of the auth Worker
+ * (test/workers/auth-stub.js) that validates exactly these; the real auth Worker, its OAuth flows
+ * and its tokens are tested in workers/auth and end to end.
+ */
+export function bearer(spec: string, options: { audience?: string; expiresIn?: number } = {}): string {
+  const [name = "", ...attributes] = spec.split(";").map((part) => part.trim());
+  const attrs = new Map(attributes.map((attr) => attr.split("=").map((part) => part.trim()) as [string, string]));
+  const list = (key: string, separator: RegExp) => (attrs.get(key) ?? "").split(separator).filter(Boolean);
+  const scope = attrs.has("scopes") ? list("scopes", /[\s,]+/) : ["echo:read", "presto:read"];
+  const props = name.startsWith("service:")
+    ? { kind: "service", name: name.slice("service:".length) }
+    : { kind: "user", sub: `user-${name}`, username: name, groups: list("groups", /,/) };
+  const claims = {
+    props,
+    scope,
+    aud: options.audience,
+    exp: Math.floor(Date.now() / 1000) + (options.expiresIn ?? 300),
+  };
+  return `Bearer test.${btoa(JSON.stringify(claims))}`;
+}
 
 export const workerFetch = (input: string | URL | Request, init?: RequestInit) =>
   worker.default.fetch(new Request(input, init));
@@ -26,7 +49,7 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions = {}) {
   const transport = new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
     fetch: workerFetch,
-    requestInit: { headers: { "x-fleet-dev-user": options.user ?? ALICE } },
+    requestInit: { headers: { authorization: bearer(options.user ?? ALICE )} },
     ...(options.sessionId ? { sessionId: options.sessionId } : {}),
   });
   const client = new Client(
@@ -51,7 +74,7 @@ export function postRpc(body: unknown, headers: Record<string, string> = {}) {
     headers: {
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
-      "x-fleet-dev-user": ALICE,
+      authorization: bearer(ALICE),
       ...headers,
     },
     body: JSON.stringify(body),

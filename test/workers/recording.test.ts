@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { connect, postRpc, workerFetch } from "./mcp-client";
+import { connect, postRpc, workerFetch, bearer } from "./mcp-client";
 
 function stubOf(sessionId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
@@ -38,7 +38,7 @@ describe("invocation recording", () => {
       ["echo_admin_report", "error", "denied", 0],
     ]);
     for (const row of rows) {
-      expect(row).toMatchObject({ server_name: "echo", caller_kind: "user", caller_id: "dev:alice" });
+      expect(row).toMatchObject({ server_name: "echo", caller_kind: "user", caller_id: "user-alice" });
       expect(row.args_digest).toMatch(/^[0-9a-f]{64}$/);
       expect(Number(row.duration_ms)).toBeGreaterThanOrEqual(0);
     }
@@ -46,6 +46,11 @@ describe("invocation recording", () => {
     expect(rows[0]?.args_digest).toBe(rows[2]?.args_digest);
     expect(rows[0]?.args_digest).not.toBe(rows[1]?.args_digest);
     expect(await outboxSize(sessionId)).toBe(0);
+    // The denied call is in the audit trail too, through the same outbox.
+    const audit = await env.DB.prepare("SELECT * FROM audit_events WHERE action = 'tools/call echo_admin_report'").all();
+    expect(audit.results).toContainEqual(
+      expect.objectContaining({ caller_id: "user-alice", decision: "denied", reason: expect.stringContaining("admins") }),
+    );
   });
 
   it("keeps calls working while D1 fails and lands every record exactly once afterwards", async () => {
@@ -112,7 +117,7 @@ describe("resumable streams", () => {
         ...headers,
         accept: "text/event-stream",
         "last-event-id": lastEventId,
-        "x-fleet-dev-user": "alice; groups=data-eng; scopes=echo:read echo:write",
+        authorization: bearer("alice; groups=data-eng; scopes=echo:read echo:write"),
       },
     });
     expect(resumed.status).toBe(200);

@@ -1,6 +1,6 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ALICE, BOT, CAROL, connect, initializeMessage, postRpc, textOf, workerFetch } from "./mcp-client";
+import { ALICE, BOT, CAROL, connect, initializeMessage, postRpc, textOf, workerFetch, bearer } from "./mcp-client";
 
 function sessionStub(sessionId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
@@ -93,7 +93,7 @@ describe("session lifecycle", () => {
       {
         "mcp-session-id": transport.sessionId as string,
         "mcp-protocol-version": "2025-11-25",
-        "x-fleet-dev-user": "mallory; groups=data-eng",
+        authorization: bearer("mallory; groups=data-eng"),
       },
     );
     expect(response.status).toBe(403);
@@ -103,34 +103,62 @@ describe("session lifecycle", () => {
 
 describe("gates in front of the session", () => {
   it("refuses a user outside the server's groups at initialize", async () => {
-    const response = await postRpc(initializeMessage(), { "x-fleet-dev-user": CAROL });
+    const response = await postRpc(initializeMessage(), { authorization: bearer(CAROL )});
     expect(response.status).toBe(403);
     expect(await response.text()).toContain("none of the groups allowed to use the echo server");
   });
 
-  it("refuses requests without an identity with 401", async () => {
+  it("answers a request without a token with 401 pointing at its protected-resource metadata", async () => {
     const response = await workerFetch("http://localhost/mcp", {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
       body: JSON.stringify(initializeMessage()),
     });
-    // No header and no DEV_DEFAULT_USER in this Worker's configuration.
     expect(response.status).toBe(401);
-    expect(response.headers.get("www-authenticate")).toContain("Bearer");
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    expect(challenge).toMatch(/^Bearer /);
+    expect(challenge).toContain('resource_metadata="http://localhost/.well-known/oauth-protected-resource"');
+    expect(challenge).toContain('scope="echo:read"');
+    const metadata = (await (await workerFetch("http://localhost/.well-known/oauth-protected-resource")).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(metadata).toMatchObject({
+      resource: "http://localhost",
+      authorization_servers: ["http://localhost:8789"],
+      scopes_supported: ["echo:read"],
+    });
   });
 
-  it("ignores the development identity on a non-loopback host", async () => {
-    const response = await workerFetch("http://localhost/mcp", {
-      method: "POST",
-      headers: {
-        host: "presto.example.com",
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "x-fleet-dev-user": ALICE,
-      },
-      body: JSON.stringify(initializeMessage()),
-    });
-    expect(response.status).toBe(403); // foreign host: refused before identity is even looked at
+  it.each([
+    ["a malformed token", "Bearer not-a-token"],
+    ["an expired token", bearer(ALICE, { expiresIn: -10 })],
+    ["a token for another server", bearer(ALICE, { audience: "http://presto.localhost" })],
+  ])("refuses %s with 401 and runs nothing", async (_label, authorization) => {
+    const response = await postRpc(initializeMessage(), { authorization });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer /);
+  });
+
+  it("refuses a token without the server's baseline scope with 403 insufficient_scope", async () => {
+    const response = await postRpc(initializeMessage(), { authorization: bearer("dave; groups=data-eng; scopes=other:read") });
+    expect(response.status).toBe(403);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    expect(challenge).toContain('error="insufficient_scope"');
+    expect(challenge).toContain('scope="echo:read"');
+  });
+
+  it("writes every refusal at the gate to the audit table", async () => {
+    await postRpc(initializeMessage(), { authorization: bearer(CAROL) });
+    await postRpc(initializeMessage(), { authorization: "Bearer forged" });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { results } = await env.DB.prepare(
+      "SELECT caller_kind, caller_id, action, reason FROM audit_events WHERE server_name = 'echo' ORDER BY at",
+    ).all<Record<string, string>>();
+    expect(results).toContainEqual(
+      expect.objectContaining({ caller_id: "user-carol", action: "POST /mcp", reason: expect.stringContaining("none of the groups") }),
+    );
+    expect(results).toContainEqual(expect.objectContaining({ caller_kind: "anonymous", action: "POST /mcp" }));
   });
 
   it("refuses a foreign Host and a foreign Origin (DNS rebinding)", async () => {
@@ -154,7 +182,7 @@ describe("gates in front of the session", () => {
       headers: {
         "content-type": "application/json",
         accept: "application/json, text/event-stream",
-        "x-fleet-dev-user": ALICE,
+        authorization: bearer(ALICE),
         "mcp-session-id": transport.sessionId as string,
         "mcp-protocol-version": "2025-11-25",
       },

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN, ALICE, BOT, connect, initializeMessage, postRpc, textOf } from "./mcp-client";
+import { ADMIN, ALICE, BOT, connect, initializeMessage, postRpc, textOf, bearer } from "./mcp-client";
 
 type Result = { isError?: boolean; content?: unknown; _meta?: Record<string, unknown> };
 
@@ -33,10 +33,12 @@ describe("tool calls through the kit", () => {
     expect(textOf(await admin.client.callTool({ name: "echo_admin_report", arguments: {} }))).toBe("secret report");
   });
 
-  it("refuses a missing scope", async () => {
-    const { client } = await connect({ user: "dave; groups=data-eng; scopes=other:read" });
-    const result = (await client.callTool({ name: "echo_say", arguments: { text: "x" } })) as Result;
-    expect(textOf(result)).toContain("requires the scope echo:read");
+  it("refuses a call missing a tool's scope, naming it, and hides that tool", async () => {
+    const { client } = await connect({ user: "dave; groups=data-eng; scopes=echo:read" });
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain("echo_delete_item");
+    const result = (await client.callTool({ name: "echo_delete_item", arguments: { item: "x" } })) as Result;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain("requires the scope echo:write");
   });
 
   it("maps upstream failures: 4xx clear and final, 5xx/unreachable/timeout retriable, bugs opaque", async () => {
@@ -172,14 +174,14 @@ async function postTo(url: string, body: unknown) {
   const { workerFetch } = await import("./mcp-client");
   return workerFetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-fleet-dev-user": ALICE },
+    headers: { "content-type": "application/json", authorization: bearer(ALICE )},
     body: JSON.stringify(body),
   });
 }
 
 async function fetchSse(url: string) {
   const { workerFetch } = await import("./mcp-client");
-  const response = await workerFetch(url, { headers: { accept: "text/event-stream", "x-fleet-dev-user": ALICE } });
+  const response = await workerFetch(url, { headers: { accept: "text/event-stream", authorization: bearer(ALICE )} });
   expect(response.headers.get("content-type")).toContain("text/event-stream");
   const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
