@@ -7,6 +7,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { startIdp } from "./idp.ts";
 import { startPrestoUpstream } from "./presto.upstream.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -16,13 +18,13 @@ export interface FleetOptions {
   host?: string;
   registryPort?: number;
   prestoPort?: number;
+  authPort?: number;
+  idpPort?: number;
   upstreamPort?: number;
   /** Local D1/KV/DO state; survives restarts of the workers. */
   persistTo?: string;
   /** Where wrangler output goes (one file per Worker). */
   logDir?: string;
-  /** Identity used by local requests that carry none (development identity, loopback only). */
-  devDefaultUser?: string;
   upstream?: Parameters<typeof startPrestoUpstream>[0];
 }
 
@@ -34,17 +36,49 @@ export interface WorkerSpec {
   vars: Record<string, string>;
 }
 
-function devDefault(user: string | undefined): Record<string, string> {
-  if (user === "") return {};
-  return { DEV_DEFAULT_USER: user ?? "alice; groups=data-eng,ads" };
+/** The auth Worker's local configuration: local IdP, local services, the given resources. */
+export function authVars(options: { authUrl: string; resources: string[]; idpIssuer?: string }): Record<string, string> {
+  return {
+    AUTH_ISSUER: options.authUrl,
+    RESOURCES: options.resources.join(","),
+    SCOPES: "presto:read echo:read echo:write",
+    OIDC_ISSUER: options.idpIssuer ?? "http://127.0.0.1:8790",
+    OIDC_CLIENT_ID: LOCAL_SSO_CLIENT.clientId,
+    OIDC_CLIENT_SECRET: LOCAL_SSO_CLIENT.clientSecret,
+    OIDC_GROUPS_CLAIM: "groups",
+    SERVICE_IDENTITIES: serviceIdentitiesJson(),
+  };
+}
+
+/**
+ * Local-only service identities (client credentials): name → secret. The auth Worker is given
+ * only their SHA-256, as in production (the SERVICE_IDENTITIES secret).
+ */
+export const LOCAL_SERVICES = {
+  "reporting-bot": { secret: "reporting-bot-local-secret", scopes: ["presto:read", "echo:read"] },
+} as const;
+
+/** The OAuth client the auth Worker uses at the local IdP (dev-only credentials). */
+const LOCAL_SSO_CLIENT = { clientId: "mcp-fleet-auth", clientSecret: "mcp-fleet-auth-local-secret" };
+
+export function serviceIdentitiesJson(): string {
+  return JSON.stringify(
+    Object.entries(LOCAL_SERVICES).map(([name, { secret, scopes }]) => ({
+      name,
+      secretSha256: createHash("sha256").update(secret).digest("hex"),
+      scopes,
+    })),
+  );
 }
 
 export interface Fleet {
   registryUrl: string;
   prestoUrl: string;
+  authUrl: string;
+  idpUrl: string;
   upstreamUrl: string;
   /** Stops and starts one Worker's process (its Durable Object state persists). */
-  restart(name: "registry" | "presto"): Promise<void>;
+  restart(name: "registry" | "presto" | "auth"): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,24 +88,31 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const logDir = resolve(options.logDir ?? join(ROOT, ".wrangler", "logs"));
   mkdirSync(logDir, { recursive: true });
 
-  const upstream = await startPrestoUpstream({ port: options.upstreamPort ?? 8090, ...options.upstream });
-  await applyMigrations(persistTo, logDir);
-
   const registryUrl = `http://${host}:${options.registryPort ?? 8787}`;
   const prestoUrl = `http://${host}:${options.prestoPort ?? 8788}`;
+  const authUrl = `http://${host}:${options.authPort ?? 8789}`;
+
+  const upstream = await startPrestoUpstream({ port: options.upstreamPort ?? 8090, ...options.upstream });
+  const idp = await startIdp({
+    port: options.idpPort ?? 8790,
+    host,
+    clients: [{ ...LOCAL_SSO_CLIENT, redirectUris: [`${authUrl}/sso/callback`] }],
+  });
+  await applyMigrations(persistTo, logDir);
+
   const workers: WorkerSpec[] = [
     { name: "registry", config: "wrangler.toml", port: options.registryPort ?? 8787, vars: {} },
+    {
+      name: "auth",
+      config: "workers/auth/wrangler.toml",
+      port: options.authPort ?? 8789,
+      vars: authVars({ authUrl, resources: [prestoUrl], idpIssuer: idp.issuer }),
+    },
     {
       name: "presto",
       config: "workers/presto/wrangler.toml",
       port: options.prestoPort ?? 8788,
-      vars: {
-        PUBLIC_URL: prestoUrl,
-        ALLOWED_HOSTS: "localhost,127.0.0.1",
-        PRESTO_URL: upstream.url,
-        DEV_IDENTITY: "on",
-        ...devDefault(options.devDefaultUser),
-      },
+      vars: { PUBLIC_URL: prestoUrl, AUTH_ISSUER: authUrl, ALLOWED_HOSTS: "localhost,127.0.0.1", PRESTO_URL: upstream.url },
     },
   ];
   const running = new Map<string, ChildProcess>();
@@ -83,13 +124,15 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     await announce(prestoUrl, registryUrl);
   } catch (error) {
     await Promise.all([...running.values()].map(stopProcess));
-    await upstream.close();
+    await Promise.all([upstream.close(), idp.close()]);
     throw error;
   }
 
   return {
     registryUrl,
     prestoUrl,
+    authUrl,
+    idpUrl: idp.issuer,
     upstreamUrl: upstream.url,
     async restart(name) {
       const worker = workers.find((w) => w.name === name);
@@ -99,7 +142,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
     async stop() {
       await Promise.all([...running.values()].map(stopProcess));
-      await upstream.close();
+      await Promise.all([upstream.close(), idp.close()]);
     },
   };
 }
@@ -150,7 +193,15 @@ function spawnWorker(worker: WorkerSpec, host: string, persistTo: string, logDir
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
     detached: true, // own process group, so stopping also stops workerd
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG_PATH: logDir, CI: "true" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      WRANGLER_LOG_PATH: logDir,
+      // Service bindings between these Workers resolve through this fleet's own dev registry,
+      // so a test fleet and `npm start` never see each other's Workers.
+      WRANGLER_REGISTRY_PATH: join(persistTo, "..", "dev-registry"),
+      CI: "true",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.pipe(log);

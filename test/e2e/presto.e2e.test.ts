@@ -5,12 +5,16 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { bearer, userToken } from "./identities";
 
 const server = inject("prestoServerUrl");
 const upstream = inject("upstreamUrl");
 const registry = inject("registryUrl");
-const ALICE = "alice; groups=data-eng,ads";
+let alice: Record<string, string>;
+beforeAll(async () => {
+  alice = bearer(await userToken("alice", server));
+});
 
 type Result = {
   isError?: boolean;
@@ -24,9 +28,9 @@ afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
 });
 
-async function connect(options: { user?: string; sessionId?: string } = {}) {
+async function connect(options: { headers?: Record<string, string>; sessionId?: string } = {}) {
   const transport = new StreamableHTTPClientTransport(new URL(`${server}/mcp`), {
-    requestInit: { headers: { "x-fleet-dev-user": options.user ?? ALICE } },
+    requestInit: { headers: options.headers ?? alice },
     ...(options.sessionId ? { sessionId: options.sessionId } : {}),
   });
   const client = new Client({ name: "e2e", version: "1.0.0" });
@@ -71,13 +75,14 @@ describe("Presto server over Streamable HTTP", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual([
       "presto_describe_table",
       "presto_explain_query",
+      "presto_kill_query",
       "presto_list_catalogs",
       "presto_list_schemas",
       "presto_list_tables",
       "presto_query_status",
       "presto_run_query",
     ]);
-    for (const tool of tools) expect(tool.annotations?.readOnlyHint).toBe(true);
+    for (const tool of tools.filter((t) => t.name !== "presto_kill_query")) expect(tool.annotations?.readOnlyHint).toBe(true);
   });
 
   it("runs a query that pages through many upstream pages, with progress", async () => {
@@ -158,7 +163,7 @@ describe("Presto server over Streamable HTTP", () => {
       accept: "application/json, text/event-stream",
       "mcp-session-id": transport.sessionId as string,
       "mcp-protocol-version": "2025-11-25",
-      "x-fleet-dev-user": ALICE,
+      ...alice,
     };
     // Slow the coordinator down so the call is still running when the stream drops.
     await fetch(`${upstream}/_local/faults`, { method: "POST", body: JSON.stringify({ delayMs: 250, count: 8 }) });
@@ -202,15 +207,15 @@ describe("Presto server over Streamable HTTP", () => {
 describe("Presto server over legacy HTTP+SSE (2024-11-05)", () => {
   it("initializes, lists tools and runs a query", async () => {
     const transport = new SSEClientTransport(new URL(`${server}/sse`), {
-      requestInit: { headers: { "x-fleet-dev-user": ALICE } },
+      requestInit: { headers: alice },
       eventSourceInit: {
-        fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, "x-fleet-dev-user": ALICE } }),
+        fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...alice } }),
       },
     });
     const client = new Client({ name: "legacy", version: "1.0.0" });
     await client.connect(transport);
     clients.push(client);
-    expect((await client.listTools()).tools.length).toBe(7);
+    expect((await client.listTools()).tools.length).toBe(8);
     const result = await client.callTool({
       name: "presto_run_query",
       arguments: {

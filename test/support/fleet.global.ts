@@ -15,6 +15,8 @@ declare module "vitest" {
     registryUrl: string;
     prestoServerUrl: string;
     upstreamUrl: string;
+    authUrl: string;
+    idpUrl: string;
     /** POST {controlUrl}/restart/presto restarts that Worker's wrangler process. */
     controlUrl: string;
   }
@@ -25,14 +27,19 @@ export default async function setup(project: TestProject) {
   const fleet = await startFleet({
     registryPort: 18787,
     prestoPort: 18788,
+    authPort: 18789,
+    idpPort: 0,
     upstreamPort: 0,
     persistTo: join(state, "state"),
     logDir: join(state, "logs"),
     upstream: { pageSize: 500 },
-    devDefaultUser: "", // every request here names its identity; none means 401
   });
   const control = createServer(async (request, response) => {
-    const name = /^\/restart\/(registry|presto)$/.exec(request.url ?? "")?.[1] as "registry" | "presto" | undefined;
+    const name = /^\/restart\/(registry|presto|auth)$/.exec(request.url ?? "")?.[1] as
+      | "registry"
+      | "presto"
+      | "auth"
+      | undefined;
     if (request.method !== "POST" || !name) {
       response.writeHead(404).end();
       return;
@@ -48,6 +55,8 @@ export default async function setup(project: TestProject) {
   project.provide("registryUrl", fleet.registryUrl);
   project.provide("prestoServerUrl", fleet.prestoUrl);
   project.provide("upstreamUrl", fleet.upstreamUrl);
+  project.provide("authUrl", fleet.authUrl);
+  project.provide("idpUrl", fleet.idpUrl);
   project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
   return async () => {
     control.close();

@@ -107,6 +107,42 @@ describe("presto tools", () => {
     expect(textOf(info)).toMatch(/\bbob\b/);
   });
 
+  it("kills a query only after a data engineer approves that exact query", async () => {
+    const started = await fetch(`${upstream}/v1/statement`, {
+      method: "POST",
+      headers: { "x-trino-user": "someone-else" },
+      body: "SELECT count(*) FROM hive.sales.order_items",
+    });
+    const { id } = (await started.json()) as { id: string };
+    const asked: string[] = [];
+    const { client } = await connect({
+      user: ALICE,
+      onElicit: (message) => {
+        asked.push(message);
+        return { action: "accept", content: { approve: true } };
+      },
+    });
+    const result = await client.callTool({ name: "presto_kill_query", arguments: { queryId: id } });
+    expect(asked).toEqual([`Kill Presto query ${id}? Its results are lost and its user is told it was canceled.`]);
+    expect(textOf(result)).toContain(`Killed query ${id}`);
+    const info = (await (await fetch(`${upstream}/v1/query/${id}`)).json()) as { state: string; errorCode?: { name: string } };
+    expect(info.state).toBe("FAILED");
+
+    const declined = await connect({ user: ALICE, onElicit: () => ({ action: "decline" }) });
+    const kept = (await declined.client.callTool({ name: "presto_kill_query", arguments: { queryId: id } })) as Result;
+    expect(kept._meta?.["fleet/errorClass"]).toBe("not_approved");
+  });
+
+  it("shows and allows killing queries to data engineers only, never to services", async () => {
+    const bob = await connect({ user: "bob; groups=finance" });
+    expect((await bob.client.listTools()).tools.map((t) => t.name)).not.toContain("presto_kill_query");
+    const denied = await bob.client.callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } });
+    expect(textOf(denied)).toContain("requires membership in one of: data-eng");
+    const bot = await connect({ user: "service:reporting-bot" });
+    const refused = await bot.client.callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } });
+    expect(textOf(refused)).toContain("cannot be called by services");
+  });
+
   it("gates the server to its business groups and lets services read", async () => {
     const { client } = await connect({ user: "service:reporting-bot" });
     expect((await client.listTools()).tools).toHaveLength(7);

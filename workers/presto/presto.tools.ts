@@ -179,4 +179,35 @@ export const queryStatus = defineTool({
   },
 });
 
-export const prestoTools = [listCatalogs, listSchemas, listTables, describeTable, runQuery, explainQuery, queryStatus];
+export const killQuery = defineTool({
+  name: "presto_kill_query",
+  title: "Kill a query",
+  description:
+    "Cancel a running query on the coordinator by id. Destructive: a human approves the exact query first; " +
+    "data engineers only.",
+  input: { queryId: z.string().min(1).max(128).describe("Id of the query to kill, e.g. 20241126_153012_00001_abcde") },
+  annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  access: { groups: ["data-eng"], scopes: ["presto:read"] },
+  minutesSaved: 5,
+  approval: ({ queryId }) => `Kill Presto query ${queryId}? Its results are lost and its user is told it was canceled.`,
+  async run({ queryId }, ctx) {
+    const before = await ctx.upstream.presto.queryInfo(queryId, { signal: ctx.signal });
+    if (["FINISHED", "FAILED"].includes(before.state)) {
+      return `Query ${queryId} is already ${before.state}; nothing to kill.`;
+    }
+    await ctx.upstream.presto.cancel(queryId, { signal: ctx.signal });
+    await ctx.log("warning", `${ctx.caller.name} killed query ${queryId} of ${before.user}`);
+    return `Killed query ${queryId} (${before.state} for ${before.elapsedTime}, user ${before.user}).`;
+  },
+});
+
+export const prestoTools = [
+  listCatalogs,
+  listSchemas,
+  listTables,
+  describeTable,
+  runQuery,
+  explainQuery,
+  queryStatus,
+  killQuery,
+];

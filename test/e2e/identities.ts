@@ -1,0 +1,27 @@
+/** Access tokens for the end-to-end tests, obtained through the real flows and cached per run. */
+import { inject } from "vitest";
+import { LOCAL_SERVICES } from "../../local/fleet.ts";
+import { serviceToken, signIn } from "../support/oauth.ts";
+
+const authUrl = inject("authUrl");
+const cache = new Map<string, Promise<string>>();
+
+/** A user's access token for `resource` (sign-in with consent and SSO on first use). */
+export function userToken(username: string, resource: string, scope = "presto:read"): Promise<string> {
+  const key = `${username} ${resource} ${scope}`;
+  let token = cache.get(key);
+  if (!token) {
+    token = signIn(authUrl, username, resource, scope).then((tokens) => tokens.access_token);
+    cache.set(key, token);
+  }
+  return token;
+}
+
+/** The local `reporting-bot` service identity's token for `resource` (client credentials). */
+export async function botToken(resource: string, scope?: string): Promise<string> {
+  const response = await serviceToken(authUrl, { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret }, resource, scope);
+  if (!response.ok) throw new Error(`client credentials failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
