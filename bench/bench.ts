@@ -9,19 +9,19 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { applyMigrations, startWorker, stopProcess } from "../local/fleet.ts";
+import { applyMigrations, authVars, LOCAL_SERVICES, startWorker, stopProcess } from "../local/fleet.ts";
 import { startPrestoUpstream } from "../local/presto.upstream.ts";
 
 const HOST = "127.0.0.1";
 const ECHO_PORT = 18901;
 const PRESTO_PORT = 18902;
+const AUTH_PORT = 18903;
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 300);
 const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT ?? 1000);
 const CONCURRENCY = 10;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 /** Comma-separated subset of a,b,c,d to run (default: all). */
 const ONLY = new Set((process.env.BENCH_TARGETS ?? "a,b,c,d").split(","));
-const DEV_USER = "bench; groups=data-eng; scopes=echo:read presto:read";
 
 interface Target {
   key: "a" | "b" | "c" | "d";
@@ -30,11 +30,9 @@ interface Target {
   open(): Promise<() => Promise<void>>;
 }
 
-const MCP_HEADERS = {
-  "content-type": "application/json",
-  accept: "application/json, text/event-stream",
-  "x-fleet-dev-user": DEV_USER,
-};
+const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+/** Access tokens per resource origin (the reporting-bot service identity, client credentials). */
+const tokens = new Map<string, string>();
 
 async function rpc(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   const response = await fetch(url, {
@@ -48,14 +46,21 @@ async function rpc(url: string, body: unknown, headers: Record<string, string> =
 
 /** An MCP session over raw HTTP (what every MCP client does), then a caller of one tool. */
 async function mcpCaller(url: string, tool: string, args: Record<string, unknown>): Promise<() => Promise<void>> {
-  const init = await rpc(url, {
-    jsonrpc: "2.0",
-    id: 0,
-    method: "initialize",
-    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
-  });
+  const token = tokens.get(new URL(url).origin);
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const init = await rpc(
+    url,
+    {
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
+    },
+    auth,
+  );
   await init.text();
   const headers = {
+    ...auth,
     "mcp-session-id": init.headers.get("mcp-session-id") as string,
     "mcp-protocol-version": "2025-11-25",
   };
@@ -154,11 +159,30 @@ async function main() {
   const processes: ChildProcess[] = [];
   try {
     await applyMigrations(persistTo, logDir);
-    const common = { ALLOWED_HOSTS: HOST, DEV_IDENTITY: "on" };
+    const authUrl = `http://${HOST}:${AUTH_PORT}`;
+    const prestoBase = `http://${HOST}:${PRESTO_PORT}`;
+    processes.push(
+      await startWorker(
+        {
+          name: "auth",
+          config: "workers/auth/wrangler.toml",
+          port: AUTH_PORT,
+          vars: authVars({ authUrl, resources: [echoBase, prestoBase] }),
+        },
+        HOST,
+        persistTo,
+        logDir,
+      ),
+    );
     // One at a time, so a Worker that fails to start never leaves another one running.
     processes.push(
       await startWorker(
-        { name: "echo", config: "test/fixtures/echo/wrangler.toml", port: ECHO_PORT, vars: common },
+        {
+          name: "echo",
+          config: "test/fixtures/echo/wrangler.toml",
+          port: ECHO_PORT,
+          vars: { PUBLIC_URL: echoBase, AUTH_ISSUER: authUrl },
+        },
         HOST,
         persistTo,
         logDir,
@@ -170,13 +194,17 @@ async function main() {
           name: "presto",
           config: "workers/presto/wrangler.toml",
           port: PRESTO_PORT,
-          vars: { ...common, PRESTO_URL: upstream.url },
+          vars: { PUBLIC_URL: prestoBase, AUTH_ISSUER: authUrl, PRESTO_URL: upstream.url },
         },
         HOST,
         persistTo,
         logDir,
       ),
     );
+
+    const bot = { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret };
+    for (const resource of [echoBase, prestoBase])
+      tokens.set(resource, await clientCredentials(authUrl, bot, resource));
 
     const results: Record<string, { sequential: Measure; concurrent: Measure }> = {};
     const samples = new Map<string, { sequential: Measure[]; concurrent: Measure[] }>();
@@ -252,6 +280,16 @@ async function main() {
     await upstream.close();
     rmSync(state, { recursive: true, force: true });
   }
+}
+
+async function clientCredentials(authUrl: string, service: { name: string; secret: string }, resource: string) {
+  const response = await fetch(`${authUrl}/oauth/token`, {
+    method: "POST",
+    headers: { authorization: `Basic ${Buffer.from(`${service.name}:${service.secret}`).toString("base64")}` },
+    body: new URLSearchParams({ grant_type: "client_credentials", resource }),
+  });
+  if (!response.ok) throw new Error(`client credentials for ${resource}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
 }
 
 /** Keeps the README's figures those of the latest full run. */

@@ -4,10 +4,10 @@
  * Used by `npm start` and by the end-to-end tests.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createHash } from "node:crypto";
 import { startIdp } from "./idp.ts";
 import { startPrestoUpstream } from "./presto.upstream.ts";
 
@@ -37,7 +37,11 @@ export interface WorkerSpec {
 }
 
 /** The auth Worker's local configuration: local IdP, local services, the given resources. */
-export function authVars(options: { authUrl: string; resources: string[]; idpIssuer?: string }): Record<string, string> {
+export function authVars(options: {
+  authUrl: string;
+  resources: string[];
+  idpIssuer?: string;
+}): Record<string, string> {
   return {
     AUTH_ISSUER: options.authUrl,
     RESOURCES: options.resources.join(","),
@@ -106,13 +110,18 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       name: "auth",
       config: "workers/auth/wrangler.toml",
       port: options.authPort ?? 8789,
-      vars: authVars({ authUrl, resources: [prestoUrl], idpIssuer: idp.issuer }),
+      vars: authVars({ authUrl, resources: [prestoUrl, registryUrl], idpIssuer: idp.issuer }),
     },
     {
       name: "presto",
       config: "workers/presto/wrangler.toml",
       port: options.prestoPort ?? 8788,
-      vars: { PUBLIC_URL: prestoUrl, AUTH_ISSUER: authUrl, ALLOWED_HOSTS: "localhost,127.0.0.1", PRESTO_URL: upstream.url },
+      vars: {
+        PUBLIC_URL: prestoUrl,
+        AUTH_ISSUER: authUrl,
+        ALLOWED_HOSTS: "localhost,127.0.0.1",
+        PRESTO_URL: upstream.url,
+      },
     },
   ];
   const running = new Map<string, ChildProcess>();

@@ -26,10 +26,8 @@ const servers = await Promise.all(
   }),
 );
 
-const seedUsers = JSON.parse(readFileSync(new URL("../../local/idp.users.json", import.meta.url), "utf8")).users as Record<
-  string,
-  { groups: string[] }
->;
+const seedUsers = JSON.parse(readFileSync(new URL("../../local/idp.users.json", import.meta.url), "utf8"))
+  .users as Record<string, { groups: string[] }>;
 
 const clients: Client[] = [];
 afterAll(() => Promise.all(clients.map((client) => client.close())));

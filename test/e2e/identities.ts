@@ -19,7 +19,12 @@ export function userToken(username: string, resource: string, scope = "presto:re
 
 /** The local `reporting-bot` service identity's token for `resource` (client credentials). */
 export async function botToken(resource: string, scope?: string): Promise<string> {
-  const response = await serviceToken(authUrl, { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret }, resource, scope);
+  const response = await serviceToken(
+    authUrl,
+    { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret },
+    resource,
+    scope,
+  );
   if (!response.ok) throw new Error(`client credentials failed: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { access_token: string }).access_token;
 }

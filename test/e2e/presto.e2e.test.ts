@@ -82,7 +82,8 @@ describe("Presto server over Streamable HTTP", () => {
       "presto_query_status",
       "presto_run_query",
     ]);
-    for (const tool of tools.filter((t) => t.name !== "presto_kill_query")) expect(tool.annotations?.readOnlyHint).toBe(true);
+    for (const tool of tools.filter((t) => t.name !== "presto_kill_query"))
+      expect(tool.annotations?.readOnlyHint).toBe(true);
   });
 
   it("runs a query that pages through many upstream pages, with progress", async () => {
