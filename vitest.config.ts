@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { authProject } from "./vitest.auth.config";
 
 const migrations = await readD1Migrations("migrations");
 
@@ -44,6 +45,7 @@ export default defineConfig({
     projects: [
       workerdProject("kit", "test/fixtures/echo/wrangler.toml", ["shared/**/*.test.ts", "test/workers/**/*.test.ts"]),
       workerdProject("presto", "workers/presto/wrangler.toml", ["workers/presto/**/*.test.ts"]),
+      authProject,
       {
         // The whole fleet under `wrangler dev`, driven by real MCP clients over HTTP.
         test: {

@@ -4,7 +4,7 @@
  * Used by `npm start` and by the end-to-end tests.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -51,6 +51,7 @@ export function authVars(options: {
     OIDC_CLIENT_SECRET: LOCAL_SSO_CLIENT.clientSecret,
     OIDC_GROUPS_CLAIM: "groups",
     SERVICE_IDENTITIES: serviceIdentitiesJson(),
+    CONSENT_SECRET: randomBytes(32).toString("base64url"),
   };
 }
 

@@ -37,7 +37,12 @@ export async function writeAuditEvents(d1: D1Database, records: readonly AuditRe
   const rows = records.map((record) => ({ ...record, at: new Date(record.at) }));
   const statements = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    statements.push(db.insert(auditEvents).values(rows.slice(i, i + ROWS_PER_STATEMENT)).onConflictDoNothing());
+    statements.push(
+      db
+        .insert(auditEvents)
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .onConflictDoNothing(),
+    );
   }
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);

@@ -4,11 +4,7 @@
  * Worker, the business-group gate, session routing) and the session Durable Object class, both
  * derived from one declaration.
  */
-import {
-  insufficientScope,
-  type OAuthResourceContext,
-  OAuthResourceServer,
-} from "@cloudflare/workers-oauth-provider";
+import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
 import { checkServerAccess } from "../auth/policy";
@@ -53,7 +49,9 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     const { props, auth } = c.executionCtx as OAuthResourceContext<TokenProps>;
     const caller = callerFrom(props, auth.scope);
     const audit = (reason: string) =>
-      c.executionCtx.waitUntil(recordDenial(c.env.DB, denial(spec.name, caller, `${c.req.method} ${c.req.path}`, reason)));
+      c.executionCtx.waitUntil(
+        recordDenial(c.env.DB, denial(spec.name, caller, `${c.req.method} ${c.req.path}`, reason)),
+      );
     const missing = baselineScopes.filter((scope) => !caller.scopes.includes(scope));
     if (missing.length > 0) {
       audit(`token lacks the scope ${missing.join(" ")}`);
@@ -122,7 +120,10 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     if (response.status === 401) {
       const reason = /error_description="([^"]*)"/.exec(response.headers.get("www-authenticate") ?? "")?.[1];
       ctx.waitUntil(
-        recordDenial(env.DB, denial(spec.name, undefined, `${request.method} ${pathname}`, reason ?? "no valid access token")),
+        recordDenial(
+          env.DB,
+          denial(spec.name, undefined, `${request.method} ${pathname}`, reason ?? "no valid access token"),
+        ),
       );
     }
     return response;

@@ -216,7 +216,10 @@ describe("attack matrix: refused with the right status, nothing executed", () =>
     const tokens = (await (
       await exchangeCode(authUrl, client, back.searchParams.get("code") as string, verifier)
     ).json()) as { access_token: string };
-    const revoked = await fetch(`${authUrl}/oauth/revoke`, {
+    const metadata = (await (await fetch(`${authUrl}/.well-known/oauth-authorization-server`)).json()) as {
+      revocation_endpoint: string;
+    };
+    const revoked = await fetch(metadata.revocation_endpoint, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ token: tokens.access_token, client_id: client.clientId }),

@@ -126,9 +126,13 @@ export async function exchangeCode(
 export async function signIn(authUrl: string, username: string, resource: string, scope = "presto:read") {
   const client = await registerClient(authUrl);
   const { verifier, challenge } = pkce();
-  const redirect = await approveInBrowser(authorizeUrl(authUrl, client, { resource, scope, challenge }), { username }, {
-    redirectUri: client.redirectUri,
-  });
+  const redirect = await approveInBrowser(
+    authorizeUrl(authUrl, client, { resource, scope, challenge }),
+    { username },
+    {
+      redirectUri: client.redirectUri,
+    },
+  );
   const code = redirect.searchParams.get("code");
   if (!code) throw new Error(`no code for ${username}: ${redirect}`);
   const response = await exchangeCode(authUrl, client, code, verifier, resource);
@@ -184,13 +188,22 @@ function consentForm(html: string, decision: "allow" | "deny"): { action: string
     const name = /name="([^"]*)"/.exec(input[0])?.[1];
     if (name && name !== "remember") body.append(name, decode(/value="([^"]*)"/.exec(input[0])?.[1] ?? "on"));
   }
-  const buttons = [...(form[1]?.matchAll(/<button[^>]*name="([^"]*)"[^>]*value="([^"]*)"[^>]*>([\s\S]*?)<\/button>/gi) ?? [])];
-  const pressed = buttons.find((button) => new RegExp(decision === "allow" ? "allow|approve" : "deny|cancel", "i").test(`${button[2]} ${button[3]}`));
+  const buttons = [
+    ...(form[1]?.matchAll(/<button[^>]*name="([^"]*)"[^>]*value="([^"]*)"[^>]*>([\s\S]*?)<\/button>/gi) ?? []),
+  ];
+  const pressed = buttons.find((button) =>
+    new RegExp(decision === "allow" ? "allow|approve" : "deny|cancel", "i").test(`${button[2]} ${button[3]}`),
+  );
   if (!pressed) throw new Error(`no ${decision} button on the consent page`);
   body.append(pressed[1] as string, decode(pressed[2] as string));
   return { action, body };
 }
 
 function decode(value: string): string {
-  return value.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">");
+  return value
+    .replaceAll("&amp;", "&")
+    .replaceAll("&quot;", '"')
+    .replaceAll("&#39;", "'")
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">");
 }

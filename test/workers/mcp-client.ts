@@ -49,7 +49,7 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions = {}) {
   const transport = new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
     fetch: workerFetch,
-    requestInit: { headers: { authorization: bearer(options.user ?? ALICE )} },
+    requestInit: { headers: { authorization: bearer(options.user ?? ALICE) } },
     ...(options.sessionId ? { sessionId: options.sessionId } : {}),
   });
   const client = new Client(

@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { connect, postRpc, workerFetch, bearer } from "./mcp-client";
+import { bearer, connect, postRpc, workerFetch } from "./mcp-client";
 
 function stubOf(sessionId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
@@ -47,9 +47,15 @@ describe("invocation recording", () => {
     expect(rows[0]?.args_digest).not.toBe(rows[1]?.args_digest);
     expect(await outboxSize(sessionId)).toBe(0);
     // The denied call is in the audit trail too, through the same outbox.
-    const audit = await env.DB.prepare("SELECT * FROM audit_events WHERE action = 'tools/call echo_admin_report'").all();
+    const audit = await env.DB.prepare(
+      "SELECT * FROM audit_events WHERE action = 'tools/call echo_admin_report'",
+    ).all();
     expect(audit.results).toContainEqual(
-      expect.objectContaining({ caller_id: "user-alice", decision: "denied", reason: expect.stringContaining("admins") }),
+      expect.objectContaining({
+        caller_id: "user-alice",
+        decision: "denied",
+        reason: expect.stringContaining("admins"),
+      }),
     );
   });
 

@@ -1,6 +1,6 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ALICE, BOT, CAROL, connect, initializeMessage, postRpc, textOf, workerFetch, bearer } from "./mcp-client";
+import { ALICE, BOT, bearer, CAROL, connect, initializeMessage, postRpc, textOf, workerFetch } from "./mcp-client";
 
 function sessionStub(sessionId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
@@ -103,7 +103,7 @@ describe("session lifecycle", () => {
 
 describe("gates in front of the session", () => {
   it("refuses a user outside the server's groups at initialize", async () => {
-    const response = await postRpc(initializeMessage(), { authorization: bearer(CAROL )});
+    const response = await postRpc(initializeMessage(), { authorization: bearer(CAROL) });
     expect(response.status).toBe(403);
     expect(await response.text()).toContain("none of the groups allowed to use the echo server");
   });
@@ -119,10 +119,9 @@ describe("gates in front of the session", () => {
     expect(challenge).toMatch(/^Bearer /);
     expect(challenge).toContain('resource_metadata="http://localhost/.well-known/oauth-protected-resource"');
     expect(challenge).toContain('scope="echo:read"');
-    const metadata = (await (await workerFetch("http://localhost/.well-known/oauth-protected-resource")).json()) as Record<
-      string,
-      unknown
-    >;
+    const metadata = (await (
+      await workerFetch("http://localhost/.well-known/oauth-protected-resource")
+    ).json()) as Record<string, unknown>;
     expect(metadata).toMatchObject({
       resource: "http://localhost",
       authorization_servers: ["http://localhost:8789"],
@@ -141,7 +140,9 @@ describe("gates in front of the session", () => {
   });
 
   it("refuses a token without the server's baseline scope with 403 insufficient_scope", async () => {
-    const response = await postRpc(initializeMessage(), { authorization: bearer("dave; groups=data-eng; scopes=other:read") });
+    const response = await postRpc(initializeMessage(), {
+      authorization: bearer("dave; groups=data-eng; scopes=other:read"),
+    });
     expect(response.status).toBe(403);
     const challenge = response.headers.get("www-authenticate") ?? "";
     expect(challenge).toContain('error="insufficient_scope"');
@@ -156,7 +157,11 @@ describe("gates in front of the session", () => {
       "SELECT caller_kind, caller_id, action, reason FROM audit_events WHERE server_name = 'echo' ORDER BY at",
     ).all<Record<string, string>>();
     expect(results).toContainEqual(
-      expect.objectContaining({ caller_id: "user-carol", action: "POST /mcp", reason: expect.stringContaining("none of the groups") }),
+      expect.objectContaining({
+        caller_id: "user-carol",
+        action: "POST /mcp",
+        reason: expect.stringContaining("none of the groups"),
+      }),
     );
     expect(results).toContainEqual(expect.objectContaining({ caller_kind: "anonymous", action: "POST /mcp" }));
   });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN, ALICE, BOT, connect, initializeMessage, postRpc, textOf, bearer } from "./mcp-client";
+import { ADMIN, ALICE, BOT, bearer, connect, initializeMessage, postRpc, textOf } from "./mcp-client";
 
 type Result = { isError?: boolean; content?: unknown; _meta?: Record<string, unknown> };
 
@@ -174,14 +174,14 @@ async function postTo(url: string, body: unknown) {
   const { workerFetch } = await import("./mcp-client");
   return workerFetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: bearer(ALICE )},
+    headers: { "content-type": "application/json", authorization: bearer(ALICE) },
     body: JSON.stringify(body),
   });
 }
 
 async function fetchSse(url: string) {
   const { workerFetch } = await import("./mcp-client");
-  const response = await workerFetch(url, { headers: { accept: "text/event-stream", authorization: bearer(ALICE )} });
+  const response = await workerFetch(url, { headers: { accept: "text/event-stream", authorization: bearer(ALICE) } });
   expect(response.headers.get("content-type")).toContain("text/event-stream");
   const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

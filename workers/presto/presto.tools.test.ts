@@ -125,7 +125,10 @@ describe("presto tools", () => {
     const result = await client.callTool({ name: "presto_kill_query", arguments: { queryId: id } });
     expect(asked).toEqual([`Kill Presto query ${id}? Its results are lost and its user is told it was canceled.`]);
     expect(textOf(result)).toContain(`Killed query ${id}`);
-    const info = (await (await fetch(`${upstream}/v1/query/${id}`)).json()) as { state: string; errorCode?: { name: string } };
+    const info = (await (await fetch(`${upstream}/v1/query/${id}`)).json()) as {
+      state: string;
+      errorCode?: { name: string };
+    };
     expect(info.state).toBe("FAILED");
 
     const declined = await connect({ user: ALICE, onElicit: () => ({ action: "decline" }) });
@@ -136,10 +139,16 @@ describe("presto tools", () => {
   it("shows and allows killing queries to data engineers only, never to services", async () => {
     const bob = await connect({ user: "bob; groups=finance" });
     expect((await bob.client.listTools()).tools.map((t) => t.name)).not.toContain("presto_kill_query");
-    const denied = await bob.client.callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } });
+    const denied = await bob.client.callTool({
+      name: "presto_kill_query",
+      arguments: { queryId: "20200101_000000_00000_zzzzz" },
+    });
     expect(textOf(denied)).toContain("requires membership in one of: data-eng");
     const bot = await connect({ user: "service:reporting-bot" });
-    const refused = await bot.client.callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } });
+    const refused = await bot.client.callTool({
+      name: "presto_kill_query",
+      arguments: { queryId: "20200101_000000_00000_zzzzz" },
+    });
     expect(textOf(refused)).toContain("cannot be called by services");
   });
 

@@ -1,0 +1,44 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/** Test-only service identities; the secrets are in workers/auth/auth.services.test.ts. */
+const SERVICE_IDENTITIES = [
+  {
+    name: "reporting-bot",
+    secretSha256: "1e5348d162e0da71e6b8ae00c4c03a6d188f1de252b8205bd03e53032d9ec1f8",
+    scopes: ["presto:read"],
+  },
+  {
+    name: "etl-bot",
+    secretSha256: "2ccf9082c856cb6c1e277a63969f6517d231566dbd180a9eecaec353ef11ddc2",
+    scopes: ["presto:read", "presto:write"],
+  },
+];
+
+/** The auth Worker in workerd, signing users in at the real local IdP (started by the global setup). */
+export const authProject = {
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "workers/auth/wrangler.toml" },
+      miniflare: {
+        bindings: {
+          AUTH_ISSUER: inject("authIssuer"),
+          RESOURCES: "http://127.0.0.1:8788/mcp,http://127.0.0.1:8791/mcp",
+          SCOPES: "presto:read presto:write echo:read",
+          OIDC_ISSUER: inject("authIdp").issuer,
+          OIDC_CLIENT_ID: inject("authIdp").clientId,
+          OIDC_CLIENT_SECRET: inject("authIdp").clientSecret,
+          SERVICE_IDENTITIES: JSON.stringify(SERVICE_IDENTITIES),
+          CONSENT_SECRET: "auth-tests-consent-secret-not-for-production",
+        },
+      },
+    })),
+  ],
+  test: {
+    name: "auth",
+    include: ["workers/auth/**/*.test.ts"],
+    globalSetup: ["workers/auth/auth.idp.global.js"],
+  },
+};
+
+export default defineConfig({ test: { projects: [authProject] } });

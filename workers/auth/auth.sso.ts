@@ -1,0 +1,247 @@
+/**
+ * The OpenID Connect client towards the company IdP: discovery by issuer URL, the authorization
+ * code request with PKCE S256 and a nonce, the code exchange (`client_secret_basic`), ID token
+ * verification against the IdP's JWKS, and the user's profile and groups (from the ID token, or
+ * from the userinfo endpoint when the ID token leaves them out). Works with any IdP that follows
+ * OpenID Connect Discovery; nothing here is vendor-specific.
+ */
+import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
+import { z } from "zod";
+import type { SsoSettings } from "./auth.config";
+import { base64url, randomToken, sha256 } from "./auth.crypto";
+
+/** What the browser's round trip through the IdP must carry back, kept server-side by `beginUpstream`. */
+export interface PendingSignIn {
+  verifier: string;
+  nonce: string;
+}
+
+export interface SignedInUser {
+  sub: string;
+  name?: string;
+  email?: string;
+  username?: string;
+  groups: string[];
+}
+
+/** A sign-in that failed between us and the IdP. `message` is for logs, never for the page. */
+export class SignInError extends Error {
+  override name = "SignInError";
+}
+
+const ProviderMetadata = z.object({
+  issuer: z.string(),
+  authorization_endpoint: z.url(),
+  token_endpoint: z.url(),
+  jwks_uri: z.url(),
+  userinfo_endpoint: z.url().optional(),
+  id_token_signing_alg_values_supported: z.array(z.string()).min(1),
+  authorization_response_iss_parameter_supported: z.boolean().optional(),
+});
+export type ProviderMetadata = z.infer<typeof ProviderMetadata>;
+
+const TokenResponse = z.object({ id_token: z.string(), access_token: z.string().optional() });
+const UserInfo = z.looseObject({ sub: z.string() });
+
+/** Signature algorithms we accept for ID tokens: asymmetric only (never `none` or a shared-secret HMAC). */
+const ASYMMETRIC_ALGORITHMS = new Set([
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+]);
+
+const DISCOVERY_TTL_MS = 60 * 60 * 1000;
+const IDP_TIMEOUT_MS = 10_000;
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+const discoveries = new Map<string, { metadata: Promise<ProviderMetadata>; until: number }>();
+const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+/** The IdP's discovery document, cached per isolate for an hour; a failed lookup is not cached. */
+export function discover(issuer: string): Promise<ProviderMetadata> {
+  const hit = discoveries.get(issuer);
+  if (hit && hit.until > Date.now()) return hit.metadata;
+  const metadata = fetchDiscovery(issuer);
+  discoveries.set(issuer, { metadata, until: Date.now() + DISCOVERY_TTL_MS });
+  metadata.catch(() => discoveries.delete(issuer));
+  return metadata;
+}
+
+async function fetchDiscovery(issuer: string): Promise<ProviderMetadata> {
+  const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
+  const response = await idpFetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new SignInError(`discovery at ${url} answered ${response.status}`);
+  const parsed = ProviderMetadata.safeParse(await response.json().catch(() => undefined));
+  if (!parsed.success) throw new SignInError(`discovery at ${url} is not an OpenID Provider configuration`);
+  if (parsed.data.issuer !== issuer) {
+    throw new SignInError(`discovery at ${url} names issuer ${parsed.data.issuer}, expected ${issuer}`);
+  }
+  return parsed.data;
+}
+
+export function newPendingSignIn(): PendingSignIn {
+  return { verifier: randomToken(), nonce: randomToken() };
+}
+
+/** Where to send the browser: the IdP's authorization endpoint with our request. */
+export async function authorizationUrl(
+  settings: SsoSettings,
+  idp: ProviderMetadata,
+  state: string,
+  pending: PendingSignIn,
+): Promise<string> {
+  const url = new URL(idp.authorization_endpoint);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", settings.clientId);
+  url.searchParams.set("redirect_uri", settings.redirectUri);
+  url.searchParams.set("scope", settings.scopes.join(" "));
+  url.searchParams.set("state", state);
+  url.searchParams.set("nonce", pending.nonce);
+  url.searchParams.set("code_challenge", base64url(await sha256(pending.verifier)));
+  url.searchParams.set("code_challenge_method", "S256");
+  return url.href;
+}
+
+/** Finishes the sign-in the IdP redirected back from (a success: `code` present) and returns who it is. */
+export async function completeSignIn(
+  settings: SsoSettings,
+  callback: URL,
+  pending: PendingSignIn,
+): Promise<SignedInUser> {
+  const idp = await discover(settings.issuer);
+  // RFC 9207: an authorization response must come from the IdP we sent the browser to.
+  const iss = callback.searchParams.get("iss");
+  if (iss === null ? idp.authorization_response_iss_parameter_supported === true : iss !== idp.issuer) {
+    throw new SignInError(`authorization response issuer ${iss ?? "(missing)"} is not ${idp.issuer}`);
+  }
+  const code = callback.searchParams.get("code");
+  if (!code) throw new SignInError("authorization response without a code");
+
+  const tokens = await exchangeCode(settings, idp, code, pending.verifier);
+  const claims = await verifyIdToken(settings, idp, tokens.id_token, pending.nonce);
+  const fromIdToken = profileOf(claims, settings.groupsClaim);
+  const complete =
+    fromIdToken.groups !== undefined && fromIdToken.name !== undefined && fromIdToken.email !== undefined;
+  const fromUserInfo =
+    complete || !idp.userinfo_endpoint || !tokens.access_token
+      ? undefined
+      : profileOf(await userInfo(idp.userinfo_endpoint, tokens.access_token, claims.sub), settings.groupsClaim);
+  const name = fromIdToken.name ?? fromUserInfo?.name;
+  const email = fromIdToken.email ?? fromUserInfo?.email;
+  const username = fromIdToken.username ?? fromUserInfo?.username;
+  return {
+    sub: claims.sub,
+    ...(name ? { name } : {}),
+    ...(email ? { email } : {}),
+    ...(username ? { username } : {}),
+    groups: fromIdToken.groups ?? fromUserInfo?.groups ?? [],
+  };
+}
+
+async function exchangeCode(settings: SsoSettings, idp: ProviderMetadata, code: string, verifier: string) {
+  const credentials = btoa(`${formEncode(settings.clientId)}:${formEncode(settings.clientSecret)}`);
+  const response = await idpFetch(idp.token_endpoint, {
+    method: "POST",
+    headers: {
+      Authorization: `Basic ${credentials}`,
+      "Content-Type": "application/x-www-form-urlencoded",
+      Accept: "application/json",
+    },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: settings.redirectUri,
+      code_verifier: verifier,
+    }),
+  });
+  const body = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const error = z.object({ error: z.string() }).safeParse(body);
+    throw new SignInError(`token endpoint answered ${response.status}${error.success ? ` ${error.data.error}` : ""}`);
+  }
+  const parsed = TokenResponse.safeParse(body);
+  if (!parsed.success) throw new SignInError("token response without an id_token");
+  return parsed.data;
+}
+
+async function verifyIdToken(
+  settings: SsoSettings,
+  idp: ProviderMetadata,
+  idToken: string,
+  nonce: string,
+): Promise<JWTPayload & { sub: string }> {
+  const algorithms = idp.id_token_signing_alg_values_supported.filter((alg) => ASYMMETRIC_ALGORITHMS.has(alg));
+  if (algorithms.length === 0) throw new SignInError("the IdP offers no asymmetric ID token algorithm");
+  let keys = keySets.get(idp.jwks_uri);
+  if (!keys) {
+    keys = createRemoteJWKSet(new URL(idp.jwks_uri), { timeoutDuration: IDP_TIMEOUT_MS });
+    keySets.set(idp.jwks_uri, keys);
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(idToken, keys, {
+      issuer: idp.issuer,
+      audience: settings.clientId,
+      algorithms,
+      requiredClaims: ["sub", "iat", "exp"],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    }));
+  } catch (error) {
+    throw new SignInError(`ID token rejected: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (payload.nonce !== nonce) throw new SignInError("ID token nonce does not match this sign-in");
+  // OpenID Connect Core §3.1.3.7: with several audiences, the token must be authorized for us.
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if ((audiences.length > 1 || payload.azp !== undefined) && payload.azp !== settings.clientId) {
+    throw new SignInError("ID token is not authorized for this client (azp)");
+  }
+  return payload as JWTPayload & { sub: string };
+}
+
+async function userInfo(endpoint: string, accessToken: string, sub: string): Promise<Record<string, unknown>> {
+  const response = await idpFetch(endpoint, {
+    headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
+  });
+  if (!response.ok) throw new SignInError(`userinfo answered ${response.status}`);
+  const parsed = UserInfo.safeParse(await response.json().catch(() => undefined));
+  if (!parsed.success) throw new SignInError("userinfo is not a JSON object with sub");
+  // OpenID Connect Core §5.3.2: the userinfo subject must be the ID token's.
+  if (parsed.data.sub !== sub) throw new SignInError("userinfo sub differs from the ID token's");
+  return parsed.data;
+}
+
+function profileOf(claims: Record<string, unknown>, groupsClaim: string) {
+  const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
+  return {
+    name: text(claims.name),
+    email: text(claims.email),
+    username: text(claims.preferred_username),
+    groups: groupsOf(claims[groupsClaim]),
+  };
+}
+
+/** A list of group names; one group as a bare string is accepted too. `undefined` when the claim is absent. */
+function groupsOf(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.filter((group): group is string => typeof group === "string");
+  return [];
+}
+
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, "+");
+}
+
+function idpFetch(url: string, init: RequestInit): Promise<Response> {
+  return fetch(url, { ...init, signal: AbortSignal.timeout(IDP_TIMEOUT_MS) }).catch((error: unknown) => {
+    throw new SignInError(`${url} unreachable: ${error instanceof Error ? error.message : String(error)}`);
+  });
+}
