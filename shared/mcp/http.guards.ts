@@ -11,10 +11,17 @@ function listOf(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+const allowedByConfig = new Map<string, Set<string>>();
+
 /** Hostnames (without port) this Worker answers to. Empty configuration accepts nothing. */
 export function allowedHostnames(env: KitEnv): Set<string> {
-  const hosts = new Set(listOf(env.ALLOWED_HOSTS));
-  if (env.PUBLIC_URL) hosts.add(new URL(env.PUBLIC_URL).hostname.toLowerCase());
+  const key = `${env.PUBLIC_URL} ${env.ALLOWED_HOSTS}`;
+  let hosts = allowedByConfig.get(key);
+  if (!hosts) {
+    hosts = new Set(listOf(env.ALLOWED_HOSTS));
+    if (env.PUBLIC_URL) hosts.add(new URL(env.PUBLIC_URL).hostname.toLowerCase());
+    allowedByConfig.set(key, hosts);
+  }
   return hosts;
 }
 
