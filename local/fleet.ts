@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startIdp } from "./idp.ts";
 import { startPrestoUpstream } from "./presto.upstream.ts";
@@ -130,7 +130,10 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     running.set(worker.name, await startWorker(worker, host, persistTo, logDir));
   };
   try {
-    await Promise.all(workers.map(launch));
+    // Wait for every start to settle, so none is left running unseen if another one fails.
+    const started = await Promise.allSettled(workers.map(launch));
+    const failed = started.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
     await announce(prestoUrl, registryUrl);
   } catch (error) {
     await Promise.all([...running.values()].map(stopProcess));
@@ -173,14 +176,20 @@ export async function startWorker(
   persistTo: string,
   logDir: string,
 ): Promise<ChildProcess> {
-  const child = spawnWorker(worker, host, persistTo, logDir);
-  try {
-    await waitForHealth(`http://${host}:${worker.port}/health`, child);
-  } catch (error) {
-    await stopProcess(child);
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    const child = spawnWorker(worker, host, persistTo, logDir);
+    try {
+      await waitForHealth(`http://${host}:${worker.port}/health`, child);
+      return child;
+    } catch (error) {
+      await stopProcess(child);
+      const log = join(logDir, `${worker.name}.log`);
+      const tail = existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-15).join("\n") : "";
+      // wrangler occasionally fails to come up when several start at once; one retry, then give up loudly.
+      if (attempt >= 2) throw new Error(`${worker.name}: ${(error as Error).message}\n${tail}`);
+      console.warn(`${worker.name} did not start (${(error as Error).message}); retrying once. Log tail:\n${tail}`);
+    }
   }
-  return child;
 }
 
 function spawnWorker(worker: WorkerSpec, host: string, persistTo: string, logDir: string): ChildProcess {
