@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { bearer, userToken } from "./identities";
+import { bearer, postInitialize, userToken } from "./identities";
 
 interface Manifest {
   name: string;
@@ -39,17 +39,7 @@ async function connect(url: string, headers: Record<string, string>) {
   return client;
 }
 
-const initialize = (url: string, headers: Record<string, string>) =>
-  fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "contract", version: "1" } },
-    }),
-  });
+const initialize = postInitialize;
 
 it("the registry lists at least one server", () => {
   expect(servers.length).toBeGreaterThan(0);

@@ -30,3 +30,17 @@ export async function botToken(resource: string, scope?: string): Promise<string
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A raw `initialize` POST (to see the HTTP status and headers an SDK client would hide). */
+export function postInitialize(url: string, headers: Record<string, string>): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "e2e", version: "1" } },
+    }),
+  });
+}

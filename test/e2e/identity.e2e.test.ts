@@ -16,7 +16,7 @@ import type {
 import { describe, expect, inject, it } from "vitest";
 import { LOCAL_SERVICES } from "../../local/fleet.ts";
 import { approveInBrowser, authorizeUrl, exchangeCode, pkce, registerClient, serviceToken } from "../support/oauth.ts";
-import { bearer, botToken, userToken } from "./identities";
+import { bearer, botToken, postInitialize, userToken } from "./identities";
 
 const server = inject("prestoServerUrl");
 const authUrl = inject("authUrl");
@@ -156,16 +156,7 @@ describe("service identities (client credentials)", () => {
 });
 
 function initialize(headers: Record<string, string>) {
-  return fetch(`${server}/mcp`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "attack", version: "1" } },
-    }),
-  });
+  return postInitialize(`${server}/mcp`, headers);
 }
 
 async function statementsSoFar(): Promise<number> {
