@@ -29,8 +29,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_stream ON events (stream_id, seq);`;
 
 const OUTBOX = "outbox:";
-/** Durable Object storage deletes at most this many keys per call. */
+/** Durable Object storage writes and deletes at most this many keys per call. */
 const DELETE_CHUNK = 128;
+const PUT_CHUNK = 128;
+/** How long finished calls' records wait to be written together (see enqueue). */
+const GROUP_COMMIT_MS = 20;
 
 export interface SessionRecord {
   sessionId: string;
@@ -48,6 +51,8 @@ const MAX_EVENTS = 5_000;
 export class SessionStorage {
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
+  readonly #pending = new Map<string, OutboxRecord>();
+  #commitTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -92,18 +97,33 @@ export class SessionStorage {
   // --- invocation outbox ---
 
   /**
-   * Buffers one invocation record in this object's storage, keyed by time and id. The write
-   * does not hold the call's response until it is confirmed on disk (`allowUnconfirmed`): it is
-   * already in the object's storage pipeline, and should it ever fail the runtime resets the
-   * object loudly rather than dropping it.
+   * Buffers one record for D1 in this object's storage, keyed by time and id. Records are
+   * group-committed: those of calls finishing within GROUP_COMMIT_MS of each other are written
+   * in one storage transaction, so a busy session pays one durable write per batch instead of
+   * one per call (measured: a write per call cost ~15 % of the tools/call throughput). The window
+   * is the only time a record lives in memory alone: eviction, restarts and D1 outages lose
+   * nothing; a hard crash of the process within those milliseconds could.
    */
   enqueue(record: OutboxRecord): void {
     const at = record.table === "invocations" ? record.startedAt : record.at;
-    const key = `${OUTBOX}${String(at).padStart(15, "0")}:${record.id}`;
-    void this.#storage.put(key, record, { allowUnconfirmed: true });
+    this.#pending.set(`${OUTBOX}${String(at).padStart(15, "0")}:${record.id}`, record);
+    this.#commitTimer ??= setTimeout(() => void this.commitPending(), GROUP_COMMIT_MS);
+  }
+
+  /** Writes the records waiting in memory to storage (one transaction per 128 records). */
+  async commitPending(): Promise<void> {
+    if (this.#commitTimer !== undefined) clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    if (this.#pending.size === 0) return;
+    const entries = [...this.#pending];
+    this.#pending.clear();
+    for (let i = 0; i < entries.length; i += PUT_CHUNK) {
+      await this.#storage.put(Object.fromEntries(entries.slice(i, i + PUT_CHUNK)));
+    }
   }
 
   async peekOutbox(limit: number): Promise<{ keys: string[]; records: OutboxRecord[] }> {
+    await this.commitPending();
     const entries = await this.#storage.list<OutboxRecord>({ prefix: OUTBOX, limit });
     return { keys: [...entries.keys()], records: [...entries.values()] };
   }
@@ -113,6 +133,7 @@ export class SessionStorage {
   }
 
   async outboxSize(): Promise<number> {
+    await this.commitPending();
     return (await this.#storage.list({ prefix: OUTBOX })).size;
   }
 

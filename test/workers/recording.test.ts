@@ -1,6 +1,6 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { bearer, connect, postRpc, workerFetch } from "./mcp-client";
+import { bearer, connect, initializeMessage, postRpc, workerFetch } from "./mcp-client";
 
 function stubOf(sessionId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
@@ -81,6 +81,21 @@ describe("invocation recording", () => {
     expect(rows).toHaveLength(12);
     expect(new Set(rows.map((row) => row.id)).size).toBe(12);
     expect(await outboxSize(sessionId)).toBe(0);
+  });
+
+  it("keeps the record of a call made just before the object is evicted", async () => {
+    const init = await postRpc(initializeMessage());
+    const sessionId = init.headers.get("mcp-session-id") as string;
+    await init.body?.cancel();
+    const headers = { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" };
+    const call = await postRpc(
+      { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo_say", arguments: { text: "last words" } } },
+      headers,
+    );
+    await call.text();
+    await evictDurableObject(stubOf(sessionId));
+    await runDurableObjectAlarm(stubOf(sessionId));
+    expect(await invocationsOf(sessionId)).toHaveLength(1);
   });
 
   it("flushes on its own shortly after the call, without an alarm", async () => {
