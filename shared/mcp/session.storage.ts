@@ -33,7 +33,7 @@ const OUTBOX = "outbox:";
 const DELETE_CHUNK = 128;
 const PUT_CHUNK = 128;
 /** How long finished calls' records wait to be written together (see enqueue). */
-const GROUP_COMMIT_MS = 20;
+const GROUP_COMMIT_MS = 100;
 
 export interface SessionRecord {
   sessionId: string;
@@ -100,7 +100,7 @@ export class SessionStorage {
    * Buffers one record for D1 in this object's storage, keyed by time and id. Records are
    * group-committed: those of calls finishing within GROUP_COMMIT_MS of each other are written
    * in one storage transaction, so a busy session pays one durable write per batch instead of
-   * one per call (measured: a write per call cost ~15 % of the tools/call throughput). The window
+   * one per call (measured: a write per call cost 10–15 % of tools/call throughput at concurrency 10). The window
    * is the only time a record lives in memory alone: eviction, restarts and D1 outages lose
    * nothing; a hard crash of the process within those milliseconds could.
    */
