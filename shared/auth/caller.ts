@@ -17,10 +17,6 @@ export interface Caller {
 /** Header on which the Worker hands the resolved caller to its session object (never from clients). */
 export const CALLER_HEADER = "x-fleet-caller";
 
-export function describeCaller(caller: Caller): string {
-  return caller.kind === "service" ? caller.id : `user ${caller.name}`;
-}
-
 export function encodeCaller(caller: Caller): string {
   return JSON.stringify(caller);
 }

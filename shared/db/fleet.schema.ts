@@ -76,5 +76,3 @@ export const auditEvents = sqliteTable(
 );
 
 export type ServerRow = typeof servers.$inferSelect;
-export type ToolRow = typeof tools.$inferInsert;
-export type InvocationRow = typeof invocations.$inferInsert;

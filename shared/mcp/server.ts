@@ -129,7 +129,7 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     return response;
   }
 
-  return { fetch, Session, spec, manifest: (origin: string) => manifestOf(spec, origin) };
+  return { fetch, Session, spec };
 }
 
 /** Audit writes from the Worker (before any session exists) must not fail the request, nor vanish. */
