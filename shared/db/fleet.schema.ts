@@ -5,35 +5,122 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-/** Approved domain MCP servers (the registry issue adds versions and governance). */
-export const servers = sqliteTable("servers", {
-  name: text("name").primaryKey(),
-  title: text("title").notNull(),
-  description: text("description").notNull(),
-  version: text("version").notNull(),
-  /** Where an MCP client reaches the server (Streamable HTTP endpoint). */
-  remoteUrl: text("remote_url").notNull(),
-  /** Business groups allowed to open a session at all; empty means every signed-in caller. */
-  allowedGroups: text("allowed_groups", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
-  registeredAt: integer("registered_at", { mode: "timestamp_ms" }).notNull(),
-  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
-});
+/** Where a server stands in its review: draft → in_review → approved → deprecated → retired. */
+export const LIFECYCLES = ["draft", "in_review", "approved", "deprecated", "retired"] as const;
+export type Lifecycle = (typeof LIFECYCLES)[number];
 
-/** Each server's tools, taken from its own `defineTool` declarations. */
+/** The reviews a server needs before it may be approved. */
+export const REVIEW_KINDS = ["security", "legal", "genai"] as const;
+export type ReviewKind = (typeof REVIEW_KINDS)[number];
+export const REVIEW_STATES = ["pending", "approved", "changes_requested", "rejected"] as const;
+export type ReviewState = (typeof REVIEW_STATES)[number];
+
+/** Services allowed: `true` for every registered service, or their names. */
+export type ServiceRule = boolean | string[];
+
+/**
+ * One row per registered server (its short name, e.g. "presto"): the governance that spans its
+ * versions. What a version says about itself (server.json) lives in `server_versions`.
+ */
+export const servers = sqliteTable(
+  "servers",
+  {
+    name: text("name").primaryKey(),
+    /** The owning team: a business group whose members may publish and manage the server. */
+    team: text("team").notNull(),
+    supportChannel: text("support_channel").notNull(),
+    onCall: text("on_call").notNull(),
+    lifecycle: text("lifecycle", { enum: LIFECYCLES }).notNull().default("draft"),
+    lifecycleChangedAt: integer("lifecycle_changed_at", { mode: "timestamp_ms" }).notNull(),
+    /** Deployment environments the server is approved to run in (e.g. production, staging, local). */
+    environments: text("environments", { mode: "json" }).$type<string[]>().notNull(),
+    /** Business groups allowed to open a session at all; empty means every signed-in user. */
+    allowedGroups: text("allowed_groups", { mode: "json" }).$type<string[]>().notNull(),
+    allowedServices: text("allowed_services", { mode: "json" }).$type<ServiceRule>().notNull(),
+    latestVersion: text("latest_version").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("servers_team").on(t.team), index("servers_updated").on(t.updatedAt)],
+);
+
+/** Each published version: the official server.json, as published, plus the registry's own facts. */
+export const serverVersions = sqliteTable(
+  "server_versions",
+  {
+    serverName: text("server_name")
+      .notNull()
+      .references(() => servers.name, { onDelete: "cascade" }),
+    version: text("version").notNull(),
+    title: text("title").notNull(),
+    description: text("description").notNull(),
+    /** The complete server.json document that was published (validated). */
+    document: text("document", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** The official registry status of this version. */
+    status: text("status", { enum: ["active", "deprecated", "deleted"] }).notNull().default("active"),
+    isLatest: integer("is_latest", { mode: "boolean" }).notNull(),
+    publishedBy: text("published_by").notNull(),
+    publishedAt: integer("published_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.serverName, t.version] }), index("server_versions_updated").on(t.updatedAt)],
+);
+
+/** Each version's tools, taken from the server's own `defineTool` declarations at publish time. */
 export const tools = sqliteTable(
   "tools",
   {
     serverName: text("server_name")
       .notNull()
       .references(() => servers.name, { onDelete: "cascade" }),
+    version: text("version").notNull(),
     name: text("name").notNull(),
     description: text("description").notNull(),
     annotations: text("annotations", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-    access: text("access", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    access: text("access", { mode: "json" })
+      .$type<{ groups?: string[]; scopes?: string[]; services?: ServiceRule }>()
+      .notNull(),
     needsApproval: integer("needs_approval", { mode: "boolean" }).notNull(),
     minutesSaved: real("minutes_saved").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.serverName, t.name] })],
+  (t) => [primaryKey({ columns: [t.serverName, t.version, t.name] })],
+);
+
+/** Review records (Security, Legal/Privacy, GenAI); a server's current state per kind is its latest record. */
+export const reviews = sqliteTable(
+  "reviews",
+  {
+    id: text("id").primaryKey(),
+    serverName: text("server_name")
+      .notNull()
+      .references(() => servers.name, { onDelete: "cascade" }),
+    /** The version that was reviewed. */
+    version: text("version").notNull(),
+    kind: text("kind", { enum: REVIEW_KINDS }).notNull(),
+    state: text("state", { enum: REVIEW_STATES }).notNull(),
+    reviewer: text("reviewer").notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    notes: text("notes").notNull().default(""),
+  },
+  (t) => [index("reviews_server_kind").on(t.serverName, t.kind, t.at)],
+);
+
+/** Live status: the scheduled probe's results, newest kept per server. */
+export const healthChecks = sqliteTable(
+  "health_checks",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    serverName: text("server_name")
+      .notNull()
+      .references(() => servers.name, { onDelete: "cascade" }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    up: integer("up", { mode: "boolean" }).notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    /** HTTP status of the probe, when it got an answer. */
+    httpStatus: integer("http_status"),
+    error: text("error"),
+  },
+  (t) => [index("health_checks_server_at").on(t.serverName, t.at)],
 );
 
 /** One row per tools/call: the source of the time-saved metric. `id` makes retried flushes idempotent. */
@@ -76,3 +163,7 @@ export const auditEvents = sqliteTable(
 );
 
 export type ServerRow = typeof servers.$inferSelect;
+export type ServerVersionRow = typeof serverVersions.$inferSelect;
+export type ToolRow = typeof tools.$inferSelect;
+export type ReviewRow = typeof reviews.$inferSelect;
+export type HealthCheckRow = typeof healthChecks.$inferSelect;

@@ -10,7 +10,7 @@ import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
 import { checkServerAccess } from "../auth/policy";
 import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
 import { type AuditRecord, denial, writeAuditEvents } from "../db/audit.store";
-import { type ServerManifest, upsertServer } from "../db/servers.store";
+import type { ToolManifest } from "../registry/registry.contract";
 import { checkHostAndOrigin } from "./http.guards";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
@@ -22,23 +22,10 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
   assertWellFormed(spec);
   const Session = createSessionClass(spec);
   const baselineScopes = [...(spec.access.scopes ?? commonScopes(spec))];
-  let registered = false;
 
-  // Public: health (which also announces the server to the registry) and its manifest.
+  // Public: health and the publish document (server.json with the fleet metadata).
   const publicApp = new Hono<App>();
-  publicApp.get("/health", async (c) => {
-    if (!registered) {
-      c.executionCtx.waitUntil(
-        upsertServer(c.env.DB, manifestOf(spec, publicOrigin(c.req.raw, c.env))).then(
-          () => {
-            registered = true;
-          },
-          (error) => console.error(`registering ${spec.name} failed`, error),
-        ),
-      );
-    }
-    return c.json({ status: "ok", server: spec.name, version: spec.version });
-  });
+  publicApp.get("/health", (c) => c.json({ status: "ok", server: spec.name, version: spec.version }));
   publicApp.get("/.well-known/mcp-fleet/manifest.json", (c) =>
     c.json(manifestOf(spec, publicOrigin(c.req.raw, c.env))),
   );
@@ -166,6 +153,16 @@ function publicOrigin(request: Request, env: KitEnv): string {
   return env.PUBLIC_URL ?? new URL(request.url).origin;
 }
 
+interface ServerManifest {
+  name: string;
+  title: string;
+  description: string;
+  version: string;
+  remoteUrl: string;
+  allowedGroups: string[];
+  tools: ToolManifest[];
+}
+
 function manifestOf(spec: ServerSpec<unknown>, origin: string): ServerManifest {
   return {
     name: spec.name,
@@ -178,7 +175,7 @@ function manifestOf(spec: ServerSpec<unknown>, origin: string): ServerManifest {
       name: tool.name,
       description: tool.description,
       annotations: tool.annotations,
-      access: { ...tool.access },
+      access: { ...tool.access } as ToolManifest["access"],
       needsApproval: tool.needsApproval,
       minutesSaved: tool.minutesSaved,
     })),

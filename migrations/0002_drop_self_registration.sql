@@ -1,0 +1,2 @@
+DROP TABLE `servers`;--> statement-breakpoint
+DROP TABLE `tools`;

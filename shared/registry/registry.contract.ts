@@ -1,0 +1,154 @@
+/**
+ * What the registry, the kit, the CLI and the pipeline agree on: the official server.json subset
+ * the fleet publishes, the fleet's governance metadata, and the request bodies of the write API.
+ * One zod source for validation (registry), construction (kit) and types (everyone).
+ */
+import { z } from "zod";
+import { LIFECYCLES, REVIEW_KINDS, REVIEW_STATES } from "../db/fleet.schema";
+
+/** The server.json schema version the fleet writes. */
+export const SERVER_SCHEMA_URL = "https://static.modelcontextprotocol.io/schemas/2025-10-17/server.schema.json";
+/** Registry-computed facts about a version, as the official registry names them. */
+export const OFFICIAL_META = "io.modelcontextprotocol.registry/official";
+/** Where a publisher's own metadata lives inside server.json. */
+export const PUBLISHER_META = "io.modelcontextprotocol.registry/publisher-provided";
+/** The fleet's governance block in a response's `_meta`. */
+export const FLEET_META = "dev.mcp-fleet/governance";
+
+const groupName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a group name (letters, digits, . _ -)");
+const serviceName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, "a service identity name (lowercase, digits, -)");
+const scopeName = z.string().regex(/^[a-z][a-z0-9_-]*(:[a-z0-9_-]+)?$/, "a scope such as presto:read");
+
+export const serviceRuleSchema = z.union([z.boolean(), z.array(serviceName).max(100)]);
+
+/** A tool as its server declares it (`defineTool`), published with every version. */
+export const toolManifestSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a snake_case tool name"),
+    description: z.string().min(1).max(2000),
+    annotations: z.record(z.string(), z.unknown()),
+    access: z
+      .object({
+        groups: z.array(groupName).max(100).optional(),
+        scopes: z.array(scopeName).max(50).optional(),
+        services: serviceRuleSchema.optional(),
+      })
+      .strict(),
+    needsApproval: z.boolean(),
+    minutesSaved: z.number().min(0).max(10_000),
+  })
+  .strict();
+export type ToolManifest = z.infer<typeof toolManifestSchema>;
+
+/** What a server's publisher states about it beyond server.json (lives under PUBLISHER_META). */
+export const publisherMetaSchema = z
+  .object({
+    team: groupName.describe("the owning team: a business group"),
+    supportChannel: z.string().min(1).max(200),
+    onCall: z.string().min(1).max(200),
+    environments: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).min(1).max(20),
+    /** Proposed on first publish; afterwards the registry's value governs (see PUT .../access). */
+    allowedGroups: z.array(groupName).max(100).optional(),
+    allowedServices: serviceRuleSchema.optional(),
+    tools: z.array(toolManifestSchema).max(200),
+  })
+  .strict();
+export type PublisherMeta = z.infer<typeof publisherMetaSchema>;
+
+/** The server.json subset the fleet accepts (remote servers only: every fleet server is a Worker). */
+export const serverJsonSchema = z
+  .object({
+    $schema: z.string().url().optional(),
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9.-]+\/[a-z][a-z0-9-]{0,62}$/, "reverse-DNS namespace / lowercase server name")
+      .max(200),
+    title: z.string().min(1).max(100),
+    description: z.string().min(1).max(100),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "a semantic version such as 1.2.0")
+      .max(255),
+    websiteUrl: z.string().url().optional(),
+    repository: z
+      .object({
+        url: z.string().url(),
+        source: z.string().min(1),
+        subfolder: z.string().optional(),
+        id: z.string().optional(),
+      })
+      .optional(),
+    remotes: z
+      .array(
+        z
+          .object({
+            type: z.enum(["streamable-http", "sse"]),
+            url: z.string().url(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(5),
+    _meta: z.object({ [PUBLISHER_META]: publisherMetaSchema }).strict(),
+  })
+  .strict();
+export type ServerJson = z.infer<typeof serverJsonSchema>;
+
+export const lifecycleSchema = z.enum(LIFECYCLES);
+export const reviewKindSchema = z.enum(REVIEW_KINDS);
+export const reviewStateSchema = z.enum(REVIEW_STATES);
+
+/** PUT /v0.1/servers/{name}/lifecycle */
+export const lifecycleChangeSchema = z
+  .object({ lifecycle: lifecycleSchema, note: z.string().max(2000).optional() })
+  .strict();
+
+/** POST /v0.1/servers/{name}/reviews */
+export const reviewInputSchema = z
+  .object({
+    kind: reviewKindSchema,
+    state: reviewStateSchema,
+    notes: z.string().max(4000).default(""),
+    /** The version reviewed; defaults to the latest. */
+    version: z.string().optional(),
+  })
+  .strict();
+
+/** PUT /v0.1/servers/{name}/access */
+export const accessChangeSchema = z
+  .object({
+    allowedGroups: z.array(groupName).max(100),
+    allowedServices: serviceRuleSchema,
+  })
+  .strict();
+
+/** POST /v0.1/access: may this (hypothetical) caller use server X (and tool T)? */
+export const accessQuerySchema = z
+  .object({
+    server: z.string().min(1).max(200),
+    tool: z.string().max(64).optional(),
+    /** Defaults to the registry's own environment. */
+    environment: z.string().max(32).optional(),
+    user: z
+      .object({
+        name: z.string().max(200).optional(),
+        groups: z.array(groupName).max(200),
+        /** Omitted: scopes are not evaluated (the answer lists the scopes needed). */
+        scopes: z.array(scopeName).max(100).optional(),
+      })
+      .strict()
+      .optional(),
+    service: serviceName.optional(),
+  })
+  .strict()
+  .refine((q) => (q.user ? 1 : 0) + (q.service ? 1 : 0) <= 1, {
+    message: "give either user or service, not both",
+    path: ["service"],
+  });
+export type AccessQuery = z.infer<typeof accessQuerySchema>;
+
+/** The registry Worker's RPC surface, as a domain Worker's `REGISTRY` Service Binding sees it. */
+export interface RegistryBinding {
+  /** The governance a domain server enforces; null when no such server is registered. */
+  serverPolicy(name: string): Promise<import("./access").ServerPolicy | null>;
+}
