@@ -24,10 +24,12 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject) {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-e2e-"));
+  // FLEET_E2E_PORT_BASE lets two checkouts run their end-to-end suites side by side.
+  const base = Number(process.env.FLEET_E2E_PORT_BASE ?? 18787);
   const fleet = await startFleet({
-    registryPort: 18787,
-    prestoPort: 18788,
-    authPort: 18789,
+    registryPort: base,
+    prestoPort: base + 1,
+    authPort: base + 2,
     idpPort: 0,
     upstreamPort: 0,
     persistTo: join(state, "state"),
