@@ -23,6 +23,17 @@ CREATE TABLE `reviews` (
 );
 --> statement-breakpoint
 CREATE INDEX `reviews_server_kind` ON `reviews` (`server_name`,`kind`,`at`);--> statement-breakpoint
+CREATE TABLE `server_events` (
+	`id` text PRIMARY KEY NOT NULL,
+	`server_name` text NOT NULL,
+	`at` integer NOT NULL,
+	`actor` text NOT NULL,
+	`action` text NOT NULL,
+	`detail` text NOT NULL,
+	FOREIGN KEY (`server_name`) REFERENCES `servers`(`name`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `server_events_server_at` ON `server_events` (`server_name`,`at`);--> statement-breakpoint
 CREATE TABLE `server_versions` (
 	`server_name` text NOT NULL,
 	`version` text NOT NULL,
@@ -50,6 +61,10 @@ CREATE TABLE `servers` (
 	`allowed_groups` text NOT NULL,
 	`allowed_services` text NOT NULL,
 	`latest_version` text NOT NULL,
+	`health_up` integer,
+	`health_checked_at` integer,
+	`health_latency_ms` integer,
+	`health_error` text,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );

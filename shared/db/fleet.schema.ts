@@ -38,6 +38,11 @@ export const servers = sqliteTable(
     allowedGroups: text("allowed_groups", { mode: "json" }).$type<string[]>().notNull(),
     allowedServices: text("allowed_services", { mode: "json" }).$type<ServiceRule>().notNull(),
     latestVersion: text("latest_version").notNull(),
+    /** The last health probe, denormalised from health_checks for listing and filtering. */
+    healthUp: integer("health_up", { mode: "boolean" }),
+    healthCheckedAt: integer("health_checked_at", { mode: "timestamp_ms" }),
+    healthLatencyMs: integer("health_latency_ms"),
+    healthError: text("health_error"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
   },
@@ -105,6 +110,23 @@ export const reviews = sqliteTable(
   (t) => [index("reviews_server_kind").on(t.serverName, t.kind, t.at)],
 );
 
+/** Who changed what in the registry, when: publishes, lifecycle moves, reviews, access changes. */
+export const serverEvents = sqliteTable(
+  "server_events",
+  {
+    id: text("id").primaryKey(),
+    serverName: text("server_name")
+      .notNull()
+      .references(() => servers.name, { onDelete: "cascade" }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    /** `user:<login>` or `service:<name>`. */
+    actor: text("actor").notNull(),
+    action: text("action", { enum: ["publish", "lifecycle", "review", "access"] }).notNull(),
+    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("server_events_server_at").on(t.serverName, t.at)],
+);
+
 /** Live status: the scheduled probe's results, newest kept per server. */
 export const healthChecks = sqliteTable(
   "health_checks",
@@ -167,3 +189,4 @@ export type ServerVersionRow = typeof serverVersions.$inferSelect;
 export type ToolRow = typeof tools.$inferSelect;
 export type ReviewRow = typeof reviews.$inferSelect;
 export type HealthCheckRow = typeof healthChecks.$inferSelect;
+export type ServerEventRow = typeof serverEvents.$inferSelect;
