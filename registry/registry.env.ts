@@ -1,0 +1,25 @@
+import type { AuthBinding } from "../shared/auth/token.validation";
+
+/** The registry Worker's bindings and settings (root wrangler.toml). */
+export interface RegistryEnv {
+  DB: D1Database;
+  /** The auth Worker: `validateToken` for the write API, the access API and signed-in pages. */
+  AUTH: AuthBinding;
+  /** Sessions of the registry's own MCP server (/mcp). */
+  SESSIONS: DurableObjectNamespace;
+  /** This Worker's public origin: the OAuth resource its tokens are bound to. */
+  PUBLIC_URL: string;
+  AUTH_ISSUER: string;
+  /** Reverse-DNS namespace of every server name, e.g. com.example.mcp-fleet. */
+  REGISTRY_NAMESPACE: string;
+  /** The environment access answers are given for when a query names none (e.g. production). */
+  FLEET_ENV: string;
+  /** Members may record reviews and approve servers. */
+  REVIEWERS_GROUP: string;
+  /** Members may do anything in the registry. */
+  ADMINS_GROUP: string;
+  /** Service identities allowed to publish any server (the pipeline), comma separated. */
+  PUBLISHERS: string;
+  ALLOWED_HOSTS?: string;
+  ALLOWED_ORIGINS?: string;
+}

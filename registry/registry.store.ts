@@ -1,0 +1,387 @@
+/**
+ * The registry's D1 queries (drizzle): servers with their versions, tools, current reviews and
+ * last health, read as `ServerEntry`; writes as single D1 batches, so nothing is half-written.
+ */
+import { and, desc, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import semver from "semver";
+import {
+  healthChecks,
+  type Lifecycle,
+  REVIEW_KINDS,
+  type ReviewKind,
+  type ReviewRow,
+  reviews,
+  type ServerEventRow,
+  type ServerRow,
+  type ServerVersionRow,
+  type ServiceRule,
+  serverEvents,
+  servers,
+  serverVersions,
+  type ToolRow,
+  tools,
+} from "../shared/db/fleet.schema";
+import type { ServerPolicy } from "../shared/registry/access";
+import { PUBLISHER_META, type ServerJson } from "../shared/registry/registry.contract";
+
+/** One version of one server with everything the registry knows about it. */
+export interface ServerEntry {
+  server: ServerRow;
+  version: ServerVersionRow;
+  tools: ToolRow[];
+  reviews: Record<ReviewKind, ReviewRow | null>;
+}
+
+export interface ServerQuery {
+  search?: string;
+  team?: string;
+  lifecycle?: Lifecycle;
+  status?: "up" | "down" | "unknown";
+  updatedSince?: Date;
+  /** Only each server's latest version (`version=latest`). */
+  latestOnly?: boolean;
+  /** A specific version string (`version=1.2.0`). */
+  version?: string;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export class InvalidCursorError extends Error {}
+
+export function db(d1: D1Database): DrizzleD1Database {
+  return drizzle(d1);
+}
+
+/** Keyset pagination over (server name, version): stable while servers are being published. */
+export async function searchServers(
+  d1: D1Database,
+  query: ServerQuery,
+): Promise<{ entries: ServerEntry[]; nextCursor?: string }> {
+  const orm = db(d1);
+  const where: (SQL | undefined)[] = [];
+  if (query.latestOnly) where.push(eq(serverVersions.isLatest, true));
+  if (query.version) where.push(eq(serverVersions.version, query.version));
+  if (query.search) {
+    const pattern = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(
+      or(
+        sql`${serverVersions.serverName} LIKE ${pattern} ESCAPE '\\'`,
+        sql`${serverVersions.title} LIKE ${pattern} ESCAPE '\\'`,
+        sql`${serverVersions.description} LIKE ${pattern} ESCAPE '\\'`,
+      ),
+    );
+  }
+  if (query.team) where.push(eq(servers.team, query.team));
+  if (query.lifecycle) where.push(eq(servers.lifecycle, query.lifecycle));
+  if (query.status === "up") where.push(eq(servers.healthUp, true));
+  if (query.status === "down") where.push(eq(servers.healthUp, false));
+  if (query.status === "unknown") where.push(sql`${servers.healthUp} IS NULL`);
+  if (query.updatedSince) where.push(gt(serverVersions.updatedAt, query.updatedSince));
+  if (query.cursor) {
+    const [name, version] = decodeCursor(query.cursor);
+    where.push(sql`(${serverVersions.serverName}, ${serverVersions.version}) > (${name}, ${version})`);
+  }
+  const rows = await orm
+    .select({ server: servers, version: serverVersions })
+    .from(serverVersions)
+    .innerJoin(servers, eq(servers.name, serverVersions.serverName))
+    .where(and(...where))
+    .orderBy(serverVersions.serverName, serverVersions.version)
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  const nextCursor =
+    rows.length > query.limit && last ? encodeCursor(last.version.serverName, last.version.version) : undefined;
+  return { entries: await withDetails(d1, page), nextCursor };
+}
+
+/** One version (or the latest) of a server; undefined when there is none. */
+export async function getServerEntry(
+  d1: D1Database,
+  name: string,
+  version: string | "latest",
+): Promise<ServerEntry | undefined> {
+  const orm = db(d1);
+  const rows = await orm
+    .select({ server: servers, version: serverVersions })
+    .from(serverVersions)
+    .innerJoin(servers, eq(servers.name, serverVersions.serverName))
+    .where(
+      and(
+        eq(serverVersions.serverName, name),
+        version === "latest" ? eq(serverVersions.isLatest, true) : eq(serverVersions.version, version),
+      ),
+    )
+    .limit(1);
+  const [entry] = await withDetails(d1, rows);
+  return entry;
+}
+
+/** Every version of a server, newest first. */
+export async function listVersions(d1: D1Database, name: string): Promise<ServerEntry[]> {
+  const rows = await db(d1)
+    .select({ server: servers, version: serverVersions })
+    .from(serverVersions)
+    .innerJoin(servers, eq(servers.name, serverVersions.serverName))
+    .where(eq(serverVersions.serverName, name))
+    .orderBy(desc(serverVersions.publishedAt));
+  return withDetails(d1, rows);
+}
+
+export async function getServerRow(d1: D1Database, name: string): Promise<ServerRow | undefined> {
+  const [row] = await db(d1).select().from(servers).where(eq(servers.name, name)).limit(1);
+  return row;
+}
+
+/** What a domain server enforces (the `serverPolicy` RPC). */
+export async function getServerPolicy(d1: D1Database, name: string): Promise<ServerPolicy | null> {
+  const row = await getServerRow(d1, name);
+  if (!row) return null;
+  return {
+    name: row.name,
+    lifecycle: row.lifecycle,
+    environments: row.environments,
+    allowedGroups: row.allowedGroups,
+    allowedServices: row.allowedServices,
+  };
+}
+
+export async function listReviews(d1: D1Database, name: string): Promise<ReviewRow[]> {
+  return db(d1).select().from(reviews).where(eq(reviews.serverName, name)).orderBy(desc(reviews.at));
+}
+
+export async function listEvents(d1: D1Database, name: string, limit = 100): Promise<ServerEventRow[]> {
+  return db(d1)
+    .select()
+    .from(serverEvents)
+    .where(eq(serverEvents.serverName, name))
+    .orderBy(desc(serverEvents.at))
+    .limit(limit);
+}
+
+export async function listHealthChecks(d1: D1Database, name: string, limit = 50) {
+  return db(d1)
+    .select()
+    .from(healthChecks)
+    .where(eq(healthChecks.serverName, name))
+    .orderBy(desc(healthChecks.at))
+    .limit(limit);
+}
+
+/** Distinct owning teams, for the page's filter. */
+export async function listTeams(d1: D1Database): Promise<string[]> {
+  const rows = await db(d1).selectDistinct({ team: servers.team }).from(servers).orderBy(servers.team);
+  return rows.map((row) => row.team);
+}
+
+export class ConflictError extends Error {}
+
+/**
+ * Publishes a version: creates the server on first publish (draft), adds the version and its
+ * tools, moves `isLatest` when this version is the highest. One batch: all or nothing.
+ */
+export async function publishVersion(
+  d1: D1Database,
+  shortName: string,
+  document: ServerJson,
+  actor: string,
+  now = new Date(),
+): Promise<void> {
+  const orm = db(d1);
+  const meta = document._meta[PUBLISHER_META];
+  const existing = await getServerRow(d1, shortName);
+  const versions = existing
+    ? await orm
+        .select({ version: serverVersions.version })
+        .from(serverVersions)
+        .where(eq(serverVersions.serverName, shortName))
+    : [];
+  if (versions.some((row) => row.version === document.version)) {
+    throw new ConflictError(`version ${document.version} of ${shortName} is already published; publish a new version`);
+  }
+  const isLatest = versions.every((row) => semver.gt(document.version, row.version));
+  const statements = [];
+  if (existing) {
+    statements.push(
+      orm
+        .update(servers)
+        .set({
+          supportChannel: meta.supportChannel,
+          onCall: meta.onCall,
+          environments: meta.environments,
+          ...(isLatest ? { latestVersion: document.version } : {}),
+          updatedAt: now,
+        })
+        .where(eq(servers.name, shortName)),
+    );
+    if (isLatest) {
+      statements.push(
+        orm
+          .update(serverVersions)
+          .set({ isLatest: false, updatedAt: now })
+          .where(and(eq(serverVersions.serverName, shortName), eq(serverVersions.isLatest, true))),
+      );
+    }
+  } else {
+    statements.push(
+      orm.insert(servers).values({
+        name: shortName,
+        team: meta.team,
+        supportChannel: meta.supportChannel,
+        onCall: meta.onCall,
+        lifecycle: "draft",
+        lifecycleChangedAt: now,
+        environments: meta.environments,
+        allowedGroups: meta.allowedGroups ?? [],
+        allowedServices: meta.allowedServices ?? false,
+        latestVersion: document.version,
+        createdAt: now,
+        updatedAt: now,
+      }),
+    );
+  }
+  statements.push(
+    orm.insert(serverVersions).values({
+      serverName: shortName,
+      version: document.version,
+      title: document.title,
+      description: document.description,
+      document,
+      status: "active",
+      isLatest,
+      publishedBy: actor,
+      publishedAt: now,
+      updatedAt: now,
+    }),
+  );
+  for (const tool of meta.tools) {
+    statements.push(orm.insert(tools).values({ ...tool, serverName: shortName, version: document.version }));
+  }
+  statements.push(event(orm, shortName, actor, "publish", { version: document.version, isLatest }, now));
+  await orm.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+}
+
+export async function setLifecycle(
+  d1: D1Database,
+  name: string,
+  change: { from: Lifecycle; to: Lifecycle; note?: string },
+  actor: string,
+  now = new Date(),
+): Promise<boolean> {
+  const orm = db(d1);
+  const [updated] = await orm.batch([
+    orm
+      .update(servers)
+      .set({ lifecycle: change.to, lifecycleChangedAt: now, updatedAt: now })
+      .where(and(eq(servers.name, name), eq(servers.lifecycle, change.from)))
+      .returning({ name: servers.name }),
+    touchLatest(orm, name, now),
+    event(orm, name, actor, "lifecycle", { from: change.from, to: change.to, note: change.note ?? "" }, now),
+  ]);
+  return updated.length === 1;
+}
+
+export async function addReview(
+  d1: D1Database,
+  review: Omit<ReviewRow, "id">,
+  actor: string,
+): Promise<ReviewRow> {
+  const orm = db(d1);
+  const row = { ...review, id: crypto.randomUUID() };
+  await orm.batch([
+    orm.insert(reviews).values(row),
+    orm.update(servers).set({ updatedAt: review.at }).where(eq(servers.name, review.serverName)),
+    touchLatest(orm, review.serverName, review.at),
+    event(orm, review.serverName, actor, "review", { kind: review.kind, state: review.state, version: review.version }, review.at),
+  ]);
+  return row;
+}
+
+export async function setAccess(
+  d1: D1Database,
+  name: string,
+  access: { allowedGroups: string[]; allowedServices: ServiceRule },
+  actor: string,
+  now = new Date(),
+): Promise<void> {
+  const orm = db(d1);
+  await orm.batch([
+    orm
+      .update(servers)
+      .set({ allowedGroups: access.allowedGroups, allowedServices: access.allowedServices, updatedAt: now })
+      .where(eq(servers.name, name)),
+    touchLatest(orm, name, now),
+    event(orm, name, actor, "access", access, now),
+  ]);
+}
+
+/** Governance changes bump the latest version's updatedAt, so `updated_since` syncs see them. */
+function touchLatest(orm: DrizzleD1Database, name: string, now: Date) {
+  return orm
+    .update(serverVersions)
+    .set({ updatedAt: now })
+    .where(and(eq(serverVersions.serverName, name), eq(serverVersions.isLatest, true)));
+}
+
+function event(
+  orm: DrizzleD1Database,
+  serverName: string,
+  actor: string,
+  action: ServerEventRow["action"],
+  detail: Record<string, unknown>,
+  at: Date,
+) {
+  return orm.insert(serverEvents).values({ id: crypto.randomUUID(), serverName, at, actor, action, detail });
+}
+
+/** Adds tools and current reviews to (server, version) rows, in one round trip. */
+async function withDetails(
+  d1: D1Database,
+  rows: { server: ServerRow; version: ServerVersionRow }[],
+): Promise<ServerEntry[]> {
+  if (rows.length === 0) return [];
+  const orm = db(d1);
+  const names = [...new Set(rows.map((row) => row.server.name))];
+  const [toolRows, reviewRows] = await orm.batch([
+    orm
+      .select()
+      .from(tools)
+      .where(inArray(tools.serverName, sql`(SELECT value FROM json_each(${JSON.stringify(names)}))`))
+      .orderBy(tools.name),
+    orm
+      .select()
+      .from(reviews)
+      .where(inArray(reviews.serverName, sql`(SELECT value FROM json_each(${JSON.stringify(names)}))`))
+      .orderBy(desc(reviews.at)),
+  ]);
+  return rows.map(({ server, version }) => {
+    const current = Object.fromEntries(REVIEW_KINDS.map((kind) => [kind, null])) as ServerEntry["reviews"];
+    for (const review of reviewRows) {
+      if (review.serverName === server.name && current[review.kind] === null) current[review.kind] = review;
+    }
+    return {
+      server,
+      version,
+      tools: toolRows.filter((tool) => tool.serverName === server.name && tool.version === version.version),
+      reviews: current,
+    };
+  });
+}
+
+function encodeCursor(name: string, version: string): string {
+  return btoa(JSON.stringify([name, version])).replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(atob(cursor)) as unknown;
+    if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === "string")) {
+      return value as [string, string];
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError("cursor is not one this registry issued");
+}
