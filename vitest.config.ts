@@ -45,6 +45,7 @@ export default defineConfig({
     projects: [
       workerdProject("kit", "test/fixtures/echo/wrangler.toml", ["shared/**/*.test.ts", "test/workers/**/*.test.ts"]),
       workerdProject("presto", "workers/presto/wrangler.toml", ["workers/presto/**/*.test.ts"]),
+      workerdProject("registry", "wrangler.toml", ["registry/**/*.test.ts"]),
       authProject,
       {
         // The whole fleet under `wrangler dev`, driven by real MCP clients over HTTP.

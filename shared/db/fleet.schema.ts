@@ -62,7 +62,9 @@ export const serverVersions = sqliteTable(
     /** The complete server.json document that was published (validated). */
     document: text("document", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     /** The official registry status of this version. */
-    status: text("status", { enum: ["active", "deprecated", "deleted"] }).notNull().default("active"),
+    status: text("status", { enum: ["active", "deprecated", "deleted"] })
+      .notNull()
+      .default("active"),
     isLatest: integer("is_latest", { mode: "boolean" }).notNull(),
     publishedBy: text("published_by").notNull(),
     publishedAt: integer("published_at", { mode: "timestamp_ms" }).notNull(),
