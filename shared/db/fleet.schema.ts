@@ -2,7 +2,6 @@
  * The fleet's D1 schema: the single source of types (drizzle) and of migrations (drizzle-kit).
  * Change it here, then `npm run db:generate` writes the next migration into migrations/.
  */
-import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Where a server stands in its review: draft → in_review → approved → deprecated → retired. */
@@ -57,7 +56,9 @@ export const serverVersions = sqliteTable(
     /** The complete server.json document that was published (validated). */
     document: text("document", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     /** The official registry status of this version. */
-    status: text("status", { enum: ["active", "deprecated", "deleted"] }).notNull().default("active"),
+    status: text("status", { enum: ["active", "deprecated", "deleted"] })
+      .notNull()
+      .default("active"),
     isLatest: integer("is_latest", { mode: "boolean" }).notNull(),
     publishedBy: text("published_by").notNull(),
     publishedAt: integer("published_at", { mode: "timestamp_ms" }).notNull(),

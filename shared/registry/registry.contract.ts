@@ -46,7 +46,10 @@ export const publisherMetaSchema = z
     team: groupName.describe("the owning team: a business group"),
     supportChannel: z.string().min(1).max(200),
     onCall: z.string().min(1).max(200),
-    environments: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).min(1).max(20),
+    environments: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/))
+      .min(1)
+      .max(20),
     /** Proposed on first publish; afterwards the registry's value governs (see PUT .../access). */
     allowedGroups: z.array(groupName).max(100).optional(),
     allowedServices: serviceRuleSchema.optional(),
