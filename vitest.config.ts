@@ -18,6 +18,7 @@ function workerdProject(name: string, configPath: string, include: string[]) {
             PUBLIC_URL: "http://localhost",
             AUTH_ISSUER: "http://localhost:8789",
             TEST_MIGRATIONS: migrations,
+            FLEET_ENV: "test",
           },
           serviceBindings: { AUTH: "auth-stub" },
           workers: [

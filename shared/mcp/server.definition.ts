@@ -12,11 +12,23 @@ export interface ServerSpec<Upstreams> {
   version: string;
   /** Shown to the model at initialize. */
   instructions?: string;
+  /** Who runs the server: published to the registry with every version. */
+  owner: ServerOwner;
   /** The business-group gate: who may open a session at all. */
   access: ServerAccess;
   tools: readonly Tool<Upstreams>[];
   /** Builds the upstream API clients from the Worker's configuration; called once per session. */
   upstreams: (env: Record<string, unknown>) => Upstreams;
+}
+
+/** The owning team and how to reach it. */
+export interface ServerOwner {
+  /** The owning team: a business group whose members may publish and manage the server. */
+  team: string;
+  /** Where users ask for help, e.g. "#data-eng-help". */
+  supportChannel: string;
+  /** Who is paged when the server is down, e.g. an on-call rotation. */
+  onCall: string;
 }
 
 /** The bindings and settings every domain Worker has (its own vars come on top). */
@@ -29,6 +41,10 @@ export interface KitEnv {
   AUTH_ISSUER: string;
   /** This Worker's public origin, e.g. https://presto.mcp.example.com: its OAuth resource identifier. */
   PUBLIC_URL: string;
+  /** The environment this deployment runs in (e.g. production, staging, local); default "production". */
+  FLEET_ENV?: string;
+  /** The namespace of published server names, e.g. "com.example.mcp-fleet" (the default). */
+  REGISTRY_NAMESPACE?: string;
   /** Extra hostnames accepted in Host/Origin (comma separated); loopback only for local runs. */
   ALLOWED_HOSTS?: string;
   /** Extra browser origins accepted (comma separated). */
