@@ -1,6 +1,7 @@
 import type { Caller } from "../auth/caller";
 import type { ServerAccess } from "../auth/policy";
 import type { AuthBinding } from "../auth/token.validation";
+import type { RegistryBinding } from "../registry/registry.contract";
 import type { Tool } from "./tool";
 
 /** A domain server as its entry file declares it. */
@@ -14,7 +15,11 @@ export interface ServerSpec<Upstreams> {
   instructions?: string;
   /** Who runs the server: published to the registry with every version. */
   owner: ServerOwner;
-  /** The business-group gate: who may open a session at all. */
+  /**
+   * Who may use the server. `scopes` is enforced from here. `groups` and `services` are only the
+   * proposal published in server.json: at runtime the registry's allowed groups and services
+   * govern (see shared/registry/registry.gate.ts).
+   */
   access: ServerAccess;
   tools: readonly Tool<Upstreams>[];
   /** Builds the upstream API clients from the Worker's configuration; called once per session. */
@@ -41,8 +46,12 @@ export interface KitEnv {
   AUTH_ISSUER: string;
   /** This Worker's public origin, e.g. https://presto.mcp.example.com: its OAuth resource identifier. */
   PUBLIC_URL: string;
+  /** The registry Worker (Service Binding to its `serverPolicy` RPC): lifecycle, environments, access. */
+  REGISTRY: RegistryBinding;
   /** The environment this deployment runs in (e.g. production, staging, local); default "production". */
   FLEET_ENV?: string;
+  /** How long a policy read from the registry is used before it is asked again (ms); default 30000. */
+  REGISTRY_CACHE_MS?: string;
   /** The namespace of published server names, e.g. "com.example.mcp-fleet" (the default). */
   REGISTRY_NAMESPACE?: string;
   /** Extra hostnames accepted in Host/Origin (comma separated); loopback only for local runs. */

@@ -1,13 +1,13 @@
 /**
  * `defineServer`: a domain server's whole entry point. It returns the Worker (Host/Origin
  * checks, OAuth resource server: RFC 9728 metadata, bearer-token validation against the auth
- * Worker, the business-group gate, session routing), its publish document (server.json) and
- * the session Durable Object class, all derived from one declaration.
+ * Worker, the registry gate: lifecycle, environment and business groups as the registry says,
+ * session routing), its publish document (server.json) and the session Durable Object class,
+ * all derived from one declaration.
  */
 import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
-import { checkServerAccess } from "../auth/policy";
 import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
 import { type AuditRecord, denial, writeAuditEvents } from "../db/audit.store";
 import {
@@ -17,6 +17,7 @@ import {
   PublishDocumentError,
   publishDocument,
 } from "../registry/publish.document";
+import { registryGate } from "../registry/registry.gate";
 import { checkHostAndOrigin } from "./http.guards";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
@@ -50,6 +51,8 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
   });
 
   // Protected: everything an MCP client does, behind a validated token.
+  // Every request (opening a session, using one, SSE, messages) passes the registry gate first.
+  const admitByRegistry = registryGate(spec.name);
   const mcpApp = new Hono<App>();
   mcpApp.use(async (c, next) => {
     const { props, auth } = c.executionCtx as OAuthResourceContext<TokenProps>;
@@ -58,15 +61,17 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
       c.executionCtx.waitUntil(
         recordDenial(c.env.DB, denial(spec.name, caller, `${c.req.method} ${c.req.path}`, reason)),
       );
+    const decision = await admitByRegistry(c.env, caller);
+    if (!decision.allowed) {
+      audit(decision.reason);
+      return decision.status === 503
+        ? jsonRpcError(503, -32603, decision.message, { "retry-after": "5" })
+        : jsonRpcError(403, -32000, decision.message);
+    }
     const missing = baselineScopes.filter((scope) => !caller.scopes.includes(scope));
     if (missing.length > 0) {
       audit(`token lacks the scope ${missing.join(" ")}`);
       return insufficientScope(auth, baselineScopes, `The ${spec.name} server needs the scope ${missing.join(" ")}`);
-    }
-    const decision = checkServerAccess(spec.name, spec.access, caller);
-    if (!decision.allowed) {
-      audit(decision.reason);
-      return jsonRpcError(403, -32000, `Forbidden: ${decision.reason}`);
     }
     c.set("caller", caller);
     await next();
@@ -121,6 +126,10 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     if (!env.PUBLIC_URL || !env.AUTH_ISSUER) {
       console.error(`${spec.name}: PUBLIC_URL and AUTH_ISSUER must be configured`);
       return jsonRpcError(503, -32603, "This server is not configured for sign-in yet");
+    }
+    if (!env.REGISTRY) {
+      console.error(`${spec.name}: the REGISTRY Service Binding (the registry Worker) must be configured`);
+      return jsonRpcError(503, -32603, "This server is not connected to the fleet registry yet");
     }
     const response = await resourceServerFor(env).fetch(request, env, ctx);
     if (response.status === 401) {
