@@ -88,7 +88,7 @@ describe("the registry in the running fleet", () => {
     expect(await sync(newest)).toEqual([]);
   });
 
-  it("answers the access check for the token's user: alice may kill queries, bob may not use Presto", async () => {
+  it("answers the access check for the token's user: alice may query Presto, bob may not use it", async () => {
     const alice = await userToken("alice", registry, "registry:read");
     const allowed = await get<Record<string, unknown>>(
       `/v0.1/access?server=presto&tool=presto_run_query&environment=local`,
