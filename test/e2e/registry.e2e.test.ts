@@ -88,15 +88,15 @@ describe("the registry in the running fleet", () => {
     expect(await sync(newest)).toEqual([]);
   });
 
-  it("answers the access check for the token's user: alice may query Presto, bob may not use it", async () => {
+  it("answers the access check for the token's user: alice may query Presto, carol (no group) may not use it", async () => {
     const alice = await userToken("alice", registry, "registry:read");
     const allowed = await get<Record<string, unknown>>(
       `/v0.1/access?server=presto&tool=presto_run_query&environment=local`,
       bearer(alice),
     );
     expect(allowed).toMatchObject({ allowed: true, caller: { name: "alice" } });
-    const bob = await userToken("bob", registry, "registry:read");
-    const denied = await get<Record<string, unknown>>(`/v0.1/access?server=presto&environment=local`, bearer(bob));
+    const carol = await userToken("carol", registry, "registry:read");
+    const denied = await get<Record<string, unknown>>(`/v0.1/access?server=presto&environment=local`, bearer(carol));
     expect(denied).toMatchObject({ allowed: false, code: "group" });
   });
 
