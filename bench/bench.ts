@@ -9,19 +9,34 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { applyMigrations, authVars, LOCAL_SERVICES, startWorker, stopProcess } from "../local/fleet.ts";
+import {
+  applyMigrations,
+  authVars,
+  LOCAL_SERVICES,
+  LOCAL_SSO_CLIENT,
+  startWorker,
+  stopProcess,
+} from "../local/fleet.ts";
+import { startIdp } from "../local/idp.ts";
+import { serviceToken } from "../local/oauth.client.ts";
 import { startPrestoUpstream } from "../local/presto.upstream.ts";
+import { seedRegistry } from "../local/registry.seed.ts";
+import { measureSearch, publishServers, type SearchFigures } from "./registry.bench.ts";
 
 const HOST = "127.0.0.1";
 const ECHO_PORT = 18901;
 const PRESTO_PORT = 18902;
 const AUTH_PORT = 18903;
+const REGISTRY_PORT = 18904;
+/** Servers registered for the registry search benchmark, and searches timed. */
+const REGISTRY_SERVERS = Number(process.env.BENCH_REGISTRY_SERVERS ?? 1000);
+const REGISTRY_REQUESTS = Number(process.env.BENCH_REGISTRY_REQUESTS ?? 600);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 300);
 const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT ?? 1000);
 const CONCURRENCY = 10;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-/** Comma-separated subset of a,b,c,d to run (default: all). */
-const ONLY = new Set((process.env.BENCH_TARGETS ?? "a,b,c,d").split(","));
+/** Comma-separated subset of a,b,c,d,registry to run (default: all). */
+const ONLY = new Set((process.env.BENCH_TARGETS ?? "a,b,c,d,registry").split(","));
 
 interface Target {
   key: "a" | "b" | "c" | "d";
@@ -156,18 +171,24 @@ async function main() {
   const persistTo = join(state, "state");
   const logDir = join(state, "logs");
   const upstream = await startPrestoUpstream({ port: 0 });
+  const authUrl = `http://${HOST}:${AUTH_PORT}`;
+  const idp = await startIdp({
+    port: 0,
+    host: HOST,
+    clients: [{ ...LOCAL_SSO_CLIENT, redirectUris: [`${authUrl}/sso/callback`] }],
+  });
   const processes: ChildProcess[] = [];
   try {
     await applyMigrations(persistTo, logDir);
-    const authUrl = `http://${HOST}:${AUTH_PORT}`;
     const prestoBase = `http://${HOST}:${PRESTO_PORT}`;
+    const registryUrl = `http://${HOST}:${REGISTRY_PORT}`;
     processes.push(
       await startWorker(
         {
           name: "auth",
           config: "workers/auth/wrangler.toml",
           port: AUTH_PORT,
-          vars: authVars({ authUrl, resources: [echoBase, prestoBase] }),
+          vars: authVars({ authUrl, resources: [echoBase, prestoBase, registryUrl], idpIssuer: idp.issuer }),
         },
         HOST,
         persistTo,
@@ -178,10 +199,23 @@ async function main() {
     processes.push(
       await startWorker(
         {
+          name: "registry",
+          config: "wrangler.toml",
+          port: REGISTRY_PORT,
+          vars: { PUBLIC_URL: registryUrl, AUTH_ISSUER: authUrl, FLEET_ENV: "local" },
+        },
+        HOST,
+        persistTo,
+        logDir,
+      ),
+    );
+    processes.push(
+      await startWorker(
+        {
           name: "echo",
           config: "test/fixtures/echo/wrangler.toml",
           port: ECHO_PORT,
-          vars: { PUBLIC_URL: echoBase, AUTH_ISSUER: authUrl },
+          vars: { PUBLIC_URL: echoBase, AUTH_ISSUER: authUrl, FLEET_ENV: "local" },
         },
         HOST,
         persistTo,
@@ -194,13 +228,17 @@ async function main() {
           name: "presto",
           config: "workers/presto/wrangler.toml",
           port: PRESTO_PORT,
-          vars: { PUBLIC_URL: prestoBase, AUTH_ISSUER: authUrl, PRESTO_URL: upstream.url },
+          vars: { PUBLIC_URL: prestoBase, AUTH_ISSUER: authUrl, PRESTO_URL: upstream.url, FLEET_ENV: "local" },
         },
         HOST,
         persistTo,
         logDir,
       ),
     );
+
+    // The domain servers open sessions only once the registry approves them, as in production.
+    const pipeline = { name: "pipeline", secret: LOCAL_SERVICES.pipeline.secret };
+    await seedRegistry({ registryUrl, authUrl, servers: [echoBase, prestoBase], pipeline });
 
     const bot = { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret };
     for (const resource of [echoBase, prestoBase])
@@ -248,6 +286,24 @@ async function main() {
       concurrent: { "c/a": medianOf(roundRatios["concurrent c/a"]), "c/b": medianOf(roundRatios["concurrent c/b"]) },
     };
 
+    let search: SearchFigures | undefined;
+    if (ONLY.has("registry")) {
+      const token = await serviceToken(authUrl, pipeline, registryUrl, "registry:write");
+      if (!token.ok) throw new Error(`pipeline token: ${token.status} ${await token.text()}`);
+      process.stdout.write(`publishing ${REGISTRY_SERVERS} servers to the registry...\n`);
+      await publishServers(
+        registryUrl,
+        ((await token.json()) as { access_token: string }).access_token,
+        REGISTRY_SERVERS,
+      );
+      search = await measureSearch(registryUrl, REGISTRY_SERVERS + 1, REGISTRY_REQUESTS);
+    }
+
+    const searchLine = search
+      ? `Registry search over ${search.servers} registered servers (${search.requests} GET /v0.1/servers requests: searches, filters, pages of 30–100): ` +
+        `p50 ${search.p50.toFixed(1)} ms, p95 ${search.p95.toFixed(1)} ms; baseline GET /health in the same loop p50 ${search.baselineP50.toFixed(1)} ms, ` +
+        `p95 ${search.baselineP95.toFixed(1)} ms (target: p50 < 20 ms).`
+      : "";
     const table = [
       "| target | seq calls/s | seq p50 ms | seq p95 ms | c=10 calls/s | c=10 p50 ms | c=10 p95 ms |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -260,6 +316,7 @@ async function main() {
       `Ratios (throughput): sequential c/a = ${ratios.sequential["c/a"].toFixed(2)}, c/b = ${ratios.sequential["c/b"].toFixed(2)}; ` +
         `concurrency 10 c/a = ${ratios.concurrent["c/a"].toFixed(2)}, c/b = ${ratios.concurrent["c/b"].toFixed(2)} ` +
         "(targets: c/a >= 0.6, c/b >= 0.87).",
+      ...(searchLine ? ["", searchLine] : []),
     ].join("\n");
     console.log(`\n${table}\n`);
     const meta = {
@@ -270,14 +327,14 @@ async function main() {
     };
     writeFileSync(
       join(root, "bench/results/latest.json"),
-      `${JSON.stringify({ ...meta, results, ratios }, null, 2)}\n`,
+      `${JSON.stringify({ ...meta, results, ratios, registrySearch: search }, null, 2)}\n`,
     );
     const report = `Measured ${meta.date.slice(0, 10)} (medians of ${ROUNDS} interleaved rounds, ratios taken within each round; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d).\n\n${table}\n`;
     writeFileSync(join(root, "bench/results/latest.md"), report);
-    if (ONLY.size === 4) quoteInReadme(join(root, "README.md"), report);
+    if (ONLY.size === 5) quoteInReadme(join(root, "README.md"), report);
   } finally {
     await Promise.all(processes.map(stopProcess));
-    await upstream.close();
+    await Promise.all([upstream.close(), idp.close()]);
     rmSync(state, { recursive: true, force: true });
   }
 }

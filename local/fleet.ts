@@ -69,7 +69,7 @@ export const LOCAL_SERVICES = {
 } as const;
 
 /** The OAuth client the auth Worker uses at the local IdP (dev-only credentials). */
-const LOCAL_SSO_CLIENT = { clientId: "mcp-fleet-auth", clientSecret: "mcp-fleet-auth-local-secret" };
+export const LOCAL_SSO_CLIENT = { clientId: "mcp-fleet-auth", clientSecret: "mcp-fleet-auth-local-secret" };
 
 export function serviceIdentitiesJson(): string {
   return JSON.stringify(
