@@ -436,6 +436,10 @@ async function revoke(
 function authFailure(doing: string, error: unknown): CliError {
   if (error instanceof CliError) return error;
   const cause = (error as { cause?: { code?: string } }).cause?.code;
+  if (error instanceof TypeError && cause) {
+    // Not a sign-in problem: the server or the authorization server is not reachable.
+    return new CliError(`cannot connect while ${doing} (${cause})`, EXIT.failure);
+  }
   const detail =
     error instanceof OAuthError
       ? `${error.errorCode}${error.message ? `: ${error.message}` : ""}`

@@ -1,6 +1,6 @@
 /** `fleet servers` (the table) and `fleet show <server>` (everything about one server). */
 import { type CliContext, formatTable, shortTime } from "./cli.context.ts";
-import { CliError, EXIT } from "./cli.errors.ts";
+import { CliError, EXIT, usageError } from "./cli.errors.ts";
 import {
   type AccessAnswer,
   type Governance,
@@ -8,6 +8,7 @@ import {
   type Health,
   OFFICIAL_META,
   RegistryHttpError,
+  type ServerResponse,
   shortName,
 } from "./registry.client.ts";
 
@@ -15,11 +16,18 @@ export async function listServers(
   ctx: CliContext,
   options: { search?: string; team?: string; lifecycle?: string; json?: boolean },
 ): Promise<void> {
-  const servers = await ctx.registry.listServers({
-    search: options.search,
-    team: options.team,
-    lifecycle: options.lifecycle,
-  });
+  let servers: ServerResponse[];
+  try {
+    servers = await ctx.registry.listServers({
+      search: options.search,
+      team: options.team,
+      lifecycle: options.lifecycle,
+    });
+  } catch (error) {
+    // The registry names the filter it could not take (e.g. an unknown lifecycle).
+    if (error instanceof RegistryHttpError && error.status === 400) throw usageError(error.message);
+    throw error;
+  }
   if (options.json) {
     ctx.out(JSON.stringify(servers, null, 2));
     return;
@@ -117,10 +125,17 @@ export async function showServer(ctx: CliContext, name: string, options: { json?
           .join("\n")
       : "  (none published)",
   );
+  const scopes = [...(access?.tools.values() ?? [])].filter((answer) => answer.code === "scope");
+  if (scopes.length > 0) {
+    const needed = [...new Set(governance.tools.flatMap((tool) => tool.access.scopes ?? []))].join(" ");
+    lines.push(
+      `  (Scopes such as ${needed} belong on your token for ${short} itself, a separate audience; \`fleet call\` asks for them.)`,
+    );
+  }
   lines.push("");
   if (access) {
     const caller = access.server.caller;
-    const who = `${caller.name}${caller.groups.length > 0 ? ` (${caller.groups.join(", ")})` : " (no groups)"}`;
+    const who = `${caller.name}; ${caller.groups.length > 0 ? caller.groups.join(", ") : "no groups"}`;
     lines.push(
       access.server.allowed
         ? `You (${who}) may use this server in ${access.server.environment}.`
@@ -169,7 +184,7 @@ async function accessFor(
  */
 export function mayText(answer: AccessAnswer): string {
   if (answer.allowed) return "may use";
-  if (answer.code === "scope") return "may use (scope requested when calling)";
+  if (answer.code === "scope") return "may use";
   return `may not: ${answer.reason ?? answer.code}`;
 }
 
