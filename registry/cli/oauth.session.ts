@@ -81,6 +81,7 @@ export class SignIn {
   async accessToken(request: TokenRequest & { interactive: true }): Promise<AccessToken>;
   async accessToken(request: TokenRequest): Promise<AccessToken | undefined>;
   async accessToken(request: TokenRequest): Promise<AccessToken | undefined> {
+    if (!request.interactive && !this.hasTokensFor(request.serverUrl)) return undefined; // no need to ask anyone
     const discovery = await this.discover(request.serverUrl);
     const { resource } = discovery.resourceMetadata;
     const wanted = union(discovery.resourceMetadata.scopes_supported ?? [], request.scopes ?? []);
@@ -93,6 +94,14 @@ export class SignIn {
     }
     if (!request.interactive) return undefined;
     return toAccessToken(await this.authorize(request, discovery, wanted));
+  }
+
+  /** Whether any stored tokens are for a resource on `serverUrl`'s origin (no network needed). */
+  private hasTokensFor(serverUrl: string): boolean {
+    const { origin } = new URL(serverUrl);
+    return Object.keys(this.options.store.read().tokens).some(
+      (resource) => URL.canParse(resource) && new URL(resource).origin === origin,
+    );
   }
 
   /** Forgets the tokens for a resource (after the server refused them). */

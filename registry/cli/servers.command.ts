@@ -153,11 +153,18 @@ async function accessFor(
   server: string,
   governance: Governance,
 ): Promise<{ server: AccessAnswer; tools: Map<string, AccessAnswer> } | undefined> {
-  const token = await ctx.signIn.accessToken({
-    serverUrl: ctx.registryUrl,
-    purpose: "the fleet registry",
-    interactive: false,
-  });
+  let token: Awaited<ReturnType<typeof ctx.signIn.accessToken>>;
+  try {
+    token = await ctx.signIn.accessToken({
+      serverUrl: ctx.registryUrl,
+      purpose: "the fleet registry",
+      interactive: false,
+    });
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    ctx.err(`Could not use your sign-in (${error.message}); showing the server without your access.`);
+    return undefined;
+  }
   if (!token) return undefined;
   try {
     const [answer, ...toolAnswers] = await Promise.all([
