@@ -1,11 +1,11 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { authProject } from "./vitest.auth.config";
 
 const migrations = await readD1Migrations("migrations");
 
 /** A project whose tests run inside workerd against one Worker, with real D1 and Durable Objects. */
-function workerdProject(name: string, configPath: string, include: string[]) {
+function workerdProject(name: string, configPath: string, include: string[], exclude: string[] = []) {
   return {
     plugins: [
       cloudflareTest(({ inject }) => ({
@@ -44,6 +44,7 @@ function workerdProject(name: string, configPath: string, include: string[]) {
     test: {
       name,
       include,
+      exclude: [...configDefaults.exclude, ...exclude],
       globalSetup: ["test/support/upstreams.global.ts"],
       setupFiles: ["test/workers/apply-migrations.ts"],
     },
@@ -55,7 +56,8 @@ export default defineConfig({
     projects: [
       workerdProject("kit", "test/fixtures/echo/wrangler.toml", ["shared/**/*.test.ts", "test/workers/**/*.test.ts"]),
       workerdProject("presto", "workers/presto/wrangler.toml", ["workers/presto/**/*.test.ts"]),
-      workerdProject("registry", "wrangler.toml", ["registry/**/*.test.ts"]),
+      // The CLI (registry/cli) runs on Node: its tests are node:test files, run by `npm test` before vitest.
+      workerdProject("registry", "wrangler.toml", ["registry/**/*.test.ts"], ["registry/cli/**"]),
       authProject,
       {
         // The whole fleet under `wrangler dev`, driven by real MCP clients over HTTP.
