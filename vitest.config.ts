@@ -5,7 +5,13 @@ import { authProject } from "./vitest.auth.config";
 const migrations = await readD1Migrations("migrations");
 
 /** A project whose tests run inside workerd against one Worker, with real D1 and Durable Objects. */
-function workerdProject(name: string, configPath: string, include: string[], exclude: string[] = []) {
+function workerdProject(
+  name: string,
+  configPath: string,
+  include: string[],
+  exclude: string[] = [],
+  globalSetup: string[] = [],
+) {
   return {
     plugins: [
       cloudflareTest(({ inject }) => ({
@@ -45,7 +51,7 @@ function workerdProject(name: string, configPath: string, include: string[], exc
       name,
       include,
       exclude: [...configDefaults.exclude, ...exclude],
-      globalSetup: ["test/support/upstreams.global.ts"],
+      globalSetup: ["test/support/upstreams.global.ts", ...globalSetup],
       setupFiles: ["test/workers/apply-migrations.ts"],
     },
   };
@@ -57,7 +63,14 @@ export default defineConfig({
       workerdProject("kit", "test/fixtures/echo/wrangler.toml", ["shared/**/*.test.ts", "test/workers/**/*.test.ts"]),
       workerdProject("presto", "workers/presto/wrangler.toml", ["workers/presto/**/*.test.ts"]),
       // The CLI (registry/cli) runs on Node: its tests are node:test files, run by `npm test` before vitest.
-      workerdProject("registry", "wrangler.toml", ["registry/**/*.test.ts"], ["registry/cli/**"]),
+      // The health probe's targets (healthy, MCP-only, failing, slow, unreachable) run on Node.
+      workerdProject(
+        "registry",
+        "wrangler.toml",
+        ["registry/**/*.test.ts"],
+        ["registry/cli/**"],
+        ["test/support/health-targets.global.ts"],
+      ),
       authProject,
       {
         // The whole fleet under `wrangler dev`, driven by real MCP clients over HTTP.
