@@ -34,7 +34,10 @@ export interface ServerEntry {
 }
 
 export interface ServerQuery {
+  /** A case-insensitive substring of the name, title or description. */
   search?: string;
+  /** Each of these must be a substring of the name, title or description (the MCP search tool's words). */
+  words?: string[];
   team?: string;
   lifecycle?: Lifecycle;
   status?: "up" | "down" | "unknown";
@@ -63,8 +66,9 @@ export async function searchServers(
   const where: (SQL | undefined)[] = [];
   if (query.latestOnly) where.push(eq(serverVersions.isLatest, true));
   if (query.version) where.push(eq(serverVersions.version, query.version));
-  if (query.search) {
-    const pattern = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  for (const text of [query.search, ...(query.words ?? [])]) {
+    if (!text) continue;
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     where.push(
       or(
         sql`${serverVersions.serverName} LIKE ${pattern} ESCAPE '\\'`,
