@@ -1,7 +1,7 @@
 /**
  * The registry Worker, the fleet's centre: the /v0.1 API (official MCP Registry shapes plus
- * governance), its OpenAPI document, and the `serverPolicy` RPC every domain server consults
- * through its REGISTRY Service Binding.
+ * governance), its OpenAPI document, its own MCP server (/mcp, registry.mcp.ts), and the
+ * `serverPolicy` RPC every domain server consults through its REGISTRY Service Binding.
  */
 
 import { WorkerEntrypoint } from "cloudflare:workers";
@@ -12,6 +12,7 @@ import type { ServerPolicy } from "../shared/registry/access";
 import type { RegistryBinding } from "../shared/registry/registry.contract";
 import { apiApp, isProtectedApiRequest } from "./registry.api";
 import type { RegistryEnv } from "./registry.env";
+import { fetchMcp, isMcpRequest } from "./registry.mcp";
 import { getServerPolicy } from "./registry.store";
 
 const app = new Hono<{ Bindings: RegistryEnv }>();
@@ -40,9 +41,12 @@ function resourceServerFor(env: RegistryEnv): OAuthResourceServer<RegistryEnv, T
   return server;
 }
 
+export { Session } from "./registry.mcp";
+
 export default class Registry extends WorkerEntrypoint<RegistryEnv> implements RegistryBinding {
   override async fetch(request: Request): Promise<Response> {
     const { pathname } = new URL(request.url);
+    if (isMcpRequest(pathname)) return fetchMcp(request, this.env, this.ctx);
     const viaOAuth =
       isProtectedApiRequest(request.method, pathname) || pathname.startsWith("/.well-known/oauth-protected-resource");
     if (viaOAuth) {
