@@ -52,7 +52,7 @@ export async function callTool(
 
   // 2. The access check, as the signed-in caller.
   const answer = await checkAccess(ctx, name, toolName);
-  if (!answer.allowed && answer.code !== "scope") {
+  if (!answer.allowed) {
     throw new CliError(`refused by the registry: ${answer.reason ?? answer.code}`, EXIT.refused);
   }
 
