@@ -1,7 +1,7 @@
 /** `fleet login` (a browser sign-in for the registry) and `fleet logout`. */
 import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT } from "./cli.errors.ts";
-import { RegistryHttpError } from "./registry.client.ts";
+import { RegistryHttpError } from "./registry.api.client.ts";
 
 export async function login(ctx: CliContext, options: { scope?: string }): Promise<void> {
   const token = await ctx.signIn.accessToken({

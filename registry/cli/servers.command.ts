@@ -10,7 +10,7 @@ import {
   RegistryHttpError,
   type ServerResponse,
   shortName,
-} from "./registry.client.ts";
+} from "./registry.api.client.ts";
 
 export async function listServers(
   ctx: CliContext,
