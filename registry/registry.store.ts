@@ -283,18 +283,21 @@ export async function setLifecycle(
   return updated.length === 1;
 }
 
-export async function addReview(
-  d1: D1Database,
-  review: Omit<ReviewRow, "id">,
-  actor: string,
-): Promise<ReviewRow> {
+export async function addReview(d1: D1Database, review: Omit<ReviewRow, "id">, actor: string): Promise<ReviewRow> {
   const orm = db(d1);
   const row = { ...review, id: crypto.randomUUID() };
   await orm.batch([
     orm.insert(reviews).values(row),
     orm.update(servers).set({ updatedAt: review.at }).where(eq(servers.name, review.serverName)),
     touchLatest(orm, review.serverName, review.at),
-    event(orm, review.serverName, actor, "review", { kind: review.kind, state: review.state, version: review.version }, review.at),
+    event(
+      orm,
+      review.serverName,
+      actor,
+      "review",
+      { kind: review.kind, state: review.state, version: review.version },
+      review.at,
+    ),
   ]);
   return row;
 }
