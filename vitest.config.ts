@@ -5,7 +5,7 @@ import { authProject } from "./vitest.auth.config";
 const migrations = await readD1Migrations("migrations");
 
 /** A project whose tests run inside workerd against one Worker, with real D1 and Durable Objects. */
-function workerdProject(name: string, configPath: string, include: string[], bindings: Record<string, string> = {}) {
+function workerdProject(name: string, configPath: string, include: string[]) {
   return {
     plugins: [
       cloudflareTest(({ inject }) => ({
@@ -18,7 +18,6 @@ function workerdProject(name: string, configPath: string, include: string[], bin
             PUBLIC_URL: "http://localhost",
             AUTH_ISSUER: "http://localhost:8789",
             TEST_MIGRATIONS: migrations,
-            ...bindings,
           },
           serviceBindings: { AUTH: "auth-stub" },
           workers: [
@@ -46,12 +45,7 @@ export default defineConfig({
     projects: [
       workerdProject("kit", "test/fixtures/echo/wrangler.toml", ["shared/**/*.test.ts", "test/workers/**/*.test.ts"]),
       workerdProject("presto", "workers/presto/wrangler.toml", ["workers/presto/**/*.test.ts"]),
-      workerdProject("registry", "wrangler.toml", ["registry/**/*.test.ts"], {
-        FLEET_ENV: "production",
-        REVIEWERS_GROUP: "reviewers",
-        ADMINS_GROUP: "admins",
-        PUBLISHERS: "pipeline",
-      }),
+      workerdProject("registry", "wrangler.toml", ["registry/**/*.test.ts"]),
       authProject,
       {
         // The whole fleet under `wrangler dev`, driven by real MCP clients over HTTP.

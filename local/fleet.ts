@@ -10,6 +10,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path";
 import { startIdp } from "./idp.ts";
 import { startPrestoUpstream } from "./presto.upstream.ts";
+import { seedRegistry } from "./registry.seed.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -26,6 +27,8 @@ export interface FleetOptions {
   /** Where wrangler output goes (one file per Worker). */
   logDir?: string;
   upstream?: Parameters<typeof startPrestoUpstream>[0];
+  /** How long domain servers cache the registry's answer (the kit's default: 30 s). */
+  registryCacheMs?: number;
 }
 
 export interface WorkerSpec {
@@ -45,7 +48,7 @@ export function authVars(options: {
   return {
     AUTH_ISSUER: options.authUrl,
     RESOURCES: options.resources.join(","),
-    SCOPES: "presto:read echo:read echo:write",
+    SCOPES: "presto:read echo:read echo:write registry:read registry:write",
     OIDC_ISSUER: options.idpIssuer ?? "http://127.0.0.1:8790",
     OIDC_CLIENT_ID: LOCAL_SSO_CLIENT.clientId,
     OIDC_CLIENT_SECRET: LOCAL_SSO_CLIENT.clientSecret,
@@ -61,6 +64,8 @@ export function authVars(options: {
  */
 export const LOCAL_SERVICES = {
   "reporting-bot": { secret: "reporting-bot-local-secret", scopes: ["presto:read", "echo:read"] },
+  /** The delivery pipeline: publishes servers to the registry. */
+  pipeline: { secret: "pipeline-local-secret", scopes: ["registry:write"] },
 } as const;
 
 /** The OAuth client the auth Worker uses at the local IdP (dev-only credentials). */
@@ -106,7 +111,12 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   await applyMigrations(persistTo, logDir);
 
   const workers: WorkerSpec[] = [
-    { name: "registry", config: "wrangler.toml", port: options.registryPort ?? 8787, vars: {} },
+    {
+      name: "registry",
+      config: "wrangler.toml",
+      port: options.registryPort ?? 8787,
+      vars: { PUBLIC_URL: registryUrl, AUTH_ISSUER: authUrl, FLEET_ENV: "local", ALLOWED_HOSTS: "localhost,127.0.0.1" },
+    },
     {
       name: "auth",
       config: "workers/auth/wrangler.toml",
@@ -122,6 +132,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         AUTH_ISSUER: authUrl,
         ALLOWED_HOSTS: "localhost,127.0.0.1",
         PRESTO_URL: upstream.url,
+        FLEET_ENV: "local",
+        ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
       },
     },
   ];
@@ -134,7 +146,12 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     const started = await Promise.allSettled(workers.map(launch));
     const failed = started.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
-    await announce(prestoUrl, registryUrl);
+    await seedRegistry({
+      registryUrl,
+      authUrl,
+      servers: [prestoUrl],
+      pipeline: { name: "pipeline", secret: LOCAL_SERVICES.pipeline.secret },
+    });
   } catch (error) {
     await Promise.all([...running.values()].map(stopProcess));
     await Promise.all([upstream.close(), idp.close()]);
@@ -256,18 +273,6 @@ async function waitForHealth(url: string, child: ChildProcess | undefined, timeo
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} did not become healthy within ${timeoutMs} ms`);
-}
-
-/** A domain server registers itself on its first health check; wait until the registry lists it. */
-async function announce(serverUrl: string, registryUrl: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    await fetch(`${serverUrl}/health`);
-    const listing = (await (await fetch(`${registryUrl}/v0.1/servers`)).json()) as { servers: unknown[] };
-    if (listing.servers.length > 0) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${serverUrl} did not appear in the registry`);
 }
 
 async function runWrangler(args: string[], logFile: string): Promise<void> {

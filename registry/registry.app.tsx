@@ -1,8 +1,63 @@
-/** The registry Worker (being rebuilt on the new schema; see issue 4). */
-import { Hono } from "hono";
-import { pageApp } from "./registry.page";
+/**
+ * The registry Worker, the fleet's centre: the /v0.1 API (official MCP Registry shapes plus
+ * governance), its OpenAPI document, and the `serverPolicy` RPC every domain server consults
+ * through its REGISTRY Service Binding.
+ */
 
-const app = new Hono();
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
+import { Hono } from "hono";
+import { cachedValidator, type TokenProps } from "../shared/auth/token.validation";
+import type { ServerPolicy } from "../shared/registry/access";
+import type { RegistryBinding } from "../shared/registry/registry.contract";
+import { apiApp, isProtectedApiRequest } from "./registry.api";
+import type { RegistryEnv } from "./registry.env";
+import { pageApp } from "./registry.page";
+import { getServerPolicy } from "./registry.store";
+
+const app = new Hono<{ Bindings: RegistryEnv }>();
 app.get("/health", (c) => c.json({ status: "ok" }));
+app.route("/", apiApp);
 app.route("/", pageApp);
-export default app;
+
+/** One resource server per configuration: the registry is one OAuth protected resource. */
+const resourceServers = new Map<string, OAuthResourceServer<RegistryEnv, TokenProps>>();
+function resourceServerFor(env: RegistryEnv): OAuthResourceServer<RegistryEnv, TokenProps> {
+  const key = `${env.PUBLIC_URL} ${env.AUTH_ISSUER}`;
+  let server = resourceServers.get(key);
+  if (!server) {
+    server = new OAuthResourceServer<RegistryEnv, TokenProps>({
+      resourceMetadata: {
+        resource: env.PUBLIC_URL,
+        authorization_servers: [env.AUTH_ISSUER],
+        bearer_methods_supported: ["header"],
+        resource_name: "MCP Fleet registry",
+      },
+      requiredScopes: ["registry:read"],
+      validateToken: (workerEnv) => cachedValidator(workerEnv.AUTH),
+      handler: { fetch: (request, workerEnv, ctx) => app.fetch(request, workerEnv, ctx) },
+    });
+    resourceServers.set(key, server);
+  }
+  return server;
+}
+
+export default class Registry extends WorkerEntrypoint<RegistryEnv> implements RegistryBinding {
+  override async fetch(request: Request): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    const viaOAuth =
+      isProtectedApiRequest(request.method, pathname) || pathname.startsWith("/.well-known/oauth-protected-resource");
+    if (viaOAuth) {
+      if (!this.env.PUBLIC_URL || !this.env.AUTH_ISSUER) {
+        return Response.json({ error: "PUBLIC_URL and AUTH_ISSUER must be configured" }, { status: 503 });
+      }
+      return resourceServerFor(this.env).fetch(request, this.env, this.ctx);
+    }
+    return app.fetch(request, this.env, this.ctx);
+  }
+
+  /** RPC for domain servers: the governance they enforce (null when the server is not registered). */
+  async serverPolicy(name: string): Promise<ServerPolicy | null> {
+    return getServerPolicy(this.env.DB, name);
+  }
+}

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { LIFECYCLES, REVIEW_KINDS, REVIEW_STATES } from "../db/fleet.schema";
 
 /** The server.json schema version the fleet writes. */
-export const SERVER_SCHEMA_URL = "https://static.modelcontextprotocol.io/schemas/2025-10-17/server.schema.json";
+export const SERVER_SCHEMA_URL = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json";
 /** Registry-computed facts about a version, as the official registry names them. */
 export const OFFICIAL_META = "io.modelcontextprotocol.registry/official";
 /** Where a publisher's own metadata lives inside server.json. */
@@ -46,7 +46,10 @@ export const publisherMetaSchema = z
     team: groupName.describe("the owning team: a business group"),
     supportChannel: z.string().min(1).max(200),
     onCall: z.string().min(1).max(200),
-    environments: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).min(1).max(20),
+    environments: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/))
+      .min(1)
+      .max(20),
     /** Proposed on first publish; afterwards the registry's value governs (see PUT .../access). */
     allowedGroups: z.array(groupName).max(100).optional(),
     allowedServices: serviceRuleSchema.optional(),

@@ -1,7 +1,7 @@
 /** Access tokens for the end-to-end tests, obtained through the real flows and cached per run. */
 import { inject } from "vitest";
 import { LOCAL_SERVICES } from "../../local/fleet.ts";
-import { serviceToken, signIn } from "../support/oauth.ts";
+import { serviceToken, signIn } from "../../local/oauth.client.ts";
 
 const authUrl = inject("authUrl");
 const cache = new Map<string, Promise<string>>();

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, expect, inject, it } from "vitest";
-import { approveInBrowser } from "../support/oauth.ts";
+import { approveInBrowser } from "../../local/oauth.client.ts";
 
 const server = inject("prestoServerUrl");
 const CALLBACK_PORT = 33419;

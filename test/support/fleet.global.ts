@@ -35,6 +35,8 @@ export default async function setup(project: TestProject) {
     persistTo: join(state, "state"),
     logDir: join(state, "logs"),
     upstream: { pageSize: 500 },
+    // Short, so a test that deprecates a server sees it refused within a second.
+    registryCacheMs: 1_000,
   });
   const control = createServer(async (request, response) => {
     const name = /^\/restart\/(registry|presto|auth)$/.exec(request.url ?? "")?.[1] as

@@ -1,10 +1,10 @@
 /**
- * OAuth as a real client does it, for the end-to-end tests: dynamic registration, PKCE,
+ * OAuth as a real client does it, for the end-to-end tests and the local registry seed: dynamic registration, PKCE,
  * the consent page at the auth Worker, sign-in at the (local) company IdP, the code exchange;
  * and client credentials for service identities. No shortcut into the auth Worker's storage.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { CookieJar, signInAtIdp } from "../../local/idp.login.ts";
+import { CookieJar, signInAtIdp } from "./idp.login.ts";
 
 export const PASSWORDS: Record<string, string> = {
   alice: "alice-password",

@@ -1,0 +1,98 @@
+/**
+ * Registry search at fleet scale: publishes `count` servers through the real API (the pipeline's
+ * token), then times GET /v0.1/servers searches and filters against a baseline measured in the
+ * same loop (GET /health: the Worker's fixed cost), interleaved so drift hits both alike.
+ */
+const WORDS = ["billing", "ledger", "spark", "airflow", "search", "ads", "metrics", "identity", "catalog", "jobs"];
+
+export async function publishServers(registryUrl: string, token: string, count: number): Promise<void> {
+  let next = 0;
+  const publishOne = async (index: number) => {
+    const name = `bench-${String(index).padStart(4, "0")}`;
+    const word = WORDS[index % WORDS.length] as string;
+    const response = await fetch(`${registryUrl}/v0.1/publish`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        $schema: "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
+        name: `com.example.mcp-fleet/${name}`,
+        title: `Bench ${word} ${index}`,
+        description: `Synthetic ${word} server number ${index}`,
+        version: "1.0.0",
+        remotes: [{ type: "streamable-http", url: `https://${name}.mcp.example.com/mcp` }],
+        _meta: {
+          "io.modelcontextprotocol.registry/publisher-provided": {
+            team: `team-${index % 25}`,
+            supportChannel: `#${word}`,
+            onCall: `${word}-oncall`,
+            environments: ["production"],
+            allowedGroups: [`team-${index % 25}`],
+            tools: Array.from({ length: 6 }, (_, t) => ({
+              name: `${name.replace(/-/g, "_")}_tool_${t}`,
+              description: `Does ${word} thing ${t}`,
+              annotations: { readOnlyHint: t !== 5 },
+              access: { scopes: [`${word}:read`] },
+              needsApproval: t === 5,
+              minutesSaved: t + 1,
+            })),
+          },
+        },
+      }),
+    });
+    if (response.status !== 201 && response.status !== 409) {
+      throw new Error(`publishing ${name}: ${response.status} ${await response.text()}`);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < count) await publishOne(next++);
+    }),
+  );
+}
+
+export interface SearchFigures {
+  servers: number;
+  requests: number;
+  p50: number;
+  p95: number;
+  baselineP50: number;
+  baselineP95: number;
+}
+
+const QUERIES = [
+  "/v0.1/servers?version=latest&limit=30",
+  "/v0.1/servers?version=latest&search=ledger",
+  "/v0.1/servers?version=latest&search=number%2042",
+  "/v0.1/servers?version=latest&search=no-such-thing",
+  "/v0.1/servers?team=team-7&lifecycle=draft",
+  "/v0.1/servers?version=latest&limit=100&search=bench",
+];
+
+export async function measureSearch(registryUrl: string, servers: number, requests: number): Promise<SearchFigures> {
+  const search: number[] = [];
+  const baseline: number[] = [];
+  const timed = async (path: string, into: number[]) => {
+    const t0 = performance.now();
+    const response = await fetch(`${registryUrl}${path}`);
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    into.push(performance.now() - t0);
+  };
+  for (let i = 0; i < 30; i++) await timed(QUERIES[i % QUERIES.length] as string, []);
+  for (let i = 0; i < requests; i++) {
+    await timed(QUERIES[i % QUERIES.length] as string, search);
+    await timed("/health", baseline);
+  }
+  const at = (values: number[], q: number) => {
+    const sorted = [...values].sort((x, y) => x - y);
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  };
+  return {
+    servers,
+    requests,
+    p50: at(search, 0.5),
+    p95: at(search, 0.95),
+    baselineP50: at(baseline, 0.5),
+    baselineP95: at(baseline, 0.95),
+  };
+}
