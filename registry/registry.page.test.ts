@@ -139,6 +139,7 @@ describe("the server list", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(html).toMatch(/^<!doctype html><html lang="en">/);
+    expect(html).toContain("ul.cards>li{"); // the stylesheet is not HTML-escaped
     expect(html.match(/<h1[ >]/g)).toHaveLength(1);
     expect(html).toContain("Page Test SQL");
     expect(html).toContain(`${NS}/pagetest`);
@@ -208,10 +209,12 @@ describe("a server's page", () => {
     expect(html).toContain("<dt>On-call</dt><dd>pagetest-oncall</dd>");
     // Reviews: the security review, and the areas nobody has reviewed yet.
     expect(html).toMatch(
-      /<th scope="row">Security<\/th><td><span class="badge rv-approved">Approved<\/span><\/td><td>sam-security<\/td>/,
+      /<th scope="row">Security<\/th><td data-label="State"><span class="badge rv-approved">Approved<\/span><\/td><td data-label="Reviewer">sam-security<\/td>/,
     );
     expect(html).toContain("No secrets in logs");
-    expect(html).toMatch(/<th scope="row">Legal\/Privacy<\/th><td><span class="badge rv-none">Not reviewed<\/span>/);
+    expect(html).toMatch(
+      /<th scope="row">Legal\/Privacy<\/th><td data-label="State"><span class="badge rv-none">Not reviewed<\/span>/,
+    );
     // Health: the last probe and the recent checks.
     expect(html).toContain("42 ms");
     expect(html).toContain("HTTP 200");
@@ -288,6 +291,7 @@ describe("signed in", () => {
     const asAlice = await page("/servers/pagetest", { headers: alice });
     expect(asAlice.html.match(/You can use this tool/g)).toHaveLength(2);
     expect(asAlice.html).toContain("(your MCP client will ask for presto:read)");
+    expect(asAlice.html).toContain("(your MCP client will ask for presto:read; you confirm each call)");
     const asBob = await page("/servers/pagetest", { headers: bob });
     expect(asBob.html).toContain("You can use this server");
     expect(asBob.html.match(/You can use this tool/g)).toHaveLength(1);

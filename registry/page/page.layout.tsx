@@ -3,6 +3,7 @@
  * area (sign in, or who is signed in and sign out), notices, and the inline stylesheet. hono/jsx
  * escapes every value, so registry data is always rendered as text.
  */
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import type { Viewer } from "./page.session";
 import { PAGE_CSS } from "./page.styles";
@@ -27,7 +28,8 @@ export function Layout({ title, viewer, here, notices = [], withScript, children
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · MCP Fleet registry`}</title>
-        <style>{PAGE_CSS}</style>
+        {/* A constant stylesheet: raw, or its quotes and ">" combinators would be escaped. */}
+        <style>{raw(PAGE_CSS)}</style>
         {withScript ? <script src={PAGE_SCRIPT_PATH} defer /> : null}
       </head>
       <body>

@@ -219,13 +219,24 @@ export function HealthLine({ server, now }: { server: ServerRow; now: Date }) {
 }
 
 /** What the signed-in viewer may do with a server or tool, and why not. */
-export function Verdict({ decision, subject }: { decision: AccessDecision; subject: "server" | "tool" }) {
+export function Verdict({
+  decision,
+  subject,
+  needsApproval = false,
+}: {
+  decision: AccessDecision;
+  subject: "server" | "tool";
+  needsApproval?: boolean;
+}) {
   if (decision.allowed) {
-    const scopes = decision.scopesNeeded;
+    const notes = [
+      ...(decision.scopesNeeded.length > 0 ? [`your MCP client will ask for ${decision.scopesNeeded.join(", ")}`] : []),
+      ...(needsApproval ? ["you confirm each call"] : []),
+    ];
     return (
       <p class="verdict yes">
         {`You can use this ${subject}`}
-        {scopes.length > 0 ? <span class="why">{` (your MCP client will ask for ${scopes.join(", ")})`}</span> : null}
+        {notes.length > 0 ? <span class="why">{` (${notes.join("; ")})`}</span> : null}
       </p>
     );
   }

@@ -154,23 +154,25 @@ function Connect({ name, remotes }: { name: string; remotes: Remotes }) {
         Endpoint: <code>{endpoint.url}</code>. Your client signs you in through the fleet's sign-in the first time it
         connects.
       </p>
-      {SNIPPET_CLIENTS.map((client) => {
-        const id = `snippet-${client}`;
-        const target = SNIPPET_TARGETS[client];
-        return (
-          <div class="snippet">
-            <h3 id={`${id}-heading`}>{target.label}</h3>
-            <p class="muted">{target.where}</p>
-            <pre tabindex={0}>
-              <code id={id}>{snippetFor(client, name, endpoint.url)}</code>
-            </pre>
-            <button type="button" class="secondary" data-copy={id} hidden>
-              {`Copy ${target.label} snippet`}
-            </button>
-            <span class="copy-status" id={`${id}-status`} role="status" aria-live="polite" />
-          </div>
-        );
-      })}
+      <div class="snippets">
+        {SNIPPET_CLIENTS.map((client) => {
+          const id = `snippet-${client}`;
+          const target = SNIPPET_TARGETS[client];
+          return (
+            <div class="snippet">
+              <h3 id={`${id}-heading`}>{target.label}</h3>
+              <p class="muted">{target.where}</p>
+              <pre tabindex={0}>
+                <code id={id}>{snippetFor(client, name, endpoint.url)}</code>
+              </pre>
+              <button type="button" class="secondary" data-copy={id} hidden>
+                {`Copy ${target.label} snippet`}
+              </button>
+              <span class="copy-status" id={`${id}-status`} role="status" aria-live="polite" />
+            </div>
+          );
+        })}
+      </div>
     </>
   );
 }
@@ -179,7 +181,7 @@ function Reviews({ entry, history }: { entry: ServerEntry; history: ReviewRow[] 
   return (
     <>
       <div class="table-wrap">
-        <table>
+        <table class="stack">
           <caption>Current review per area</caption>
           <thead>
             <tr>
@@ -198,26 +200,26 @@ function Reviews({ entry, history }: { entry: ServerEntry; history: ReviewRow[] 
                   <th scope="row">{REVIEW_KIND_LABELS[kind]}</th>
                   {review ? (
                     <>
-                      <td>
+                      <td data-label="State">
                         <span class={`badge rv-${review.state}`}>{REVIEW_STATE_LABELS[review.state]}</span>
                         {review.version !== entry.version.version ? (
                           <span class="muted">{` (of ${review.version})`}</span>
                         ) : null}
                       </td>
-                      <td>{review.reviewer}</td>
-                      <td>
+                      <td data-label="Reviewer">{review.reviewer}</td>
+                      <td data-label="Date">
                         <time datetime={review.at.toISOString()}>{formatDay(review.at)}</time>
                       </td>
-                      <td>{review.notes || "—"}</td>
+                      <td data-label="Notes">{review.notes || "—"}</td>
                     </>
                   ) : (
                     <>
-                      <td>
+                      <td data-label="State">
                         <span class="badge rv-none">Not reviewed</span>
                       </td>
-                      <td>—</td>
-                      <td>—</td>
-                      <td>—</td>
+                      <td data-label="Reviewer">—</td>
+                      <td data-label="Date">—</td>
+                      <td data-label="Notes">—</td>
                     </>
                   )}
                 </tr>
@@ -230,7 +232,7 @@ function Reviews({ entry, history }: { entry: ServerEntry; history: ReviewRow[] 
         <details>
           <summary>{`Review history (${count(history.length, "record")})`}</summary>
           <div class="table-wrap">
-            <table>
+            <table class="stack">
               <caption>Every review record, newest first</caption>
               <thead>
                 <tr>
@@ -245,14 +247,14 @@ function Reviews({ entry, history }: { entry: ServerEntry; history: ReviewRow[] 
               <tbody>
                 {history.map((review) => (
                   <tr>
-                    <td>
+                    <td data-label="Date">
                       <time datetime={review.at.toISOString()}>{formatDate(review.at)}</time>
                     </td>
-                    <td>{REVIEW_KIND_LABELS[review.kind]}</td>
-                    <td>{REVIEW_STATE_LABELS[review.state]}</td>
-                    <td>{review.reviewer}</td>
-                    <td>{review.version}</td>
-                    <td>{review.notes || "—"}</td>
+                    <td data-label="Area">{REVIEW_KIND_LABELS[review.kind]}</td>
+                    <td data-label="State">{REVIEW_STATE_LABELS[review.state]}</td>
+                    <td data-label="Reviewer">{review.reviewer}</td>
+                    <td data-label="Version">{review.version}</td>
+                    <td data-label="Notes">{review.notes || "—"}</td>
                   </tr>
                 ))}
               </tbody>
@@ -268,7 +270,7 @@ function Checks({ checks }: { checks: HealthCheckRow[] }) {
   if (checks.length === 0) return <p class="muted">No health checks recorded yet.</p>;
   return (
     <div class="table-wrap">
-      <table>
+      <table class="stack">
         <caption>{`Recent checks (last ${count(checks.length, "check")}, newest first)`}</caption>
         <thead>
           <tr>
@@ -281,14 +283,14 @@ function Checks({ checks }: { checks: HealthCheckRow[] }) {
         <tbody>
           {checks.map((check) => (
             <tr>
-              <td>
+              <td data-label="When">
                 <time datetime={check.at.toISOString()}>{formatDate(check.at)}</time>
               </td>
-              <td>
+              <td data-label="Result">
                 <span class={`badge st-${check.up ? "up" : "down"}`}>{check.up ? "Up" : "Down"}</span>
               </td>
-              <td>{`${check.latencyMs} ms`}</td>
-              <td>
+              <td data-label="Latency">{`${check.latencyMs} ms`}</td>
+              <td data-label="Detail">
                 {[check.httpStatus === null ? undefined : `HTTP ${check.httpStatus}`, check.error ?? undefined]
                   .filter(Boolean)
                   .join(" · ") || "—"}
@@ -328,7 +330,7 @@ function Tools({ tools, verdicts }: { tools: ToolRow[]; verdicts: ServerView["ve
                   <dt>Minutes saved</dt>
                   <dd>{`${tool.minutesSaved} per call (owner's estimate)`}</dd>
                 </dl>
-                {verdict ? <Verdict decision={verdict} subject="tool" /> : null}
+                {verdict ? <Verdict decision={verdict} subject="tool" needsApproval={tool.needsApproval} /> : null}
               </article>
             </li>
           );
@@ -359,7 +361,7 @@ function ToolTags({ tool }: { tool: ToolRow }) {
 function Versions({ versions, shown }: { versions: ServerEntry[]; shown: string }) {
   return (
     <div class="table-wrap">
-      <table>
+      <table class="stack">
         <caption>{`${count(versions.length, "version")}, newest first`}</caption>
         <thead>
           <tr>
@@ -381,11 +383,11 @@ function Versions({ versions, shown }: { versions: ServerEntry[]; shown: string 
                     <a href={serverPath(entry.server.name, version.version)}>{version.version}</a>
                   )}
                 </th>
-                <td>
+                <td data-label="Published">
                   <time datetime={version.publishedAt.toISOString()}>{formatDate(version.publishedAt)}</time>
                 </td>
-                <td>{version.publishedBy}</td>
-                <td>
+                <td data-label="By">{version.publishedBy}</td>
+                <td data-label="Status">
                   {officialStatus(entry)}
                   {version.isLatest ? ", latest" : ""}
                 </td>

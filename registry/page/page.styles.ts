@@ -19,7 +19,7 @@ header.site .wrap{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;
 .brand{font-weight:700;color:#1d1d1f;text-decoration:none;font-size:1.1rem}
 .account{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:center;min-width:0}
 .account form{margin:0}
-main{padding-top:1.25rem;padding-bottom:3rem}
+main.wrap{padding-top:1.25rem;padding-bottom:3rem}
 footer.site{border-top:1px solid #d0d0d0;color:#595959;font-size:.9rem;padding:1rem 0 2rem}
 h1{font-size:1.75rem;line-height:1.25;margin:.25rem 0 .75rem;overflow-wrap:anywhere}
 h2{font-size:1.3rem;margin:2rem 0 .75rem}
@@ -60,16 +60,24 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0 .5rem}
 th,td{border-bottom:1px solid #d0d0d0;padding:.4rem .5rem;text-align:left;vertical-align:top}
 thead th{background:#f6f8fa}
-ul.tools{list-style:none;padding:0;margin:0;display:grid;gap:1rem}
+ul.tools{list-style:none;padding:0;margin:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,26rem),1fr));gap:1rem}
 ul.tools>li{min-width:0}
 ul.tags{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.4rem}
 .tag{display:inline-block;padding:0 .45rem;border-radius:4px;font-size:.85rem;border:1px solid #6e6e6e;color:#333}
 .tag.destructive{border-color:#a50e0e;color:#a50e0e}
 .tag.approval{border-color:#7a4800;color:#7a4800;font-weight:600}
+.snippets{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,26rem),1fr));gap:0 1.5rem}
 .snippet{margin:0 0 1.25rem;min-width:0}
 .snippet pre{margin:.4rem 0;padding:.75rem;background:#f6f8fa;border:1px solid #d0d0d0;border-radius:6px;overflow-x:auto;max-width:100%}
 .snippet .copy-status{margin-left:.5rem;color:#146c2e}
 .lede{font-size:1.05rem;max-width:48rem}
 .meta-line{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.25rem 0 .75rem}
-@media (max-width:30rem){h1{font-size:1.45rem}.facts{grid-template-columns:1fr}.facts dt{margin-top:.25rem}}
+@media (max-width:30rem){h1{font-size:1.45rem}}
+@media (max-width:40rem){
+table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.stack tr{display:block;border-bottom:1px solid #d0d0d0;padding:.4rem 0}
+table.stack th,table.stack td{display:block;border:0;padding:.1rem 0}
+table.stack td[data-label]::before{content:attr(data-label) ": ";color:#595959}
+}
+@media (max-width:22rem){.facts{grid-template-columns:1fr}.facts dt{margin-top:.25rem}}
 `;
