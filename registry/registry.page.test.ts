@@ -191,6 +191,26 @@ describe("the server list", () => {
     expect(html).toContain("That page link is no longer valid");
   });
 
+  it("pages through the store's cursor, keeping the filters", async () => {
+    for (let i = 0; i < 26; i++) {
+      const name = `zz-paging-${String(i).padStart(2, "0")}`;
+      await publishVersion(env.DB, name, document(name, { team: "paging" }), "service:pipeline");
+    }
+    const first = await page("/?team=paging");
+    expect(first.html.match(/href="\/servers\/zz-paging-\d\d"/g)).toHaveLength(24);
+    expect(first.html).toContain("more on the next page");
+    expect(first.html).not.toContain(">First page</a>");
+    const next = /<a href="(\/\?team=paging&amp;cursor=[^"]+)" rel="next">Next page<\/a>/.exec(first.html)?.[1];
+    expect(next).toBeDefined();
+    const second = await page((next as string).replaceAll("&amp;", "&"));
+    expect(second.html.match(/href="\/servers\/zz-paging-\d\d"/g)).toEqual([
+      'href="/servers/zz-paging-24"',
+      'href="/servers/zz-paging-25"',
+    ]);
+    expect(second.html).toContain('<a href="/?team=paging">First page</a>');
+    expect(second.html).not.toContain("Next page");
+  });
+
   it("gives every form control a label", async () => {
     const { html } = await page("/");
     const ids = [...html.matchAll(/<(?:input|select)[^>]*\bid="([^"]+)"/g)].map((match) => match[1]);

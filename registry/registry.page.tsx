@@ -167,7 +167,7 @@ pageApp.onError(async (error, c) => {
   const reference = crypto.randomUUID();
   console.error(JSON.stringify({ page: "error", reference, path: new URL(c.req.url).pathname }), error);
   return render(
-    c as PageContext,
+    c,
     500,
     "Something went wrong",
     <>

@@ -246,6 +246,20 @@ describe("signed in", () => {
     const session = cookies.find((cookie) => cookie.name === "fleet_session");
     expect(session).toMatchObject({ httpOnly: true, sameSite: "Lax", secure: false });
 
+    // An access token lives minutes: once it has expired the page renews it with the refresh token.
+    const stored = JSON.parse(Buffer.from(session?.value ?? "", "base64url").toString()) as { a: string; e: number };
+    const expired = Buffer.from(JSON.stringify({ ...stored, e: 0 })).toString("base64url");
+    await page.context().addCookies([{ ...(session as NonNullable<typeof session>), value: expired }]);
+    await page.reload();
+    await expect(page.locator("header").innerText()).resolves.toContain("Signed in as Alice Analyst");
+    const renewed = (await page.context().cookies(registry)).find((cookie) => cookie.name === "fleet_session");
+    const renewedSession = JSON.parse(Buffer.from(renewed?.value ?? "", "base64url").toString()) as {
+      a: string;
+      e: number;
+    };
+    expect(renewedSession.a).not.toBe(stored.a);
+    expect(renewedSession.e).toBeGreaterThan(Date.now() / 1000);
+
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(`${registry}/`);
     await expect(page.getByRole("link", { name: "Sign in" }).count()).resolves.toBe(1);
