@@ -18,13 +18,23 @@ function workerdProject(name: string, configPath: string, include: string[]) {
             PUBLIC_URL: "http://localhost",
             AUTH_ISSUER: "http://localhost:8789",
             TEST_MIGRATIONS: migrations,
+            // The registry stub approves echo and presto for this environment; a short cache
+            // lets tests see registry changes without waiting 30 s.
+            FLEET_ENV: "test",
+            REGISTRY_CACHE_MS: "50",
           },
-          serviceBindings: { AUTH: "auth-stub" },
+          serviceBindings: { AUTH: "auth-stub", REGISTRY: "registry-stub" },
           workers: [
             {
               name: "auth-stub",
               modules: true,
               scriptPath: "test/workers/auth-stub.js",
+              compatibilityDate: "2026-11-01",
+            },
+            {
+              name: "registry-stub",
+              modules: true,
+              scriptPath: "test/workers/registry-stub.js",
               compatibilityDate: "2026-11-01",
             },
           ],

@@ -26,9 +26,8 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
   const pipeline = ((await tokenResponse.json()) as { access_token: string }).access_token;
   let reviewerToken: string | undefined;
   const reviewer = async () => {
-    reviewerToken ??= (
-      await signIn(authUrl, options.reviewer ?? "admin", registryUrl, "registry:read registry:write")
-    ).access_token;
+    reviewerToken ??= (await signIn(authUrl, options.reviewer ?? "admin", registryUrl, "registry:read registry:write"))
+      .access_token;
     return reviewerToken;
   };
 
@@ -59,7 +58,11 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
     const token = await reviewer();
     for (const kind of ["security", "legal", "genai"]) {
       await expectOk(
-        api(registryUrl, "POST", `/v0.1/servers/${name}/reviews`, token, { kind, state: "approved", notes: REVIEW_NOTE }),
+        api(registryUrl, "POST", `/v0.1/servers/${name}/reviews`, token, {
+          kind,
+          state: "approved",
+          notes: REVIEW_NOTE,
+        }),
       );
     }
     await expectOk(

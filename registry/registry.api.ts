@@ -475,7 +475,8 @@ register(
     const caller = authenticatedCaller(c);
     if (!caller) return problem(c, 401, "Unauthorized", "a bearer token is required");
     const query = c.req.valid("query");
-    return c.json(await answerAccess(c.env, caller, { ...query, evaluateScopes: true }), 200);
+    // The token's scopes are the registry's, not the domain server's: scopes are listed, not evaluated.
+    return c.json(await answerAccess(c.env, caller, { ...query, evaluateScopes: false }), 200);
   },
 );
 

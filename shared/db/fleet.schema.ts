@@ -2,7 +2,6 @@
  * The fleet's D1 schema: the single source of types (drizzle) and of migrations (drizzle-kit).
  * Change it here, then `npm run db:generate` writes the next migration into migrations/.
  */
-import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Where a server stands in its review: draft → in_review → approved → deprecated → retired. */

@@ -1,6 +1,7 @@
 import type { Caller } from "../auth/caller";
 import type { ServerAccess } from "../auth/policy";
 import type { AuthBinding } from "../auth/token.validation";
+import type { RegistryBinding } from "../registry/registry.contract";
 import type { Tool } from "./tool";
 
 /** A domain server as its entry file declares it. */
@@ -12,11 +13,27 @@ export interface ServerSpec<Upstreams> {
   version: string;
   /** Shown to the model at initialize. */
   instructions?: string;
-  /** The business-group gate: who may open a session at all. */
+  /** Who runs the server: published to the registry with every version. */
+  owner: ServerOwner;
+  /**
+   * Who may use the server. `scopes` is enforced from here. `groups` and `services` are only the
+   * proposal published in server.json: at runtime the registry's allowed groups and services
+   * govern (see shared/registry/registry.gate.ts).
+   */
   access: ServerAccess;
   tools: readonly Tool<Upstreams>[];
   /** Builds the upstream API clients from the Worker's configuration; called once per session. */
   upstreams: (env: Record<string, unknown>) => Upstreams;
+}
+
+/** The owning team and how to reach it. */
+export interface ServerOwner {
+  /** The owning team: a business group whose members may publish and manage the server. */
+  team: string;
+  /** Where users ask for help, e.g. "#data-eng-help". */
+  supportChannel: string;
+  /** Who is paged when the server is down, e.g. an on-call rotation. */
+  onCall: string;
 }
 
 /** The bindings and settings every domain Worker has (its own vars come on top). */
@@ -29,6 +46,14 @@ export interface KitEnv {
   AUTH_ISSUER: string;
   /** This Worker's public origin, e.g. https://presto.mcp.example.com: its OAuth resource identifier. */
   PUBLIC_URL: string;
+  /** The registry Worker (Service Binding to its `serverPolicy` RPC): lifecycle, environments, access. */
+  REGISTRY: RegistryBinding;
+  /** The environment this deployment runs in (e.g. production, staging, local); default "production". */
+  FLEET_ENV?: string;
+  /** How long a policy read from the registry is used before it is asked again (ms); default 30000. */
+  REGISTRY_CACHE_MS?: string;
+  /** The namespace of published server names, e.g. "com.example.mcp-fleet" (the default). */
+  REGISTRY_NAMESPACE?: string;
   /** Extra hostnames accepted in Host/Origin (comma separated); loopback only for local runs. */
   ALLOWED_HOSTS?: string;
   /** Extra browser origins accepted (comma separated). */

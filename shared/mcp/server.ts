@@ -1,16 +1,23 @@
 /**
  * `defineServer`: a domain server's whole entry point. It returns the Worker (Host/Origin
  * checks, OAuth resource server: RFC 9728 metadata, bearer-token validation against the auth
- * Worker, the business-group gate, session routing) and the session Durable Object class, both
- * derived from one declaration.
+ * Worker, the registry gate: lifecycle, environment and business groups as the registry says,
+ * session routing), its publish document (server.json) and the session Durable Object class,
+ * all derived from one declaration.
  */
 import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
-import { checkServerAccess } from "../auth/policy";
 import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
 import { type AuditRecord, denial, writeAuditEvents } from "../db/audit.store";
-import type { ToolManifest } from "../registry/registry.contract";
+import {
+  DEFAULT_ENVIRONMENT,
+  DEFAULT_NAMESPACE,
+  PUBLISH_DOCUMENT_PATH,
+  PublishDocumentError,
+  publishDocument,
+} from "../registry/publish.document";
+import { registryGate } from "../registry/registry.gate";
 import { checkHostAndOrigin } from "./http.guards";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
@@ -26,11 +33,26 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
   // Public: health and the publish document (server.json with the fleet metadata).
   const publicApp = new Hono<App>();
   publicApp.get("/health", (c) => c.json({ status: "ok", server: spec.name, version: spec.version }));
-  publicApp.get("/.well-known/mcp-fleet/manifest.json", (c) =>
-    c.json(manifestOf(spec, publicOrigin(c.req.raw, c.env))),
-  );
+  publicApp.get(PUBLISH_DOCUMENT_PATH, (c) => {
+    try {
+      return c.json(
+        publishDocument(spec, {
+          origin: publicOrigin(c.req.raw, c.env),
+          environment: c.env.FLEET_ENV || DEFAULT_ENVIRONMENT,
+          namespace: c.env.REGISTRY_NAMESPACE || DEFAULT_NAMESPACE,
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof PublishDocumentError)) throw error;
+      console.error(error.message);
+      const problem = { title: "Invalid publish document", status: 500, detail: error.message, errors: error.issues };
+      return c.json(problem, 500, { "content-type": "application/problem+json" });
+    }
+  });
 
   // Protected: everything an MCP client does, behind a validated token.
+  // Every request (opening a session, using one, SSE, messages) passes the registry gate first.
+  const admitByRegistry = registryGate(spec.name);
   const mcpApp = new Hono<App>();
   mcpApp.use(async (c, next) => {
     const { props, auth } = c.executionCtx as OAuthResourceContext<TokenProps>;
@@ -39,15 +61,17 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
       c.executionCtx.waitUntil(
         recordDenial(c.env.DB, denial(spec.name, caller, `${c.req.method} ${c.req.path}`, reason)),
       );
+    const decision = await admitByRegistry(c.env, caller);
+    if (!decision.allowed) {
+      audit(decision.reason);
+      return decision.status === 503
+        ? jsonRpcError(503, -32603, decision.message, { "retry-after": "5" })
+        : jsonRpcError(403, -32000, decision.message);
+    }
     const missing = baselineScopes.filter((scope) => !caller.scopes.includes(scope));
     if (missing.length > 0) {
       audit(`token lacks the scope ${missing.join(" ")}`);
       return insufficientScope(auth, baselineScopes, `The ${spec.name} server needs the scope ${missing.join(" ")}`);
-    }
-    const decision = checkServerAccess(spec.name, spec.access, caller);
-    if (!decision.allowed) {
-      audit(decision.reason);
-      return jsonRpcError(403, -32000, `Forbidden: ${decision.reason}`);
     }
     c.set("caller", caller);
     await next();
@@ -91,7 +115,7 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
 
   async function fetch(request: Request, env: KitEnv, ctx: ExecutionContext): Promise<Response> {
     const { pathname } = new URL(request.url);
-    if (pathname === "/health" || pathname === "/.well-known/mcp-fleet/manifest.json") {
+    if (pathname === "/health" || pathname === PUBLISH_DOCUMENT_PATH) {
       return publicApp.fetch(request, env, ctx);
     }
     const refusal = checkHostAndOrigin(request, env);
@@ -102,6 +126,10 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     if (!env.PUBLIC_URL || !env.AUTH_ISSUER) {
       console.error(`${spec.name}: PUBLIC_URL and AUTH_ISSUER must be configured`);
       return jsonRpcError(503, -32603, "This server is not configured for sign-in yet");
+    }
+    if (!env.REGISTRY) {
+      console.error(`${spec.name}: the REGISTRY Service Binding (the registry Worker) must be configured`);
+      return jsonRpcError(503, -32603, "This server is not connected to the fleet registry yet");
     }
     const response = await resourceServerFor(env).fetch(request, env, ctx);
     if (response.status === 401) {
@@ -153,35 +181,6 @@ function publicOrigin(request: Request, env: KitEnv): string {
   return env.PUBLIC_URL ?? new URL(request.url).origin;
 }
 
-interface ServerManifest {
-  name: string;
-  title: string;
-  description: string;
-  version: string;
-  remoteUrl: string;
-  allowedGroups: string[];
-  tools: ToolManifest[];
-}
-
-function manifestOf(spec: ServerSpec<unknown>, origin: string): ServerManifest {
-  return {
-    name: spec.name,
-    title: spec.title,
-    description: spec.description,
-    version: spec.version,
-    remoteUrl: `${origin.replace(/\/$/, "")}/mcp`,
-    allowedGroups: [...(spec.access.groups ?? [])],
-    tools: spec.tools.map((tool) => ({
-      name: tool.name,
-      description: tool.description,
-      annotations: tool.annotations,
-      access: { ...tool.access } as ToolManifest["access"],
-      needsApproval: tool.needsApproval,
-      minutesSaved: tool.minutesSaved,
-    })),
-  };
-}
-
 function assertWellFormed(spec: ServerSpec<unknown>): void {
   if (!/^[a-z][a-z0-9-]*$/.test(spec.name)) throw new Error(`Server name "${spec.name}" must be lowercase`);
   const names = new Set<string>();
@@ -192,4 +191,12 @@ function assertWellFormed(spec: ServerSpec<unknown>): void {
     if (names.has(tool.name)) throw new Error(`Tool ${tool.name} is declared twice`);
     names.add(tool.name);
   }
+  // What the registry would refuse in the spec itself (a 120-character description, an owner
+  // team that is not a group name...) fails here, when the Worker loads, not at publish time.
+  // Origin, environment and namespace come from the deployment; these stand-ins are valid.
+  publishDocument(spec, {
+    origin: "https://server.invalid",
+    environment: DEFAULT_ENVIRONMENT,
+    namespace: DEFAULT_NAMESPACE,
+  });
 }

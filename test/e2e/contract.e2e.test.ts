@@ -1,27 +1,43 @@
 /**
  * The contract every domain server keeps, run against each server the registry lists:
- * initialize, tools/list matching its manifest, 401 without identity, the business-group gate,
- * a tool call, a denied call and bad arguments.
+ * initialize, tools/list matching its publish document (server.json), 401 without identity,
+ * the business-group gate (groups as the registry allows them), a tool call, a denied call and
+ * bad arguments.
  */
 import { readFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { FLEET_META, PUBLISHER_META, serverJsonSchema } from "../../shared/registry/registry.contract";
 import { bearer, postInitialize, userToken } from "./identities";
 
+/** Where every domain Worker serves its server.json (shared/registry/publish.document.ts). */
+const PUBLISH_DOCUMENT_PATH = "/.well-known/mcp-fleet/server.json";
+
 interface Manifest {
+  /** The short name (the part after the namespace). */
   name: string;
+  /** What the registry allows (it governs; the server's own proposal may differ). */
   allowedGroups: string[];
   tools: { name: string; access: { scopes?: string[] }; annotations: Record<string, unknown> }[];
 }
 
 const listing = (await (await fetch(`${inject("registryUrl")}/v0.1/servers`)).json()) as {
-  servers: { server: { name: string; remotes: { url: string }[] } }[];
+  servers: {
+    server: { name: string; remotes: { url: string }[] };
+    _meta: { [FLEET_META]: { allowedGroups: string[] } };
+  }[];
 };
 const servers = await Promise.all(
-  listing.servers.map(async ({ server }) => {
+  listing.servers.map(async ({ server, _meta }) => {
     const url = server.remotes[0]?.url as string;
-    const manifest = (await (await fetch(new URL("/.well-known/mcp-fleet/manifest.json", url))).json()) as Manifest;
+    // Each server's own publish document, as the pipeline fetches it.
+    const published = serverJsonSchema.parse(await (await fetch(new URL(PUBLISH_DOCUMENT_PATH, url))).json());
+    const manifest: Manifest = {
+      name: published.name.slice(published.name.indexOf("/") + 1),
+      allowedGroups: _meta[FLEET_META].allowedGroups,
+      tools: published._meta[PUBLISHER_META].tools,
+    };
     return { url, manifest };
   }),
 );

@@ -15,7 +15,14 @@ import type {
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { describe, expect, inject, it } from "vitest";
 import { LOCAL_SERVICES } from "../../local/fleet.ts";
-import { approveInBrowser, authorizeUrl, exchangeCode, pkce, registerClient, serviceToken } from "../../local/oauth.client.ts";
+import {
+  approveInBrowser,
+  authorizeUrl,
+  exchangeCode,
+  pkce,
+  registerClient,
+  serviceToken,
+} from "../../local/oauth.client.ts";
 import { bearer, botToken, postInitialize, userToken } from "./identities";
 
 const server = inject("prestoServerUrl");

@@ -1,6 +1,17 @@
 import type { D1Migration } from "cloudflare:test";
 import type { RegistryEnv } from "../../registry/registry.env";
 import type { KitEnv } from "../../shared/mcp";
+import type { ServerPolicy } from "../../shared/registry/access";
+import type { RegistryBinding } from "../../shared/registry/registry.contract";
+
+/** test/workers/registry-stub.js: the registry RPC plus what tests use to steer it. */
+interface RegistryStub extends RegistryBinding {
+  setPolicy(name: string, policy: ServerPolicy | null): Promise<void>;
+  setUnreachable(unreachable: boolean): Promise<void>;
+  setDelay(ms: number): Promise<void>;
+  calls(): Promise<number>;
+  reset(): Promise<void>;
+}
 
 declare global {
   namespace Cloudflare {
@@ -8,6 +19,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       PRESTO_URL: string;
       ECHO_UPSTREAM_URL: string;
+      REGISTRY: RegistryStub;
     }
   }
 }

@@ -10,6 +10,8 @@ const presto = defineServer({
   instructions:
     "Use presto_list_catalogs / presto_list_schemas / presto_list_tables / presto_describe_table to find data, " +
     "then presto_run_query with a single read-only statement. Results are capped; raise `limit` if needed.",
+  owner: { team: "data-eng", supportChannel: "#data-eng-help", onCall: "data-eng-oncall" },
+  // Proposed in the publish document; at runtime the registry's allowed groups/services govern.
   access: { groups: ["data-eng", "ads", "finance"], services: true },
   tools: prestoTools,
   upstreams: (env) => ({ presto: new PrestoClient(readPrestoConfig(env)) }),

@@ -1,0 +1,127 @@
+/**
+ * The registry in the running fleet: Presto published by the pipeline from its own server.json
+ * and approved by a reviewer at start; a registry client syncing the official API; the access
+ * check with real tokens; Presto refusing sessions while the registry says it is deprecated.
+ */
+import { describe, expect, inject, it } from "vitest";
+import { bearer, postInitialize, userToken } from "./identities";
+
+const registry = inject("registryUrl");
+const presto = inject("prestoServerUrl");
+const PRESTO = encodeURIComponent("com.example.mcp-fleet/presto");
+
+type ServerResponse = {
+  server: { name: string; version: string; remotes: { type: string; url: string }[] } & Record<string, unknown>;
+  _meta: Record<string, Record<string, unknown>>;
+};
+type ServerList = { servers: ServerResponse[]; metadata: { nextCursor?: string; count: number } };
+
+async function get<T>(path: string, headers: Record<string, string> = {}): Promise<T> {
+  const response = await fetch(`${registry}${path}`, { headers });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** What an off-the-shelf registry client does: page with cursors, then poll with updated_since. */
+async function sync(since?: string): Promise<ServerResponse[]> {
+  const all: ServerResponse[] = [];
+  let cursor: string | undefined;
+  do {
+    const query = new URLSearchParams({
+      limit: "1",
+      ...(cursor ? { cursor } : {}),
+      ...(since ? { updated_since: since } : {}),
+    });
+    const page = await get<ServerList>(`/v0.1/servers?${query}`);
+    all.push(...page.servers);
+    cursor = page.metadata.nextCursor;
+  } while (cursor);
+  return all;
+}
+
+async function setLifecycle(lifecycle: string, token: string) {
+  const response = await fetch(`${registry}/v0.1/servers/${PRESTO}/lifecycle`, {
+    method: "PUT",
+    headers: { ...bearer(token), "content-type": "application/json" },
+    body: JSON.stringify({ lifecycle, note: "e2e" }),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
+describe("the registry in the running fleet", () => {
+  it("lists Presto as published from its own server.json and approved, with its tools", async () => {
+    const published = (await (await fetch(`${presto}/.well-known/mcp-fleet/server.json`)).json()) as Record<
+      string,
+      unknown
+    >;
+    const latest = await get<ServerResponse>(`/v0.1/servers/${PRESTO}/versions/latest`);
+    expect(latest.server).toEqual(published);
+    expect(latest.server.remotes).toEqual([{ type: "streamable-http", url: `${presto}/mcp` }]);
+    const governance = latest._meta["dev.mcp-fleet/governance"] as {
+      lifecycle: string;
+      environments: string[];
+      reviews: Record<string, { state: string } | null>;
+      tools: { name: string }[];
+    };
+    expect(governance.lifecycle).toBe("approved");
+    expect(governance.environments).toEqual(["local"]);
+    expect(Object.values(governance.reviews).map((review) => review?.state)).toEqual([
+      "approved",
+      "approved",
+      "approved",
+    ]);
+    const kill = governance.tools.find((tool) => tool.name === "presto_kill_query");
+    expect(kill).toMatchObject({
+      needsApproval: true,
+      access: { groups: ["data-eng"] },
+      annotations: { destructiveHint: true },
+    });
+  });
+
+  it("syncs like a registry client: every entry once by cursor, then only what changed", async () => {
+    const first = await sync();
+    expect(first.map((entry) => entry.server.name)).toContain("com.example.mcp-fleet/presto");
+    const newest = first
+      .map((entry) => entry._meta["io.modelcontextprotocol.registry/official"]?.updatedAt as string)
+      .sort()
+      .at(-1) as string;
+    expect(await sync(newest)).toEqual([]);
+  });
+
+  it("answers the access check for the token's user: alice may query Presto, bob may not use it", async () => {
+    const alice = await userToken("alice", registry, "registry:read");
+    const allowed = await get<Record<string, unknown>>(
+      `/v0.1/access?server=presto&tool=presto_run_query&environment=local`,
+      bearer(alice),
+    );
+    expect(allowed).toMatchObject({ allowed: true, caller: { name: "alice" } });
+    const bob = await userToken("bob", registry, "registry:read");
+    const denied = await get<Record<string, unknown>>(`/v0.1/access?server=presto&environment=local`, bearer(bob));
+    expect(denied).toMatchObject({ allowed: false, code: "group" });
+  });
+
+  it("Presto refuses new sessions while the registry lists it as deprecated, and serves again once reinstated", async () => {
+    const admin = await userToken("admin", registry, "registry:read registry:write");
+    const alice = await userToken("alice", presto);
+    expect((await postInitialize(`${presto}/mcp`, bearer(alice))).status).toBe(200);
+    await setLifecycle("deprecated", admin);
+    try {
+      let refused: Response | undefined;
+      for (let attempt = 0; attempt < 40 && !refused; attempt++) {
+        const response = await postInitialize(`${presto}/mcp`, bearer(alice));
+        if (response.status === 403) refused = response;
+        else await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(refused?.status).toBe(403);
+      expect(JSON.stringify(await refused?.json())).toContain("deprecated");
+    } finally {
+      await setLifecycle("approved", admin);
+    }
+    let status = 0;
+    for (let attempt = 0; attempt < 40 && status !== 200; attempt++) {
+      status = (await postInitialize(`${presto}/mcp`, bearer(alice))).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe(200);
+  });
+});
