@@ -14,6 +14,11 @@ import { pageApp } from "./registry.page";
 import { addReview, db, publishVersion, setLifecycle } from "./registry.store";
 
 const NS = env.REGISTRY_NAMESPACE;
+/** The environment access answers are for (vitest.config.ts sets it); test servers are approved for it. */
+const ENVIRONMENT: string = (() => {
+  if (!env.FLEET_ENV) throw new Error("FLEET_ENV must be set for the registry's workerd tests");
+  return env.FLEET_ENV;
+})();
 
 function document(name: string, overrides: Partial<ServerJson> & { team?: string; tools?: ToolManifest[] } = {}) {
   const { team = "data-eng", tools = [], ...rest } = overrides;
@@ -28,7 +33,7 @@ function document(name: string, overrides: Partial<ServerJson> & { team?: string
         team,
         supportChannel: `#${name}-help`,
         onCall: `${name}-oncall`,
-        environments: ["production"],
+        environments: [ENVIRONMENT],
         allowedGroups: ["data-eng", "finance"],
         tools,
       },

@@ -203,7 +203,8 @@ describe("a server's page", () => {
       await expect(page.locator(`#snippet-${client}`).textContent()).resolves.toBe(snippetFor(client, "presto", url));
     }
     await page.getByRole("button", { name: "Copy Claude Code snippet" }).click();
-    await expect(page.locator("#snippet-claude-status").innerText()).resolves.toBe("Copied");
+    // The clipboard write is asynchronous: wait for the button's status message.
+    await page.locator("#snippet-claude-status", { hasText: /^Copied$/ }).waitFor({ timeout: 5_000 });
     await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(
       `claude mcp add --transport http presto ${url}`,
     );
