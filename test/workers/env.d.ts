@@ -1,4 +1,5 @@
 import type { D1Migration } from "cloudflare:test";
+import type { RegistryEnv } from "../../registry/registry.env";
 import type { KitEnv } from "../../shared/mcp";
 import type { ServerPolicy } from "../../shared/registry/access";
 import type { RegistryBinding } from "../../shared/registry/registry.contract";
@@ -14,7 +15,7 @@ interface RegistryStub extends RegistryBinding {
 
 declare global {
   namespace Cloudflare {
-    interface Env extends KitEnv {
+    interface Env extends KitEnv, Omit<RegistryEnv, keyof KitEnv> {
       TEST_MIGRATIONS: D1Migration[];
       PRESTO_URL: string;
       ECHO_UPSTREAM_URL: string;
