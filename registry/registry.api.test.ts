@@ -235,6 +235,7 @@ describe("read API (official v0.1 shapes)", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/v0.1/access",
+      "/v0.1/me",
       "/v0.1/publish",
       "/v0.1/servers",
       "/v0.1/servers/{name}/access",
@@ -505,6 +506,10 @@ describe("access check", () => {
       await call("GET", "/v0.1/access?server=mike&tool=mike_kill", { as: "ann; groups=ads; scopes=registry:read" }),
     );
     expect(ads).toMatchObject({ allowed: false, code: "group" });
+    expect(await jsonOf(await call("GET", "/v0.1/me", { as: ALICE }))).toEqual({
+      caller: { kind: "user", name: "alice", groups: ["data-eng", "ads"] },
+    });
+    expect((await call("GET", "/v0.1/me")).status).toBe(401);
     const bob = await jsonOf(await call("GET", "/v0.1/access?server=mike", { as: BOB }));
     expect(bob).toMatchObject({ allowed: false, code: "group" });
   });

@@ -46,7 +46,7 @@ export const WRITE_SCOPE = "registry:write";
 /** Requests that need a bearer token; the Worker sends them through its OAuth resource server. */
 export function isProtectedApiRequest(method: string, pathname: string): boolean {
   if (method === "POST" && pathname === "/v0.1/publish") return true;
-  if (method === "GET" && pathname === "/v0.1/access") return true;
+  if (method === "GET" && (pathname === "/v0.1/access" || pathname === "/v0.1/me")) return true;
   if (method === "PUT" && /^\/v0\.1\/servers\/[^/]+\/(lifecycle|access)$/.test(pathname)) return true;
   return method === "POST" && /^\/v0\.1\/servers\/[^/]+\/reviews$/.test(pathname);
 }
@@ -477,6 +477,24 @@ register(
     const query = c.req.valid("query");
     // The token's scopes are the registry's, not the domain server's: scopes are listed, not evaluated.
     return c.json(await answerAccess(c.env, caller, { ...query, evaluateScopes: false }), 200);
+  },
+);
+
+register(
+  createRoute({
+    method: "get",
+    path: "/v0.1/me",
+    summary: "Who the token's caller is, as the registry sees them",
+    security: bearer,
+    responses: {
+      200: json(z.object({ caller: AccessAnswer.shape.caller }), "The caller"),
+      401: problemResponse("No valid token"),
+    },
+  }),
+  async (c) => {
+    const caller = authenticatedCaller(c);
+    if (!caller) return problem(c, 401, "Unauthorized", "a bearer token is required");
+    return c.json({ caller: { kind: caller.kind, name: caller.name, groups: caller.groups } }, 200);
   },
 );
 

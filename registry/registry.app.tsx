@@ -13,11 +13,13 @@ import type { RegistryBinding } from "../shared/registry/registry.contract";
 import { apiApp, isProtectedApiRequest } from "./registry.api";
 import type { RegistryEnv } from "./registry.env";
 import { fetchMcp, isMcpRequest } from "./registry.mcp";
+import { pageApp } from "./registry.page";
 import { getServerPolicy } from "./registry.store";
 
 const app = new Hono<{ Bindings: RegistryEnv }>();
 app.get("/health", (c) => c.json({ status: "ok" }));
 app.route("/", apiApp);
+app.route("/", pageApp);
 
 /** One resource server per configuration: the registry is one OAuth protected resource. */
 const resourceServers = new Map<string, OAuthResourceServer<RegistryEnv, TokenProps>>();

@@ -15,7 +15,13 @@ import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT } from "./cli.errors.ts";
 import { answerElicitation } from "./elicitation.prompt.ts";
 import type { AccessToken } from "./oauth.session.ts";
-import { type AccessAnswer, type Governance, governanceOf, RegistryHttpError, shortName } from "./registry.client.ts";
+import {
+  type AccessAnswer,
+  type Governance,
+  governanceOf,
+  RegistryHttpError,
+  shortName,
+} from "./registry.api.client.ts";
 import { healthText } from "./servers.command.ts";
 import { buildArguments, type JsonSchema } from "./tool.arguments.ts";
 
@@ -52,7 +58,7 @@ export async function callTool(
 
   // 2. The access check, as the signed-in caller.
   const answer = await checkAccess(ctx, name, toolName);
-  if (!answer.allowed && answer.code !== "scope") {
+  if (!answer.allowed) {
     throw new CliError(`refused by the registry: ${answer.reason ?? answer.code}`, EXIT.refused);
   }
 

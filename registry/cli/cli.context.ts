@@ -1,7 +1,7 @@
 /** What every command gets: the registry client, sign-in, and where output and messages go. */
 import type { CredentialsStore } from "./credentials.store.ts";
 import type { SignIn } from "./oauth.session.ts";
-import type { RegistryClient } from "./registry.client.ts";
+import type { RegistryClient } from "./registry.api.client.ts";
 
 export interface CliContext {
   registryUrl: string;

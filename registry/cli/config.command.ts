@@ -7,7 +7,7 @@ import {
 } from "../../shared/registry/client.snippets.ts";
 import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT, usageError } from "./cli.errors.ts";
-import { governanceOf, type ServerResponse, shortName } from "./registry.client.ts";
+import { governanceOf, type ServerResponse, shortName } from "./registry.api.client.ts";
 
 export async function printConfig(ctx: CliContext, client: string, server: string | undefined): Promise<void> {
   if (!isSnippetClient(client)) {

@@ -14,7 +14,7 @@ import { printConfig } from "./config.command.ts";
 import { CredentialsStore } from "./credentials.store.ts";
 import { login, logout } from "./login.command.ts";
 import { SignIn } from "./oauth.session.ts";
-import { RegistryClient } from "./registry.client.ts";
+import { RegistryClient } from "./registry.api.client.ts";
 import { listServers, showServer } from "./servers.command.ts";
 
 const DEFAULT_REGISTRY = "http://127.0.0.1:8787";

@@ -1,7 +1,7 @@
 /** `fleet login` (a browser sign-in for the registry) and `fleet logout`. */
 import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT } from "./cli.errors.ts";
-import { RegistryHttpError } from "./registry.client.ts";
+import { RegistryHttpError } from "./registry.api.client.ts";
 
 export async function login(ctx: CliContext, options: { scope?: string }): Promise<void> {
   const token = await ctx.signIn.accessToken({
@@ -11,10 +11,9 @@ export async function login(ctx: CliContext, options: { scope?: string }): Promi
     interactive: true,
     force: true,
   });
-  // The access answer names the token's caller whatever the server; a name no server has keeps it cheap.
   let who = "";
   try {
-    const { caller } = await ctx.registry.access(token.token, "fleet-cli-whoami");
+    const { caller } = await ctx.registry.me(token.token);
     who = ` as ${caller.name}${caller.groups.length > 0 ? ` (${caller.groups.join(", ")})` : " (no groups)"}`;
   } catch (error) {
     if (error instanceof RegistryHttpError && error.status === 401) {

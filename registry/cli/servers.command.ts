@@ -10,7 +10,7 @@ import {
   RegistryHttpError,
   type ServerResponse,
   shortName,
-} from "./registry.client.ts";
+} from "./registry.api.client.ts";
 
 export async function listServers(
   ctx: CliContext,
@@ -125,11 +125,10 @@ export async function showServer(ctx: CliContext, name: string, options: { json?
           .join("\n")
       : "  (none published)",
   );
-  const scopes = [...(access?.tools.values() ?? [])].filter((answer) => answer.code === "scope");
-  if (scopes.length > 0) {
-    const needed = [...new Set(governance.tools.flatMap((tool) => tool.access.scopes ?? []))].join(" ");
+  const needed = [...new Set(governance.tools.flatMap((tool) => tool.access.scopes ?? []))];
+  if (access && needed.length > 0) {
     lines.push(
-      `  (Scopes such as ${needed} belong on your token for ${short} itself, a separate audience; \`fleet call\` asks for them.)`,
+      `  (Scopes such as ${needed.join(" ")} go on your token for ${short} itself, a separate audience; \`fleet call\` asks for them.)`,
     );
   }
   lines.push("");
@@ -185,13 +184,9 @@ async function accessFor(
   }
 }
 
-/**
- * "may use" / "may not: reason". A missing scope is not a refusal here: scopes live on the token
- * for the domain server (a separate audience), which `fleet call` requests with them.
- */
+/** "may use" / "may not: reason". */
 export function mayText(answer: AccessAnswer): string {
   if (answer.allowed) return "may use";
-  if (answer.code === "scope") return "may use";
   return `may not: ${answer.reason ?? answer.code}`;
 }
 

@@ -191,3 +191,24 @@ export type ToolRow = typeof tools.$inferSelect;
 export type ReviewRow = typeof reviews.$inferSelect;
 export type HealthCheckRow = typeof healthChecks.$inferSelect;
 export type ServerEventRow = typeof serverEvents.$inferSelect;
+
+/**
+ * The registry page's OAuth clients at the auth Worker, registered by Dynamic Client Registration
+ * and shared by every isolate: the newest row for (issuer, redirect URI) is the one in use; older
+ * rows stay until the auth Worker has forgotten them, so sign-ins begun with them can finish.
+ */
+export const pageClients = sqliteTable(
+  "page_clients",
+  {
+    clientId: text("client_id").primaryKey(),
+    clientSecret: text("client_secret"),
+    issuer: text("issuer").notNull(),
+    redirectUri: text("redirect_uri").notNull(),
+    registeredAt: integer("registered_at", { mode: "timestamp_ms" }).notNull(),
+    /** The last successful token request with this client: the auth Worker renews a client in use. */
+    lastTokenAt: integer("last_token_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("page_clients_issuer").on(t.issuer, t.redirectUri, t.registeredAt)],
+);
+
+export type PageClientRow = typeof pageClients.$inferSelect;

@@ -25,11 +25,14 @@ interface Manifest {
 const listing = (await (await fetch(`${inject("registryUrl")}/v0.1/servers`)).json()) as {
   servers: {
     server: { name: string; remotes: { url: string }[] };
-    _meta: { [FLEET_META]: { allowedGroups: string[] } };
+    _meta: { [FLEET_META]: { allowedGroups: string[]; lifecycle: string } };
   }[];
 };
+// The contract is for servers in service: a draft or one in review may be published before it
+// is deployed (other tests publish such servers), so only approved servers are held to it.
+const inService = listing.servers.filter(({ _meta }) => _meta[FLEET_META].lifecycle === "approved");
 const servers = await Promise.all(
-  listing.servers.map(async ({ server, _meta }) => {
+  inService.map(async ({ server, _meta }) => {
     const url = server.remotes[0]?.url as string;
     // Each server's own publish document, as the pipeline fetches it.
     const published = serverJsonSchema.parse(await (await fetch(new URL(PUBLISH_DOCUMENT_PATH, url))).json());

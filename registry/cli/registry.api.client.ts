@@ -142,6 +142,11 @@ export class RegistryClient {
     return this.get<AccessAnswer>(`/v0.1/access?${query}`, token);
   }
 
+  /** Who the token's caller is. */
+  me(token: string): Promise<{ caller: AccessAnswer["caller"] }> {
+    return this.get(`/v0.1/me`, token);
+  }
+
   private async getOrNone<T>(path: string): Promise<T | undefined> {
     try {
       return await this.get<T>(path);
