@@ -5,9 +5,9 @@
  */
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publishDocument } from "../shared/registry/publish.document";
+import { PUBLISH_DOCUMENT_PATH, publishDocument } from "../shared/registry/publish.document";
 import { PUBLISHER_META, type ServerJson, type ToolManifest } from "../shared/registry/registry.contract";
-import { connect, textOf } from "../test/workers/mcp-client";
+import { connect, initializeMessage, textOf, workerFetch } from "../test/workers/mcp-client";
 import { HEALTH_HISTORY, recordHealthChecks } from "./registry.health";
 import { registryServer } from "./registry.mcp";
 import { addReview, publishVersion, setLifecycle } from "./registry.store";
@@ -111,6 +111,26 @@ async function call(user: string, name: string, args: Record<string, unknown>) {
 }
 
 describe("the registry's MCP server", () => {
+  it("is served at /mcp behind the registry's sign-in, and publishes its own server.json", async () => {
+    const anonymous = await workerFetch("http://localhost/mcp", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify(initializeMessage()),
+    });
+    expect(anonymous.status).toBe(401);
+    const metadataUrl = /resource_metadata="([^"]+)"/.exec(anonymous.headers.get("www-authenticate") ?? "")?.[1];
+    expect(metadataUrl).toBe("http://localhost/.well-known/oauth-protected-resource");
+    const metadata = (await (await workerFetch(metadataUrl ?? "")).json()) as Record<string, unknown>;
+    expect(metadata).toMatchObject({ resource: "http://localhost", scopes_supported: ["registry:read"] });
+
+    const published = await workerFetch(`http://localhost${PUBLISH_DOCUMENT_PATH}`);
+    expect(published.status).toBe(200);
+    expect(await published.json()).toMatchObject({
+      name: `${NS}/registry`,
+      remotes: [{ type: "streamable-http", url: "http://localhost/mcp" }],
+    });
+  });
+
   it("lists its three read-only tools", async () => {
     const { client } = await connect({ user: ALICE });
     const { tools } = await client.listTools();
