@@ -106,8 +106,8 @@ export async function listProbeTargets(d1: D1Database): Promise<ProbeTarget[]> {
 /** One probe: /health first, the MCP endpoint when there is no /health. Never throws. */
 export async function probe(target: ProbeTarget, timeoutMs: number): Promise<HealthCheckResult> {
   const at = new Date();
-  const started = performance.now();
-  let decidedFrom = started;
+  /** Latency is that of the request that decided (the MCP request's, after a /health 404). */
+  let decidedFrom = performance.now();
   const result = (up: boolean, httpStatus: number | null, error: string | null): HealthCheckResult => ({
     server: target.server,
     at,
