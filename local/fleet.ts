@@ -87,6 +87,8 @@ export interface Fleet {
   authUrl: string;
   idpUrl: string;
   upstreamUrl: string;
+  /** Runs the registry's cron (the live-status probe of every server) once, now. */
+  runCron(): Promise<void>;
   /** Stops and starts one Worker's process (its Durable Object state persists). */
   restart(name: "registry" | "presto" | "auth"): Promise<void>;
   stop(): Promise<void>;
@@ -138,6 +140,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
   ];
   const running = new Map<string, ChildProcess>();
+  let cron: NodeJS.Timeout | undefined;
   const launch = async (worker: WorkerSpec) => {
     running.set(worker.name, await startWorker(worker, host, persistTo, logDir));
   };
@@ -149,9 +152,16 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     await seedRegistry({
       registryUrl,
       authUrl,
-      servers: [prestoUrl],
+      // The registry is itself an MCP server (/mcp), governed like every other.
+      servers: [prestoUrl, registryUrl],
       pipeline: { name: "pipeline", secret: LOCAL_SERVICES.pipeline.secret },
     });
+    // wrangler dev does not fire cron triggers: play the registry's live-status cron, now and every minute.
+    await runRegistryCron(registryUrl);
+    cron = setInterval(() => {
+      runRegistryCron(registryUrl).catch((error) => console.warn(`live-status check failed: ${error}`));
+    }, 60_000);
+    cron.unref();
   } catch (error) {
     await Promise.all([...running.values()].map(stopProcess));
     await Promise.all([upstream.close(), idp.close()]);
@@ -170,7 +180,9 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       await stopProcess(running.get(name));
       await launch(worker);
     },
+    runCron: () => runRegistryCron(registryUrl),
     async stop() {
+      clearInterval(cron);
       await Promise.all([...running.values()].map(stopProcess));
       await Promise.all([upstream.close(), idp.close()]);
     },
@@ -223,6 +235,8 @@ function spawnWorker(worker: WorkerSpec, host: string, persistTo: string, logDir
     "--persist-to",
     persistTo,
     "--show-interactive-dev-session=false",
+    // Exposes /__scheduled, through which the launcher plays the registry's cron trigger.
+    "--test-scheduled",
     ...Object.entries(worker.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
   ];
   const log = createWriteStream(join(logDir, `${worker.name}.log`), { flags: "a" });
@@ -273,6 +287,19 @@ async function waitForHealth(url: string, child: ChildProcess | undefined, timeo
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} did not become healthy within ${timeoutMs} ms`);
+}
+
+/** Fires the registry's scheduled handler through wrangler dev's /__scheduled route. */
+export async function runRegistryCron(registryUrl: string): Promise<void> {
+  // Local D1 is one SQLite file shared by several workerd processes: a write can meet
+  // SQLITE_BUSY, which production D1 does not have. Retry briefly rather than fail the start.
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${registryUrl}/__scheduled?cron=${encodeURIComponent("*/1 * * * *")}`);
+    if (response.ok) return;
+    const detail = `HTTP ${response.status} ${await response.text()}`;
+    if (attempt >= 3) throw new Error(`the registry's cron failed: ${detail}`);
+    await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+  }
 }
 
 async function runWrangler(args: string[], logFile: string): Promise<void> {

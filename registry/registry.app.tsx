@@ -1,7 +1,8 @@
 /**
  * The registry Worker, the fleet's centre: the /v0.1 API (official MCP Registry shapes plus
- * governance), its OpenAPI document, its own MCP server (/mcp, registry.mcp.ts), and the
- * `serverPolicy` RPC every domain server consults through its REGISTRY Service Binding.
+ * governance), its OpenAPI document, the page, its own MCP server (/mcp, registry.mcp.ts), the
+ * live-status cron, and the `serverPolicy` RPC every domain server consults through its
+ * REGISTRY Service Binding.
  */
 
 import { WorkerEntrypoint } from "cloudflare:workers";
@@ -12,6 +13,7 @@ import type { ServerPolicy } from "../shared/registry/access";
 import type { RegistryBinding } from "../shared/registry/registry.contract";
 import { apiApp, isProtectedApiRequest } from "./registry.api";
 import type { RegistryEnv } from "./registry.env";
+import { scheduledHealth } from "./registry.health";
 import { fetchMcp, isMcpRequest } from "./registry.mcp";
 import { pageApp } from "./registry.page";
 import { getServerPolicy } from "./registry.store";
@@ -58,6 +60,11 @@ export default class Registry extends WorkerEntrypoint<RegistryEnv> implements R
       return resourceServerFor(this.env).fetch(request, this.env, this.ctx);
     }
     return app.fetch(request, this.env, this.ctx);
+  }
+
+  /** The cron trigger: probe every registered server and record its live status. */
+  override async scheduled(controller: ScheduledController): Promise<void> {
+    await scheduledHealth(controller, this.env, this.ctx);
   }
 
   /** RPC for domain servers: the governance they enforce (null when the server is not registered). */

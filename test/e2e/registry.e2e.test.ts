@@ -78,6 +78,20 @@ describe("the registry in the running fleet", () => {
     });
   });
 
+  it("shows live status from the cron's probe: Presto up, with latency and when it was checked", async () => {
+    const before = await get<ServerResponse>(`/v0.1/servers/${PRESTO}/versions/latest`);
+    const health = (before._meta["dev.mcp-fleet/governance"] as { health: Record<string, unknown> }).health;
+    expect(health).toMatchObject({ status: "up" });
+    expect(health.latencyMs).toEqual(expect.any(Number));
+    const cron = await fetch(`${registry}/__scheduled?cron=${encodeURIComponent("*/1 * * * *")}`);
+    expect(cron.status).toBe(200);
+    const { checks } = await get<{ checks: { at: string; up: boolean }[] }>(`/v0.1/servers/${PRESTO}/health`);
+    expect(checks[0]?.up).toBe(true);
+    expect(Date.parse(checks[0]?.at ?? "")).toBeGreaterThan(Date.parse(health.checkedAt as string));
+    const up = await get<ServerList>("/v0.1/servers?status=up");
+    expect(up.servers.map((entry) => entry.server.name)).toContain("com.example.mcp-fleet/presto");
+  });
+
   it("syncs like a registry client: every entry once by cursor, then only what changed", async () => {
     const first = await sync();
     expect(first.map((entry) => entry.server.name)).toContain("com.example.mcp-fleet/presto");
