@@ -3,8 +3,11 @@ import type { AuthBinding } from "../shared/auth/token.validation";
 /** The registry Worker's bindings and settings (root wrangler.toml). */
 export interface RegistryEnv {
   DB: D1Database;
-  /** The auth Worker: `validateToken` for the write API, the access API and signed-in pages. */
-  AUTH: AuthBinding;
+  /**
+   * The auth Worker: `validateToken` for the write API, the access API and signed-in pages, and
+   * `fetch` for the page's own OAuth calls (discovery, registration, tokens, revocation).
+   */
+  AUTH: AuthBinding & { fetch(request: Request): Promise<Response> };
   /** Sessions of the registry's own MCP server (/mcp). */
   SESSIONS: DurableObjectNamespace;
   /** This Worker's public origin: the OAuth resource its tokens are bound to. */

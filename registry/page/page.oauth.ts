@@ -55,7 +55,7 @@ export function authorizationServer(env: RegistryEnv): Promise<AuthorizationServ
   const issuer = env.AUTH_ISSUER;
   const hit = metadataCache.get(issuer);
   if (hit && hit.until > Date.now()) return hit.metadata;
-  const metadata = discoverAuthorizationServerMetadata(issuer).then(
+  const metadata = discoverAuthorizationServerMetadata(issuer, { fetchFn: authFetch(env) }).then(
     (found) => {
       if (!found) throw new SignInUnavailableError(`no authorization server metadata at ${issuer}`);
       return found;
@@ -67,6 +67,14 @@ export function authorizationServer(env: RegistryEnv): Promise<AuthorizationServ
   metadataCache.set(issuer, { metadata, until: Date.now() + METADATA_TTL_MS });
   metadata.catch(() => metadataCache.delete(issuer));
   return metadata;
+}
+
+/**
+ * Server-to-server calls to the auth Worker go over its Service Binding: on Cloudflare a Worker's
+ * fetch to another Worker's route on the same zone would not reach that Worker.
+ */
+function authFetch(env: RegistryEnv) {
+  return (url: string | URL, init?: RequestInit) => env.AUTH.fetch(new Request(url, init));
 }
 
 export function redirectUri(env: RegistryEnv): string {
@@ -126,6 +134,7 @@ export async function exchangeCode(
     codeVerifier,
     redirectUri: redirectUri(env),
     resource: env.PUBLIC_URL,
+    fetchFn: authFetch(env),
   });
   await noteTokenRequest(env, client.client_id);
   return tokens;
@@ -141,6 +150,7 @@ export async function refresh(
     clientInformation: client,
     refreshToken,
     resource: env.PUBLIC_URL,
+    fetchFn: authFetch(env),
   });
   await noteTokenRequest(env, client.client_id);
   return tokens;
@@ -150,7 +160,7 @@ export async function refresh(
  * RFC 7009: revokes the grant behind a refresh token (and so its access tokens), when the auth
  * Worker advertises revocation. Best effort: signing out must not depend on it.
  */
-export async function revoke({ metadata, client }: PageClient, refreshToken: string) {
+export async function revoke(env: RegistryEnv, { metadata, client }: PageClient, refreshToken: string) {
   const endpoint = "revocation_endpoint" in metadata ? metadata.revocation_endpoint : undefined;
   if (!endpoint) return;
   const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded" });
@@ -163,7 +173,7 @@ export async function revoke({ metadata, client }: PageClient, refreshToken: str
   } else {
     body.set("client_id", client.client_id);
   }
-  const response = await fetch(endpoint, { method: "POST", headers, body }).catch(
+  const response = await authFetch(env)(endpoint, { method: "POST", headers, body }).catch(
     (error: unknown) => new Response(messageOf(error), { status: 599 }),
   );
   if (!response.ok) console.warn(JSON.stringify({ page: "revoke-failed", status: response.status }));
@@ -187,6 +197,7 @@ async function register(
         token_endpoint_auth_method: "client_secret_basic",
         scope: PAGE_SCOPE,
       },
+      fetchFn: authFetch(env),
     });
   } catch (error) {
     throw new SignInUnavailableError(`client registration at ${env.AUTH_ISSUER}: ${messageOf(error)}`);

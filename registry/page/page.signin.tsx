@@ -134,7 +134,7 @@ export function signInRoutes(render: RenderPage) {
       if (ended?.refreshToken) {
         try {
           const client = await clientById(c.env, ended.clientId);
-          if (client) await revoke(client, ended.refreshToken);
+          if (client) await revoke(c.env, client, ended.refreshToken);
         } catch (error) {
           console.warn(JSON.stringify({ page: "revoke-failed", error: messageOf(error) }));
         }
