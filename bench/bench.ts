@@ -296,7 +296,7 @@ async function main() {
         ((await token.json()) as { access_token: string }).access_token,
         REGISTRY_SERVERS,
       );
-      search = await measureSearch(registryUrl, REGISTRY_SERVERS + 1, REGISTRY_REQUESTS);
+      search = await measureSearch(registryUrl, REGISTRY_REQUESTS);
     }
 
     const searchLine = search

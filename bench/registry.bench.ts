@@ -68,7 +68,24 @@ const QUERIES = [
   "/v0.1/servers?version=latest&limit=100&search=bench",
 ];
 
-export async function measureSearch(registryUrl: string, servers: number, requests: number): Promise<SearchFigures> {
+/** How many servers the registry lists (latest versions), paging as a client would. */
+async function countServers(registryUrl: string): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const query = new URLSearchParams({ version: "latest", limit: "100", ...(cursor ? { cursor } : {}) });
+    const page = (await (await fetch(`${registryUrl}/v0.1/servers?${query}`)).json()) as {
+      servers: unknown[];
+      metadata: { nextCursor?: string };
+    };
+    count += page.servers.length;
+    cursor = page.metadata.nextCursor;
+  } while (cursor);
+  return count;
+}
+
+export async function measureSearch(registryUrl: string, requests: number): Promise<SearchFigures> {
+  const servers = await countServers(registryUrl);
   const search: number[] = [];
   const baseline: number[] = [];
   const timed = async (path: string, into: number[]) => {
