@@ -10,35 +10,43 @@ export async function publishServers(registryUrl: string, token: string, count: 
   const publishOne = async (index: number) => {
     const name = `bench-${String(index).padStart(4, "0")}`;
     const word = WORDS[index % WORDS.length] as string;
-    const response = await fetch(`${registryUrl}/v0.1/publish`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        $schema: "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
-        name: `com.example.mcp-fleet/${name}`,
-        title: `Bench ${word} ${index}`,
-        description: `Synthetic ${word} server number ${index}`,
-        version: "1.0.0",
-        remotes: [{ type: "streamable-http", url: `https://${name}.mcp.example.com/mcp` }],
-        _meta: {
-          "io.modelcontextprotocol.registry/publisher-provided": {
-            team: `team-${index % 25}`,
-            supportChannel: `#${word}`,
-            onCall: `${word}-oncall`,
-            environments: ["production"],
-            allowedGroups: [`team-${index % 25}`],
-            tools: Array.from({ length: 6 }, (_, t) => ({
-              name: `${name.replace(/-/g, "_")}_tool_${t}`,
-              description: `Does ${word} thing ${t}`,
-              annotations: { readOnlyHint: t !== 5 },
-              access: { scopes: [`${word}:read`] },
-              needsApproval: t === 5,
-              minutesSaved: t + 1,
-            })),
+    const publish = () =>
+      fetch(`${registryUrl}/v0.1/publish`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          $schema: "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
+          name: `com.example.mcp-fleet/${name}`,
+          title: `Bench ${word} ${index}`,
+          description: `Synthetic ${word} server number ${index}`,
+          version: "1.0.0",
+          remotes: [{ type: "streamable-http", url: `https://${name}.mcp.example.com/mcp` }],
+          _meta: {
+            "io.modelcontextprotocol.registry/publisher-provided": {
+              team: `team-${index % 25}`,
+              supportChannel: `#${word}`,
+              onCall: `${word}-oncall`,
+              environments: ["production"],
+              allowedGroups: [`team-${index % 25}`],
+              tools: Array.from({ length: 6 }, (_, t) => ({
+                name: `${name.replace(/-/g, "_")}_tool_${t}`,
+                description: `Does ${word} thing ${t}`,
+                annotations: { readOnlyHint: t !== 5 },
+                access: { scopes: [`${word}:read`] },
+                needsApproval: t === 5,
+                minutesSaved: t + 1,
+              })),
+            },
           },
-        },
-      }),
-    });
+        }),
+      });
+    // Local D1 is one SQLite file shared by every wrangler process; a write can meet SQLITE_BUSY
+    // while the other Workers flush their records. Production D1 has no such lock: retry.
+    let response = await publish();
+    for (let attempt = 1; response.status >= 500 && attempt < 5; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      response = await publish();
+    }
     if (response.status !== 201 && response.status !== 409) {
       throw new Error(`publishing ${name}: ${response.status} ${await response.text()}`);
     }

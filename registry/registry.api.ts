@@ -155,6 +155,16 @@ function register<R extends RouteConfig>(
   apiApp.openapi(config, handler as unknown as RouteHandler<R, ApiEnv>);
 }
 
+apiApp.onError((error, c) => {
+  console.error(`registry API ${c.req.method} ${c.req.path} failed`, error);
+  return problem(
+    c,
+    500,
+    "Internal Server Error",
+    "the registry failed to answer (each write is all or nothing); try again",
+  );
+});
+
 apiApp.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",
   scheme: "bearer",
