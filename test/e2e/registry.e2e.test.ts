@@ -3,6 +3,8 @@
  * and approved by a reviewer at start; a registry client syncing the official API; the access
  * check with real tokens; Presto refusing sessions while the registry says it is deprecated.
  */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { describe, expect, inject, it } from "vitest";
 import { runRegistryCron } from "../../local/fleet.ts";
 import { bearer, postInitialize, userToken } from "./identities";
@@ -137,5 +139,34 @@ describe("the registry in the running fleet", () => {
       if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(status).toBe(200);
+  });
+
+  it("lets an agent find Presto through the registry's own MCP server and learn what it may use there", async () => {
+    const agent = new Client({ name: "e2e-agent", version: "1.0.0" });
+    const token = await userToken("bob", registry, "registry:read");
+    await agent.connect(
+      new StreamableHTTPClientTransport(new URL(`${registry}/mcp`), { requestInit: { headers: bearer(token) } }),
+    );
+    try {
+      const text = (result: unknown) =>
+        ((result as { content: { text?: string }[] }).content ?? []).map((part) => part.text ?? "").join("");
+      const found = text(await agent.callTool({ name: "registry_search_servers", arguments: { query: "SQL" } }));
+      expect(found).toContain("### presto: Presto SQL");
+      expect(found).toContain(`${presto}/mcp`);
+      const read = text(
+        await agent.callTool({
+          name: "registry_check_access",
+          arguments: { server: "presto", tool: "presto_run_query" },
+        }),
+      );
+      expect(read).toMatch(/allowed/i);
+      const kill = await agent.callTool({
+        name: "registry_check_access",
+        arguments: { server: "presto", tool: "presto_kill_query" },
+      });
+      expect(text(kill)).toContain("data-eng");
+    } finally {
+      await agent.close();
+    }
   });
 });
