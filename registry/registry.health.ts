@@ -194,6 +194,8 @@ async function send(
 ): Promise<Response> {
   const response = await fetch(url, {
     ...init,
+    // A probe asks the published URL only; it never follows the answer elsewhere.
+    redirect: "manual",
     headers: { "user-agent": "mcp-fleet-registry-health/1", ...init.headers },
   });
   await response.body?.cancel();

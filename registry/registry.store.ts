@@ -206,16 +206,22 @@ export async function publishVersion(
     throw new ConflictError(`version ${document.version} of ${shortName} is already published; publish a new version`);
   }
   const isLatest = versions.every((row) => semver.gt(document.version, row.version));
+  // An approval covers the version that was reviewed: a new latest version of an approved
+  // server goes back to review (and its sessions close) until reviewers approve it.
+  const reReview = isLatest && existing?.lifecycle === "approved";
   const statements = [];
   if (existing) {
     statements.push(
       orm
         .update(servers)
         .set({
-          supportChannel: meta.supportChannel,
-          onCall: meta.onCall,
-          environments: meta.environments,
-          ...(isLatest ? { latestVersion: document.version } : {}),
+          // Environments, groups and services are proposed on the first publish only; afterwards
+          // they change through PUT .../access. The owning team changes only by an admin's publish.
+          team: meta.team,
+          ...(isLatest
+            ? { supportChannel: meta.supportChannel, onCall: meta.onCall, latestVersion: document.version }
+            : {}),
+          ...(reReview ? { lifecycle: "in_review" as const, lifecycleChangedAt: now } : {}),
           updatedAt: now,
         })
         .where(eq(servers.name, shortName)),
@@ -227,6 +233,10 @@ export async function publishVersion(
           .set({ isLatest: false, updatedAt: now })
           .where(and(eq(serverVersions.serverName, shortName), eq(serverVersions.isLatest, true))),
       );
+    }
+    if (reReview) {
+      const note = `version ${document.version} was published: it needs its own reviews before approval`;
+      statements.push(event(orm, shortName, actor, "lifecycle", { from: "approved", to: "in_review", note }, now));
     }
   } else {
     statements.push(
@@ -264,7 +274,15 @@ export async function publishVersion(
     statements.push(orm.insert(tools).values({ ...tool, serverName: shortName, version: document.version }));
   }
   statements.push(event(orm, shortName, actor, "publish", { version: document.version, isLatest }, now));
-  await orm.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+  try {
+    await orm.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+  } catch (error) {
+    // A concurrent publish of the same server or version got there first.
+    if (/UNIQUE constraint failed/i.test(String((error as Error).cause ?? error))) {
+      throw new ConflictError(`${shortName} ${document.version} was published concurrently; read it and retry`);
+    }
+    throw error;
+  }
 }
 
 export async function setLifecycle(
@@ -281,7 +299,7 @@ export async function setLifecycle(
       .set({ lifecycle: change.to, lifecycleChangedAt: now, updatedAt: now })
       .where(and(eq(servers.name, name), eq(servers.lifecycle, change.from)))
       .returning({ name: servers.name }),
-    touchLatest(orm, name, now),
+    touchVersions(orm, name, now),
     event(orm, name, actor, "lifecycle", { from: change.from, to: change.to, note: change.note ?? "" }, now),
   ]);
   return updated.length === 1;
@@ -293,7 +311,7 @@ export async function addReview(d1: D1Database, review: Omit<ReviewRow, "id">, a
   await orm.batch([
     orm.insert(reviews).values(row),
     orm.update(servers).set({ updatedAt: review.at }).where(eq(servers.name, review.serverName)),
-    touchLatest(orm, review.serverName, review.at),
+    touchVersions(orm, review.serverName, review.at),
     event(
       orm,
       review.serverName,
@@ -309,7 +327,7 @@ export async function addReview(d1: D1Database, review: Omit<ReviewRow, "id">, a
 export async function setAccess(
   d1: D1Database,
   name: string,
-  access: { allowedGroups: string[]; allowedServices: ServiceRule },
+  access: { allowedGroups: string[]; allowedServices: ServiceRule; environments?: string[] },
   actor: string,
   now = new Date(),
 ): Promise<void> {
@@ -317,19 +335,24 @@ export async function setAccess(
   await orm.batch([
     orm
       .update(servers)
-      .set({ allowedGroups: access.allowedGroups, allowedServices: access.allowedServices, updatedAt: now })
+      .set({
+        allowedGroups: access.allowedGroups,
+        allowedServices: access.allowedServices,
+        ...(access.environments ? { environments: access.environments } : {}),
+        updatedAt: now,
+      })
       .where(eq(servers.name, name)),
-    touchLatest(orm, name, now),
+    touchVersions(orm, name, now),
     event(orm, name, actor, "access", access, now),
   ]);
 }
 
-/** Governance changes bump the latest version's updatedAt, so `updated_since` syncs see them. */
-function touchLatest(orm: DrizzleD1Database, name: string, now: Date) {
-  return orm
-    .update(serverVersions)
-    .set({ updatedAt: now })
-    .where(and(eq(serverVersions.serverName, name), eq(serverVersions.isLatest, true)));
+/**
+ * Governance changes bump every version's updatedAt (each version carries the governance block and
+ * the lifecycle-derived status), so `updated_since` syncs see them.
+ */
+function touchVersions(orm: DrizzleD1Database, name: string, now: Date) {
+  return orm.update(serverVersions).set({ updatedAt: now }).where(eq(serverVersions.serverName, name));
 }
 
 function event(
@@ -366,7 +389,10 @@ async function withDetails(
   return rows.map(({ server, version }) => {
     const current = Object.fromEntries(REVIEW_KINDS.map((kind) => [kind, null])) as ServerEntry["reviews"];
     for (const review of reviewRows) {
-      if (review.serverName === server.name && current[review.kind] === null) current[review.kind] = review;
+      // A review speaks for the version it looked at.
+      if (review.serverName === server.name && review.version === version.version && current[review.kind] === null) {
+        current[review.kind] = review;
+      }
     }
     return {
       server,

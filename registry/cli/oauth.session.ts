@@ -25,6 +25,7 @@ import type {
   OAuthProtectedResourceMetadata,
   OAuthTokens,
 } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { checkResourceAllowed } from "@modelcontextprotocol/sdk/shared/auth-utils.js";
 import { CliError, EXIT } from "./cli.errors.ts";
 import type { CredentialsStore, StoredTokens } from "./credentials.store.ts";
 
@@ -388,6 +389,14 @@ async function discover(serverUrl: string): Promise<Discovery> {
     resourceMetadata = await discoverOAuthProtectedResourceMetadata(serverUrl);
   } catch (error) {
     throw authFailure(`reading the OAuth protected resource metadata of ${serverUrl}`, error);
+  }
+  // A server may only claim a resource that covers its own URL; otherwise it could ask for (and
+  // be handed) the stored token of another server.
+  if (!checkResourceAllowed({ requestedResource: serverUrl, configuredResource: resourceMetadata.resource })) {
+    throw new CliError(
+      `${serverUrl} claims to be the resource ${resourceMetadata.resource}, which is not its own URL: refusing to send it any token`,
+      EXIT.auth,
+    );
   }
   const issuer = resourceMetadata.authorization_servers?.[0];
   if (!issuer) {

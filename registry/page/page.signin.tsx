@@ -148,9 +148,20 @@ export function signInRoutes(render: RenderPage) {
 }
 
 /** Only a path on this site: never another origin (`//evil.example`, `/\evil.example`). */
+/** A path on this site to come back to; anything that would resolve elsewhere becomes "/". */
 function safeReturn(value: string | undefined): string {
-  if (!value?.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return "/";
-  return value.startsWith("/auth/") ? "/" : value;
+  if (!value?.startsWith("/")) return "/";
+  const base = new URL("https://registry.invalid");
+  let url: URL;
+  try {
+    url = new URL(value, base);
+  } catch {
+    return "/";
+  }
+  // Browsers drop tabs and newlines and read "\" as "/": resolve as they do, then insist on this origin.
+  if (url.origin !== base.origin || /[\s\\]/.test(value)) return "/";
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  return path.startsWith("/auth/") ? "/" : path;
 }
 
 function randomState(): string {

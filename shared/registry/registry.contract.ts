@@ -3,6 +3,7 @@
  * the fleet publishes, the fleet's governance metadata, and the request bodies of the write API.
  * One zod source for validation (registry), construction (kit) and types (everyone).
  */
+import semver from "semver";
 import { z } from "zod";
 import { LIFECYCLES, REVIEW_KINDS, REVIEW_STATES } from "../db/fleet.schema";
 
@@ -18,6 +19,26 @@ export const FLEET_META = "dev.mcp-fleet/governance";
 const groupName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a group name (letters, digits, . _ -)");
 const serviceName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, "a service identity name (lowercase, digits, -)");
 const scopeName = z.string().regex(/^[a-z][a-z0-9_-]*(:[a-z0-9_-]+)?$/, "a scope such as presto:read");
+
+/**
+ * Where clients connect: https (plain http only on loopback, for local fleets), and only characters
+ * that need no quoting, because the URL is pasted into shell commands and JSON by the snippets.
+ */
+export function isSafeRemoteUrl(value: string): boolean {
+  if (!/^[A-Za-z0-9._~:/?#@!*+,=%[\]-]+$/.test(value)) return false;
+  try {
+    const url = new URL(value);
+    if (url.protocol === "https:") return true;
+    return url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+const remoteUrl = z
+  .string()
+  .max(2000)
+  .refine(isSafeRemoteUrl, "an https URL (http only on loopback) without spaces, quotes or shell characters");
 
 export const serviceRuleSchema = z.union([z.boolean(), z.array(serviceName).max(100)]);
 
@@ -70,8 +91,8 @@ export const serverJsonSchema = z
     description: z.string().min(1).max(100),
     version: z
       .string()
-      .regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "a semantic version such as 1.2.0")
-      .max(255),
+      .max(255)
+      .refine((value) => semver.valid(value) === value && !value.includes("+"), "a semantic version such as 1.2.0"),
     websiteUrl: z.string().url().optional(),
     repository: z
       .object({
@@ -86,7 +107,7 @@ export const serverJsonSchema = z
         z
           .object({
             type: z.enum(["streamable-http", "sse"]),
-            url: z.string().url(),
+            url: remoteUrl,
           })
           .strict(),
       )
@@ -122,6 +143,12 @@ export const accessChangeSchema = z
   .object({
     allowedGroups: z.array(groupName).max(100),
     allowedServices: serviceRuleSchema,
+    /** Where the server is approved to run; only reviewers and admins may change it. */
+    environments: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/))
+      .min(1)
+      .max(20)
+      .optional(),
   })
   .strict();
 
