@@ -383,7 +383,7 @@ class LoopbackCallback {
   }
 }
 
-async function discover(serverUrl: string): Promise<Discovery> {
+export async function discover(serverUrl: string): Promise<Discovery> {
   let resourceMetadata: OAuthProtectedResourceMetadata;
   try {
     resourceMetadata = await discoverOAuthProtectedResourceMetadata(serverUrl);
