@@ -142,13 +142,17 @@ export async function getServerRow(d1: D1Database, name: string): Promise<Server
 /** What a domain server enforces (the `serverPolicy` RPC). */
 export async function getServerPolicy(d1: D1Database, name: string): Promise<ServerPolicy | null> {
   const row = await getServerRow(d1, name);
-  if (!row) return null;
+  return row ? policyOf(row) : null;
+}
+
+/** A server row's governance, as the access evaluation reads it. */
+export function policyOf(server: ServerRow): ServerPolicy {
   return {
-    name: row.name,
-    lifecycle: row.lifecycle,
-    environments: row.environments,
-    allowedGroups: row.allowedGroups,
-    allowedServices: row.allowedServices,
+    name: server.name,
+    lifecycle: server.lifecycle,
+    environments: server.environments,
+    allowedGroups: server.allowedGroups,
+    allowedServices: server.allowedServices,
   };
 }
 

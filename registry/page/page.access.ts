@@ -6,17 +6,8 @@
  */
 import type { Caller } from "../../shared/auth/caller";
 import type { ServerRow, ToolRow } from "../../shared/db/fleet.schema";
-import { type AccessDecision, checkAccess, type ServerPolicy } from "../../shared/registry/access";
-
-export function policyOf(server: ServerRow): ServerPolicy {
-  return {
-    name: server.name,
-    lifecycle: server.lifecycle,
-    environments: server.environments,
-    allowedGroups: server.allowedGroups,
-    allowedServices: server.allowedServices,
-  };
-}
+import { type AccessDecision, checkAccess } from "../../shared/registry/access";
+import { policyOf } from "../registry.store";
 
 export function serverVerdict(server: ServerRow, tools: readonly ToolRow[], caller: Caller, environment: string) {
   return checkAccess(policyOf(server), tools, caller, { environment, evaluateScopes: false });
