@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { healthChecks, servers } from "../shared/db/fleet.schema";
 import { snippetFor } from "../shared/registry/client.snippets";
 import { PUBLISHER_META, type ServerJson, type ToolManifest } from "../shared/registry/registry.contract";
+import { safeReturn } from "./page/page.signin";
 import { pageApp } from "./registry.page";
 import { addReview, db, publishVersion, setLifecycle } from "./registry.store";
 
@@ -363,5 +364,19 @@ describe("signed in", () => {
     const { response, html } = await page("/auth/callback?code=abc&state=forged-state-value-123");
     expect(response.status).toBe(400);
     expect(html).toContain("This sign-in cannot be completed");
+  });
+
+  it.each([
+    ["/servers/presto?version=1.0.0#tools", "/servers/presto?version=1.0.0#tools"],
+    ["/", "/"],
+    ["https://evil.example/", "/"],
+    ["//evil.example", "/"],
+    ["/\\evil.example", "/"],
+    ["/\t/evil.example", "/"],
+    ["/\n/evil.example", "/"],
+    ["/auth/signin", "/"],
+    [undefined, "/"],
+  ])("comes back after sign-in only to a page of this site: %j → %s", (value, expected) => {
+    expect(safeReturn(value)).toBe(expected);
   });
 });

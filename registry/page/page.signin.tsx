@@ -149,7 +149,7 @@ export function signInRoutes(render: RenderPage) {
 
 /** Only a path on this site: never another origin (`//evil.example`, `/\evil.example`). */
 /** A path on this site to come back to; anything that would resolve elsewhere becomes "/". */
-function safeReturn(value: string | undefined): string {
+export function safeReturn(value: string | undefined): string {
   if (!value?.startsWith("/")) return "/";
   const base = new URL("https://registry.invalid");
   let url: URL;
