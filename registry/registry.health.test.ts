@@ -7,9 +7,10 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { count, eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { healthChecks } from "../shared/db/fleet.schema";
-import { PUBLISHER_META, type ServerJson } from "../shared/registry/registry.contract";
+import type { ServerJson } from "../shared/registry/registry.contract";
 import { type HealthCheckResult, runHealthChecks, scheduledHealth } from "./registry.health";
 import { db, getServerRow, listHealthChecks, publishVersion, setLifecycle } from "./registry.store";
+import { testServerJson } from "./registry.testing";
 
 const targets = inject("healthTargets");
 /** The targets answer after 15 ms (test/support/health-targets.global.ts). */
@@ -26,22 +27,14 @@ const SERVERS = {
 type Seeded = keyof typeof SERVERS;
 
 function serverJson(name: string, origin: string): ServerJson {
-  return {
-    name: `com.example.mcp-fleet/${name}`,
+  return testServerJson(name, {
     title: `${name} server`,
     description: `Health probe target ${name}`,
-    version: "1.0.0",
-    remotes: [{ type: "streamable-http", url: `${origin}/mcp` }],
-    _meta: {
-      [PUBLISHER_META]: {
-        team: "platform",
-        supportChannel: "#platform",
-        onCall: "platform-oncall",
-        environments: ["test"],
-        tools: [],
-      },
-    },
-  };
+    remoteUrl: `${origin}/mcp`,
+    team: "platform",
+    supportChannel: "#platform",
+    onCall: "platform-oncall",
+  });
 }
 
 function byServer(results: HealthCheckResult[]): Record<Seeded, HealthCheckResult> {

@@ -6,11 +6,12 @@
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLISH_DOCUMENT_PATH, publishDocument } from "../shared/registry/publish.document";
-import { PUBLISHER_META, type ServerJson, type ToolManifest } from "../shared/registry/registry.contract";
+import type { ServerJson, ToolManifest } from "../shared/registry/registry.contract";
 import { connect, initializeMessage, textOf, workerFetch } from "../test/workers/mcp-client";
 import { HEALTH_HISTORY, recordHealthChecks } from "./registry.health";
 import { registryServer } from "./registry.mcp";
 import { addReview, publishVersion, setLifecycle } from "./registry.store";
+import { testServerJson } from "./registry.testing";
 
 const NS = "com.example.mcp-fleet";
 const ALICE = "alice; groups=data-eng; scopes=registry:read";
@@ -36,24 +37,14 @@ const warehouseTools: ToolManifest[] = [
 ];
 
 function serverJson(name: string, description: string, tools: ToolManifest[], allowedGroups: string[]): ServerJson {
-  return {
-    name: `${NS}/${name}`,
-    title: `${name} title`,
+  return testServerJson(name, {
     description,
-    version: "1.0.0",
-    remotes: [{ type: "streamable-http", url: `https://${name}.mcp.example.com/mcp` }],
-    _meta: {
-      [PUBLISHER_META]: {
-        team: "data-eng",
-        supportChannel: "#data-eng-help",
-        onCall: "data-eng-oncall",
-        environments: ["test"],
-        allowedGroups,
-        allowedServices: ["reporting-bot"],
-        tools,
-      },
-    },
-  };
+    tools,
+    allowedGroups,
+    allowedServices: ["reporting-bot"],
+    supportChannel: "#data-eng-help",
+    onCall: "data-eng-oncall",
+  });
 }
 
 async function approve(name: string) {

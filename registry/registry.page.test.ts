@@ -9,10 +9,11 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { healthChecks, servers } from "../shared/db/fleet.schema";
 import { snippetFor } from "../shared/registry/client.snippets";
-import { PUBLISHER_META, type ServerJson, type ToolManifest } from "../shared/registry/registry.contract";
+import type { ToolManifest } from "../shared/registry/registry.contract";
 import { safeReturn } from "./page/page.signin";
 import { pageApp } from "./registry.page";
 import { addReview, db, publishVersion, setLifecycle } from "./registry.store";
+import { testServerJson } from "./registry.testing";
 
 const NS = env.REGISTRY_NAMESPACE;
 /** The environment access answers are for (vitest.config.ts sets it); test servers are approved for it. */
@@ -21,26 +22,8 @@ const ENVIRONMENT: string = (() => {
   return env.FLEET_ENV;
 })();
 
-function document(name: string, overrides: Partial<ServerJson> & { team?: string; tools?: ToolManifest[] } = {}) {
-  const { team = "data-eng", tools = [], ...rest } = overrides;
-  return {
-    name: `${NS}/${name}`,
-    title: `${name} title`,
-    description: `The ${name} server`,
-    version: "1.0.0",
-    remotes: [{ type: "streamable-http" as const, url: `https://${name}.mcp.example.com/mcp` }],
-    _meta: {
-      [PUBLISHER_META]: {
-        team,
-        supportChannel: `#${name}-help`,
-        onCall: `${name}-oncall`,
-        environments: [ENVIRONMENT],
-        allowedGroups: ["data-eng", "finance"],
-        tools,
-      },
-    },
-    ...rest,
-  } satisfies ServerJson;
+function document(name: string, overrides: Parameters<typeof testServerJson>[1] = {}) {
+  return testServerJson(name, { environments: [ENVIRONMENT], allowedGroups: ["data-eng", "finance"], ...overrides });
 }
 
 const TOOLS: ToolManifest[] = [
