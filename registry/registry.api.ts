@@ -9,7 +9,7 @@ import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler, z } from
 import type { Context } from "hono";
 import type { Caller } from "../shared/auth/caller";
 import { callerFrom, type TokenProps } from "../shared/auth/token.validation";
-import { LIFECYCLES } from "../shared/db/fleet.schema";
+import { LIFECYCLES, type ServerRow } from "../shared/db/fleet.schema";
 import { type AccessDecision, checkAccess } from "../shared/registry/access";
 import {
   accessChangeSchema,
@@ -266,8 +266,9 @@ register(
     },
   }),
   async (c) => {
-    const name = shortName(c.req.valid("param").name, c.env);
-    if (!name || !(await getServerRow(c.env.DB, name))) return notFound(c, c.req.valid("param").name);
+    const server = await serverRowOf(c, c.req.valid("param").name);
+    if (server instanceof Response) return server;
+    const { name } = server;
     const checks = await listHealthChecks(c.env.DB, name);
     return c.json(
       {
@@ -296,8 +297,9 @@ register(
     },
   }),
   async (c) => {
-    const name = shortName(c.req.valid("param").name, c.env);
-    if (!name || !(await getServerRow(c.env.DB, name))) return notFound(c, c.req.valid("param").name);
+    const server = await serverRowOf(c, c.req.valid("param").name);
+    if (server instanceof Response) return server;
+    const { name } = server;
     return c.json({ reviews: (await listReviews(c.env.DB, name)).map(reviewJson) }, 200);
   },
 );
@@ -402,9 +404,9 @@ register(
   async (c) => {
     const caller = await writer(c);
     if (caller instanceof Response) return caller;
-    const name = shortName(c.req.valid("param").name, c.env);
-    const server = name ? await getServerRow(c.env.DB, name) : undefined;
-    if (!name || !server) return notFound(c, c.req.valid("param").name);
+    const server = await serverRowOf(c, c.req.valid("param").name);
+    if (server instanceof Response) return server;
+    const { name } = server;
     const verdict = mayReview(caller, c.env);
     if (!verdict.ok) return refused(c, verdict);
     const input = c.req.valid("json");
@@ -451,9 +453,9 @@ register(
   async (c) => {
     const caller = await writer(c);
     if (caller instanceof Response) return caller;
-    const name = shortName(c.req.valid("param").name, c.env);
-    const server = name ? await getServerRow(c.env.DB, name) : undefined;
-    if (!name || !server) return notFound(c, c.req.valid("param").name);
+    const server = await serverRowOf(c, c.req.valid("param").name);
+    if (server instanceof Response) return server;
+    const { name } = server;
     const change = c.req.valid("json");
     const verdict = maySetAccess(caller, c.env, server, change.environments);
     if (!verdict.ok) return refused(c, verdict);
@@ -601,6 +603,13 @@ export function shortName(value: string, env: Pick<RegistryEnv, "REGISTRY_NAMESP
   const slash = value.indexOf("/");
   if (slash === -1) return value;
   return value.slice(0, slash) === env.REGISTRY_NAMESPACE ? value.slice(slash + 1) : undefined;
+}
+
+/** The registered server a path names, or the 404 answering it. */
+async function serverRowOf(c: Context<ApiEnv>, param: string): Promise<ServerRow | Response> {
+  const name = shortName(param, c.env);
+  const server = name ? await getServerRow(c.env.DB, name) : undefined;
+  return server ?? notFound(c, param);
 }
 
 function notFound(c: Context<ApiEnv>, what: string) {
