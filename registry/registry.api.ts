@@ -10,7 +10,6 @@ import type { Context } from "hono";
 import type { Caller } from "../shared/auth/caller";
 import { callerFrom, type TokenProps } from "../shared/auth/token.validation";
 import { LIFECYCLES, type ServerRow } from "../shared/db/fleet.schema";
-import { type AccessDecision, checkAccess } from "../shared/registry/access";
 import {
   accessChangeSchema,
   accessQuerySchema,
@@ -19,6 +18,7 @@ import {
   reviewInputSchema,
   serverJsonSchema,
 } from "../shared/registry/registry.contract";
+import { answerAccess as answerFor } from "./registry.access";
 import { actorOf, mayChangeLifecycle, mayPublish, mayReview, maySetAccess, type Verdict } from "./registry.authz";
 import type { RegistryEnv } from "./registry.env";
 import { problem, validationProblem } from "./registry.problems";
@@ -27,7 +27,6 @@ import {
   addReview,
   ConflictError,
   getServerEntry,
-  getServerPolicy,
   getServerRow,
   InvalidCursorError,
   listHealthChecks,
@@ -561,23 +560,14 @@ async function answerAccess(
   query: { server: string; tool?: string; environment?: string; evaluateScopes: boolean },
 ) {
   const name = shortName(query.server, env);
-  const environment = query.environment ?? env.FLEET_ENV;
-  const policy = name ? await getServerPolicy(env.DB, name) : null;
-  const latest = policy && name ? await getServerEntry(env.DB, name, "latest") : undefined;
-  const decision: AccessDecision = checkAccess(policy ?? undefined, latest?.tools ?? [], caller, {
-    environment,
+  const { answer } = await answerFor(env.DB, caller, {
+    server: name ?? query.server,
+    known: name !== undefined,
     tool: query.tool,
+    environment: query.environment ?? env.FLEET_ENV,
     evaluateScopes: query.evaluateScopes,
   });
-  return {
-    server: name ?? query.server,
-    ...(query.tool ? { tool: query.tool } : {}),
-    environment,
-    ...(decision.allowed
-      ? { allowed: true, scopesNeeded: decision.scopesNeeded }
-      : { allowed: false, code: decision.code, reason: decision.reason }),
-    caller: { kind: caller.kind, name: caller.name, groups: caller.groups },
-  };
+  return answer;
 }
 
 /** The caller the OAuth resource server verified, if the request came through it. */

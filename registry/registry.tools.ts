@@ -5,11 +5,11 @@
 import { z } from "zod";
 import { LIFECYCLES, type ServiceRule, type ToolRow } from "../shared/db/fleet.schema";
 import { BadArgumentError, toolsFor } from "../shared/mcp";
-import { checkAccess } from "../shared/registry/access";
 import type { ServerJson } from "../shared/registry/registry.contract";
+import { answerAccess } from "./registry.access";
 import { shortName } from "./registry.api";
 import { healthOf, officialStatus } from "./registry.responses";
-import { getServerEntry, getServerPolicy, type ServerEntry, searchServers } from "./registry.store";
+import { getServerEntry, type ServerEntry, searchServers } from "./registry.store";
 
 /** What the tools work with: this registry's database and settings. */
 export interface RegistryUpstreams {
@@ -145,12 +145,12 @@ export const checkAccessTool = defineTool({
   async run({ server: asked, tool }, ctx) {
     const { db, environment, namespace } = ctx.upstream;
     const name = shortName(asked, { REGISTRY_NAMESPACE: namespace });
-    const policy = name ? await getServerPolicy(db, name) : null;
-    const latest = policy && name ? await getServerEntry(db, name, "latest") : undefined;
     // This session's token is for the registry: the domain server's scopes are listed, not evaluated.
-    const decision = checkAccess(policy ?? undefined, latest?.tools ?? [], ctx.caller, {
-      environment,
+    const { answer, decision, latest } = await answerAccess(db, ctx.caller, {
+      server: name ?? asked,
+      known: name !== undefined,
       tool,
+      environment,
       evaluateScopes: false,
     });
     const { caller } = ctx;
@@ -159,16 +159,6 @@ export const checkAccessTool = defineTool({
         ? `service ${caller.name}`
         : `${caller.name} (groups: ${caller.groups.join(", ") || "none"})`;
     const target = `${tool ? `${tool} on ` : ""}the ${name ?? asked} server`;
-    const answer = {
-      allowed: decision.allowed,
-      server: name ?? asked,
-      ...(tool ? { tool } : {}),
-      environment,
-      ...(decision.allowed
-        ? { scopesNeeded: decision.scopesNeeded }
-        : { code: decision.code, reason: decision.reason }),
-      caller: { kind: caller.kind, name: caller.name, groups: caller.groups },
-    };
     if (decision.allowed) {
       const scopes = decision.scopesNeeded.length
         ? ` Your token for that server needs the scope ${decision.scopesNeeded.join(" ")}.`
