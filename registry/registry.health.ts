@@ -15,7 +15,7 @@
  */
 import { and, eq, ne } from "drizzle-orm";
 import { servers, serverVersions } from "../shared/db/fleet.schema";
-import type { ServerJson } from "../shared/registry/registry.contract";
+import { preferredRemote, type ServerJson } from "../shared/registry/registry.contract";
 import type { RegistryEnv } from "./registry.env";
 import { db } from "./registry.store";
 
@@ -97,10 +97,7 @@ export async function listProbeTargets(d1: D1Database): Promise<ProbeTarget[]> {
     .innerJoin(serverVersions, and(eq(serverVersions.serverName, servers.name), eq(serverVersions.isLatest, true)))
     .where(ne(servers.lifecycle, "retired"))
     .orderBy(servers.name);
-  return rows.map(({ server, document }) => {
-    const remotes = (document as Partial<ServerJson>).remotes ?? [];
-    return { server, remote: remotes.find((remote) => remote.type === "streamable-http") ?? remotes[0] };
-  });
+  return rows.map(({ server, document }) => ({ server, remote: preferredRemote(document as Partial<ServerJson>) }));
 }
 
 /** One probe: /health first, the MCP endpoint when there is no /health. Never throws. */

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { LIFECYCLES, type ServiceRule, type ToolRow } from "../shared/db/fleet.schema";
 import { BadArgumentError, toolsFor } from "../shared/mcp";
-import type { ServerJson } from "../shared/registry/registry.contract";
+import { preferredRemote, type ServerJson } from "../shared/registry/registry.contract";
 import { answerAccess } from "./registry.access";
 import { shortName } from "./registry.api";
 import { healthOf, officialStatus } from "./registry.responses";
@@ -191,8 +191,7 @@ async function findServer(asked: string, upstream: RegistryUpstreams): Promise<S
 }
 
 function remoteOf(entry: ServerEntry): string | undefined {
-  const remotes = (entry.version.document as Partial<ServerJson>).remotes ?? [];
-  const remote = remotes.find((candidate) => candidate.type === "streamable-http") ?? remotes[0];
+  const remote = preferredRemote(entry.version.document as Partial<ServerJson>);
   return remote && (remote.type === "sse" ? `${remote.url} (legacy SSE)` : remote.url);
 }
 

@@ -118,6 +118,12 @@ export const serverJsonSchema = z
   .strict();
 export type ServerJson = z.infer<typeof serverJsonSchema>;
 
+/** The remote a client should use: Streamable HTTP when published, else the first (legacy SSE). */
+export function preferredRemote(document: Partial<ServerJson>): ServerJson["remotes"][number] | undefined {
+  const remotes = document.remotes ?? [];
+  return remotes.find((remote) => remote.type === "streamable-http") ?? remotes[0];
+}
+
 export const lifecycleSchema = z.enum(LIFECYCLES);
 export const reviewKindSchema = z.enum(REVIEW_KINDS);
 export const reviewStateSchema = z.enum(REVIEW_STATES);
