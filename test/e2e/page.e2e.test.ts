@@ -7,7 +7,7 @@
  * Needs Debian's chromium at /usr/bin/chromium (or CHROMIUM_PATH); never downloads a browser.
  */
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators' innerText(), not DOM nodes
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -38,8 +38,14 @@ const contexts: BrowserContext[] = [];
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await publishExtraServers();
+  const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `The page tests need Chromium at ${executablePath}: apt-get install -y chromium (what .ci/run does), or set CHROMIUM_PATH`,
+    );
+  }
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath,
     args: ["--no-sandbox"],
     headless: true,
   });
