@@ -1,8 +1,8 @@
 import { drizzle } from "drizzle-orm/d1";
 import type { Caller } from "../auth/caller";
-import { auditEvents } from "./fleet.schema";
+import { type AuditDecision, auditEvents } from "./fleet.schema";
 
-/** One refusal; timestamps as epoch ms so it survives JSON (the session outbox). */
+/** One refusal or approval answer; timestamps as epoch ms so it survives JSON (the session outbox). */
 export interface AuditRecord {
   id: string;
   at: number;
@@ -10,8 +10,10 @@ export interface AuditRecord {
   callerKind: "user" | "service" | "anonymous";
   callerId: string;
   action: string;
-  decision: "denied";
+  decision: AuditDecision;
   reason: string;
+  /** SHA-256 of the tool call's arguments, when the record is about one call. */
+  argsDigest?: string | null;
 }
 
 export function denial(serverName: string, caller: Caller | undefined, action: string, reason: string): AuditRecord {
@@ -27,14 +29,36 @@ export function denial(serverName: string, caller: Caller | undefined, action: s
   };
 }
 
-/** D1 allows 100 bound parameters per statement; an audit row has 8 columns. */
-const ROWS_PER_STATEMENT = 12;
+/** The human's answer (or the lack of one) to an approval request for one tool call. */
+export function approvalDecision(
+  serverName: string,
+  caller: Caller,
+  toolName: string,
+  argsDigest: string,
+  decision: Exclude<AuditDecision, "denied">,
+  action: string,
+): AuditRecord {
+  return {
+    id: crypto.randomUUID(),
+    at: Date.now(),
+    serverName,
+    callerKind: caller.kind,
+    callerId: caller.id,
+    action: `approval ${toolName}`,
+    decision,
+    reason: action,
+    argsDigest,
+  };
+}
+
+/** D1 allows 100 bound parameters per statement; an audit row has 9 columns. */
+const ROWS_PER_STATEMENT = 11;
 
 /** Writes audit records in one batch, idempotently by id. */
 export async function writeAuditEvents(d1: D1Database, records: readonly AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
   const db = drizzle(d1);
-  const rows = records.map((record) => ({ ...record, at: new Date(record.at) }));
+  const rows = records.map((record) => ({ ...record, at: new Date(record.at), argsDigest: record.argsDigest ?? null }));
   const statements = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     statements.push(

@@ -170,6 +170,22 @@ export const invocations = sqliteTable(
 );
 
 /** Every refusal (who, what, why, when): the audit trail of the fleet's access control. */
+/**
+ * What an audit record says happened: a refusal (`denied`), or the human's answer to an approval
+ * request (`approved`, `declined`, `cancelled`, `timed_out`, `no_elicitation`: the client cannot
+ * ask, `not_human`: a service cannot approve).
+ */
+export const AUDIT_DECISIONS = [
+  "denied",
+  "approved",
+  "declined",
+  "cancelled",
+  "timed_out",
+  "no_elicitation",
+  "not_human",
+] as const;
+export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
+
 export const auditEvents = sqliteTable(
   "audit_events",
   {
@@ -179,8 +195,10 @@ export const auditEvents = sqliteTable(
     callerKind: text("caller_kind", { enum: ["user", "service", "anonymous"] }).notNull(),
     callerId: text("caller_id").notNull(),
     action: text("action").notNull(),
-    decision: text("decision", { enum: ["denied"] }).notNull(),
+    decision: text("decision", { enum: AUDIT_DECISIONS }).notNull(),
     reason: text("reason").notNull(),
+    /** SHA-256 of the call's arguments (keys sorted), for decisions about one tool call. */
+    argsDigest: text("args_digest"),
   },
   (t) => [index("audit_events_at").on(t.at), index("audit_events_caller").on(t.callerId)],
 );
