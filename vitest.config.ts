@@ -28,6 +28,8 @@ function workerdProject(
             // lets tests see registry changes without waiting 30 s.
             FLEET_ENV: "test",
             REGISTRY_CACHE_MS: "50",
+            // An unanswered approval ends as "not approved" this soon (the default is 5 minutes).
+            APPROVAL_TIMEOUT_MS: "1500",
           },
           serviceBindings: { AUTH: "auth-stub", REGISTRY: "registry-stub" },
           workers: [

@@ -48,7 +48,7 @@ export function authVars(options: {
   return {
     AUTH_ISSUER: options.authUrl,
     RESOURCES: options.resources.join(","),
-    SCOPES: "presto:read echo:read echo:write registry:read registry:write",
+    SCOPES: "presto:read presto:write echo:read echo:write registry:read registry:write",
     OIDC_ISSUER: options.idpIssuer ?? "http://127.0.0.1:8790",
     OIDC_CLIENT_ID: LOCAL_SSO_CLIENT.clientId,
     OIDC_CLIENT_SECRET: LOCAL_SSO_CLIENT.clientSecret,

@@ -4,6 +4,7 @@
  * answer travels back over the stream. (The SDK's SSEServerTransport needs Node's http.)
  */
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { MAX_BATCH_SIZE } from "@modelcontextprotocol/sdk/server/requestBody.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 
@@ -46,6 +47,16 @@ export class LegacySseTransport implements Transport {
   receive(body: unknown, authInfo: AuthInfo): Response {
     if (this.#closed) return new Response("Session closed", { status: 404 });
     const batch = Array.isArray(body) ? body : [body];
+    if (batch.length > MAX_BATCH_SIZE) {
+      // The same cap as the SDK's Streamable HTTP transport: one POST cannot start thousands of calls.
+      return new Response(
+        `Invalid Request: a batch must not exceed ${MAX_BATCH_SIZE} messages (it has ${batch.length})`,
+        {
+          status: 400,
+        },
+      );
+    }
+    if (batch.length === 0) return new Response("Invalid Request: an empty batch", { status: 400 });
     const messages: JSONRPCMessage[] = [];
     for (const item of batch) {
       const parsed = JSONRPCMessageSchema.safeParse(item);

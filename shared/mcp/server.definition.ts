@@ -58,6 +58,8 @@ export interface KitEnv {
   ALLOWED_HOSTS?: string;
   /** Extra browser origins accepted (comma separated). */
   ALLOWED_ORIGINS?: string;
+  /** How long a human has to answer an approval request (ms); default 300000, then "not approved". */
+  APPROVAL_TIMEOUT_MS?: string;
 }
 
 /** A denial, for the audit trail. */

@@ -13,7 +13,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
-import { type AuditRecord, denial, writeAuditEvents } from "../db/audit.store";
+import { type AuditRecord, approvalDecision, denial, writeAuditEvents } from "../db/audit.store";
 import { type InvocationRecord, writeInvocations } from "../db/invocations.store";
 import { LegacySseTransport } from "./legacy-sse.transport";
 import { buildMcpServer } from "./mcp.server";
@@ -85,7 +85,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       if (request.method === "POST") return this.#post(request, caller);
       const record = this.#record;
       if (!record) return jsonRpcError(404, -32001, "Session not found");
-      if (record.owner.id !== caller.id) return forbiddenSession();
+      if (!sameIdentity(record.owner, caller)) return forbiddenSession();
       if (request.method === "DELETE") return this.#end();
       if (request.method === "GET") {
         const channel = await this.#channel("stream");
@@ -150,7 +150,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
       const record = this.#record;
       if (!record) return jsonRpcError(404, -32001, "Session not found: initialize a new session");
-      if (record.owner.id !== caller.id) return forbiddenSession();
+      if (!sameIdentity(record.owner, caller)) return forbiddenSession();
       this.#touch(record);
 
       if (valid.every((message) => kindOf(message) === "notification")) {
@@ -236,7 +236,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     async #legacyMessage(request: Request, caller: Caller): Promise<Response> {
       const legacy = this.#legacy;
       if (!legacy) return new Response("Session not found: open a new one with GET /sse", { status: 404 });
-      if (legacy.owner.id !== caller.id) return forbiddenSession();
+      if (!sameIdentity(legacy.owner, caller)) return forbiddenSession();
       const body = await readRequestBody(request, MAX_BODY_BYTES);
       if (body.tooLarge) return new Response(requestBodyTooLargeMessage(MAX_BODY_BYTES), { status: 413 });
       try {
@@ -260,6 +260,11 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         record: (invocation) => this.#enqueue({ table: "invocations", ...invocation }),
         auditDenial: (caller, action, reason) =>
           this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, action, reason) }),
+        auditApproval: ({ caller, toolName, argsDigest, decision, action }) =>
+          this.#enqueue({
+            table: "audit_events",
+            ...approvalDecision(spec.name, caller, toolName, argsDigest, decision, action),
+          }),
       };
     }
 
@@ -344,6 +349,11 @@ function kindOf(message: JSONRPCMessage): MessageKind {
 
 function authInfoFor(caller: Caller) {
   return { token: "", clientId: caller.id, scopes: caller.scopes, extra: { caller } };
+}
+
+/** A session belongs to one identity: the same kind (user or service) and the same id. */
+function sameIdentity(owner: Caller, caller: Caller): boolean {
+  return owner.kind === caller.kind && owner.id === caller.id;
 }
 
 function forbiddenSession(): Response {

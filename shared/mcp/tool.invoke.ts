@@ -4,9 +4,10 @@
  */
 import { createHash } from "node:crypto";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
+import type { AuditDecision } from "../db/fleet.schema";
 import type { InvocationRecord } from "../db/invocations.store";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import { describeInvalidArguments, type LogLevel, type Tool, type ToolContext, toCallToolResult } from "./tool";
@@ -18,7 +19,22 @@ export interface InvocationRuntime<Upstreams> {
   upstreams(): Upstreams;
   record(invocation: InvocationRecord): void;
   auditDenial(caller: Caller, action: string, reason: string): void;
+  /** Puts the human's answer to an approval request (or the lack of one) on record. */
+  auditApproval(answer: ApprovalAnswer): void;
 }
+
+/** How an approval request for one call ended, as the audit trail records it. */
+export interface ApprovalAnswer {
+  caller: Caller;
+  toolName: string;
+  argsDigest: string;
+  decision: Exclude<AuditDecision, "denied">;
+  /** The exact action the human was (or would have been) asked to approve. */
+  action: string;
+}
+
+/** How long a human has to answer an approval request, unless APPROVAL_TIMEOUT_MS says otherwise. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 
 export interface CallRequest {
   tool: Tool<never> | Tool<unknown>;
@@ -38,9 +54,10 @@ export async function invokeTool<Upstreams>(
 ): Promise<CallToolResult> {
   const tool = request.tool as Tool<Upstreams>;
   const startedAt = Date.now();
+  const argsDigest = digestArguments(request.arguments ?? {});
   let outcome: { errorClass: ErrorClass | null; result: CallToolResult };
   try {
-    outcome = { errorClass: null, result: await runChecked(runtime, tool, request) };
+    outcome = { errorClass: null, result: await runChecked(runtime, tool, request, argsDigest) };
   } catch (error) {
     outcome = toErrorOutcome(tool.name, error);
   }
@@ -56,7 +73,7 @@ export async function invokeTool<Upstreams>(
     outcome: outcome.errorClass ? "error" : "ok",
     errorClass: outcome.errorClass,
     minutesSaved: outcome.errorClass ? 0 : tool.minutesSaved,
-    argsDigest: digestArguments(request.arguments ?? {}),
+    argsDigest,
   });
   return outcome.result;
 }
@@ -65,6 +82,7 @@ async function runChecked<Upstreams>(
   runtime: InvocationRuntime<Upstreams>,
   tool: Tool<Upstreams>,
   request: CallRequest,
+  argsDigest: string,
 ): Promise<CallToolResult> {
   const decision = checkToolAccess(tool, request.caller);
   if (!decision.allowed) {
@@ -74,34 +92,78 @@ async function runChecked<Upstreams>(
   const parsed = tool.schema.safeParse(request.arguments ?? {});
   if (!parsed.success) throw new ToolError(describeInvalidArguments(tool.name, parsed.error), "bad_arguments");
   const args = parsed.data as Record<string, unknown>;
-  if (tool.approval) await requireApproval(tool.approval(args), request);
+  if (tool.approval) {
+    const action = tool.approval(args);
+    const decision = await askApproval(action, request, approvalTimeoutMs(runtime.env));
+    runtime.auditApproval({
+      caller: request.caller,
+      toolName: tool.name,
+      argsDigest,
+      decision: decision.decision,
+      action,
+    });
+    if (decision.decision !== "approved") throw new NotApprovedError(decision.message);
+  }
   const output = await tool.run(args, contextFor(runtime, tool, request));
   return toCallToolResult(output);
 }
 
-/** Puts the exact action to the human through MCP elicitation; anything but an explicit yes stops it. */
-async function requireApproval(action: string, request: CallRequest): Promise<void> {
-  if (request.caller.kind !== "user") throw new NotApprovedError("Only a human can approve this action");
+type ApprovalOutcome =
+  | { decision: "approved" }
+  | { decision: Exclude<ApprovalAnswer["decision"], "approved">; message: string };
+
+/**
+ * Puts the exact action to the human through MCP elicitation; anything but an explicit yes
+ * within `timeoutMs` stops it. Never throws: every ending is an outcome the caller records.
+ */
+async function askApproval(action: string, request: CallRequest, timeoutMs: number): Promise<ApprovalOutcome> {
+  const nothingDone = `nothing was done: ${action}`;
+  if (request.caller.kind !== "user") {
+    return { decision: "not_human", message: `Not approved: only a human can approve this action; ${nothingDone}` };
+  }
   if (!request.server.getClientCapabilities()?.elicitation) {
-    throw new NotApprovedError(
-      `This action needs a human's approval, and this client cannot ask for it (no elicitation support): ${action}`,
-    );
+    return {
+      decision: "no_elicitation",
+      message: `Not approved: this action needs a human's approval, and this client cannot ask for it (no elicitation support); ${nothingDone}`,
+    };
   }
-  const answer = await request.server.elicitInput(
-    {
-      mode: "form",
-      message: action,
-      requestedSchema: {
-        type: "object",
-        properties: { approve: { type: "boolean", title: "Approve", description: action } },
-        required: ["approve"],
+  let answer: Awaited<ReturnType<Server["elicitInput"]>>;
+  try {
+    answer = await request.server.elicitInput(
+      {
+        mode: "form",
+        message: action,
+        requestedSchema: {
+          type: "object",
+          properties: { approve: { type: "boolean", title: "Approve", description: action } },
+          required: ["approve"],
+        },
       },
-    },
-    { relatedRequestId: request.requestId, signal: request.signal },
-  );
-  if (answer.action !== "accept" || answer.content?.approve !== true) {
-    throw new NotApprovedError(`Not approved (${answer.action}); nothing was done: ${action}`);
+      { relatedRequestId: request.requestId, signal: request.signal, timeout: timeoutMs },
+    );
+  } catch (error) {
+    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout && !request.signal.aborted) {
+      return {
+        decision: "timed_out",
+        message: `Not approved: no answer within ${Math.round(timeoutMs / 1000)} s; ${nothingDone}`,
+      };
+    }
+    // The call was cancelled, the stream closed, or the client answered with an error.
+    console.warn(`approval request for "${action}" ended without an answer`, error);
+    const why = request.signal.aborted
+      ? "the call was cancelled before an answer"
+      : "the approval request got no answer";
+    return { decision: "cancelled", message: `Not approved: ${why}; ${nothingDone}` };
   }
+  if (answer.action === "accept" && answer.content?.approve === true) return { decision: "approved" };
+  const decision = answer.action === "cancel" ? "cancelled" : "declined";
+  return { decision, message: `Not approved (${answer.action}); ${nothingDone}` };
+}
+
+/** APPROVAL_TIMEOUT_MS as milliseconds (a whole number > 0), else the default. */
+function approvalTimeoutMs(env: Record<string, unknown>): number {
+  const ms = Number(env.APPROVAL_TIMEOUT_MS);
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : DEFAULT_APPROVAL_TIMEOUT_MS;
 }
 
 function contextFor<Upstreams>(

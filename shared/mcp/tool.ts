@@ -89,6 +89,7 @@ export function toolsFor<Upstreams>() {
 function assertWellFormed(spec: {
   name: string;
   input: z.ZodRawShape;
+  annotations: FleetToolAnnotations;
   minutesSaved: number;
   approval?: unknown;
   access: ToolAccess;
@@ -104,6 +105,18 @@ function assertWellFormed(spec: {
   if (spec.approval && spec.access.services) {
     throw new Error(`Tool ${spec.name}: a tool that needs human approval cannot allow services`);
   }
+  const changesThings = spec.approval !== undefined || spec.annotations.readOnlyHint !== true;
+  if (changesThings && !(spec.access.scopes ?? []).some((scope) => !isReadScope(scope))) {
+    throw new Error(
+      `Tool ${spec.name}: a tool that is not read-only or needs approval must require a write scope ` +
+        `(e.g. ${spec.name.split("_")[0]}:write), so a client consented only for reading can never call it`,
+    );
+  }
+}
+
+/** `presto:read`, `registry:read`, `read`: scopes that grant reading only. */
+export function isReadScope(scope: string): boolean {
+  return scope === "read" || scope.endsWith(":read");
 }
 
 /** Formats zod issues as "argument: why" lines an agent can act on. */

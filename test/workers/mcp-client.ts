@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
 
-export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write presto:read";
+export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write presto:read presto:write";
 export const ADMIN = "root; groups=admins; scopes=echo:read echo:write";
 export const CAROL = "carol; scopes=echo:read presto:read";
 export const BOT = "service:etl-bot; scopes=echo:read presto:read";
@@ -13,7 +13,7 @@ export const BOT = "service:etl-bot; scopes=echo:read presto:read";
 const worker = exports as unknown as { default: Fetcher };
 
 /**
- * A test access token for a caller described as `name; groups=a,b; scopes=x y` (or
+ * A test access token for a caller described as `name; groups=a,b; scopes=x y; sub=id` (or
  * `service:name; scopes=…`). The kit's workerd tests bind AUTH to a stand-in of the auth Worker
  * (test/workers/auth-stub.js) that validates exactly these; the real auth Worker, its OAuth flows
  * and its tokens are tested in workers/auth and end to end.
@@ -25,7 +25,7 @@ export function bearer(spec: string, options: { audience?: string; expiresIn?: n
   const scope = attrs.has("scopes") ? list("scopes", /[\s,]+/) : ["echo:read", "presto:read"];
   const props = name.startsWith("service:")
     ? { kind: "service", name: name.slice("service:".length) }
-    : { kind: "user", sub: `user-${name}`, username: name, groups: list("groups", /,/) };
+    : { kind: "user", sub: attrs.get("sub") ?? `user-${name}`, username: name, groups: list("groups", /,/) };
   const claims = {
     props,
     scope,
@@ -41,7 +41,7 @@ export const workerFetch = (input: string | URL | Request, init?: RequestInit) =
 export interface ConnectOptions {
   user?: string;
   /** Answers approval requests; absent means the client does not support elicitation. */
-  onElicit?: (message: string) => ElicitResult;
+  onElicit?: (message: string) => ElicitResult | Promise<ElicitResult>;
   sessionId?: string;
   protocolVersion?: string;
 }

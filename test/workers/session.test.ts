@@ -99,6 +99,21 @@ describe("session lifecycle", () => {
     expect(response.status).toBe(403);
     expect(await response.text()).toContain("belongs to another identity");
   });
+
+  it("tells a service and a user apart even when their ids are the same string", async () => {
+    // A service's session; then a user whose IdP subject happens to read "service:etl-bot".
+    const { transport } = await connect({ user: "service:etl-bot; scopes=echo:read" });
+    const response = await postRpc(
+      { jsonrpc: "2.0", id: 1, method: "tools/list" },
+      {
+        "mcp-session-id": transport.sessionId as string,
+        "mcp-protocol-version": "2025-11-25",
+        authorization: bearer("mallory; groups=data-eng; sub=service:etl-bot"),
+      },
+    );
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain("belongs to another identity");
+  });
 });
 
 describe("gates in front of the session", () => {

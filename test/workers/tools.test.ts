@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN, ALICE, bearer, connect, initializeMessage, postRpc, textOf } from "./mcp-client";
 
@@ -144,6 +144,58 @@ describe("human approval", () => {
     const result = (await client.callTool({ name: "echo_delete_item", arguments: { item: "x" } })) as Result;
     expect(textOf(result)).toContain("cannot be called by services");
   });
+
+  it("ends an unanswered approval as not approved, with a clear message", async () => {
+    let asked = 0;
+    const { client } = await connect({
+      onElicit: () => {
+        asked += 1;
+        return new Promise<never>(() => {}); // the human never answers
+      },
+    });
+    const result = (await client.callTool({ name: "echo_delete_item", arguments: { item: "slow" } })) as Result;
+    expect(asked).toBe(1);
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe(
+      'Not approved: no answer within 2 s; nothing was done: Delete item "slow" permanently?',
+    );
+    expect(result._meta?.["fleet/errorClass"]).toBe("not_approved");
+  });
+
+  it("puts every approval answer on record with the caller, the tool and the arguments' digest", async () => {
+    const answers = [
+      { action: "accept", content: { approve: true } },
+      { action: "decline" },
+      { action: "cancel" },
+      { action: "accept", content: { approve: false } },
+    ] as const;
+    let next = 0;
+    const { client, transport } = await connect({ onElicit: () => answers[next++] as never });
+    for (const item of ["a1", "a2", "a3", "a4"]) {
+      await client.callTool({ name: "echo_delete_item", arguments: { item } });
+    }
+    const noElicitation = await connect();
+    await noElicitation.client.callTool({ name: "echo_delete_item", arguments: { item: "a5" } });
+    for (const sessionId of [transport.sessionId, noElicitation.transport.sessionId]) {
+      await runDurableObjectAlarm(env.SESSIONS.get(env.SESSIONS.idFromString(sessionId as string)));
+    }
+    const { results } = await env.DB.prepare(
+      "SELECT a.decision, a.reason, a.caller_kind, a.caller_id, a.args_digest, i.args_digest AS call_digest " +
+        "FROM audit_events a JOIN invocations i ON i.args_digest = a.args_digest AND i.tool_name = 'echo_delete_item' " +
+        "WHERE a.action = 'approval echo_delete_item' AND a.reason LIKE 'Delete item \"a_\" permanently?' ORDER BY a.reason",
+    ).all<Record<string, string>>();
+    expect(results.map((row) => [row.reason, row.decision])).toEqual([
+      ['Delete item "a1" permanently?', "approved"],
+      ['Delete item "a2" permanently?', "declined"],
+      ['Delete item "a3" permanently?', "cancelled"],
+      ['Delete item "a4" permanently?', "declined"],
+      ['Delete item "a5" permanently?', "no_elicitation"],
+    ]);
+    for (const row of results) {
+      expect(row).toMatchObject({ caller_kind: "user", caller_id: "user-alice" });
+      expect(row.args_digest).toMatch(/^[0-9a-f]{64}$/);
+    }
+  });
 });
 
 describe("legacy HTTP+SSE transport", () => {
@@ -165,6 +217,34 @@ describe("legacy HTTP+SSE transport", () => {
     const call = JSON.parse(await opened.next("message")) as { id: number; result: Result };
     expect(call.id).toBe(2);
     expect(textOf(call.result)).toBe("old client");
+    await opened.close();
+  });
+
+  it("refuses a batch of more than 100 messages, like the SDK, and runs none of it", async () => {
+    const opened = await fetchSse("http://localhost/sse");
+    const endpoint = await opened.next("endpoint");
+    const post = (body: unknown) => postTo(`http://localhost${endpoint}`, body);
+    await post(initializeMessage("2024-11-05"));
+    await opened.next("message");
+    await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const call = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "echo_say", arguments: { text: `call ${id}` } },
+    });
+    const tooMany = await post(Array.from({ length: 101 }, (_, i) => call(i + 10)));
+    expect(tooMany.status).toBe(400);
+    expect(await tooMany.text()).toBe("Invalid Request: a batch must not exceed 100 messages (it has 101)");
+    expect((await post([])).status).toBe(400);
+    // The next answer on the stream is for the next call: nothing of the refused batch ran.
+    expect((await post(call(1))).status).toBe(202);
+    expect((JSON.parse(await opened.next("message")) as { id: number }).id).toBe(1);
+    // A batch of exactly 100 is served.
+    expect((await post(Array.from({ length: 100 }, (_, i) => call(i + 200)))).status).toBe(202);
+    const ids = new Set<number>();
+    for (let i = 0; i < 100; i++) ids.add((JSON.parse(await opened.next("message")) as { id: number }).id);
+    expect(ids.size).toBe(100);
     await opened.close();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { connect, textOf } from "../../test/workers/mcp-client";
 
-const ALICE = "alice; groups=data-eng,ads";
+const ALICE = "alice; groups=data-eng,ads; scopes=presto:read presto:write";
 const upstream = inject("prestoUrl");
 
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; _meta?: Record<string, unknown> };
