@@ -10,6 +10,7 @@ import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validatio
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import type { ServerSpec } from "./server.definition";
+import { allowedWithStepUp } from "./step-up";
 import type { Tool } from "./tool";
 import { type InvocationRuntime, invokeTool } from "./tool.invoke";
 
@@ -37,7 +38,10 @@ export function buildMcpServer<Upstreams>(spec: ServerSpec<Upstreams>, runtime: 
 
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
     const caller = callerOf(extra);
-    return { tools: spec.tools.filter((tool) => checkToolAccess(tool, caller).allowed).map(describeTool) };
+    // A tool is listed when the caller may call it now, or once it consents to the tool's scope
+    // (the call is then answered with a step-up challenge at the Worker; see step-up.ts).
+    const usable = (tool: Tool<unknown>) => checkToolAccess(tool, caller).allowed || allowedWithStepUp(tool, caller);
+    return { tools: spec.tools.filter(usable).map(describeTool) };
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {

@@ -265,9 +265,12 @@ describe("signed in", () => {
   });
 
   it("an approval cannot be given without a terminal unless --yes", async () => {
+    // Killing needs presto:write, which alice's read-only sign-in did not consent to: one more sign-in.
     const run = await fleet(["call", "presto", "presto_kill_query", "queryId=20241126_000000_00000_nosuch"], {
       home: alice,
+      user: "alice",
     });
+    expect(run.signIns).toBe(1);
     expectExit(run, 1);
     expect(run.stderr).toContain("Kill Presto query 20241126_000000_00000_nosuch?");
     expect(run.stderr).toContain("Pass --yes to approve");

@@ -33,12 +33,24 @@ describe("tool calls through the kit", () => {
     expect(textOf(await admin.client.callTool({ name: "echo_admin_report", arguments: {} }))).toBe("secret report");
   });
 
-  it("refuses a call missing a tool's scope, naming it, and hides that tool", async () => {
-    const { client } = await connect({ user: "dave; groups=data-eng; scopes=echo:read" });
-    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain("echo_delete_item");
-    const result = (await client.callTool({ name: "echo_delete_item", arguments: { item: "x" } })) as Result;
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toContain("requires the scope echo:write");
+  it("refuses a call missing a tool's scope, naming it, where no scope challenge can be sent (legacy SSE)", async () => {
+    const opened = await fetchSse("http://localhost/sse", "dave; groups=data-eng; scopes=echo:read");
+    const endpoint = await opened.next("endpoint");
+    const post = (body: unknown) =>
+      postTo(`http://localhost${endpoint}`, body, "dave; groups=data-eng; scopes=echo:read");
+    await post(initializeMessage("2024-11-05"));
+    await opened.next("message");
+    await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+    await post({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "echo_delete_item", arguments: { item: "x" } },
+    });
+    const call = JSON.parse(await opened.next("message")) as { result: Result };
+    expect(call.result.isError).toBe(true);
+    expect(textOf(call.result)).toContain("requires the scope echo:write");
+    await opened.close();
   });
 
   it("maps upstream failures: 4xx clear and final, 5xx/unreachable/timeout retriable, bugs opaque", async () => {
@@ -198,6 +210,61 @@ describe("human approval", () => {
   });
 });
 
+describe("scope step-up", () => {
+  const READER = "dave; groups=data-eng; scopes=echo:read";
+
+  async function sessionOf(user: string) {
+    const init = await postRpc(initializeMessage(), { authorization: bearer(user) });
+    const headers = {
+      authorization: bearer(user),
+      "mcp-session-id": init.headers.get("mcp-session-id") as string,
+      "mcp-protocol-version": "2025-11-25",
+    };
+    await init.body?.cancel();
+    await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers);
+    return headers;
+  }
+
+  it("lists a write tool to a user consented only for reading, and answers its call with a scope challenge", async () => {
+    const { client } = await connect({ user: READER });
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain("echo_delete_item");
+    const headers = await sessionOf(READER);
+    const call = {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "echo_delete_item", arguments: { item: "x" } },
+    };
+    const response = await postRpc(call, headers);
+    expect(response.status).toBe(403);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    expect(challenge).toContain('error="insufficient_scope"');
+    expect(challenge).toContain('scope="echo:read echo:write"');
+    expect(challenge).toContain("resource_metadata=");
+    // A batch hiding the call is challenged the same way; reading goes on without one.
+    expect((await postRpc([{ jsonrpc: "2.0", id: 8, method: "tools/list" }, call], headers)).status).toBe(403);
+    const say = {
+      jsonrpc: "2.0",
+      id: 9,
+      method: "tools/call",
+      params: { name: "echo_say", arguments: { text: "hi" } },
+    };
+    expect((await postRpc(say, headers)).status).toBe(200);
+  });
+
+  it("never steps up what a scope cannot fix: another group's tool, or a service", async () => {
+    const headers = await sessionOf(READER);
+    const admin = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo_admin_report", arguments: {} } };
+    const refused = await postRpc(admin, headers);
+    expect(refused.status).toBe(200);
+    expect(textOf(((await refused.json()) as { result: Result }).result)).toContain(
+      "requires membership in one of: admins",
+    );
+    const bot = await connect({ user: "service:etl-bot; scopes=echo:read" });
+    expect((await bot.client.listTools()).tools.map((tool) => tool.name)).not.toContain("echo_delete_item");
+  });
+});
+
 describe("legacy HTTP+SSE transport", () => {
   it("announces the messages endpoint and answers over the stream", async () => {
     const opened = await fetchSse("http://localhost/sse");
@@ -249,18 +316,18 @@ describe("legacy HTTP+SSE transport", () => {
   });
 });
 
-async function postTo(url: string, body: unknown) {
+async function postTo(url: string, body: unknown, user = ALICE) {
   const { workerFetch } = await import("./mcp-client");
   return workerFetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: bearer(ALICE) },
+    headers: { "content-type": "application/json", authorization: bearer(user) },
     body: JSON.stringify(body),
   });
 }
 
-async function fetchSse(url: string) {
+async function fetchSse(url: string, user = ALICE) {
   const { workerFetch } = await import("./mcp-client");
-  const response = await workerFetch(url, { headers: { accept: "text/event-stream", authorization: bearer(ALICE) } });
+  const response = await workerFetch(url, { headers: { accept: "text/event-stream", authorization: bearer(user) } });
   expect(response.headers.get("content-type")).toContain("text/event-stream");
   const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

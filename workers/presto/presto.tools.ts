@@ -187,7 +187,7 @@ export const killQuery = defineTool({
     "data engineers only.",
   input: { queryId: z.string().min(1).max(128).describe("Id of the query to kill, e.g. 20241126_153012_00001_abcde") },
   annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  access: { groups: ["data-eng"], scopes: ["presto:write"] },
+  access: { groups: ["data-eng"], scopes: ["presto:read", "presto:write"] },
   minutesSaved: 5,
   approval: ({ queryId }) => `Kill Presto query ${queryId}? Its results are lost and its user is told it was canceled.`,
   async run({ queryId }, ctx) {
