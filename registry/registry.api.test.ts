@@ -14,6 +14,8 @@ const NS = "com.example.mcp-fleet";
 const ALICE = "alice; groups=data-eng,ads; scopes=registry:read registry:write";
 const BOB = "bob; groups=finance; scopes=registry:read registry:write";
 const REVIEWER = "rita; groups=reviewers; scopes=registry:read registry:write";
+/** Approval needs reviews by two different people outside the owning team. */
+const REVIEWER2 = "rex; groups=reviewers; scopes=registry:read registry:write";
 const ADMIN = "ada; groups=admins; scopes=registry:read registry:write";
 const PIPELINE = "service:pipeline; scopes=registry:write";
 const READ_ONLY = "alice; groups=data-eng; scopes=registry:read";
@@ -92,7 +94,7 @@ async function approve(name: string) {
   ).toBe(200);
   for (const kind of ["security", "legal", "genai"]) {
     const review = await call("POST", `/v0.1/servers/${name}/reviews`, {
-      as: REVIEWER,
+      as: kind === "genai" ? REVIEWER2 : REVIEWER,
       body: { kind, state: "approved", notes: `${kind} ok` },
     });
     expect(review.status).toBe(201);
@@ -374,7 +376,7 @@ describe("lifecycle and reviews", () => {
       body: { kind: "security", state: "changes_requested", notes: "rotate keys" },
     });
     await call("POST", "/v0.1/servers/juliet/reviews", { as: REVIEWER, body: { kind: "legal", state: "approved" } });
-    await call("POST", "/v0.1/servers/juliet/reviews", { as: REVIEWER, body: { kind: "genai", state: "approved" } });
+    await call("POST", "/v0.1/servers/juliet/reviews", { as: REVIEWER2, body: { kind: "genai", state: "approved" } });
     const pending = await call("PUT", "/v0.1/servers/juliet/lifecycle", {
       as: REVIEWER,
       body: { lifecycle: "approved" },
@@ -586,6 +588,8 @@ describe("access check", () => {
       environments: ["test"],
       allowedGroups: ["data-eng", "ads"],
       allowedServices: ["reporting-bot"],
+      approvedVersion: "1.0.0",
+      toolsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(await worker.default.serverPolicy("nobody")).toBeNull();
   });

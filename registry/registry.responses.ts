@@ -2,6 +2,10 @@
  * The official MCP Registry response shapes (ServerResponse, ServerList), built from
  * `ServerEntry`s: server.json exactly as published, the official `_meta`, and the fleet's
  * governance block.
+ *
+ * Two views of the governance block: the public one (what a syncing registry client or an
+ * anonymous reader gets) and the detailed one, for a caller with a registry:read token, which adds
+ * on-call, reviewer names, review notes and the health probe's raw error. `detail` says which.
  */
 import type { ReviewRow } from "../shared/db/fleet.schema";
 import { FLEET_META, OFFICIAL_META } from "../shared/registry/registry.contract";
@@ -23,31 +27,37 @@ export function officialStatus(entry: ServerEntry): OfficialStatus {
   return entry.version.status;
 }
 
-export function healthOf(entry: Pick<ServerEntry, "server">): HealthSummary {
+/** Up, down or unknown, with latency; the probe's error (what the URL answered) only with `detail`. */
+export function healthOf(entry: Pick<ServerEntry, "server">, detail: boolean): HealthSummary {
   const { healthUp, healthCheckedAt, healthLatencyMs, healthError } = entry.server;
   if (healthUp === null || !healthCheckedAt) return { status: "unknown" };
   return {
     status: healthUp ? "up" : "down",
     checkedAt: healthCheckedAt.toISOString(),
     latencyMs: healthLatencyMs ?? undefined,
-    ...(healthError ? { error: healthError } : {}),
+    ...(detail && healthError ? { error: healthError } : {}),
   };
 }
 
-export function reviewJson(review: ReviewRow) {
+/** A review record; who reviewed and their notes only with `detail`. */
+export function reviewJson(review: ReviewRow, detail: boolean) {
   return {
     id: review.id,
     kind: review.kind,
     state: review.state,
-    reviewer: review.reviewer,
+    ...(detail ? { reviewer: review.reviewer } : {}),
     at: review.at.toISOString(),
-    notes: review.notes,
+    ...(detail ? { notes: review.notes } : {}),
     version: review.version,
   };
 }
 
-export function toServerResponse(entry: ServerEntry) {
+export function toServerResponse(entry: ServerEntry, detail: boolean) {
   const { server, version } = entry;
+  const review = (kind: keyof ServerEntry["reviews"]) => {
+    const current = entry.reviews[kind];
+    return current && reviewJson(current, detail);
+  };
   return {
     server: version.document,
     _meta: {
@@ -61,17 +71,18 @@ export function toServerResponse(entry: ServerEntry) {
         name: server.name,
         team: server.team,
         supportChannel: server.supportChannel,
-        onCall: server.onCall,
+        ...(detail ? { onCall: server.onCall } : {}),
         lifecycle: server.lifecycle,
         lifecycleChangedAt: server.lifecycleChangedAt.toISOString(),
+        /** What the last approval covered; the server refuses to serve anything else. */
+        approvedVersion: server.approvedVersion,
+        approvedToolsDigest: server.approvedToolsDigest,
+        /** This version's tool inventory digest (shared/registry/tool.digest.ts). */
+        toolsDigest: version.toolsDigest,
         environments: server.environments,
         allowedGroups: server.allowedGroups,
         allowedServices: server.allowedServices,
-        reviews: {
-          security: entry.reviews.security && reviewJson(entry.reviews.security),
-          legal: entry.reviews.legal && reviewJson(entry.reviews.legal),
-          genai: entry.reviews.genai && reviewJson(entry.reviews.genai),
-        },
+        reviews: { security: review("security"), legal: review("legal"), genai: review("genai") },
         tools: entry.tools.map((tool) => ({
           name: tool.name,
           description: tool.description,
@@ -80,7 +91,7 @@ export function toServerResponse(entry: ServerEntry) {
           needsApproval: tool.needsApproval,
           minutesSaved: tool.minutesSaved,
         })),
-        health: healthOf(entry),
+        health: healthOf(entry, detail),
       },
     },
   };

@@ -196,7 +196,7 @@ function remoteOf(entry: ServerEntry): string | undefined {
 }
 
 function describeHealth(entry: ServerEntry): string {
-  const health = healthOf(entry);
+  const health = healthOf(entry, true);
   if (health.status === "unknown") return "unknown (not probed yet)";
   const latency = health.latencyMs === undefined ? "" : `, ${health.latencyMs} ms`;
   const error = health.error ? `: ${health.error}` : "";
