@@ -4,11 +4,9 @@
  */
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer } from "../test/workers/mcp-client";
+import { callRegistry as call } from "./registry.testing";
 
-const worker = exports as unknown as {
-  default: Fetcher & { serverPolicy(name: string): Promise<unknown> };
-};
+const worker = exports as unknown as { default: { serverPolicy(name: string): Promise<unknown> } };
 const NS = "com.example.mcp-fleet";
 
 const ALICE = "alice; groups=data-eng,ads; scopes=registry:read registry:write";
@@ -22,19 +20,6 @@ const READ_ONLY = "alice; groups=data-eng; scopes=registry:read";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON as data
 type Json = any;
-
-function call(method: string, path: string, options: { as?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.as) headers.authorization = bearer(options.as);
-  if (options.body !== undefined) headers["content-type"] = "application/json";
-  return worker.default.fetch(
-    new Request(`http://localhost${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    }),
-  );
-}
 
 async function jsonOf<T = Json>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -143,7 +128,16 @@ describe("read API (official v0.1 shapes)", () => {
     const page = await jsonOf(await call("GET", "/v0.1/servers?search=bravo"));
     expect(page.servers).toHaveLength(1);
     const [item] = page.servers;
-    expect(item.server).toEqual(serverJson("bravo"));
+    // server.json exactly as published; anonymously without the publisher's on-call contact.
+    const { onCall: _hidden, ...publicMeta } = serverJson("bravo")._meta[
+      "io.modelcontextprotocol.registry/publisher-provided"
+    ] as Record<string, unknown>;
+    expect(item.server).toEqual({
+      ...serverJson("bravo"),
+      _meta: { "io.modelcontextprotocol.registry/publisher-provided": publicMeta },
+    });
+    const signedIn = await jsonOf(await call("GET", "/v0.1/servers?search=bravo", { as: READ_ONLY }));
+    expect(signedIn.servers[0].server).toEqual(serverJson("bravo"));
     expect(Object.keys(item._meta["io.modelcontextprotocol.registry/official"]).sort()).toEqual([
       "isLatest",
       "publishedAt",

@@ -3,12 +3,13 @@
  * `ServerEntry`s: server.json exactly as published, the official `_meta`, and the fleet's
  * governance block.
  *
- * Two views of the governance block: the public one (what a syncing registry client or an
- * anonymous reader gets) and the detailed one, for a caller with a registry:read token, which adds
- * on-call, reviewer names, review notes and the health probe's raw error. `detail` says which.
+ * Two views: the public one (what a syncing registry client or an anonymous reader gets) and the
+ * detailed one, for a caller with a registry:read token, which adds on-call (in the governance
+ * block and in server.json's publisher metadata), reviewer names, review notes and the health
+ * probe's raw error. `detail` says which.
  */
 import type { ReviewRow } from "../shared/db/fleet.schema";
-import { FLEET_META, OFFICIAL_META } from "../shared/registry/registry.contract";
+import { FLEET_META, OFFICIAL_META, PUBLISHER_META } from "../shared/registry/registry.contract";
 import type { ServerEntry } from "./registry.store";
 
 export type OfficialStatus = "active" | "deprecated" | "deleted";
@@ -52,6 +53,18 @@ export function reviewJson(review: ReviewRow, detail: boolean) {
   };
 }
 
+/**
+ * server.json as published; in the public view without the publisher's on-call contact (the only
+ * field of it that needs a signed-in caller), so an anonymous sync cannot harvest it.
+ */
+export function documentFor(document: Record<string, unknown>, detail: boolean): Record<string, unknown> {
+  const meta = document._meta as Record<string, Record<string, unknown> | undefined> | undefined;
+  const publisher = meta?.[PUBLISHER_META];
+  if (detail || !publisher || !("onCall" in publisher)) return document;
+  const { onCall: _hidden, ...shown } = publisher;
+  return { ...document, _meta: { ...meta, [PUBLISHER_META]: shown } };
+}
+
 export function toServerResponse(entry: ServerEntry, detail: boolean) {
   const { server, version } = entry;
   const review = (kind: keyof ServerEntry["reviews"]) => {
@@ -59,7 +72,7 @@ export function toServerResponse(entry: ServerEntry, detail: boolean) {
     return current && reviewJson(current, detail);
   };
   return {
-    server: version.document,
+    server: documentFor(version.document, detail),
     _meta: {
       [OFFICIAL_META]: {
         status: officialStatus(entry),

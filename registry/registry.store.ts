@@ -2,7 +2,7 @@
  * The registry's D1 queries (drizzle): servers with their versions, tools, current reviews and
  * last health, read as `ServerEntry`; writes as single D1 batches, so nothing is half-written.
  */
-import { and, desc, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, ne, or, type SQL, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import semver from "semver";
 import {
@@ -41,6 +41,8 @@ export interface ServerQuery {
   words?: string[];
   team?: string;
   lifecycle?: Lifecycle;
+  /** Leave out drafts (their text is unreviewed). */
+  excludeDrafts?: boolean;
   status?: "up" | "down" | "unknown";
   updatedSince?: Date;
   /** Only each server's latest version (`version=latest`). */
@@ -82,6 +84,7 @@ export async function searchServers(
   }
   if (query.team) where.push(eq(servers.team, query.team));
   if (query.lifecycle) where.push(eq(servers.lifecycle, query.lifecycle));
+  if (query.excludeDrafts) where.push(ne(servers.lifecycle, "draft"));
   if (query.status === "up") where.push(eq(servers.healthUp, true));
   if (query.status === "down") where.push(eq(servers.healthUp, false));
   if (query.status === "unknown") where.push(sql`${servers.healthUp} IS NULL`);

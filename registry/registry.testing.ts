@@ -43,8 +43,12 @@ export function testServerJson(
 }
 
 /** A request to the registry Worker under test (its real fetch: OAuth resource server, API), as `as` (a test token spec). */
-export function callRegistry(method: string, path: string, options: { as?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
+export function callRegistry(
+  method: string,
+  path: string,
+  options: { as?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...options.headers };
   if (options.as) headers.authorization = bearer(options.as);
   if (options.body !== undefined) headers["content-type"] = "application/json";
   const worker = exports as unknown as { default: Fetcher };
