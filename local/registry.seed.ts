@@ -69,7 +69,8 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
         console.warn(
           `${document.name} ${document.version} is already published with other tools (digest ` +
             `${shortDigest(governance.toolsDigest ?? "none")} vs the running ${shortDigest(running)}): the server ` +
-            "refuses requests until its running code is published and approved; bump its version",
+            "refuses requests until its running code is published and approved: bump its version, or start from a " +
+            "fresh local registry (remove .wrangler/state)",
         );
         continue;
       }
