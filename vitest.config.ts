@@ -54,7 +54,7 @@ function workerdProject(
       include,
       exclude: [...configDefaults.exclude, ...exclude],
       globalSetup: ["test/support/upstreams.global.ts", ...globalSetup],
-      setupFiles: ["test/workers/apply-migrations.ts"],
+      setupFiles: ["test/workers/apply-migrations.ts", "test/workers/registry-stub.setup.ts"],
     },
   };
 }

@@ -11,6 +11,8 @@ export const PASSWORDS: Record<string, string> = {
   bob: "bob-password",
   carol: "carol-password",
   admin: "admin-password",
+  dave: "dave-password",
+  erin: "erin-password",
 };
 
 export interface RegisteredClient {

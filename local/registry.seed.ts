@@ -1,10 +1,14 @@
 /**
  * Puts the local fleet's servers into the local registry the way production does it: the
  * pipeline's service identity publishes each server's own server.json (served by the kit at
- * /.well-known/mcp-fleet/server.json), then a reviewer (the local `admin` user, signed in through
- * the real consent page and the local IdP) records the three reviews and approves it.
- * Idempotent: a server already published at this version and approved is left alone.
+ * /.well-known/mcp-fleet/server.json), then two reviewers outside every owning team (the local
+ * `dave` and `erin`, signed in through the real consent page and the local IdP) record the three
+ * reviews and approve the version they reviewed. Approval needs reviews by two different people,
+ * none of them on the owning team (`admin` is in data-eng, which owns Presto).
+ * Idempotent: a server already approved at the version it runs is left alone.
  */
+import type { PUBLISHER_META as ContractPublisherMeta, ServerJson } from "../shared/registry/registry.contract.ts";
+import { shortDigest, toolsDigest } from "../shared/registry/tool.digest.ts";
 import { serviceToken, signIn } from "./oauth.client.ts";
 
 export interface SeedOptions {
@@ -13,40 +17,66 @@ export interface SeedOptions {
   /** Origins of the domain servers to publish. */
   servers: string[];
   pipeline: { name: string; secret: string };
-  /** A member of the reviewers group at the local IdP. */
-  reviewer?: string;
+  /** Two members of the reviewers group at the local IdP, on none of the servers' owning teams. */
+  reviewers?: [string, string];
 }
 
+// The contract module has extensionless imports Node cannot load: its constant is repeated here,
+// and the compiler holds it equal to the contract's.
+const PUBLISHER_META: typeof ContractPublisherMeta = "io.modelcontextprotocol.registry/publisher-provided";
+
 const REVIEW_NOTE = "Local development fleet: reviewed automatically by `npm start` (local/registry.seed.ts).";
+const DEFAULT_REVIEWERS: [string, string] = ["dave", "erin"];
+
+interface Governance {
+  lifecycle?: string;
+  approvedVersion?: string | null;
+  toolsDigest?: string | null;
+}
 
 export async function seedRegistry(options: SeedOptions): Promise<void> {
   const { registryUrl, authUrl } = options;
   const tokenResponse = await serviceToken(authUrl, options.pipeline, registryUrl, "registry:write");
   if (!tokenResponse.ok) throw new Error(`pipeline token: ${tokenResponse.status} ${await tokenResponse.text()}`);
   const pipeline = ((await tokenResponse.json()) as { access_token: string }).access_token;
-  let reviewerToken: string | undefined;
-  const reviewer = async () => {
-    reviewerToken ??= (await signIn(authUrl, options.reviewer ?? "admin", registryUrl, "registry:read registry:write"))
-      .access_token;
-    return reviewerToken;
+  const [first, second] = options.reviewers ?? DEFAULT_REVIEWERS;
+  const tokens = new Map<string, Promise<string>>();
+  const reviewer = (username: string) => {
+    let token = tokens.get(username);
+    if (!token) {
+      token = signIn(authUrl, username, registryUrl, "registry:read registry:write").then((t) => t.access_token);
+      tokens.set(username, token);
+    }
+    return token;
   };
 
   for (const origin of options.servers) {
     const documentResponse = await fetch(`${origin}/.well-known/mcp-fleet/server.json`);
     if (!documentResponse.ok) throw new Error(`${origin}: no server.json (HTTP ${documentResponse.status})`);
-    const document = (await documentResponse.json()) as { name: string; version: string };
+    const document = (await documentResponse.json()) as ServerJson;
     const published = await api(registryUrl, "POST", "/v0.1/publish", pipeline, document);
-    if (published.status === 409) {
-      console.warn(`${document.name} ${document.version} is already published; bump its version to publish changes`);
-    } else if (published.status !== 201) {
+    if (published.status !== 201 && published.status !== 409) {
       throw new Error(`publishing ${document.name}: ${published.status} ${await published.text()}`);
     }
     const name = encodeURIComponent(document.name);
-    const latest = (await (await fetch(`${registryUrl}/v0.1/servers/${name}/versions/latest`)).json()) as {
-      _meta: Record<string, { lifecycle?: string }>;
-    };
-    let lifecycle = latest._meta["dev.mcp-fleet/governance"]?.lifecycle;
-    if (lifecycle === "approved") continue;
+    const stored = (await (
+      await fetch(`${registryUrl}/v0.1/servers/${name}/versions/${encodeURIComponent(document.version)}`)
+    ).json()) as { _meta: Record<string, Governance> };
+    const governance = stored._meta["dev.mcp-fleet/governance"] ?? {};
+    if (published.status === 409) {
+      const running = await toolsDigest(document._meta[PUBLISHER_META].tools);
+      if (governance.toolsDigest !== running) {
+        console.warn(
+          `${document.name} ${document.version} is already published with other tools (digest ` +
+            `${shortDigest(governance.toolsDigest ?? "none")} vs the running ${shortDigest(running)}): the server ` +
+            "refuses requests until its running code is published and approved: bump its version, or start from a " +
+            "fresh local registry (remove .wrangler/state)",
+        );
+        continue;
+      }
+    }
+    let lifecycle = governance.lifecycle;
+    if (lifecycle === "approved" && governance.approvedVersion === document.version) continue;
     if (lifecycle === "deprecated" || lifecycle === "retired") {
       console.warn(`${document.name} is ${lifecycle} in the local registry; left as is`);
       continue;
@@ -55,18 +85,35 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
       await expectOk(api(registryUrl, "PUT", `/v0.1/servers/${name}/lifecycle`, pipeline, { lifecycle: "in_review" }));
       lifecycle = "in_review";
     }
-    const token = await reviewer();
-    for (const kind of ["security", "legal", "genai"]) {
+    if (lifecycle === "approved") {
+      // Approved before the registry recorded what an approval covers: review this version again.
       await expectOk(
-        api(registryUrl, "POST", `/v0.1/servers/${name}/reviews`, token, {
+        api(registryUrl, "PUT", `/v0.1/servers/${name}/lifecycle`, await reviewer(first), {
+          lifecycle: "in_review",
+          note: REVIEW_NOTE,
+        }),
+      );
+    }
+    for (const [kind, by] of [
+      ["security", first],
+      ["legal", first],
+      ["genai", second],
+    ] as const) {
+      await expectOk(
+        api(registryUrl, "POST", `/v0.1/servers/${name}/reviews`, await reviewer(by), {
           kind,
           state: "approved",
           notes: REVIEW_NOTE,
+          version: document.version,
         }),
       );
     }
     await expectOk(
-      api(registryUrl, "PUT", `/v0.1/servers/${name}/lifecycle`, token, { lifecycle: "approved", note: REVIEW_NOTE }),
+      api(registryUrl, "PUT", `/v0.1/servers/${name}/lifecycle`, await reviewer(first), {
+        lifecycle: "approved",
+        version: document.version,
+        note: REVIEW_NOTE,
+      }),
     );
   }
 }

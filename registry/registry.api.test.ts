@@ -4,35 +4,22 @@
  */
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer } from "../test/workers/mcp-client";
+import { callRegistry as call } from "./registry.testing";
 
-const worker = exports as unknown as {
-  default: Fetcher & { serverPolicy(name: string): Promise<unknown> };
-};
+const worker = exports as unknown as { default: { serverPolicy(name: string): Promise<unknown> } };
 const NS = "com.example.mcp-fleet";
 
 const ALICE = "alice; groups=data-eng,ads; scopes=registry:read registry:write";
 const BOB = "bob; groups=finance; scopes=registry:read registry:write";
 const REVIEWER = "rita; groups=reviewers; scopes=registry:read registry:write";
+/** Approval needs reviews by two different people outside the owning team. */
+const REVIEWER2 = "rex; groups=reviewers; scopes=registry:read registry:write";
 const ADMIN = "ada; groups=admins; scopes=registry:read registry:write";
 const PIPELINE = "service:pipeline; scopes=registry:write";
 const READ_ONLY = "alice; groups=data-eng; scopes=registry:read";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON as data
 type Json = any;
-
-function call(method: string, path: string, options: { as?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.as) headers.authorization = bearer(options.as);
-  if (options.body !== undefined) headers["content-type"] = "application/json";
-  return worker.default.fetch(
-    new Request(`http://localhost${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    }),
-  );
-}
 
 async function jsonOf<T = Json>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -92,7 +79,7 @@ async function approve(name: string) {
   ).toBe(200);
   for (const kind of ["security", "legal", "genai"]) {
     const review = await call("POST", `/v0.1/servers/${name}/reviews`, {
-      as: REVIEWER,
+      as: kind === "genai" ? REVIEWER2 : REVIEWER,
       body: { kind, state: "approved", notes: `${kind} ok` },
     });
     expect(review.status).toBe(201);
@@ -141,7 +128,16 @@ describe("read API (official v0.1 shapes)", () => {
     const page = await jsonOf(await call("GET", "/v0.1/servers?search=bravo"));
     expect(page.servers).toHaveLength(1);
     const [item] = page.servers;
-    expect(item.server).toEqual(serverJson("bravo"));
+    // server.json exactly as published; anonymously without the publisher's on-call contact.
+    const { onCall: _hidden, ...publicMeta } = serverJson("bravo")._meta[
+      "io.modelcontextprotocol.registry/publisher-provided"
+    ] as Record<string, unknown>;
+    expect(item.server).toEqual({
+      ...serverJson("bravo"),
+      _meta: { "io.modelcontextprotocol.registry/publisher-provided": publicMeta },
+    });
+    const signedIn = await jsonOf(await call("GET", "/v0.1/servers?search=bravo", { as: READ_ONLY }));
+    expect(signedIn.servers[0].server).toEqual(serverJson("bravo"));
     expect(Object.keys(item._meta["io.modelcontextprotocol.registry/official"]).sort()).toEqual([
       "isLatest",
       "publishedAt",
@@ -374,7 +370,7 @@ describe("lifecycle and reviews", () => {
       body: { kind: "security", state: "changes_requested", notes: "rotate keys" },
     });
     await call("POST", "/v0.1/servers/juliet/reviews", { as: REVIEWER, body: { kind: "legal", state: "approved" } });
-    await call("POST", "/v0.1/servers/juliet/reviews", { as: REVIEWER, body: { kind: "genai", state: "approved" } });
+    await call("POST", "/v0.1/servers/juliet/reviews", { as: REVIEWER2, body: { kind: "genai", state: "approved" } });
     const pending = await call("PUT", "/v0.1/servers/juliet/lifecycle", {
       as: REVIEWER,
       body: { lifecycle: "approved" },
@@ -586,6 +582,8 @@ describe("access check", () => {
       environments: ["test"],
       allowedGroups: ["data-eng", "ads"],
       allowedServices: ["reporting-bot"],
+      approvedVersion: "1.0.0",
+      toolsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(await worker.default.serverPolicy("nobody")).toBeNull();
   });

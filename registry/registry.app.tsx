@@ -52,7 +52,8 @@ export default class Registry extends WorkerEntrypoint<RegistryEnv> implements R
     const { pathname } = new URL(request.url);
     if (isMcpRequest(pathname)) return fetchMcp(request, this.env, this.ctx);
     const viaOAuth =
-      isProtectedApiRequest(request.method, pathname) || pathname.startsWith("/.well-known/oauth-protected-resource");
+      isProtectedApiRequest(request.method, pathname, request.headers.get("authorization")) ||
+      pathname.startsWith("/.well-known/oauth-protected-resource");
     if (viaOAuth) {
       if (!this.env.PUBLIC_URL || !this.env.AUTH_ISSUER) {
         return Response.json({ error: "PUBLIC_URL and AUTH_ISSUER must be configured" }, { status: 503 });

@@ -4,7 +4,13 @@
  * identities (the pipeline). Every function answers with a reason a person can act on.
  */
 import type { Caller } from "../shared/auth/caller";
-import { type Lifecycle, REVIEW_KINDS, type ReviewRow, type ServerRow } from "../shared/db/fleet.schema";
+import {
+  type Lifecycle,
+  REVIEW_KINDS,
+  type ReviewRow,
+  type ServerRow,
+  type ServiceRule,
+} from "../shared/db/fleet.schema";
 import type { RegistryEnv } from "./registry.env";
 
 export type Verdict = { ok: true } | { ok: false; status: 403 | 409; reason: string };
@@ -51,12 +57,17 @@ const TRANSITIONS: Record<Lifecycle, Partial<Record<Lifecycle, readonly Role[]>>
   retired: {},
 };
 
+/**
+ * May `caller` move `server` to `to`? For an approval, `approval` is the version to approve (the
+ * one reviewed) and its tools digest; `currentReviews` are that version's current reviews.
+ */
 export function mayChangeLifecycle(
   caller: Caller,
   env: RegistryEnv,
   server: ServerRow,
   to: Lifecycle,
   currentReviews: Record<string, ReviewRow | null>,
+  approval?: { version: string; toolsDigest: string | null },
 ): Verdict {
   const from = server.lifecycle;
   if (from === to) return deny(409, `${server.name} is already ${to}`);
@@ -76,27 +87,87 @@ export function mayChangeLifecycle(
       `moving ${server.name} from ${from} to ${to} is for: ${edge.map(describeRole(server)).join(", ")}`,
     );
   }
-  if (to === "approved") {
-    const missing = REVIEW_KINDS.filter((kind) => currentReviews[kind]?.state !== "approved");
-    if (missing.length > 0) {
-      return deny(
-        409,
-        `${server.name} needs approved reviews before approval; missing: ${missing
-          .map((kind) => `${kind} (${currentReviews[kind]?.state ?? "not reviewed"})`)
-          .join(", ")}`,
-      );
-    }
+  if (to === "approved")
+    return mayApprove(server, approval ?? { version: server.latestVersion, toolsDigest: null }, currentReviews);
+  return OK;
+}
+
+/** Minimum number of different people whose reviews an approval rests on. */
+export const DISTINCT_REVIEWERS = 2;
+
+/**
+ * Approval rules beyond who may take the edge: the version approved is the latest (the one the
+ * reviews were for), it has a recorded tool inventory, its three reviews are approved, and they
+ * come from at least two different people, none of them on the owning team.
+ */
+function mayApprove(
+  server: ServerRow,
+  approval: { version: string; toolsDigest: string | null },
+  currentReviews: Record<string, ReviewRow | null>,
+): Verdict {
+  if (approval.version !== server.latestVersion) {
+    return deny(
+      409,
+      `${server.name} ${approval.version} is not its latest version (${server.latestVersion}): an approval is for the latest version, reviewed`,
+    );
+  }
+  if (!approval.toolsDigest) {
+    return deny(
+      409,
+      `${server.name} ${approval.version} was published before the registry recorded tool inventories: publish a new version to approve`,
+    );
+  }
+  const missing = REVIEW_KINDS.filter((kind) => currentReviews[kind]?.state !== "approved");
+  if (missing.length > 0) {
+    return deny(
+      409,
+      `${server.name} needs approved reviews before approval; missing: ${missing
+        .map((kind) => `${kind} (${currentReviews[kind]?.state ?? "not reviewed"})`)
+        .join(", ")}`,
+    );
+  }
+  const counted = REVIEW_KINDS.map((kind) => currentReviews[kind] as ReviewRow);
+  const fromOwners = counted.filter((review) => review.reviewerGroups.includes(server.team));
+  if (fromOwners.length > 0) {
+    return deny(
+      409,
+      `${server.name}'s reviews must not come from its owning team (${server.team}): ${fromOwners
+        .map((review) => `${review.kind} by ${review.reviewer}`)
+        .join(", ")}`,
+    );
+  }
+  const reviewers = [...new Set(counted.map((review) => review.reviewer))];
+  if (reviewers.length < DISTINCT_REVIEWERS) {
+    return deny(
+      409,
+      `${server.name} needs reviews by at least ${DISTINCT_REVIEWERS} different people before approval (so far only ${reviewers.join(", ")})`,
+    );
   }
   return OK;
 }
 
-export function mayReview(caller: Caller, env: RegistryEnv): Verdict {
-  const roles = rolesOf(caller, env, undefined);
-  return roles.has("reviewer") ? OK : deny(403, `only members of ${env.REVIEWERS_GROUP} may record reviews`);
+/** Reviewers (and admins) record reviews, but not of a server their own team owns. */
+export function mayReview(caller: Caller, env: RegistryEnv, server: ServerRow): Verdict {
+  const roles = rolesOf(caller, env, server.team);
+  if (!roles.has("reviewer")) return deny(403, `only members of ${env.REVIEWERS_GROUP} may record reviews`);
+  if (roles.has("owner")) {
+    return deny(
+      403,
+      `${caller.name} is a member of ${server.team}, the team that owns ${server.name}: reviews must come from outside the owning team`,
+    );
+  }
+  return OK;
 }
 
-export function maySetAccess(caller: Caller, env: RegistryEnv, server: ServerRow, environments?: string[]): Verdict {
+export interface AccessChange {
+  allowedGroups: string[];
+  allowedServices: ServiceRule;
+  environments?: string[];
+}
+
+export function maySetAccess(caller: Caller, env: RegistryEnv, server: ServerRow, change: AccessChange): Verdict {
   const roles = rolesOf(caller, env, server.team);
+  const { environments } = change;
   const sameEnvironments =
     !environments ||
     (environments.length === server.environments.length && environments.every((e) => server.environments.includes(e)));
@@ -106,11 +177,37 @@ export function maySetAccess(caller: Caller, env: RegistryEnv, server: ServerRow
       `where ${server.name} may run is part of its approval: only ${env.REVIEWERS_GROUP} or ${env.ADMINS_GROUP} may change its environments`,
     );
   }
+  // Past its draft, who may use a server is part of what reviewers looked at: owners may narrow
+  // it, but widening it is for reviewers.
+  const widened = widening(server, change);
+  if (widened && server.lifecycle !== "draft" && roles.has("owner") && !roles.has("reviewer")) {
+    return deny(
+      403,
+      `${widened} widens who may use ${server.name}, which is ${server.lifecycle.replace("_", " ")}: ` +
+        `only ${env.REVIEWERS_GROUP} or ${env.ADMINS_GROUP} may widen it (owners may narrow it)`,
+    );
+  }
   if (roles.has("owner") || roles.has("reviewer")) return OK;
   return deny(
     403,
     `only members of ${server.team}, ${env.REVIEWERS_GROUP} or ${env.ADMINS_GROUP} may change who can use ${server.name}`,
   );
+}
+
+/** What in `change` lets more callers in than the server allows now, or undefined. */
+function widening(server: ServerRow, change: AccessChange): string | undefined {
+  const { allowedGroups: before } = server;
+  const after = change.allowedGroups;
+  if (before.length > 0 && after.length === 0) return "allowing every signed-in user (no groups)";
+  const added = before.length === 0 ? [] : after.filter((group) => !before.includes(group));
+  if (added.length > 0) return `adding the group${added.length > 1 ? "s" : ""} ${added.join(", ")}`;
+  const services = change.allowedServices;
+  const was = server.allowedServices;
+  if (was === true || services === false) return undefined;
+  if (services === true) return "allowing every service";
+  const newServices = services.filter((name) => was === false || !was.includes(name));
+  if (newServices.length > 0) return `adding the service${newServices.length > 1 ? "s" : ""} ${newServices.join(", ")}`;
+  return undefined;
 }
 
 export function actorOf(caller: Caller): string {

@@ -25,6 +25,11 @@ const SERVERS = {
   "hc-unreachable": targets.unreachable,
 };
 type Seeded = keyof typeof SERVERS;
+const NOT_PROBED = [
+  ["hc-draft", "draft"],
+  ["hc-deprecated", "deprecated"],
+  ["hc-retired", "retired"],
+] as const;
 
 function serverJson(name: string, origin: string): ServerJson {
   return testServerJson(name, {
@@ -52,12 +57,17 @@ async function maxInFlight(): Promise<number> {
 }
 
 beforeAll(async () => {
-  for (const [name, origin] of Object.entries(SERVERS))
+  for (const [name, origin] of Object.entries(SERVERS)) {
     await publishVersion(env.DB, name, serverJson(name, origin), "test");
-  // An approved server is probed like a draft one; a retired one is not probed at all.
-  await setLifecycle(env.DB, "hc-healthy", { from: "draft", to: "approved" }, "test");
-  await publishVersion(env.DB, "hc-retired", serverJson("hc-retired", targets.healthy), "test");
-  await setLifecycle(env.DB, "hc-retired", { from: "draft", to: "retired" }, "test");
+    await setLifecycle(env.DB, name, { from: "draft", to: "in_review" }, "test");
+  }
+  // An approved server is probed like one in review. Drafts (anyone in a group may publish one,
+  // with any https URL), deprecated and retired servers are not probed at all.
+  await setLifecycle(env.DB, "hc-healthy", { from: "in_review", to: "approved" }, "test");
+  for (const [name, lifecycle] of NOT_PROBED) {
+    await publishVersion(env.DB, name, serverJson(name, targets.healthy), "test");
+    if (lifecycle !== "draft") await setLifecycle(env.DB, name, { from: "draft", to: lifecycle }, "test");
+  }
 });
 
 afterEach(() => {
@@ -65,10 +75,11 @@ afterEach(() => {
 });
 
 describe("runHealthChecks", () => {
-  it("probes every server that is not retired and tells up from down, with the reason", async () => {
+  it("probes the servers in review or approved and tells up from down, with the reason", async () => {
     const results = await runHealthChecks(env, { timeoutMs: TIMEOUT_MS });
     const seen = byServer(results);
-    expect(results.map((result) => result.server)).not.toContain("hc-retired");
+    expect(results.map((result) => result.server).sort()).toEqual(Object.keys(SERVERS).sort());
+    for (const [name] of NOT_PROBED) expect(await checksOf(name), name).toBe(0);
 
     expect(seen["hc-healthy"]).toMatchObject({ up: true, httpStatus: 200, error: null });
     expect(seen["hc-healthy"].latencyMs).toBeGreaterThanOrEqual(ANSWER_DELAY_MS - 1);
@@ -105,9 +116,10 @@ describe("runHealthChecks", () => {
       });
       expect(server?.healthCheckedAt?.getTime()).toBe(result.at.getTime());
     }
-    expect(await checksOf("hc-retired")).toBe(0);
-    const retired = await getServerRow(env.DB, "hc-retired");
-    expect(retired?.healthUp).toBeNull();
+    for (const [name] of NOT_PROBED) {
+      expect(await checksOf(name), name).toBe(0);
+      expect((await getServerRow(env.DB, name))?.healthUp, name).toBeNull();
+    }
   });
 
   it("keeps the newest 50 checks per server", async () => {
@@ -150,7 +162,7 @@ describe("runHealthChecks", () => {
 describe("scheduledHealth (the cron's handler)", () => {
   beforeAll(async () => {
     // The handler probes with the default 5 s timeout: the slow server is retired first.
-    await setLifecycle(env.DB, "hc-slow", { from: "draft", to: "retired" }, "test");
+    await setLifecycle(env.DB, "hc-slow", { from: "in_review", to: "retired" }, "test");
   });
 
   it("runs the checks inside the scheduled event", async () => {

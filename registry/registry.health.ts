@@ -1,6 +1,10 @@
 /**
- * Live status: every minute (root wrangler.toml `[triggers]`) the registry probes each server
- * that is not retired, at the remote of its latest version, and records the results.
+ * Live status: every minute (root wrangler.toml `[triggers]`) the registry probes each server in
+ * review or approved, at the remote of its latest version, and records the results. Drafts are
+ * never probed: anyone in a group may publish one with any https URL, and the registry must not
+ * become a scanner of whatever they name; deprecated and retired servers are out of service.
+ * The Worker runs with `global_fetch_strictly_public`, so a probe goes out as a request from the
+ * public Internet would (never straight to an origin behind this account's zones).
  *
  * A probe: GET <remote origin>/health (the kit serves it; 2xx = up). A server that has no such
  * endpoint (404/405) is asked the MCP way instead: an `initialize` POST to its remote URL, where
@@ -13,7 +17,7 @@
  * history pruned to the newest `keep` per server. If that write fails, the results are logged
  * and the error is rethrown, so the scheduled run shows as failed.
  */
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { servers, serverVersions } from "../shared/db/fleet.schema";
 import { preferredRemote, type ServerJson } from "../shared/registry/registry.contract";
 import type { RegistryEnv } from "./registry.env";
@@ -52,7 +56,7 @@ export interface HealthCheckResult {
   error: string | null;
 }
 
-/** Probes every server that is not retired and records the results; returns them. */
+/** Probes every server in review or approved and records the results; returns them. */
 export async function runHealthChecks(
   env: Pick<RegistryEnv, "DB">,
   options: HealthCheckOptions = {},
@@ -89,13 +93,16 @@ export function scheduledHealth(
   return run;
 }
 
-/** Servers that are not retired, with the remote of their latest version. */
+/** The lifecycles whose servers are probed. */
+export const PROBED_LIFECYCLES = ["in_review", "approved"] as const;
+
+/** Servers in review or approved, with the remote of their latest version. */
 export async function listProbeTargets(d1: D1Database): Promise<ProbeTarget[]> {
   const rows = await db(d1)
     .select({ server: servers.name, document: serverVersions.document })
     .from(servers)
     .innerJoin(serverVersions, and(eq(serverVersions.serverName, servers.name), eq(serverVersions.isLatest, true)))
-    .where(ne(servers.lifecycle, "retired"))
+    .where(inArray(servers.lifecycle, [...PROBED_LIFECYCLES]))
     .orderBy(servers.name);
   return rows.map(({ server, document }) => ({ server, remote: preferredRemote(document as Partial<ServerJson>) }));
 }

@@ -215,19 +215,21 @@ describe("a server's page", () => {
     expect(html.match(/<h1[ >]/g)).toHaveLength(1);
     expect(html).toContain("<h1>Page Test SQL</h1>");
     expect(html).toContain("<dt>Support channel</dt><dd>#pagetest-help</dd>");
-    expect(html).toContain("<dt>On-call</dt><dd>pagetest-oncall</dd>");
-    // Reviews: the security review, and the areas nobody has reviewed yet.
+    // Reviews: the security review's state, and the areas nobody has reviewed yet. Who reviewed,
+    // their notes, on-call and what the probe ran into are for signed-in readers only.
     expect(html).toMatch(
-      /<th scope="row">Security<\/th><td data-label="State"><span class="badge rv-approved">Approved<\/span><\/td><td data-label="Reviewer">sam-security<\/td>/,
+      /<th scope="row">Security<\/th><td data-label="State"><span class="badge rv-approved">Approved<\/span><\/td><td data-label="Reviewer"><span class="muted">sign in to see<\/span><\/td>/,
     );
-    expect(html).toContain("No secrets in logs");
     expect(html).toMatch(
       /<th scope="row">Legal\/Privacy<\/th><td data-label="State"><span class="badge rv-none">Not reviewed<\/span>/,
     );
-    // Health: the last probe and the recent checks.
+    expect(html).toContain('<dt>On-call</dt><dd><span class="muted">sign in to see</span></dd>');
+    for (const hidden of ["sam-security", "No secrets in logs", "pagetest-oncall", "HTTP 200", "timeout"]) {
+      expect(html).not.toContain(hidden);
+    }
+    // Health: the last probe and the recent checks, up or down with latency.
     expect(html).toContain("42 ms");
-    expect(html).toContain("HTTP 200");
-    expect(html).toContain("timeout");
+    expect(html).toContain("5000 ms");
     // Tools with their annotations, access and approval.
     expect(html).toContain("<code>pagetest_kill_query</code>");
     expect(html).toContain('<li class="tag destructive">Destructive</li><li class="tag approval">Needs approval</li>');
@@ -294,6 +296,18 @@ describe("signed in", () => {
     expect(html).toContain("the sparkpage server is not approved (it is draft)");
     const asAlice = await page("/", { headers: alice });
     expect(asAlice.html).toContain("You can use this server");
+  });
+
+  it("shows a reader with registry:read who reviewed, their notes, on-call and the probe's errors", async () => {
+    const { html } = await page("/servers/pagetest", { headers: bob });
+    expect(html).toMatch(
+      /<th scope="row">Security<\/th><td data-label="State"><span class="badge rv-approved">Approved<\/span><\/td><td data-label="Reviewer">sam-security<\/td>/,
+    );
+    expect(html).toContain("No secrets in logs");
+    expect(html).toContain("<dt>On-call</dt><dd>pagetest-oncall</dd>");
+    expect(html).toContain("HTTP 200");
+    expect(html).toContain("timeout");
+    expect(html).not.toContain("sign in to see");
   });
 
   it("answers per tool: alice may kill queries, bob may not", async () => {

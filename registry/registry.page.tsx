@@ -14,6 +14,7 @@ import { serverVerdict, toolVerdict } from "./page/page.access";
 import { type HealthStatus, STATUS_LABELS } from "./page/page.format";
 import { Layout, PAGE_SCRIPT_PATH, renderDocument } from "./page/page.layout";
 import { type ListFilters, ListPage } from "./page/page.list";
+import { PAGE_SCOPE } from "./page/page.oauth";
 import { COPY_SCRIPT } from "./page/page.script";
 import { ServerPage } from "./page/page.server";
 import { type PageContext, type PageVariables, resolveViewer } from "./page/page.session";
@@ -148,6 +149,7 @@ pageApp.get("/servers/:name", withViewer, async (c) => {
       now={new Date()}
       {...(viewer ? { viewer } : {})}
       {...(verdicts ? { verdicts } : {})}
+      detail={viewer?.caller.scopes.includes(PAGE_SCOPE) ?? false}
     />,
     { withScript: true },
   );

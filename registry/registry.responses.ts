@@ -2,9 +2,14 @@
  * The official MCP Registry response shapes (ServerResponse, ServerList), built from
  * `ServerEntry`s: server.json exactly as published, the official `_meta`, and the fleet's
  * governance block.
+ *
+ * Two views: the public one (what a syncing registry client or an anonymous reader gets) and the
+ * detailed one, for a caller with a registry:read token, which adds on-call (in the governance
+ * block and in server.json's publisher metadata), reviewer names, review notes and the health
+ * probe's raw error. `detail` says which.
  */
 import type { ReviewRow } from "../shared/db/fleet.schema";
-import { FLEET_META, OFFICIAL_META } from "../shared/registry/registry.contract";
+import { FLEET_META, OFFICIAL_META, PUBLISHER_META } from "../shared/registry/registry.contract";
 import type { ServerEntry } from "./registry.store";
 
 export type OfficialStatus = "active" | "deprecated" | "deleted";
@@ -23,33 +28,51 @@ export function officialStatus(entry: ServerEntry): OfficialStatus {
   return entry.version.status;
 }
 
-export function healthOf(entry: Pick<ServerEntry, "server">): HealthSummary {
+/** Up, down or unknown, with latency; the probe's error (what the URL answered) only with `detail`. */
+export function healthOf(entry: Pick<ServerEntry, "server">, detail: boolean): HealthSummary {
   const { healthUp, healthCheckedAt, healthLatencyMs, healthError } = entry.server;
   if (healthUp === null || !healthCheckedAt) return { status: "unknown" };
   return {
     status: healthUp ? "up" : "down",
     checkedAt: healthCheckedAt.toISOString(),
     latencyMs: healthLatencyMs ?? undefined,
-    ...(healthError ? { error: healthError } : {}),
+    ...(detail && healthError ? { error: healthError } : {}),
   };
 }
 
-export function reviewJson(review: ReviewRow) {
+/** A review record; who reviewed and their notes only with `detail`. */
+export function reviewJson(review: ReviewRow, detail: boolean) {
   return {
     id: review.id,
     kind: review.kind,
     state: review.state,
-    reviewer: review.reviewer,
+    ...(detail ? { reviewer: review.reviewer } : {}),
     at: review.at.toISOString(),
-    notes: review.notes,
+    ...(detail ? { notes: review.notes } : {}),
     version: review.version,
   };
 }
 
-export function toServerResponse(entry: ServerEntry) {
+/**
+ * server.json as published; in the public view without the publisher's on-call contact (the only
+ * field of it that needs a signed-in caller), so an anonymous sync cannot harvest it.
+ */
+export function documentFor(document: Record<string, unknown>, detail: boolean): Record<string, unknown> {
+  const meta = document._meta as Record<string, Record<string, unknown> | undefined> | undefined;
+  const publisher = meta?.[PUBLISHER_META];
+  if (detail || !publisher || !("onCall" in publisher)) return document;
+  const { onCall: _hidden, ...shown } = publisher;
+  return { ...document, _meta: { ...meta, [PUBLISHER_META]: shown } };
+}
+
+export function toServerResponse(entry: ServerEntry, detail: boolean) {
   const { server, version } = entry;
+  const review = (kind: keyof ServerEntry["reviews"]) => {
+    const current = entry.reviews[kind];
+    return current && reviewJson(current, detail);
+  };
   return {
-    server: version.document,
+    server: documentFor(version.document, detail),
     _meta: {
       [OFFICIAL_META]: {
         status: officialStatus(entry),
@@ -61,17 +84,18 @@ export function toServerResponse(entry: ServerEntry) {
         name: server.name,
         team: server.team,
         supportChannel: server.supportChannel,
-        onCall: server.onCall,
+        ...(detail ? { onCall: server.onCall } : {}),
         lifecycle: server.lifecycle,
         lifecycleChangedAt: server.lifecycleChangedAt.toISOString(),
+        /** What the last approval covered; the server refuses to serve anything else. */
+        approvedVersion: server.approvedVersion,
+        approvedToolsDigest: server.approvedToolsDigest,
+        /** This version's tool inventory digest (shared/registry/tool.digest.ts). */
+        toolsDigest: version.toolsDigest,
         environments: server.environments,
         allowedGroups: server.allowedGroups,
         allowedServices: server.allowedServices,
-        reviews: {
-          security: entry.reviews.security && reviewJson(entry.reviews.security),
-          legal: entry.reviews.legal && reviewJson(entry.reviews.legal),
-          genai: entry.reviews.genai && reviewJson(entry.reviews.genai),
-        },
+        reviews: { security: review("security"), legal: review("legal"), genai: review("genai") },
         tools: entry.tools.map((tool) => ({
           name: tool.name,
           description: tool.description,
@@ -80,7 +104,7 @@ export function toServerResponse(entry: ServerEntry) {
           needsApproval: tool.needsApproval,
           minutesSaved: tool.minutesSaved,
         })),
-        health: healthOf(entry),
+        health: healthOf(entry, detail),
       },
     },
   };

@@ -2,7 +2,7 @@
  * The registry's D1 queries (drizzle): servers with their versions, tools, current reviews and
  * last health, read as `ServerEntry`; writes as single D1 batches, so nothing is half-written.
  */
-import { and, desc, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, ne, or, type SQL, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import semver from "semver";
 import {
@@ -24,6 +24,7 @@ import {
 } from "../shared/db/fleet.schema";
 import type { ServerPolicy } from "../shared/registry/access";
 import { PUBLISHER_META, type ServerJson } from "../shared/registry/registry.contract";
+import { toolsDigest } from "../shared/registry/tool.digest";
 
 /** One version of one server with everything the registry knows about it. */
 export interface ServerEntry {
@@ -40,6 +41,8 @@ export interface ServerQuery {
   words?: string[];
   team?: string;
   lifecycle?: Lifecycle;
+  /** Leave out drafts (their text is unreviewed). */
+  excludeDrafts?: boolean;
   status?: "up" | "down" | "unknown";
   updatedSince?: Date;
   /** Only each server's latest version (`version=latest`). */
@@ -52,6 +55,8 @@ export interface ServerQuery {
 }
 
 export class InvalidCursorError extends Error {}
+
+type BatchItem = Parameters<DrizzleD1Database["batch"]>[0][number];
 
 export function db(d1: D1Database): DrizzleD1Database {
   return drizzle(d1);
@@ -79,6 +84,7 @@ export async function searchServers(
   }
   if (query.team) where.push(eq(servers.team, query.team));
   if (query.lifecycle) where.push(eq(servers.lifecycle, query.lifecycle));
+  if (query.excludeDrafts) where.push(ne(servers.lifecycle, "draft"));
   if (query.status === "up") where.push(eq(servers.healthUp, true));
   if (query.status === "down") where.push(eq(servers.healthUp, false));
   if (query.status === "unknown") where.push(sql`${servers.healthUp} IS NULL`);
@@ -153,6 +159,8 @@ export function policyOf(server: ServerRow): ServerPolicy {
     environments: server.environments,
     allowedGroups: server.allowedGroups,
     allowedServices: server.allowedServices,
+    approvedVersion: server.approvedVersion,
+    toolsDigest: server.approvedToolsDigest,
   };
 }
 
@@ -187,8 +195,9 @@ export async function listTeams(d1: D1Database): Promise<string[]> {
 export class ConflictError extends Error {}
 
 /**
- * Publishes a version: creates the server on first publish (draft), adds the version and its
- * tools, moves `isLatest` when this version is the highest. One batch: all or nothing.
+ * Publishes a version: creates the server on first publish (draft), adds the version, its tools
+ * and the digest of its tool inventory, moves `isLatest` when this version is the highest. One
+ * batch: all or nothing.
  */
 export async function publishVersion(
   d1: D1Database,
@@ -210,10 +219,7 @@ export async function publishVersion(
     throw new ConflictError(`version ${document.version} of ${shortName} is already published; publish a new version`);
   }
   const isLatest = versions.every((row) => semver.gt(document.version, row.version));
-  // An approval covers the version that was reviewed: a new latest version of an approved
-  // server goes back to review (and its sessions close) until reviewers approve it.
-  const reReview = isLatest && existing?.lifecycle === "approved";
-  const statements = [];
+  const statements: BatchItem[] = [];
   if (existing) {
     statements.push(
       orm
@@ -225,22 +231,36 @@ export async function publishVersion(
           ...(isLatest
             ? { supportChannel: meta.supportChannel, onCall: meta.onCall, latestVersion: document.version }
             : {}),
-          ...(reReview ? { lifecycle: "in_review" as const, lifecycleChangedAt: now } : {}),
           updatedAt: now,
         })
         .where(eq(servers.name, shortName)),
     );
     if (isLatest) {
+      // An approval covers the version that was reviewed: a new latest version of an approved
+      // server goes back to review (and its sessions close) until reviewers approve it. Decided
+      // in SQL, not from the read above, so an approval landing meanwhile is caught too.
       statements.push(
+        orm
+          .update(servers)
+          .set({ lifecycle: "in_review", lifecycleChangedAt: now })
+          .where(and(eq(servers.name, shortName), eq(servers.lifecycle, "approved"))),
+        eventIfChanged(
+          orm,
+          shortName,
+          actor,
+          "lifecycle",
+          {
+            from: "approved",
+            to: "in_review",
+            note: `version ${document.version} was published: it needs its own reviews before approval`,
+          },
+          now,
+        ),
         orm
           .update(serverVersions)
           .set({ isLatest: false, updatedAt: now })
           .where(and(eq(serverVersions.serverName, shortName), eq(serverVersions.isLatest, true))),
       );
-    }
-    if (reReview) {
-      const note = `version ${document.version} was published: it needs its own reviews before approval`;
-      statements.push(event(orm, shortName, actor, "lifecycle", { from: "approved", to: "in_review", note }, now));
     }
   } else {
     statements.push(
@@ -269,17 +289,30 @@ export async function publishVersion(
       document,
       status: "active",
       isLatest,
+      toolsDigest: await toolsDigest(meta.tools),
       publishedBy: actor,
       publishedAt: now,
       updatedAt: now,
     }),
   );
   for (const tool of meta.tools) {
-    statements.push(orm.insert(tools).values({ ...tool, serverName: shortName, version: document.version }));
+    const { name, description, annotations, access, needsApproval, minutesSaved } = tool;
+    statements.push(
+      orm.insert(tools).values({
+        serverName: shortName,
+        version: document.version,
+        name,
+        description,
+        annotations,
+        access,
+        needsApproval,
+        minutesSaved,
+      }),
+    );
   }
   statements.push(event(orm, shortName, actor, "publish", { version: document.version, isLatest }, now));
   try {
-    await orm.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+    await orm.batch(statements as [BatchItem, ...BatchItem[]]);
   } catch (error) {
     // A concurrent publish of the same server or version got there first.
     if (/UNIQUE constraint failed/i.test(String((error as Error).cause ?? error))) {
@@ -289,29 +322,74 @@ export async function publishVersion(
   }
 }
 
+/**
+ * Moves a server from `change.from` to `change.to`, if it is still at `from`. Approving records
+ * what was approved (the version and its tools digest) in the same statement, on condition that
+ * this version is still the latest: `change.version` is the version the reviews were for (when
+ * omitted, whatever is latest when the statement runs). The event and the versions' updatedAt
+ * are written only if the change landed. Returns whether it did (false: changed meanwhile).
+ */
 export async function setLifecycle(
   d1: D1Database,
   name: string,
-  change: { from: Lifecycle; to: Lifecycle; note?: string },
+  change: { from: Lifecycle; to: Lifecycle; note?: string; version?: string },
   actor: string,
   now = new Date(),
 ): Promise<boolean> {
   const orm = db(d1);
+  const approving = change.to === "approved";
+  const approvedVersion = change.version ?? sql`${servers.latestVersion}`;
+  const eventId = crypto.randomUUID();
+  const detail = {
+    from: change.from,
+    to: change.to,
+    note: change.note ?? "",
+    ...(approving && change.version ? { version: change.version } : {}),
+  };
   const [updated] = await orm.batch([
     orm
       .update(servers)
-      .set({ lifecycle: change.to, lifecycleChangedAt: now, updatedAt: now })
-      .where(and(eq(servers.name, name), eq(servers.lifecycle, change.from)))
+      .set({
+        lifecycle: change.to,
+        lifecycleChangedAt: now,
+        updatedAt: now,
+        ...(approving
+          ? {
+              approvedVersion: sql`${approvedVersion}`,
+              approvedToolsDigest: sql`(SELECT ${serverVersions.toolsDigest} FROM ${serverVersions}
+                WHERE ${serverVersions.serverName} = ${name} AND ${serverVersions.version} = ${approvedVersion})`,
+            }
+          : {}),
+      })
+      .where(
+        and(
+          eq(servers.name, name),
+          eq(servers.lifecycle, change.from),
+          approving && change.version ? eq(servers.latestVersion, change.version) : undefined,
+        ),
+      )
       .returning({ name: servers.name }),
-    touchVersions(orm, name, now),
-    event(orm, name, actor, "lifecycle", { from: change.from, to: change.to, note: change.note ?? "" }, now),
+    eventIfChanged(orm, name, actor, "lifecycle", detail, now, eventId),
+    orm
+      .update(serverVersions)
+      .set({ updatedAt: now })
+      .where(
+        and(
+          eq(serverVersions.serverName, name),
+          sql`EXISTS (SELECT 1 FROM ${serverEvents} WHERE ${serverEvents.id} = ${eventId})`,
+        ),
+      ),
   ]);
   return updated.length === 1;
 }
 
-export async function addReview(d1: D1Database, review: Omit<ReviewRow, "id">, actor: string): Promise<ReviewRow> {
+export async function addReview(
+  d1: D1Database,
+  review: Omit<ReviewRow, "id" | "reviewerGroups"> & { reviewerGroups?: string[] },
+  actor: string,
+): Promise<ReviewRow> {
   const orm = db(d1);
-  const row = { ...review, id: crypto.randomUUID() };
+  const row: ReviewRow = { ...review, reviewerGroups: review.reviewerGroups ?? [], id: crypto.randomUUID() };
   await orm.batch([
     orm.insert(reviews).values(row),
     orm.update(servers).set({ updatedAt: review.at }).where(eq(servers.name, review.serverName)),
@@ -357,6 +435,27 @@ export async function setAccess(
  */
 function touchVersions(orm: DrizzleD1Database, name: string, now: Date) {
   return orm.update(serverVersions).set({ updatedAt: now }).where(eq(serverVersions.serverName, name));
+}
+
+/**
+ * The event, written only if the statement just before it in the batch changed a row (SQLite's
+ * changes()): how a batch records a conditional update without recording one that did not land.
+ */
+function eventIfChanged(
+  orm: DrizzleD1Database,
+  serverName: string,
+  actor: string,
+  action: ServerEventRow["action"],
+  detail: Record<string, unknown>,
+  at: Date,
+  id: string = crypto.randomUUID(),
+) {
+  // The columns in the table's order (drizzle lists them all for INSERT ... SELECT).
+  return orm
+    .insert(serverEvents)
+    .select(
+      sql`SELECT ${id}, ${serverName}, ${at.getTime()}, ${actor}, ${action}, ${JSON.stringify(detail)} WHERE changes() = 1`,
+    );
 }
 
 function event(

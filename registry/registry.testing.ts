@@ -1,5 +1,7 @@
-/** Test fixtures for the registry's workerd tests: a valid server.json with the fleet's metadata. */
+/** Test fixtures for the registry's workerd tests: a valid server.json with the fleet's metadata, and requests. */
+import { exports } from "cloudflare:workers";
 import { PUBLISHER_META, type PublisherMeta, type ServerJson } from "../shared/registry/registry.contract";
+import { bearer } from "../test/workers/mcp-client";
 
 export const TEST_NAMESPACE = "com.example.mcp-fleet";
 
@@ -38,4 +40,23 @@ export function testServerJson(
       },
     },
   };
+}
+
+/** A request to the registry Worker under test (its real fetch: OAuth resource server, API), as `as` (a test token spec). */
+export function callRegistry(
+  method: string,
+  path: string,
+  options: { as?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.as) headers.authorization = bearer(options.as);
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const worker = exports as unknown as { default: Fetcher };
+  return worker.default.fetch(
+    new Request(`http://localhost${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    }),
+  );
 }

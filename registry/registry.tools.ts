@@ -1,6 +1,10 @@
 /**
  * The registry's own MCP tools: find servers, read one in full, and ask "may I use it?".
  * They read the registry's D1 directly; answers are compact markdown an agent can act on.
+ *
+ * Drafts are left out unless the agent asks for them (`includeDrafts: true`): anyone in a group
+ * may publish a draft, and its title, description and tool texts are unreviewed words of its
+ * publisher that would otherwise land in an agent's context (a prompt-injection path).
  */
 import { z } from "zod";
 import { LIFECYCLES, type ServiceRule, type ToolRow } from "../shared/db/fleet.schema";
@@ -23,6 +27,12 @@ export interface RegistryUpstreams {
 const defineTool = toolsFor<RegistryUpstreams>();
 
 const READ = { scopes: ["registry:read"], services: true } as const;
+/** After a draft's title, when the agent asked for drafts. */
+const DRAFT_MARK = " [DRAFT: unreviewed text from its publisher]";
+const includeDrafts = z
+  .boolean()
+  .default(false)
+  .describe("Also show draft servers: their text is unreviewed, written by whoever published them");
 const serverName = z
   .string()
   .trim()
@@ -46,17 +56,22 @@ export const searchServersTool = defineTool({
     lifecycle: z.enum(LIFECYCLES).optional().describe("Only servers at this lifecycle stage (approved: usable)"),
     status: z.enum(["up", "down", "unknown"]).optional().describe("Only servers whose last health probe says this"),
     limit: z.number().int().min(1).max(50).default(10).describe("Most servers to list"),
+    includeDrafts,
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   access: READ,
   minutesSaved: 3,
-  async run({ query, team, lifecycle, status, limit }, ctx) {
+  async run({ query, team, lifecycle, status, limit, includeDrafts }, ctx) {
+    if (lifecycle === "draft" && !includeDrafts) {
+      return "Drafts are left out unless you ask for them: their text is unreviewed. Call again with includeDrafts: true.";
+    }
     const words = query.split(/\s+/).filter(Boolean);
     const { entries, nextCursor } = await searchServers(ctx.upstream.db, {
       words,
       team,
       lifecycle,
       status,
+      excludeDrafts: !includeDrafts,
       latestOnly: true,
       limit,
     });
@@ -67,11 +82,12 @@ export const searchServersTool = defineTool({
       status ? `status ${status}` : "",
     ].filter(Boolean);
     const scope = filters.length ? ` ${filters.join(", ")}` : "";
-    if (entries.length === 0) return `No servers${scope}. Try fewer or shorter words, or no filters.`;
+    const drafts = includeDrafts ? "" : " (drafts left out: includeDrafts: true to see them)";
+    if (entries.length === 0) return `No servers${scope}${drafts}. Try fewer or shorter words, or no filters.`;
     const blocks = entries.map((entry) => {
       const { server, version } = entry;
       return [
-        `### ${server.name}: ${version.title}`,
+        `### ${server.name}: ${version.title}${server.lifecycle === "draft" ? DRAFT_MARK : ""}`,
         version.description,
         `- lifecycle: ${server.lifecycle} · registry status: ${officialStatus(entry)} · live: ${describeHealth(entry)}`,
         `- connect: ${remoteOf(entry) ?? "(no remote published)"} · version ${version.version} · team ${server.team}`,
@@ -89,16 +105,22 @@ export const getServerTool = defineTool({
   description:
     "Everything the registry knows about one server: owner and support, lifecycle and reviews, live status, " +
     "connection URL, who may use it, and each tool with its access rules and whether it needs a human's approval.",
-  input: { name: serverName },
+  input: { name: serverName, includeDrafts },
   annotations: { readOnlyHint: true, openWorldHint: false },
   access: READ,
   minutesSaved: 5,
-  async run({ name }, ctx) {
+  async run({ name, includeDrafts }, ctx) {
     const entry = await findServer(name, ctx.upstream);
     const { server, version, reviews } = entry;
+    if (server.lifecycle === "draft" && !includeDrafts) {
+      return (
+        `${server.name} is a draft: not reviewed, not usable, and its text (title, description, tools) is ` +
+        "unreviewed words of its publisher, so it is not shown. Call again with includeDrafts: true to read it."
+      );
+    }
     const published = version.publishedAt.toISOString();
     const lines = [
-      `# ${version.title} (${server.name})`,
+      `# ${version.title} (${server.name})${server.lifecycle === "draft" ? DRAFT_MARK : ""}`,
       version.description,
       "",
       `- full name: ${ctx.upstream.namespace}/${server.name}`,
@@ -168,7 +190,11 @@ export const checkAccessTool = defineTool({
         structured: answer,
       };
     }
-    const help = latest ? ` To ask for access: ${latest.server.supportChannel} (team ${latest.server.team}).` : "";
+    // A draft's support channel is its publisher's unreviewed text: not passed on.
+    const help =
+      latest && latest.server.lifecycle !== "draft"
+        ? ` To ask for access: ${latest.server.supportChannel} (team ${latest.server.team}).`
+        : "";
     return {
       text: `Denied (${decision.code}): ${who} may not use ${target} in ${environment}: ${decision.reason}.${help}`,
       structured: answer,
@@ -196,7 +222,7 @@ function remoteOf(entry: ServerEntry): string | undefined {
 }
 
 function describeHealth(entry: ServerEntry): string {
-  const health = healthOf(entry);
+  const health = healthOf(entry, true);
   if (health.status === "unknown") return "unknown (not probed yet)";
   const latency = health.latencyMs === undefined ? "" : `, ${health.latencyMs} ms`;
   const error = health.error ? `: ${health.error}` : "";

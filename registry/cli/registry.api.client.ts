@@ -22,9 +22,10 @@ export interface Review {
   id: string;
   kind: string;
   state: string;
-  reviewer: string;
+  /** Reviewer and notes come only with a registry:read token; the public view leaves them out. */
+  reviewer?: string;
   at: string;
-  notes: string;
+  notes?: string;
   version: string;
 }
 
@@ -39,8 +40,11 @@ export interface Governance {
   name: string;
   team: string;
   supportChannel: string;
-  onCall: string;
+  /** Only with a registry:read token. */
+  onCall?: string;
   lifecycle: Lifecycle;
+  /** What the last approval covered (the server serves only that version and tool inventory). */
+  approvedVersion?: string | null;
   lifecycleChangedAt: string;
   environments: string[];
   allowedGroups: string[];

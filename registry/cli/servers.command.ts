@@ -72,7 +72,7 @@ export async function showServer(ctx: CliContext, name: string, options: { json?
     ["Lifecycle", `${governance.lifecycle} since ${shortTime(governance.lifecycleChangedAt)}`],
     ["Team", governance.team],
     ["Support", governance.supportChannel],
-    ["On call", governance.onCall],
+    ["On call", governance.onCall ?? "(shown to signed-in readers)"],
     ["Environments", governance.environments.join(", ") || "-"],
     ["Allowed", allowedText(governance)],
     ["URL", server.remotes.map((remote) => `${remote.url} (${remote.type})`).join(", ")],
@@ -92,7 +92,7 @@ export async function showServer(ctx: CliContext, name: string, options: { json?
     const review = governance.reviews[kind];
     lines.push(
       review
-        ? `  ${kind.padEnd(9)}${review.state} by ${review.reviewer}, ${shortTime(review.at)} (version ${review.version})${review.notes ? `: ${review.notes}` : ""}`
+        ? `  ${kind.padEnd(9)}${review.state}${review.reviewer ? ` by ${review.reviewer}` : ""}, ${shortTime(review.at)} (version ${review.version})${review.notes ? `: ${review.notes}` : ""}`
         : `  ${kind.padEnd(9)}not reviewed`,
     );
   }

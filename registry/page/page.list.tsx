@@ -198,7 +198,7 @@ export function LifecycleBadge({ lifecycle }: { lifecycle: Lifecycle }) {
 
 /** "Up · 42 ms · checked 3 min ago" (the last probe), or "Unknown · not checked yet". */
 export function HealthLine({ server, now }: { server: ServerRow; now: Date }) {
-  const health = healthOf({ server });
+  const health = healthOf({ server }, false);
   const checkedAt = health.checkedAt ? new Date(health.checkedAt) : undefined;
   return (
     <span>

@@ -32,6 +32,11 @@ export interface ServerView {
   viewer?: Viewer;
   /** The viewer's answer for the server and for each tool (by name), when signed in. */
   verdicts?: { server: AccessDecision; tools: Map<string, AccessDecision> };
+  /**
+   * Whether to show what only signed-in readers (registry:read) see: on-call, reviewer names,
+   * review notes, and what the health probe ran into (HTTP status, errors).
+   */
+  detail: boolean;
 }
 
 export function ServerPage(view: ServerView) {
@@ -74,7 +79,7 @@ export function ServerPage(view: ServerView) {
           <dt>Support channel</dt>
           <dd>{server.supportChannel}</dd>
           <dt>On-call</dt>
-          <dd>{server.onCall}</dd>
+          <dd>{view.detail ? server.onCall : <SignInToSee />}</dd>
           <dt>Lifecycle</dt>
           <dd>
             <LifecycleBadge lifecycle={server.lifecycle} />
@@ -107,7 +112,7 @@ export function ServerPage(view: ServerView) {
 
       <section aria-labelledby="reviews">
         <h2 id="reviews">Reviews</h2>
-        <Reviews entry={entry} history={view.reviewHistory} />
+        <Reviews entry={entry} history={view.reviewHistory} detail={view.detail} />
       </section>
 
       <section aria-labelledby="status">
@@ -115,8 +120,8 @@ export function ServerPage(view: ServerView) {
         <p>
           <HealthLine server={server} now={view.now} />
         </p>
-        {server.healthError ? <p>{`Last error: ${server.healthError}`}</p> : null}
-        <Checks checks={view.checks} />
+        {view.detail && server.healthError ? <p>{`Last error: ${server.healthError}`}</p> : null}
+        <Checks checks={view.checks} detail={view.detail} />
       </section>
 
       <section aria-labelledby="tools">
@@ -134,6 +139,11 @@ export function ServerPage(view: ServerView) {
 
 function SignInHint() {
   return <p class="muted">Sign in to see whether you can use this server and each of its tools.</p>;
+}
+
+/** In place of what only signed-in readers see. */
+function SignInToSee() {
+  return <span class="muted">sign in to see</span>;
 }
 
 type Remotes = NonNullable<ReturnType<typeof parseDocument>["remotes"]>;
@@ -177,7 +187,7 @@ function Connect({ name, remotes }: { name: string; remotes: Remotes }) {
   );
 }
 
-function Reviews({ entry, history }: { entry: ServerEntry; history: ReviewRow[] }) {
+function Reviews({ entry, history, detail }: { entry: ServerEntry; history: ReviewRow[]; detail: boolean }) {
   return (
     <>
       <div class="table-wrap">
@@ -206,11 +216,11 @@ function Reviews({ entry, history }: { entry: ServerEntry; history: ReviewRow[] 
                           <span class="muted">{` (of ${review.version})`}</span>
                         ) : null}
                       </td>
-                      <td data-label="Reviewer">{review.reviewer}</td>
+                      <td data-label="Reviewer">{detail ? review.reviewer : <SignInToSee />}</td>
                       <td data-label="Date">
                         <time datetime={review.at.toISOString()}>{formatDay(review.at)}</time>
                       </td>
-                      <td data-label="Notes">{review.notes || "—"}</td>
+                      <td data-label="Notes">{detail ? review.notes || "—" : <SignInToSee />}</td>
                     </>
                   ) : (
                     <>
@@ -252,9 +262,9 @@ function Reviews({ entry, history }: { entry: ServerEntry; history: ReviewRow[] 
                     </td>
                     <td data-label="Area">{REVIEW_KIND_LABELS[review.kind]}</td>
                     <td data-label="State">{REVIEW_STATE_LABELS[review.state]}</td>
-                    <td data-label="Reviewer">{review.reviewer}</td>
+                    <td data-label="Reviewer">{detail ? review.reviewer : <SignInToSee />}</td>
                     <td data-label="Version">{review.version}</td>
-                    <td data-label="Notes">{review.notes || "—"}</td>
+                    <td data-label="Notes">{detail ? review.notes || "—" : <SignInToSee />}</td>
                   </tr>
                 ))}
               </tbody>
@@ -266,7 +276,7 @@ function Reviews({ entry, history }: { entry: ServerEntry; history: ReviewRow[] 
   );
 }
 
-function Checks({ checks }: { checks: HealthCheckRow[] }) {
+function Checks({ checks, detail }: { checks: HealthCheckRow[]; detail: boolean }) {
   if (checks.length === 0) return <p class="muted">No health checks recorded yet.</p>;
   return (
     <div class="table-wrap">
@@ -277,7 +287,7 @@ function Checks({ checks }: { checks: HealthCheckRow[] }) {
             <th scope="col">When</th>
             <th scope="col">Result</th>
             <th scope="col">Latency</th>
-            <th scope="col">Detail</th>
+            {detail ? <th scope="col">Detail</th> : null}
           </tr>
         </thead>
         <tbody>
@@ -290,11 +300,13 @@ function Checks({ checks }: { checks: HealthCheckRow[] }) {
                 <span class={`badge st-${check.up ? "up" : "down"}`}>{check.up ? "Up" : "Down"}</span>
               </td>
               <td data-label="Latency">{`${check.latencyMs} ms`}</td>
-              <td data-label="Detail">
-                {[check.httpStatus === null ? undefined : `HTTP ${check.httpStatus}`, check.error ?? undefined]
-                  .filter(Boolean)
-                  .join(" · ") || "—"}
-              </td>
+              {detail ? (
+                <td data-label="Detail">
+                  {[check.httpStatus === null ? undefined : `HTTP ${check.httpStatus}`, check.error ?? undefined]
+                    .filter(Boolean)
+                    .join(" · ") || "—"}
+                </td>
+              ) : null}
             </tr>
           ))}
         </tbody>

@@ -37,6 +37,14 @@ export const servers = sqliteTable(
     allowedGroups: text("allowed_groups", { mode: "json" }).$type<string[]>().notNull(),
     allowedServices: text("allowed_services", { mode: "json" }).$type<ServiceRule>().notNull(),
     latestVersion: text("latest_version").notNull(),
+    /**
+     * What the last approval covered: the version reviewed and its tools digest (from
+     * server_versions.tools_digest), written in the same statement that moves the server to
+     * approved, on condition that this version is still the latest. Every domain server compares
+     * its running version and tools with these and refuses to serve when they differ.
+     */
+    approvedVersion: text("approved_version"),
+    approvedToolsDigest: text("approved_tools_digest"),
     /** The last health probe, denormalised from health_checks for listing and filtering. */
     healthUp: integer("health_up", { mode: "boolean" }),
     healthCheckedAt: integer("health_checked_at", { mode: "timestamp_ms" }),
@@ -65,6 +73,12 @@ export const serverVersions = sqliteTable(
       .notNull()
       .default("active"),
     isLatest: integer("is_latest", { mode: "boolean" }).notNull(),
+    /**
+     * SHA-256 of the version's tool inventory (shared/registry/tool.digest.ts), computed at publish
+     * from the document's publisher tools. Null for versions published before it was recorded:
+     * such a version cannot be approved (publish a new one).
+     */
+    toolsDigest: text("tools_digest"),
     publishedBy: text("published_by").notNull(),
     publishedAt: integer("published_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
@@ -105,6 +119,11 @@ export const reviews = sqliteTable(
     kind: text("kind", { enum: REVIEW_KINDS }).notNull(),
     state: text("state", { enum: REVIEW_STATES }).notNull(),
     reviewer: text("reviewer").notNull(),
+    /**
+     * The reviewer's business groups when the review was recorded: approval checks that no
+     * review counted came from the owning team, even if the team changed since.
+     */
+    reviewerGroups: text("reviewer_groups", { mode: "json" }).$type<string[]>().notNull().default([]),
     at: integer("at", { mode: "timestamp_ms" }).notNull(),
     notes: text("notes").notNull().default(""),
   },

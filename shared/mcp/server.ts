@@ -59,7 +59,7 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
 
   // Protected: everything an MCP client does, behind a validated token.
   // Every request (opening a session, using one, SSE, messages) passes the registry gate first.
-  const admitByRegistry = registryGate(spec.name);
+  const admitByRegistry = registryGate(spec);
   const mcpApp = new Hono<App>();
   mcpApp.use(async (c, next) => {
     const { props, auth } = c.executionCtx as OAuthResourceContext<TokenProps>;

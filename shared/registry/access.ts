@@ -15,6 +15,14 @@ export interface ServerPolicy {
   environments: string[];
   allowedGroups: string[];
   allowedServices: ServiceRule;
+  /**
+   * What the reviewers approved, recorded at the last approval: the version and the digest of its
+   * tool inventory (shared/registry/tool.digest.ts). The server refuses to serve when its running
+   * version or tools differ. Null when the server was never approved (or was approved before
+   * digests were recorded).
+   */
+  approvedVersion: string | null;
+  toolsDigest: string | null;
 }
 
 export type AccessCode =

@@ -75,7 +75,7 @@ export function publishDocument(spec: ServerSpec<unknown>, context: PublishConte
   return checked.data;
 }
 
-/** A tool as published: exactly what its `defineTool` declaration says. */
+/** A tool as published: exactly what its `defineTool` declaration says (its input as tools/list shows it). */
 export function toolManifest(tool: Tool<unknown>): ToolManifest {
   const { groups, scopes, services } = tool.access;
   return {
@@ -89,6 +89,7 @@ export function toolManifest(tool: Tool<unknown>): ToolManifest {
     },
     needsApproval: tool.needsApproval,
     minutesSaved: tool.minutesSaved,
+    inputSchema: tool.inputJsonSchema,
   };
 }
 

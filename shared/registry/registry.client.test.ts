@@ -9,6 +9,8 @@ const APPROVED: ServerPolicy = {
   environments: ["production"],
   allowedGroups: ["data-eng"],
   allowedServices: false,
+  approvedVersion: "1.0.0",
+  toolsDigest: "a".repeat(64),
 };
 const TTL = 30_000;
 
@@ -108,6 +110,18 @@ describe("ServerPolicyCache", () => {
     await expect(slow.policy(hanging, "presto", TTL)).rejects.toThrow(/did not answer within 20 ms/);
     const { registry } = fakeRegistry({ ...APPROVED, lifecycle: "shiny" } as unknown as ServerPolicy);
     await expect(new ServerPolicyCache().policy(registry, "presto", TTL)).rejects.toThrow(/malformed policy/);
+  });
+
+  it("reads an answer without the approved inventory as 'nothing approved', and refuses a malformed digest", async () => {
+    const { approvedVersion: _version, toolsDigest: _digest, ...older } = APPROVED;
+    const { registry } = fakeRegistry(older as ServerPolicy);
+    expect(await new ServerPolicyCache().policy(registry, "presto", TTL)).toEqual({
+      ...older,
+      approvedVersion: null,
+      toolsDigest: null,
+    });
+    const bad = fakeRegistry({ ...APPROVED, toolsDigest: "not-a-digest" });
+    await expect(new ServerPolicyCache().policy(bad.registry, "presto", TTL)).rejects.toThrow(/malformed policy/);
   });
 
   it("keeps servers apart", async () => {

@@ -1,6 +1,6 @@
 /**
  * The kit's client of the registry: a server's policy (lifecycle, environments, allowed groups
- * and services), read over the `REGISTRY` Service Binding (`serverPolicy` RPC) and cached per
+ * and services, the approved version and tool digest), read over the `REGISTRY` Service Binding (`serverPolicy` RPC) and cached per
  * isolate.
  *
  * Caching and what happens when the registry cannot be reached:
@@ -48,6 +48,13 @@ const serverPolicySchema = z.object({
   environments: z.array(z.string()),
   allowedGroups: z.array(z.string()),
   allowedServices: serviceRuleSchema,
+  // Absent from an older registry's answer: treated as "nothing approved", so the gate refuses.
+  approvedVersion: z.string().min(1).nullable().default(null),
+  toolsDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable()
+    .default(null),
 });
 
 /** REGISTRY_CACHE_MS as a number of milliseconds; undefined when it is set but not one. */

@@ -57,6 +57,8 @@ export const toolManifestSchema = z
       .strict(),
     needsApproval: z.boolean(),
     minutesSaved: z.number().min(0).max(10_000),
+    /** The tool's input as JSON Schema (what tools/list shows); absent in documents published before it was added. */
+    inputSchema: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 export type ToolManifest = z.infer<typeof toolManifestSchema>;
@@ -130,7 +132,15 @@ export const reviewStateSchema = z.enum(REVIEW_STATES);
 
 /** PUT /v0.1/servers/{name}/lifecycle */
 export const lifecycleChangeSchema = z
-  .object({ lifecycle: lifecycleSchema, note: z.string().max(2000).optional() })
+  .object({
+    lifecycle: lifecycleSchema,
+    note: z.string().max(2000).optional(),
+    /**
+     * Approving: the version that was reviewed; defaults to the latest as read. The approval lands
+     * only if that version is still the latest when it is written (409 otherwise).
+     */
+    version: z.string().max(255).optional(),
+  })
   .strict();
 
 /** POST /v0.1/servers/{name}/reviews */

@@ -1,32 +1,39 @@
 /**
- * The contract every domain server keeps, run against each server the registry lists:
- * initialize, tools/list matching its publish document (server.json), 401 without identity,
- * the business-group gate (groups as the registry allows them), a tool call, a denied call and
- * bad arguments.
+ * The contract every domain server keeps, run against each server the registry lists as approved:
+ * initialize, tools/list matching exactly what the registry approved (the approved version's
+ * tools: names, descriptions, annotations, input schemas; not the server's own publish document,
+ * which is whatever is deployed), 401 without identity, the business-group gate (groups as the
+ * registry allows them), a tool call, a denied call and bad arguments.
  */
 import { readFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { FLEET_META, PUBLISHER_META, serverJsonSchema } from "../../shared/registry/registry.contract";
+import { z } from "zod";
+import {
+  FLEET_META,
+  PUBLISHER_META,
+  type ToolManifest,
+  toolManifestSchema,
+} from "../../shared/registry/registry.contract";
 import { bearer, postInitialize, userToken } from "./identities";
 
-/** Where every domain Worker serves its server.json (shared/registry/publish.document.ts). */
-const PUBLISH_DOCUMENT_PATH = "/.well-known/mcp-fleet/server.json";
+const registry = inject("registryUrl");
 
 interface Manifest {
   /** The short name (the part after the namespace). */
   name: string;
+  /** The version the registry approved. */
+  approvedVersion: string;
   /** What the registry allows (it governs; the server's own proposal may differ). */
   allowedGroups: string[];
-  tools: { name: string; access: { scopes?: string[] }; annotations: Record<string, unknown> }[];
+  /** The approved version's tools, as the registry holds them. */
+  tools: ToolManifest[];
 }
 
-const listing = (await (await fetch(`${inject("registryUrl")}/v0.1/servers`)).json()) as {
-  servers: {
-    server: { name: string; remotes: { url: string }[] };
-    _meta: { [FLEET_META]: { allowedGroups: string[]; lifecycle: string } };
-  }[];
+type Governance = { allowedGroups: string[]; lifecycle: string; approvedVersion: string | null };
+const listing = (await (await fetch(`${registry}/v0.1/servers?version=latest&limit=100`)).json()) as {
+  servers: { server: { name: string; remotes: { url: string }[] }; _meta: { [FLEET_META]: Governance } }[];
 };
 // The contract is for servers in service: a draft or one in review may be published before it
 // is deployed (other tests publish such servers), so only approved servers are held to it.
@@ -34,12 +41,19 @@ const inService = listing.servers.filter(({ _meta }) => _meta[FLEET_META].lifecy
 const servers = await Promise.all(
   inService.map(async ({ server, _meta }) => {
     const url = server.remotes[0]?.url as string;
-    // Each server's own publish document, as the pipeline fetches it.
-    const published = serverJsonSchema.parse(await (await fetch(new URL(PUBLISH_DOCUMENT_PATH, url))).json());
+    const governance = _meta[FLEET_META];
+    const approvedVersion = governance.approvedVersion as string;
+    // The version the reviewers approved, as the registry stored it at publish.
+    const approved = (await (
+      await fetch(
+        `${registry}/v0.1/servers/${encodeURIComponent(server.name)}/versions/${encodeURIComponent(approvedVersion)}`,
+      )
+    ).json()) as { server: { _meta: Record<string, { tools: unknown }> } };
     const manifest: Manifest = {
-      name: published.name.slice(published.name.indexOf("/") + 1),
-      allowedGroups: _meta[FLEET_META].allowedGroups,
-      tools: published._meta[PUBLISHER_META].tools,
+      name: server.name.slice(server.name.indexOf("/") + 1),
+      approvedVersion,
+      allowedGroups: governance.allowedGroups,
+      tools: z.array(toolManifestSchema).parse(approved.server._meta[PUBLISHER_META]?.tools),
     };
     return { url, manifest };
   }),
@@ -73,12 +87,17 @@ describe.each(servers)("contract: $manifest.name", ({ url, manifest }) => {
   const member = async () => bearer(await userToken(memberName, origin, scopes));
   const simpleTool = manifest.tools.find((tool) => tool.annotations.readOnlyHint);
 
-  it("initializes and lists exactly its declared tools, each fully described", async () => {
+  it("initializes and lists exactly the tools the registry approved, each fully described", async () => {
     const client = await connect(url, await member());
-    expect(client.getServerVersion()?.name).toBe(manifest.name);
+    expect(client.getServerVersion()).toMatchObject({ name: manifest.name, version: manifest.approvedVersion });
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(manifest.tools.map((tool) => tool.name).sort());
     for (const tool of tools) {
+      const approved = manifest.tools.find((candidate) => candidate.name === tool.name) as ToolManifest;
+      expect(tool.description, tool.name).toBe(approved.description);
+      expect(tool.annotations, tool.name).toEqual(approved.annotations);
+      expect(tool.inputSchema, tool.name).toEqual(approved.inputSchema);
+      expect(tool._meta?.["fleet/needsApproval"], tool.name).toBe(approved.needsApproval);
       expect(tool.name.startsWith(`${manifest.name}_`)).toBe(true);
       expect(tool.description?.length).toBeGreaterThan(10);
       expect(tool.annotations?.readOnlyHint === true || typeof tool.annotations?.destructiveHint === "boolean").toBe(

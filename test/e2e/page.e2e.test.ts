@@ -180,16 +180,17 @@ describe("a server's page", () => {
     await page.waitForURL(/\/servers\/presto$/);
     await expect(page.locator("h1").innerText()).resolves.toBe("Presto SQL");
 
-    // Reviews: the three areas, each with a state, reviewer and date.
+    // Reviews: the three areas, each with a state and date; who reviewed is for signed-in readers.
     const reviews = page.getByRole("table", { name: "Current review per area" });
     for (const area of ["Security", "Legal/Privacy", "GenAI"]) {
       const row = reviews.getByRole("row", { name: new RegExp(`^${area.replace("/", "\\/")}`) });
       await expect(row.locator("td").nth(0).innerText()).resolves.toMatch(
         /Approved|Pending|Changes requested|Rejected/,
       );
-      await expect(row.locator("td").nth(1).innerText()).resolves.not.toBe("—");
+      await expect(row.locator("td").nth(1).innerText()).resolves.toBe("sign in to see");
       await expect(row.locator("td").nth(2).innerText()).resolves.toMatch(/^\d{4}-\d{2}-\d{2}$/);
     }
+    await expect(page.locator("dt:text('On-call') + dd").innerText()).resolves.toBe("sign in to see");
 
     // Tools: the kill tool is destructive and needs approval; the query tool is read-only.
     const kill = page.locator("article", { has: page.locator("h3", { hasText: "presto_kill_query" }) });
@@ -238,6 +239,10 @@ describe("signed in", () => {
     await expect(kill.locator(".verdict").innerText()).resolves.toMatch(
       /^You can use this tool .*you confirm each call/,
     );
+    // Signed in, she sees who reviewed (two people outside data-eng) and who is on call.
+    const reviewers = page.getByRole("table", { name: "Current review per area" }).locator("td[data-label=Reviewer]");
+    expect((await reviewers.allInnerTexts()).sort()).toEqual(["dave", "dave", "erin"]);
+    await expect(page.locator("dt:text('On-call') + dd").innerText()).resolves.toBe("data-eng-oncall");
     await screenshot(page, "signed-in-server");
 
     await page.goto("/");

@@ -1,12 +1,15 @@
 /**
  * The registry in the running fleet: Presto published by the pipeline from its own server.json
- * and approved by a reviewer at start; a registry client syncing the official API; the access
- * check with real tokens; Presto refusing sessions while the registry says it is deprecated.
+ * and approved at start by two reviewers outside its team, at the version and tools it runs; what
+ * the public API shows and what needs a token; a registry client syncing the official API; the
+ * access check with real tokens; Presto refusing sessions while the registry says it is deprecated.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { describe, expect, inject, it } from "vitest";
 import { runRegistryCron } from "../../local/fleet.ts";
+import { PUBLISHER_META, type ServerJson } from "../../shared/registry/registry.contract";
+import { toolsDigest } from "../../shared/registry/tool.digest";
 import { bearer, postInitialize, userToken } from "./identities";
 
 const registry = inject("registryUrl");
@@ -53,18 +56,19 @@ async function setLifecycle(lifecycle: string, token: string) {
 
 describe("the registry in the running fleet", () => {
   it("lists Presto as published from its own server.json and approved, with its tools", async () => {
-    const published = (await (await fetch(`${presto}/.well-known/mcp-fleet/server.json`)).json()) as Record<
-      string,
-      unknown
-    >;
-    const latest = await get<ServerResponse>(`/v0.1/servers/${PRESTO}/versions/latest`);
+    const published = (await (await fetch(`${presto}/.well-known/mcp-fleet/server.json`)).json()) as ServerJson;
+    const reader = await userToken("bob", registry, "registry:read");
+    const latest = await get<ServerResponse>(`/v0.1/servers/${PRESTO}/versions/latest`, bearer(reader));
     expect(latest.server).toEqual(published);
     expect(latest.server.remotes).toEqual([{ type: "streamable-http", url: `${presto}/mcp` }]);
     const governance = latest._meta["dev.mcp-fleet/governance"] as {
       lifecycle: string;
+      team: string;
       environments: string[];
-      reviews: Record<string, { state: string } | null>;
+      reviews: Record<string, { state: string; reviewer: string } | null>;
       tools: { name: string }[];
+      approvedVersion: string;
+      approvedToolsDigest: string;
     };
     expect(governance.lifecycle).toBe("approved");
     expect(governance.environments).toEqual(["local"]);
@@ -73,12 +77,37 @@ describe("the registry in the running fleet", () => {
       "approved",
       "approved",
     ]);
+    // Two different reviewers, neither of them on data-eng (the owning team).
+    expect(governance.team).toBe("data-eng");
+    expect(new Set(Object.values(governance.reviews).map((review) => review?.reviewer))).toEqual(
+      new Set(["dave", "erin"]),
+    );
+    // Approved at the version and tool inventory Presto runs (its own publish document).
+    expect(governance.approvedVersion).toBe(published.version);
+    expect(governance.approvedToolsDigest).toBe(await toolsDigest(published._meta[PUBLISHER_META].tools));
     const kill = governance.tools.find((tool) => tool.name === "presto_kill_query");
     expect(kill).toMatchObject({
       needsApproval: true,
       access: { groups: ["data-eng"] },
       annotations: { destructiveHint: true },
     });
+  });
+
+  it("shows the public what a syncing client needs; on-call, reviewers, notes and probe errors need a token", async () => {
+    const anonymous = await get<ServerResponse>(`/v0.1/servers/${PRESTO}/versions/latest`);
+    const text = JSON.stringify(anonymous);
+    for (const hidden of ["data-eng-oncall", "reviewed automatically"]) expect(text).not.toContain(hidden);
+    const governance = anonymous._meta["dev.mcp-fleet/governance"] as Record<string, unknown> & {
+      reviews: Record<string, Record<string, unknown>>;
+    };
+    expect(governance).toMatchObject({ lifecycle: "approved", supportChannel: "#data-eng-help" });
+    expect(governance).not.toHaveProperty("onCall");
+    for (const review of Object.values(governance.reviews)) {
+      expect(review).toMatchObject({ state: "approved" });
+      expect(review).not.toHaveProperty("reviewer");
+    }
+    const { checks } = await get<{ checks: Record<string, unknown>[] }>(`/v0.1/servers/${PRESTO}/health`);
+    for (const check of checks) expect(Object.keys(check).sort()).toEqual(["at", "latencyMs", "up"]);
   });
 
   it("shows live status from the cron's probe: Presto up, with latency and when it was checked", async () => {

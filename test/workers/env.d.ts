@@ -11,6 +11,7 @@ interface RegistryStub extends RegistryBinding {
   setDelay(ms: number): Promise<void>;
   calls(): Promise<number>;
   reset(): Promise<void>;
+  approvePublished(name: string, approvedVersion: string, toolsDigest: string): Promise<void>;
 }
 
 declare global {

@@ -41,6 +41,13 @@ describe("the publish document (server.json)", () => {
       access: { scopes: ["echo:write"] },
       needsApproval: true,
       minutesSaved: 2,
+      inputSchema: {
+        $schema: "https://json-schema.org/draft/2020-12/schema",
+        type: "object",
+        properties: { item: { type: "string", minLength: 1, maxLength: 100, description: "The item to delete" } },
+        required: ["item"],
+        additionalProperties: false,
+      },
     });
     expect(tools.find((tool) => tool.name === "echo_say")?.access).toEqual({ scopes: ["echo:read"], services: true });
     expect(tools.find((tool) => tool.name === "echo_admin_report")?.access).toEqual({ groups: ["admins"] });

@@ -1,16 +1,23 @@
 /**
  * Servers obey the registry: the echo fixture behind the kit, its REGISTRY binding on the
- * registry stub (test/workers/registry-stub.js). FLEET_ENV is "test", REGISTRY_CACHE_MS 50.
+ * registry stub (test/workers/registry-stub.js), which approved the echo server's own publish
+ * document (version and tools digest, test/workers/registry-stub.setup.ts). FLEET_ENV is
+ * "test", REGISTRY_CACHE_MS 50.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ServerPolicy } from "../../shared/registry/access";
+import { toolManifest } from "../../shared/registry/publish.document";
+import { toolsDigest } from "../../shared/registry/tool.digest";
 import { echoServer } from "../fixtures/echo/echo.app";
 import { ALICE, BOT, bearer, CAROL, connect, initializeMessage, postRpc, workerFetch } from "./mcp-client";
 
 const CACHE_MS = Number(env.REGISTRY_CACHE_MS);
 const BOB = "bob; groups=finance; scopes=echo:read";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the stub approved: the echo server's version and tools digest, from its publish document. */
+const APPROVED = (await env.REGISTRY.serverPolicy("echo")) as ServerPolicy;
 
 function echoPolicy(changes: Partial<ServerPolicy> = {}): ServerPolicy {
   return {
@@ -19,6 +26,8 @@ function echoPolicy(changes: Partial<ServerPolicy> = {}): ServerPolicy {
     environments: ["test"],
     allowedGroups: ["data-eng", "admins"],
     allowedServices: true,
+    approvedVersion: APPROVED.approvedVersion,
+    toolsDigest: APPROVED.toolsDigest,
     ...changes,
   };
 }
@@ -44,6 +53,58 @@ describe("the registry gate", () => {
     const response = await postRpc(initializeMessage());
     expect(response.status).toBe(200);
     expect(response.headers.get("mcp-session-id")).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("knows the approval by the running server's own version and tools digest", async () => {
+    expect(APPROVED.approvedVersion).toBe(echoServer.spec.version);
+    expect(APPROVED.toolsDigest).toBe(await toolsDigest(echoServer.spec.tools.map(toolManifest)));
+  });
+
+  it.each([
+    [
+      "another version",
+      { approvedVersion: "0.0.0" },
+      `running version ${echoServer.spec.version} but the registry approved 0.0.0`,
+    ],
+    [
+      "another tool inventory",
+      { toolsDigest: "ab".repeat(32) },
+      "running tools differ from the approved inventory (digest ",
+    ],
+    [
+      "nothing (approved before digests were recorded)",
+      { approvedVersion: null, toolsDigest: null },
+      "the registry holds no approved version and tool inventory for it",
+    ],
+  ] as const)(
+    "refuses with 503 naming the mismatch when the registry approved %s; audited",
+    async (_label, changes, reason) => {
+      const open = await connect({ user: ALICE });
+      await registrySays(echoPolicy(changes));
+      const refused = await refusal(await postRpc(initializeMessage(), { authorization: bearer(CAROL) }));
+      expect(refused).toMatchObject({ status: 503, session: null, code: -32603 });
+      expect(refused.message).toContain(
+        "Service unavailable: the echo server is not running what the registry approved (",
+      );
+      expect(refused.message).toContain(reason);
+      // Sessions opened before stop too: every request passes the gate.
+      const existing = await postRpc(
+        { jsonrpc: "2.0", id: 1, method: "tools/list" },
+        { "mcp-session-id": open.transport.sessionId as string, "mcp-protocol-version": "2025-11-25" },
+      );
+      expect(existing.status).toBe(503);
+      await sleep(100);
+      const { results } = await env.DB.prepare(
+        "SELECT caller_id, reason FROM audit_events WHERE server_name = 'echo' AND caller_id = 'user-carol'",
+      ).all<{ caller_id: string; reason: string }>();
+      expect(results.map((row) => row.reason)).toEqual(expect.arrayContaining([expect.stringContaining(reason)]));
+    },
+  );
+
+  it("names both digests when the tools differ", async () => {
+    await registrySays(echoPolicy({ toolsDigest: "ab".repeat(32) }));
+    const { message } = await refusal(await postRpc(initializeMessage()));
+    expect(message).toContain(`(digest ${APPROVED.toolsDigest?.slice(0, 12)}… vs abababababab…)`);
   });
 
   it.each([

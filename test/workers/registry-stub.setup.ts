@@ -1,0 +1,22 @@
+/**
+ * Before each workerd test file: the registry stub learns what "approved" means for the Worker
+ * under test, the way the registry does: from the Worker's own publish document (served at
+ * /.well-known/mcp-fleet/server.json), its version and the digest of its tools, computed by the
+ * registry's own function. Nothing is hard-coded, so the stub never goes stale when a tool changes.
+ */
+import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { PUBLISH_DOCUMENT_PATH } from "../../shared/registry/publish.document";
+import { PUBLISHER_META, serverJsonSchema } from "../../shared/registry/registry.contract";
+import { toolsDigest } from "../../shared/registry/tool.digest";
+
+const worker = exports as unknown as { default: Fetcher };
+const response = await worker.default.fetch(new Request(`http://localhost${PUBLISH_DOCUMENT_PATH}`));
+if (response.ok) {
+  const document = serverJsonSchema.parse(await response.json());
+  const name = document.name.slice(document.name.indexOf("/") + 1);
+  const digest = await toolsDigest(document._meta[PUBLISHER_META].tools);
+  await env.REGISTRY.approvePublished(name, document.version, digest);
+} else {
+  await response.body?.cancel();
+}
