@@ -23,7 +23,7 @@ export const authProject = {
       miniflare: {
         bindings: {
           AUTH_ISSUER: inject("authIssuer"),
-          RESOURCES: "http://127.0.0.1:8788/mcp,http://127.0.0.1:8791/mcp",
+          RESOURCES: "presto=http://127.0.0.1:8788/mcp,other=http://127.0.0.1:8791/mcp",
           SCOPES: "presto:read presto:write echo:read",
           OIDC_ISSUER: inject("authIdp").issuer,
           OIDC_CLIENT_ID: inject("authIdp").clientId,

@@ -423,7 +423,7 @@ register(
         kind: input.kind,
         state: input.state,
         notes: input.notes,
-        reviewer: caller.name,
+        reviewer: caller.principal,
         at: new Date(),
       },
       actorOf(caller),
@@ -522,10 +522,12 @@ register(
     const query = c.req.valid("json");
     let caller: Caller;
     if (query.service) {
-      caller = { kind: "service", id: `service:${query.service}`, name: query.service, groups: [], scopes: [] };
+      const name = query.service;
+      caller = { kind: "service", id: `service:${name}`, principal: name, name, groups: [], scopes: [] };
     } else if (query.user) {
       const name = query.user.name ?? "user";
-      caller = { kind: "user", id: name, name, groups: query.user.groups, scopes: query.user.scopes ?? [] };
+      const scopes = query.user.scopes ?? [];
+      caller = { kind: "user", id: `user:${name}`, principal: name, name, groups: query.user.groups, scopes };
     } else {
       const message = "give the user (with groups) or the service to check";
       return problem(c, 400, "Bad Request", message, [{ location: "body.user", message }]);

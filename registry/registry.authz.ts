@@ -113,8 +113,9 @@ export function maySetAccess(caller: Caller, env: RegistryEnv, server: ServerRow
   );
 }
 
+/** Who did it, for `server_events` and reviews: the caller's stable id (`user:<principal>` or `service:<name>`). */
 export function actorOf(caller: Caller): string {
-  return caller.kind === "service" ? caller.id : `user:${caller.name}`;
+  return caller.id;
 }
 
 function describeRole(server: ServerRow) {

@@ -13,8 +13,10 @@ import {
   OTHER,
   PRESTO,
   pkcePair,
+  presto,
   registerClient,
   USERS,
+  validator,
   worker,
 } from "./auth.testing";
 
@@ -87,7 +89,8 @@ describe("sign-in through the company IdP", () => {
       response_type: "code",
       client_id: idp.clientId,
       redirect_uri: `${ISSUER}/sso/callback`,
-      scope: "openid profile email groups",
+      // offline_access: the IdP's refresh token lets every refresh read the user again.
+      scope: "openid profile email groups offline_access",
       code_challenge_method: "S256",
     });
     expect(params.state).toMatch(/^[\w-]{43}$/);
@@ -109,22 +112,25 @@ describe("sign-in through the company IdP", () => {
     const tokens = (await response.json()) as { access_token: string; expires_in: number; scope: string };
     expect(tokens).toMatchObject({ token_type: "bearer", expires_in: 300, scope: "presto:read", resource: PRESTO });
 
-    const validated = await worker.validateToken(PRESTO, tokens.access_token);
+    const validated = await presto.validateToken(PRESTO, tokens.access_token);
     expect(validated).toMatchObject({
       audience: PRESTO,
       scope: ["presto:read"],
-      userId: "alice",
+      userId: "alice%40example.com",
       clientId: client.client_id,
-      props: {
-        kind: "user",
-        sub: "alice",
-        name: "Alice Analyst",
-        email: "alice@example.com",
-        username: "alice",
-        groups: ["data-eng", "ads"],
-      },
     });
-    expect(await worker.validateToken(OTHER, tokens.access_token)).toBeNull();
+    // The identity of record is the verified email; the IdP's refresh token stays in the grant.
+    expect(validated?.props).toEqual({
+      kind: "user",
+      iss: idp.issuer,
+      sub: "alice",
+      principal: "alice@example.com",
+      name: "Alice Analyst",
+      email: "alice@example.com",
+      username: "alice",
+      groups: ["data-eng", "ads"],
+    });
+    expect(await validator("other").validateToken(OTHER, tokens.access_token)).toBeNull();
   });
 
   it("grants only the requested scopes this server offers", async () => {
@@ -135,7 +141,7 @@ describe("sign-in through the company IdP", () => {
     const response = await exchangeCode({ client, code: redirect.searchParams.get("code") as string, verifier });
     const tokens = (await response.json()) as { access_token: string; scope: string };
     expect(tokens.scope).toBe("presto:read");
-    expect((await worker.validateToken(PRESTO, tokens.access_token))?.props).toMatchObject({ groups: ["finance"] });
+    expect((await presto.validateToken(PRESTO, tokens.access_token))?.props).toMatchObject({ groups: ["finance"] });
   });
 
   it("skips the page for a client the user chose to remember, and only for what was approved", async () => {
