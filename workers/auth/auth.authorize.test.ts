@@ -17,7 +17,6 @@ import {
   registerClient,
   USERS,
   validator,
-  worker,
 } from "./auth.testing";
 
 const idp = inject("authIdp");

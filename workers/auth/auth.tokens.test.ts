@@ -10,8 +10,6 @@ import {
   signedInClient,
   tokenRequest,
   USERS,
-  validator,
-  worker,
 } from "./auth.testing";
 
 /** A client holding a fresh authorization code for alice. */
