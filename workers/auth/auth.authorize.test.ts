@@ -56,6 +56,25 @@ describe("consent page", () => {
     expect(page.headers.getSetCookie().join("\n")).toMatch(/^__Host-oauth-consent-\w+=\w+; Path=\/; Secure; HttpOnly/);
   });
 
+  it("says plainly, apart from reading, that a write scope lets the app ask to change things, each with approval", async () => {
+    const { html } = await onConsentPage("presto:read presto:write");
+    const write = /<section class="scopes write" data-scope-kind="write">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? "";
+    expect(write).toContain("it may also ask to run actions that change things");
+    expect(write).toContain("Each such action still asks for your approval at the time it runs.");
+    expect(write).toContain("<code>presto:write</code>");
+    expect(write).not.toContain("presto:read");
+    const read = /<section class="scopes read" data-scope-kind="read">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? "";
+    expect(read).toContain("<code>presto:read</code>");
+    expect(read).not.toContain("change things");
+  });
+
+  it("says nothing about changing things when only read scopes are asked for", async () => {
+    const { html } = await onConsentPage("presto:read");
+    expect(html).toContain('data-scope-kind="read"');
+    expect(html).not.toContain('data-scope-kind="write"');
+    expect(html).not.toContain("change things");
+  });
+
   it("offers only the scopes this server grants", async () => {
     const { html } = await onConsentPage("presto:read admin:everything");
     expect(html).toContain("<code>presto:read</code>");
