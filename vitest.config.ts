@@ -29,7 +29,11 @@ function workerdProject(
             FLEET_ENV: "test",
             REGISTRY_CACHE_MS: "50",
           },
-          serviceBindings: { AUTH: "auth-stub", REGISTRY: "registry-stub" },
+          // As the Workers' wrangler.toml bind it: the TokenValidator entrypoint, for one server.
+          serviceBindings: {
+            AUTH: { name: "auth-stub", entrypoint: "TokenValidator", props: { server: name } },
+            REGISTRY: "registry-stub",
+          },
           workers: [
             {
               name: "auth-stub",
