@@ -303,6 +303,14 @@ test("a disabled user cannot refresh, use userinfo or sign in; re-enabled, they 
   assert.equal((await verifiedIdToken((await signedIn(user)).id_token)).sub, user.username);
 });
 
+test("a disabled user's existing IdP session does not sign them in", async () => {
+  const user = await newIdpUser(admin(), "fern", ["ads"]);
+  const jar = new CookieJar();
+  await signIn(user, jar);
+  await changeIdpUser(admin(), user.username, { disabled: true });
+  await assert.rejects(signIn({ username: user.username, password: "not used" }, jar), /Sign-in failed/);
+});
+
 test("the directory admin route needs the admin token and refuses malformed changes", async () => {
   const url = `${idp.issuer}/_local/users/alice`;
   const body = JSON.stringify({ groups: ["admins"] });

@@ -78,7 +78,8 @@ async function handle(
     console.warn(
       JSON.stringify({ audit: "admin-refused", by: who, request: `${request.method} ${pathname}`, message }),
     );
-    return Response.json({ error: status === 403 ? "forbidden" : "not_found", message }, { status });
+    const error = { 403: "forbidden", 404: "not_found", 405: "method_not_allowed" }[status];
+    return Response.json({ error, message }, { status });
   };
   if (!auth.scope.includes(ADMIN_SCOPE))
     return insufficientScope(auth, [ADMIN_SCOPE], "The admin API needs fleet:admin");

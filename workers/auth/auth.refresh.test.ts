@@ -86,6 +86,20 @@ describe("every refresh reads the user again at the IdP", () => {
     expect((await presto.validateToken(PRESTO, later.access_token))?.props).toMatchObject({ groups: ["data-eng"] });
   });
 
+  it("issues no refresh token when the IdP gave none: the user cannot be read again, so signs in again", async () => {
+    const user = await newIdpUser(IDP_ADMIN, "jo", ["ads"]);
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const response = await realFetch(input, init);
+      if (new Request(input, init).url !== `${IDP_ADMIN.issuer}/token`) return response;
+      const { refresh_token: _dropped, ...rest } = (await response.json()) as Record<string, unknown>;
+      return Response.json(rest, { status: response.status });
+    });
+    const { tokens } = await signedInClient(user);
+    expect(tokens.refresh_token).toBeUndefined();
+    expect(await presto.validateToken(PRESTO, tokens.access_token)).not.toBeNull();
+  });
+
   it("never puts the IdP's refresh token in an access token", async () => {
     const user = await newIdpUser(IDP_ADMIN, "hana", ["ads"]);
     const { client, tokens } = await signedInClient(user);
