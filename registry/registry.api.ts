@@ -522,12 +522,10 @@ register(
     const query = c.req.valid("json");
     let caller: Caller;
     if (query.service) {
-      const name = query.service;
-      caller = { kind: "service", id: `service:${name}`, principal: name, name, groups: [], scopes: [] };
+      caller = callerFrom({ kind: "service", name: query.service }, []);
     } else if (query.user) {
-      const name = query.user.name ?? "user";
-      const scopes = query.user.scopes ?? [];
-      caller = { kind: "user", id: `user:${name}`, principal: name, name, groups: query.user.groups, scopes };
+      const { name = "user", groups, scopes = [] } = query.user;
+      caller = callerFrom({ kind: "user", sub: name, username: name, groups }, scopes);
     } else {
       const message = "give the user (with groups) or the service to check";
       return problem(c, 400, "Bad Request", message, [{ location: "body.user", message }]);
