@@ -28,15 +28,20 @@ const FORM = "application/x-www-form-urlencoded";
  * so this class has `fetch` and nothing else: routing lives in module functions.
  */
 export default class AuthWorker extends WorkerEntrypoint<AuthEnv> {
-  override async fetch(request: Request): Promise<Response> {
-    try {
-      return await route(request, this.env, this.ctx, readConfig(this.env));
-    } catch (error) {
-      const reference = crypto.randomUUID();
-      console.error(JSON.stringify({ audit: "auth-error", reference }), error);
-      const body = await messagePage("Something went wrong", "The request could not be completed.", reference);
-      return new Response(body, { status: 500, headers: pageHeaders() });
-    }
+  override fetch(request: Request): Promise<Response> {
+    return serve(request, this.env, this.ctx);
+  }
+}
+
+/** The public HTTP surface, the same whether it arrives from the internet or over a binding. */
+async function serve(request: Request, env: AuthEnv, ctx: ExecutionContext): Promise<Response> {
+  try {
+    return await route(request, env, ctx, readConfig(env));
+  } catch (error) {
+    const reference = crypto.randomUUID();
+    console.error(JSON.stringify({ audit: "auth-error", reference }), error);
+    const body = await messagePage("Something went wrong", "The request could not be completed.", reference);
+    return new Response(body, { status: 500, headers: pageHeaders() });
   }
 }
 
@@ -78,11 +83,17 @@ export interface TokenValidatorProps {
 }
 
 /**
- * Token validation for one domain server, and nothing else. The server comes from the binding's
- * `props`, which the Worker's deployment fixes, not its code: a domain Worker cannot validate
- * another server's tokens, revoke anything, or reach the admin API through it.
+ * Token validation for one domain server, and otherwise only what the internet has. The server
+ * comes from the binding's `props`, which the Worker's deployment fixes, not its code: a domain
+ * Worker cannot validate another server's tokens, revoke anything, or reach the admin API
+ * without an admin's token through it.
  */
 export class TokenValidator extends WorkerEntrypoint<AuthEnv, TokenValidatorProps> {
+  /** The public HTTP surface (the registry page is an OAuth client of it), nothing more. */
+  override fetch(request: Request): Promise<Response> {
+    return serve(request, this.env, this.ctx);
+  }
+
   /**
    * What a resource server's `OAuthResourceServer` asks: the token's props, audience, expiry,
    * scopes, subject and client if it is valid for this binding's resource, else `null`. Throws

@@ -8,7 +8,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import AuthWorker, { TokenValidator, type TokenValidatorProps } from "./auth.app";
 import type { AuthEnv } from "./auth.config";
-import { ADMIN, OTHER, PRESTO, presto, signedInClient, USERS, validator } from "./auth.testing";
+import { ADMIN, ISSUER, OTHER, PRESTO, presto, signedInClient, USERS, validator } from "./auth.testing";
 
 /** The entrypoint as a binding with these props would run it. */
 function boundTo(props: TokenValidatorProps): TokenValidator {
@@ -42,9 +42,18 @@ describe("a domain Worker's AUTH binding (TokenValidator with props.server)", ()
     }
   });
 
-  it("offers no way to revoke, list or administer anything: validateToken is its only method", () => {
+  it("offers no way to revoke, list or administer anything: validateToken and public HTTP only", async () => {
     // Every method on an entrypoint's prototype chain below WorkerEntrypoint is callable over RPC.
-    expect(rpcMethods(TokenValidator)).toEqual(["validateToken"]);
+    expect(rpcMethods(TokenValidator)).toEqual(["fetch", "validateToken"]);
+    // Its fetch is the public HTTP surface: the admin API wants an admin's token there too.
+    const revoke = await presto.fetch(
+      new Request(`${ISSUER}/admin/revoke`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ subject: "service:etl-bot", reason: "from a domain Worker" }),
+      }),
+    );
+    expect(revoke.status).toBe(401);
   });
 
   it("leaves the default entrypoint (a binding without `entrypoint`) HTTP only: no RPC at all", () => {
