@@ -92,7 +92,10 @@ const Vars = z.object({
               /^[a-z][a-z0-9-]*=\S+$/,
               "entries must be <server>=<resource URL>, e.g. presto=https://presto.example.com",
             )
-            .transform((entry) => entry.split("=", 2) as [string, string])
+            .transform((entry): [string, string] => [
+              entry.slice(0, entry.indexOf("=")),
+              entry.slice(entry.indexOf("=") + 1),
+            ])
             .refine(([, url]) => URL.canParse(url), { message: "must name a URL after =" }),
         )
         .min(1),

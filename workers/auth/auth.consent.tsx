@@ -82,8 +82,8 @@ export async function consentPage(view: ConsentView): Promise<string> {
         view.scopes.filter((scope) => scopeKind(scope) === "write"),
         "write",
         <>
-          <strong>To change things:</strong> it may also ask to run actions that change things (for example, stop
-          someone's query). Each such action still asks for your approval at the time it runs.
+          <strong>To change things:</strong> it may also ask to run actions that change things (for example, cancel a
+          running query). Each such action still asks for your approval at the time it runs.
         </>,
       )}
       {scopeSection(
