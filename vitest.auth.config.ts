@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-/** Test-only service identities; the secrets are in workers/auth/auth.services.test.ts. */
+/** Test-only service identities; the secrets are in workers/auth/auth.services.test.ts and auth.admin.test.ts. */
 const SERVICE_IDENTITIES = [
   {
     name: "reporting-bot",
@@ -13,6 +13,12 @@ const SERVICE_IDENTITIES = [
     secretSha256: "2ccf9082c856cb6c1e277a63969f6517d231566dbd180a9eecaec353ef11ddc2",
     scopes: ["presto:read", "presto:write"],
   },
+  // Revoked and restored by workers/auth/auth.admin.test.ts only.
+  {
+    name: "revocable-bot",
+    secretSha256: "e38c5b73d74a03186375e29ed62d6d5bd7a94f8073c1e025a740dec3005902f9",
+    scopes: ["presto:read"],
+  },
 ];
 
 /** The auth Worker in workerd, signing users in at the real local IdP (started by the global setup). */
@@ -23,7 +29,7 @@ export const authProject = {
       miniflare: {
         bindings: {
           AUTH_ISSUER: inject("authIssuer"),
-          RESOURCES: "http://127.0.0.1:8788/mcp,http://127.0.0.1:8791/mcp",
+          RESOURCES: "presto=http://127.0.0.1:8788/mcp,other=http://127.0.0.1:8791/mcp",
           SCOPES: "presto:read presto:write echo:read",
           OIDC_ISSUER: inject("authIdp").issuer,
           OIDC_CLIENT_ID: inject("authIdp").clientId,

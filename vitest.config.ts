@@ -31,7 +31,11 @@ function workerdProject(
             // An unanswered approval ends as "not approved" this soon (the default is 5 minutes).
             APPROVAL_TIMEOUT_MS: "1500",
           },
-          serviceBindings: { AUTH: "auth-stub", REGISTRY: "registry-stub" },
+          // As the Workers' wrangler.toml bind it: the TokenValidator entrypoint, for one server.
+          serviceBindings: {
+            AUTH: { name: "auth-stub", entrypoint: "TokenValidator", props: { server: name } },
+            REGISTRY: "registry-stub",
+          },
           workers: [
             {
               name: "auth-stub",

@@ -188,7 +188,11 @@ async function main() {
           name: "auth",
           config: "workers/auth/wrangler.toml",
           port: AUTH_PORT,
-          vars: authVars({ authUrl, resources: [echoBase, prestoBase, registryUrl], idpIssuer: idp.issuer }),
+          vars: authVars({
+            authUrl,
+            resources: { echo: echoBase, presto: prestoBase, registry: registryUrl },
+            idpIssuer: idp.issuer,
+          }),
         },
         HOST,
         persistTo,

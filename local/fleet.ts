@@ -39,15 +39,20 @@ export interface WorkerSpec {
   vars: Record<string, string>;
 }
 
-/** The auth Worker's local configuration: local IdP, local services, the given resources. */
+/**
+ * The auth Worker's local configuration: local IdP, local services, the given resources by server
+ * name (each Worker's AUTH binding names its server in `props`).
+ */
 export function authVars(options: {
   authUrl: string;
-  resources: string[];
+  resources: Record<string, string>;
   idpIssuer?: string;
 }): Record<string, string> {
   return {
     AUTH_ISSUER: options.authUrl,
-    RESOURCES: options.resources.join(","),
+    RESOURCES: Object.entries(options.resources)
+      .map(([server, resource]) => `${server}=${resource}`)
+      .join(","),
     SCOPES: "presto:read presto:write echo:read echo:write registry:read registry:write",
     OIDC_ISSUER: options.idpIssuer ?? "http://127.0.0.1:8790",
     OIDC_CLIENT_ID: LOCAL_SSO_CLIENT.clientId,
@@ -70,6 +75,9 @@ export const LOCAL_SERVICES = {
 
 /** The OAuth client the auth Worker uses at the local IdP (dev-only credentials). */
 export const LOCAL_SSO_CLIENT = { clientId: "mcp-fleet-auth", clientSecret: "mcp-fleet-auth-local-secret" };
+
+/** Opens the local IdP's directory to changes (local/idp.admin.ts): dev and tests only. */
+export const LOCAL_IDP_ADMIN_TOKEN = "local-idp-admin-token";
 
 export function serviceIdentitiesJson(): string {
   return JSON.stringify(
@@ -109,6 +117,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     port: options.idpPort ?? 8790,
     host,
     clients: [{ ...LOCAL_SSO_CLIENT, redirectUris: [`${authUrl}/sso/callback`] }],
+    adminToken: LOCAL_IDP_ADMIN_TOKEN,
   });
   await applyMigrations(persistTo, logDir);
 
@@ -123,7 +132,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       name: "auth",
       config: "workers/auth/wrangler.toml",
       port: options.authPort ?? 8789,
-      vars: authVars({ authUrl, resources: [prestoUrl, registryUrl], idpIssuer: idp.issuer }),
+      vars: authVars({ authUrl, resources: { presto: prestoUrl, registry: registryUrl }, idpIssuer: idp.issuer }),
     },
     {
       name: "presto",

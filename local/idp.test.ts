@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
+import { changeIdpUser, newIdpUser } from "./idp.admin.ts";
 import { CookieJar, signInAtIdp } from "./idp.login.ts";
 import type { Idp } from "./idp.ts";
 import { startIdp } from "./idp.ts";
@@ -33,11 +34,14 @@ interface Tokens {
   refresh_token?: string;
 }
 
+const ADMIN_TOKEN = randomBytes(16).toString("base64url");
+
 let idp: Idp;
 let discovery: Discovery;
+const admin = () => ({ issuer: idp.issuer, adminToken: ADMIN_TOKEN });
 
 before(async () => {
-  idp = await startIdp({ port: 0, clients: [CLIENT] });
+  idp = await startIdp({ port: 0, clients: [CLIENT], adminToken: ADMIN_TOKEN });
   discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as Discovery;
 });
 
@@ -131,7 +135,7 @@ test("discovery describes a code + PKCE provider with the groups scope", () => {
   assert.deepEqual(discovery.response_types_supported, ["code"]);
   assert.deepEqual(discovery.code_challenge_methods_supported, ["S256"]);
   assert.deepEqual(discovery.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post"]);
-  assert.deepEqual(discovery.scopes_supported, ["openid", "profile", "email", "groups"]);
+  assert.deepEqual(discovery.scopes_supported, ["openid", "offline_access", "profile", "email", "groups"]);
   for (const claim of ["sub", "name", "preferred_username", "email", "groups"]) {
     assert.ok((discovery.claims_supported as string[]).includes(claim), claim);
   }
@@ -170,7 +174,7 @@ test("alice signs in with code + PKCE; the ID token and userinfo carry her group
   const tokens = await redeemCode(code, request.verifier);
   assert.equal(tokens.token_type, "Bearer");
   assert.ok(tokens.expires_in <= 600);
-  assert.equal(tokens.refresh_token, undefined);
+  assert.ok(tokens.refresh_token, "a refresh token comes with every code exchange");
 
   const idToken = await verifiedIdToken(tokens.id_token);
   assert.equal(idToken.sub, "alice");
@@ -255,4 +259,83 @@ test("a wrong client secret is refused", async () => {
     client_secret: "wrong",
   });
   await assertTokenError(await fetch(discovery.token_endpoint, { method: "POST", body }), 401, "invalid_client");
+});
+
+function refresh(refreshToken: string): Promise<Response> {
+  const credentials = `${encodeURIComponent(CLIENT.clientId)}:${encodeURIComponent(CLIENT.clientSecret)}`;
+  return fetch(discovery.token_endpoint, {
+    method: "POST",
+    headers: { authorization: `Basic ${Buffer.from(credentials).toString("base64")}` },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken }),
+  });
+}
+
+async function signedIn(user: { username: string; password: string }): Promise<Tokens> {
+  const { code, request } = await signIn(user);
+  return redeemCode(code, request.verifier);
+}
+
+test("a refresh reads the directory as it is now: a changed group shows in userinfo", async () => {
+  const user = await newIdpUser(admin(), "dana", ["data-eng", "ads"]);
+  const tokens = await signedIn(user);
+  assert.deepEqual((await userinfo(tokens.access_token)).groups, ["data-eng", "ads"]);
+
+  await changeIdpUser(admin(), user.username, { groups: ["ads"] });
+  const response = await refresh(tokens.refresh_token as string);
+  assert.equal(response.status, 200, await response.clone().text());
+  const refreshed = (await response.json()) as Tokens;
+  assert.deepEqual((await userinfo(refreshed.access_token)).groups, ["ads"]);
+});
+
+test("a disabled user cannot refresh, use userinfo or sign in; re-enabled, they can sign in again", async () => {
+  const user = await newIdpUser(admin(), "erin", ["finance"]);
+  const tokens = await signedIn(user);
+  await changeIdpUser(admin(), user.username, { disabled: true });
+
+  await assertTokenError(await refresh(tokens.refresh_token as string), 400, "invalid_grant");
+  const info = await fetch(discovery.userinfo_endpoint, {
+    headers: { authorization: `Bearer ${tokens.access_token}` },
+  });
+  assert.equal(info.status, 401);
+  await assert.rejects(signInAtIdp(authorizationRequest().url, user), /Invalid username or password/);
+
+  await changeIdpUser(admin(), user.username, { disabled: false });
+  assert.equal((await verifiedIdToken((await signedIn(user)).id_token)).sub, user.username);
+});
+
+test("a disabled user's existing IdP session does not sign them in", async () => {
+  const user = await newIdpUser(admin(), "fern", ["ads"]);
+  const jar = new CookieJar();
+  await signIn(user, jar);
+  await changeIdpUser(admin(), user.username, { disabled: true });
+  await assert.rejects(signIn({ username: user.username, password: "not used" }, jar), /Sign-in failed/);
+});
+
+test("the directory admin route needs the admin token and refuses malformed changes", async () => {
+  const url = `${idp.issuer}/_local/users/alice`;
+  const body = JSON.stringify({ groups: ["admins"] });
+  const put = (headers: Record<string, string>, payload = body) =>
+    fetch(url, { method: "PUT", headers: { "content-type": "application/json", ...headers }, body: payload });
+  assert.equal((await put({})).status, 401);
+  assert.equal((await put({ authorization: "Bearer wrong" })).status, 401);
+  const unknownField = await put({ authorization: `Bearer ${ADMIN_TOKEN}` }, JSON.stringify({ role: "root" }));
+  assert.equal(unknownField.status, 400);
+  const incomplete = await fetch(`${idp.issuer}/_local/users/nobody-yet`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ groups: ["admins"] }),
+  });
+  assert.equal(incomplete.status, 400, "a new user needs a password, a name and an email");
+});
+
+test("without an admin token the directory cannot be changed", async () => {
+  const plain = await startIdp({ port: 0, clients: [CLIENT] });
+  try {
+    await assert.rejects(
+      changeIdpUser({ issuer: plain.issuer, adminToken: ADMIN_TOKEN }, "alice", { groups: ["admins"] }),
+      /404|401/,
+    );
+  } finally {
+    await plain.close();
+  }
 });

@@ -3,39 +3,35 @@
  * local runs and tests, built on oidc-provider.
  *
  * - Discovery at `<issuer>/.well-known/openid-configuration`; the issuer is `http://<host>:<port>`.
- * - Authorization code flow only, PKCE (S256) required, confidential clients authenticating with
- *   `client_secret_basic` or `client_secret_post`; no refresh tokens.
+ * - Authorization code flow, PKCE (S256) required, confidential clients authenticating with
+ *   `client_secret_basic` or `client_secret_post`. Every code exchange also returns a refresh
+ *   token (as Keycloak does; `offline_access` is accepted and changes nothing), valid 30 days and
+ *   not tied to the browser session; it stops working once the user is disabled.
  * - ID tokens signed RS256 with a key generated at start (published at the JWKS endpoint);
  *   access and ID tokens live 10 minutes.
  * - Scopes `openid profile email groups`: `sub` (the username), `name`, `preferred_username`,
- *   `email`, `email_verified`, `groups`, in the ID token as well as at the userinfo endpoint.
+ *   `email`, `email_verified`, `groups`, in the ID token as well as at the userinfo endpoint,
+ *   always as the directory says now (a refresh sees a changed group at once).
  * - Users from `idp.users.json` (development-only passwords), signed in on a plain HTML form at
  *   `/interaction/<uid>`. Consent is granted without asking: the only clients are the configured
- *   first-party ones, and the fleet asks its own consent towards MCP clients.
+ *   first-party ones, and the fleet asks its own consent towards MCP clients. With `adminToken`,
+ *   tests change users while it runs (idp.users.ts): groups, email, disabled.
  * - State (sessions, codes, tokens) lives in memory and is gone when the process stops.
  *
  * Run directly: `node local/idp.ts --client-id ID --client-secret SECRET --redirect-uri URI
- * [--redirect-uri URI ...] [--port 8790] [--host 127.0.0.1] [--users local/idp.users.json]`.
+ * [--redirect-uri URI ...] [--port 8790] [--host 127.0.0.1] [--users local/idp.users.json]
+ * [--admin-token TOKEN]`.
  */
-import { createHash, generateKeyPair, randomBytes, timingSafeEqual } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { generateKeyPair, randomBytes } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import type { Context, Middleware } from "koa";
-import type {
-  AccountClaims,
-  ClientMetadata,
-  Configuration,
-  Grant,
-  Interaction,
-  JWK,
-  KoaContextWithOIDC,
-} from "oidc-provider";
+import type { ClientMetadata, Configuration, Grant, Interaction, JWK, KoaContextWithOIDC } from "oidc-provider";
 import Provider, { errors } from "oidc-provider";
-import { z } from "zod";
+import { claimsOf, Directory, directoryAdmin } from "./idp.users.ts";
 
 export interface IdpClient {
   clientId: string;
@@ -52,6 +48,8 @@ export interface IdpOptions {
   clients: IdpClient[];
   /** Default: `idp.users.json` next to this file. */
   usersFile?: string;
+  /** Enables `PUT /_local/users/<username>` for this bearer token (development and tests only). */
+  adminToken?: string;
 }
 
 export interface Idp {
@@ -64,10 +62,11 @@ const DEFAULT_USERS_FILE = join(import.meta.dirname, "idp.users.json");
 
 const TEN_MINUTES = 10 * 60;
 const EIGHT_HOURS = 8 * 60 * 60;
+const THIRTY_DAYS = 30 * 24 * 60 * 60;
 const MAX_FORM_BYTES = 16 * 1024;
 
 export async function startIdp(options: IdpOptions): Promise<Idp> {
-  const users = await loadUsers(options.usersFile ?? DEFAULT_USERS_FILE);
+  const users = await Directory.load(options.usersFile ?? DEFAULT_USERS_FILE);
   const signingKey = await generateSigningKey();
   const host = options.host ?? "127.0.0.1";
   const server = createServer();
@@ -78,6 +77,7 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
   const issuer = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   try {
     const provider = new Provider(issuer, providerConfiguration(users, options.clients, signingKey));
+    if (options.adminToken) provider.use(directoryAdmin(users, options.adminToken));
     provider.use(loginPage(provider, users));
     server.on("request", provider.callback());
   } catch (error) {
@@ -85,54 +85,6 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
     throw error;
   }
   return { issuer, port, close: () => closeServer(server) };
-}
-
-// ---------------------------------------------------------------------------
-// Users
-// ---------------------------------------------------------------------------
-
-const UsersFile = z.object({
-  users: z.record(
-    z.string().min(1),
-    z.object({
-      password: z.string().min(1),
-      name: z.string().min(1),
-      email: z.email(),
-      groups: z.array(z.string().min(1)),
-    }),
-  ),
-});
-
-type User = z.infer<typeof UsersFile>["users"][string];
-type Users = Map<string, User>;
-
-async function loadUsers(file: string): Promise<Users> {
-  const parsed = UsersFile.safeParse(JSON.parse(await readFile(file, "utf8")));
-  if (!parsed.success) throw new Error(`${file}: ${z.prettifyError(parsed.error)}`);
-  return new Map(Object.entries(parsed.data.users));
-}
-
-/** The username whose password matches, or undefined. */
-function authenticate(users: Users, username: string, password: string): string | undefined {
-  const user = users.get(username);
-  return user && sameSecret(user.password, password) ? username : undefined;
-}
-
-function sameSecret(expected: string, given: string): boolean {
-  const digest = (value: string) => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(expected), digest(given));
-}
-
-/** Every claim of the user; oidc-provider keeps those that the granted scopes cover. */
-function claimsOf(username: string, user: User): AccountClaims {
-  return {
-    sub: username,
-    name: user.name,
-    preferred_username: username,
-    email: user.email,
-    email_verified: true,
-    groups: user.groups,
-  };
 }
 
 // ---------------------------------------------------------------------------
@@ -144,13 +96,14 @@ async function generateSigningKey(): Promise<JWK> {
   return { ...privateKey.export({ format: "jwk" }), use: "sig", alg: "RS256" };
 }
 
-function providerConfiguration(users: Users, clients: IdpClient[], signingKey: JWK): Configuration {
+function providerConfiguration(users: Directory, clients: IdpClient[], signingKey: JWK): Configuration {
   return {
     clients: clients.map(clientMetadata),
     responseTypes: ["code"],
     clientAuthMethods: ["client_secret_basic", "client_secret_post"],
-    // Besides these, every key of `claims` below is a scope. No offline_access: no refresh tokens.
-    scopes: ["openid"],
+    // Besides these, every key of `claims` below is a scope. oidc-provider drops offline_access
+    // unless prompt=consent; refresh tokens come without it (issueRefreshToken below).
+    scopes: ["openid", "offline_access"],
     claims: {
       openid: ["sub"],
       profile: ["name", "preferred_username"],
@@ -160,10 +113,14 @@ function providerConfiguration(users: Users, clients: IdpClient[], signingKey: J
     // Put scope-requested claims in the ID token too (by default they go to userinfo only), so a
     // relying party gets the groups without calling userinfo.
     conformIdTokenClaims: false,
+    // Read at every use (sign-in, refresh, userinfo): a disabled user has no account, so their
+    // refresh tokens and access tokens are refused; changed groups show at the next refresh.
     findAccount: (_ctx, sub) => {
-      const user = users.get(sub);
+      const user = users.active(sub);
       return user && { accountId: sub, claims: () => claimsOf(sub, user) };
     },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+    expiresWithSession: async () => false,
     pkce: { required: () => true }, // S256 is the only method oidc-provider accepts
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString("base64url")] }, // signs the session and interaction cookies
@@ -176,7 +133,8 @@ function providerConfiguration(users: Users, clients: IdpClient[], signingKey: J
       AccessToken: TEN_MINUTES,
       IdToken: TEN_MINUTES,
       Interaction: TEN_MINUTES,
-      Grant: EIGHT_HOURS,
+      RefreshToken: THIRTY_DAYS,
+      Grant: THIRTY_DAYS,
       Session: EIGHT_HOURS,
     },
   };
@@ -187,7 +145,7 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     client_id: client.clientId,
     client_secret: client.clientSecret,
     redirect_uris: client.redirectUris,
-    grant_types: ["authorization_code"],
+    grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
   };
 }
@@ -217,7 +175,7 @@ async function grantRequested(ctx: KoaContextWithOIDC): Promise<Grant | undefine
 const INTERACTION_PATH = /^\/interaction\/[^/]+$/;
 
 /** GET /interaction/<uid> shows the sign-in form; POST there checks the password and resumes. */
-function loginPage(provider: Provider, users: Users): Middleware {
+function loginPage(provider: Provider, users: Directory): Middleware {
   return async (ctx, next) => {
     if (!INTERACTION_PATH.test(ctx.path)) return next();
     try {
@@ -250,11 +208,11 @@ async function loginInteraction(provider: Provider, ctx: Context): Promise<Inter
   return interaction;
 }
 
-async function submitLogin(provider: Provider, users: Users, ctx: Context): Promise<void> {
+async function submitLogin(provider: Provider, users: Directory, ctx: Context): Promise<void> {
   const { uid, params } = await loginInteraction(provider, ctx);
   const form = await readForm(ctx.req);
   const username = form.get("username")?.trim() ?? "";
-  const accountId = authenticate(users, username, form.get("password") ?? "");
+  const accountId = users.authenticate(username, form.get("password") ?? "");
   if (!accountId) {
     renderLogin(ctx, uid, String(params.client_id), { username, error: "Invalid username or password." });
     return;
@@ -374,6 +332,7 @@ async function main(args: string[]): Promise<void> {
       "client-secret": { type: "string" },
       "redirect-uri": { type: "string", multiple: true },
       users: { type: "string" },
+      "admin-token": { type: "string" },
     },
   });
   const clientId = values["client-id"];
@@ -389,6 +348,7 @@ async function main(args: string[]): Promise<void> {
     host: values.host,
     clients: [{ clientId, clientSecret, redirectUris }],
     usersFile: values.users,
+    ...(values["admin-token"] ? { adminToken: values["admin-token"] } : {}),
   });
   console.log(`Local OpenID Provider: ${idp.issuer} (discovery: ${idp.issuer}/.well-known/openid-configuration)`);
   const stop = (): void => {

@@ -126,20 +126,35 @@ export async function exchangeCode(
 
 /** The whole flow for one user: a fresh client, consent, SSO, tokens for `resource`. */
 export async function signIn(authUrl: string, username: string, resource: string, scope = "presto:read") {
+  return (await signInSession(authUrl, { username }, resource, scope)).tokens;
+}
+
+/** The same, for any user (a password not in PASSWORDS too), keeping the client for refreshes. */
+export async function signInSession(
+  authUrl: string,
+  user: { username: string; password?: string },
+  resource: string,
+  scope = "presto:read",
+): Promise<{ client: RegisteredClient; tokens: Tokens }> {
   const client = await registerClient(authUrl);
   const { verifier, challenge } = pkce();
-  const redirect = await approveInBrowser(
-    authorizeUrl(authUrl, client, { resource, scope, challenge }),
-    { username },
-    {
-      redirectUri: client.redirectUri,
-    },
-  );
+  const redirect = await approveInBrowser(authorizeUrl(authUrl, client, { resource, scope, challenge }), user, {
+    redirectUri: client.redirectUri,
+  });
   const code = redirect.searchParams.get("code");
-  if (!code) throw new Error(`no code for ${username}: ${redirect}`);
+  if (!code) throw new Error(`no code for ${user.username}: ${redirect}`);
   const response = await exchangeCode(authUrl, client, code, verifier, resource);
   if (!response.ok) throw new Error(`token exchange failed: ${response.status} ${await response.text()}`);
-  return (await response.json()) as Tokens;
+  return { client, tokens: (await response.json()) as Tokens };
+}
+
+/** A refresh token grant, as a public client (the answer as it comes: tokens or an OAuth error). */
+export function refreshTokens(authUrl: string, client: RegisteredClient, refreshToken: string): Promise<Response> {
+  return fetch(`${authUrl}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: client.clientId }),
+  });
 }
 
 export async function serviceToken(

@@ -384,7 +384,8 @@ describe("lifecycle and reviews", () => {
     expect(await jsonOf(review)).toMatchObject({
       kind: "security",
       state: "approved",
-      reviewer: "rita",
+      // The identity of record (the test token's subject), not the login name.
+      reviewer: "user-rita",
       version: "1.0.0",
     });
     const approved = await call("PUT", "/v0.1/servers/juliet/lifecycle", {
@@ -394,7 +395,11 @@ describe("lifecycle and reviews", () => {
     expect(approved.status).toBe(200);
     const governance = (await jsonOf(approved))._meta["dev.mcp-fleet/governance"];
     expect(governance.lifecycle).toBe("approved");
-    expect(governance.reviews.security).toMatchObject({ state: "approved", notes: "keys rotated", reviewer: "rita" });
+    expect(governance.reviews.security).toMatchObject({
+      state: "approved",
+      notes: "keys rotated",
+      reviewer: "user-rita",
+    });
     const history = await jsonOf(await call("GET", "/v0.1/servers/juliet/reviews"));
     expect(history.reviews.map((r: { state: string }) => r.state)).toEqual([
       "approved",

@@ -11,6 +11,7 @@
 
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Caller } from "../shared/auth/caller";
+import { callerFrom } from "../shared/auth/token.validation";
 import { LIFECYCLES } from "../shared/db/fleet.schema";
 import { accessQuerySchema } from "../shared/registry/registry.contract";
 import { answerAccess as answerFor } from "./registry.access";
@@ -275,10 +276,10 @@ register(
     const query = c.req.valid("json");
     let caller: Caller;
     if (query.service) {
-      caller = { kind: "service", id: `service:${query.service}`, name: query.service, groups: [], scopes: [] };
+      caller = callerFrom({ kind: "service", name: query.service }, []);
     } else if (query.user) {
-      const name = query.user.name ?? "user";
-      caller = { kind: "user", id: name, name, groups: query.user.groups, scopes: query.user.scopes ?? [] };
+      const { name = "user", groups, scopes = [] } = query.user;
+      caller = callerFrom({ kind: "user", sub: name, username: name, groups }, scopes);
     } else {
       const message = "give the user (with groups) or the service to check";
       return problem(c, 400, "Bad Request", message, [{ location: "body.user", message }]);

@@ -210,8 +210,9 @@ function widening(server: ServerRow, change: AccessChange): string | undefined {
   return undefined;
 }
 
+/** Who did it, for `server_events` and reviews: the caller's stable id (`user:<principal>` or `service:<name>`). */
 export function actorOf(caller: Caller): string {
-  return caller.kind === "service" ? caller.id : `user:${caller.name}`;
+  return caller.id;
 }
 
 function describeRole(server: ServerRow) {

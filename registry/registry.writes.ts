@@ -176,7 +176,7 @@ export function registerWriteRoutes(): void {
           kind: input.kind,
           state: input.state,
           notes: input.notes,
-          reviewer: caller.name,
+          reviewer: caller.principal,
           reviewerGroups: caller.groups,
           at: new Date(),
         },

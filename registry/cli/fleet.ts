@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { ADMIN_ACTIONS, admin } from "./admin.command.ts";
 import { callTool } from "./call.command.ts";
 import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT, type ExitCode, usageError } from "./cli.errors.ts";
@@ -99,6 +100,23 @@ const COMMANDS: Record<string, Command> = {
         timeoutSeconds,
         version: packageVersion(),
       });
+    },
+  },
+  admin: {
+    usage: `fleet admin <${ADMIN_ACTIONS.join("|")}> [<user email|service:name>] [--reason <why>] [--limit <n>] [--json]`,
+    summary: "Admins: revoke a user's or a service's access now (audited), restore it, or show the admin log.",
+    options: { reason: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } },
+    positionals: { min: 1, max: 2 },
+    run: (ctx, [action, subject], values) => {
+      const limit = values.limit === undefined ? undefined : Number(values.limit);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+        throw usageError(`--limit must be a positive whole number, not "${values.limit}"`);
+      }
+      return admin(ctx, action as string, subject, {
+        reason: str(values.reason),
+        json: values.json === true,
+        ...(limit !== undefined ? { limit } : {}),
+      }).then(() => EXIT.ok);
     },
   },
   config: {

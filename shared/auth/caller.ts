@@ -4,9 +4,18 @@
  */
 export interface Caller {
   kind: "user" | "service";
-  /** Stable id: the user's subject, or `service:<name>`. */
+  /**
+   * Stable and unique across kinds: `user:<principal>` or `service:<name>`. Session ownership,
+   * invocation and audit records, and registry actors use it.
+   */
   id: string;
-  /** Display name (the user's login, the service's name); sent upstream as the acting user. */
+  /**
+   * The identity of record without the kind: a user's verified email (lowercased), else
+   * `<issuer>#<subject>`; a service's name. What an upstream is told the acting user is (the
+   * Trino user) and who a review is recorded for. Never the IdP's `preferred_username`.
+   */
+  principal: string;
+  /** Display only (a user's login, a service's name): never an identity. */
   name: string;
   /** Business groups (users only). */
   groups: string[];

@@ -1,13 +1,25 @@
 /**
  * Access tokens at a domain server. Tokens are issued by the auth Worker and validated by it over
- * a Service Binding (RPC); results are cached briefly per isolate so a session's calls do not each
- * pay a round trip. A revoked grant therefore stops working within CACHE_TTL_MS.
+ * a Service Binding (RPC) to its `TokenValidator` entrypoint, bound to this server alone; results
+ * are cached briefly per isolate so a session's calls do not each pay a round trip. A revocation
+ * therefore reaches a server within CACHE_TTL_MS (plus the auth Worker's own 30 s, see README).
  */
 import type { Caller } from "./caller";
 
-/** What the auth Worker stores with a grant (user) or a service token. */
+/** What the auth Worker puts in an access token: a user's identity and groups, or a service. */
 export type TokenProps =
-  | { kind: "user"; sub: string; name?: string; email?: string; username?: string; groups?: string[] }
+  | {
+      kind: "user";
+      /** The IdP (OpenID Connect issuer) and its subject: who signed in. */
+      iss?: string;
+      sub: string;
+      /** The identity of record the auth Worker derived (see Caller.principal). */
+      principal?: string;
+      name?: string;
+      email?: string;
+      username?: string;
+      groups?: string[];
+    }
   | { kind: "service"; name: string };
 
 export interface TokenValidation {
@@ -19,12 +31,17 @@ export interface TokenValidation {
   clientId?: string;
 }
 
-/** The auth Worker's RPC surface, as a domain Worker's `AUTH` binding sees it. */
+/**
+ * The auth Worker's RPC surface, as a domain Worker's `AUTH` binding sees it: the
+ * `TokenValidator` entrypoint with `props = { server = "<name>" }`. It validates tokens for that
+ * server's resource only (another `resource` is refused) and offers nothing else.
+ */
 export interface AuthBinding {
   validateToken(resource: string, token: string): Promise<TokenValidation | null>;
 }
 
-export const CACHE_TTL_MS = 60_000;
+/** With the auth Worker's 30 s read of revocations, a revocation takes effect within 60 s. */
+export const CACHE_TTL_MS = 30_000;
 const CACHE_MAX = 10_000;
 
 interface Cached {
@@ -34,7 +51,7 @@ interface Cached {
 
 const cache = new Map<string, Cached>();
 
-/** Validates through the binding; a valid result is reused until min(expiry, 60 s). Fails closed. */
+/** Validates through the binding; a valid result is reused until min(expiry, 30 s). Fails closed. */
 export function cachedValidator(auth: AuthBinding) {
   return async (resource: string, token: string): Promise<TokenValidation | null> => {
     const key = `${resource} ${token}`;
@@ -55,8 +72,18 @@ export function cachedValidator(auth: AuthBinding) {
 /** The fleet's caller, from what the auth Worker verified about the token. */
 export function callerFrom(props: TokenProps, scope: readonly string[]): Caller {
   if (props.kind === "service") {
-    return { kind: "service", id: `service:${props.name}`, name: props.name, groups: [], scopes: [...scope] };
+    const { name } = props;
+    return { kind: "service", id: `service:${name}`, principal: name, name, groups: [], scopes: [...scope] };
   }
+  // Tokens issued before the auth Worker derived a principal carry only the subject.
+  const principal = props.principal ?? props.sub;
   const login = props.username ?? props.email?.split("@")[0] ?? props.sub;
-  return { kind: "user", id: props.sub, name: login, groups: [...(props.groups ?? [])], scopes: [...scope] };
+  return {
+    kind: "user",
+    id: `user:${principal}`,
+    principal,
+    name: login,
+    groups: [...(props.groups ?? [])],
+    scopes: [...scope],
+  };
 }

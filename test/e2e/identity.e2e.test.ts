@@ -14,14 +14,18 @@ import type {
   OAuthTokens,
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { describe, expect, inject, it } from "vitest";
-import { LOCAL_SERVICES } from "../../local/fleet.ts";
+import { LOCAL_IDP_ADMIN_TOKEN, LOCAL_SERVICES } from "../../local/fleet.ts";
+import { changeIdpUser, newIdpUser } from "../../local/idp.admin.ts";
 import {
   approveInBrowser,
   authorizeUrl,
   exchangeCode,
   pkce,
+  refreshTokens,
   registerClient,
   serviceToken,
+  signInSession,
+  type Tokens,
 } from "../../local/oauth.client.ts";
 import { bearer, botToken, postInitialize, userToken } from "./identities";
 
@@ -29,6 +33,7 @@ const server = inject("prestoServerUrl");
 const authUrl = inject("authUrl");
 const upstream = inject("upstreamUrl");
 const registry = inject("registryUrl");
+const idpAdmin = { issuer: inject("idpUrl"), adminToken: LOCAL_IDP_ADMIN_TOKEN };
 const REDIRECT = "http://127.0.0.1:33418/callback";
 
 type Result = { isError?: boolean; content?: { text?: string }[] };
@@ -121,6 +126,57 @@ describe("signing in with the SDK client's OAuth support", () => {
     const response = await initialize(bearer(token));
     expect(response.status).toBe(403);
     expect(await response.text()).toContain("none of the groups allowed to use the presto server");
+  });
+});
+
+/** An SDK client on Presto with this access token (a fresh session). */
+async function connectWithToken(token: string): Promise<Client> {
+  const client = new Client({ name: "e2e", version: "1" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${server}/mcp`), { requestInit: { headers: bearer(token) } }),
+  );
+  return client;
+}
+
+const toolNames = async (client: Client) => (await client.listTools()).tools.map((tool) => tool.name);
+
+describe("identity that follows the IdP", () => {
+  it("sends the identity of record (the verified email) to Trino as the user, not the login name", async () => {
+    const client = await connectWithToken(await userToken("alice", server));
+    const run = await client.callTool({ name: "presto_run_query", arguments: { sql: "SELECT 1 AS one" } });
+    const { queryId } = (run as unknown as { structuredContent: { queryId: string } }).structuredContent;
+    const status = await client.callTool({ name: "presto_query_status", arguments: { queryId } });
+    expect(JSON.parse(textOf(status))).toMatchObject({ user: "alice@example.com" });
+    await client.close();
+  });
+
+  it("takes a tool away at the next refresh once the IdP removes the user from its group", async () => {
+    const user = await newIdpUser(idpAdmin, "dana", ["data-eng"]);
+    const { client: oauth, tokens } = await signInSession(authUrl, user, server);
+    const before = await connectWithToken(tokens.access_token);
+    expect(await toolNames(before)).toContain("presto_kill_query");
+    await before.close();
+
+    await changeIdpUser(idpAdmin, user.username, { groups: ["ads"] });
+    const response = await refreshTokens(authUrl, oauth, tokens.refresh_token as string);
+    expect(response.status).toBe(200);
+    const next = (await response.json()) as Tokens;
+    const after = await connectWithToken(next.access_token);
+    const names = await toolNames(after);
+    expect(names).toContain("presto_run_query");
+    expect(names).not.toContain("presto_kill_query");
+    await after.close();
+  });
+
+  it("refuses a disabled user's refresh with invalid_grant", async () => {
+    const user = await newIdpUser(idpAdmin, "erin", ["finance"]);
+    const { client: oauth, tokens } = await signInSession(authUrl, user, server);
+    await changeIdpUser(idpAdmin, user.username, { disabled: true });
+    const response = await refreshTokens(authUrl, oauth, tokens.refresh_token as string);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "invalid_grant" });
+    // Its grant is gone with its tokens: this token was never used at Presto, so no cache holds it.
+    expect((await initialize(bearer(tokens.access_token))).status).toBe(401);
   });
 });
 

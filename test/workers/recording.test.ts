@@ -38,7 +38,7 @@ describe("invocation recording", () => {
       ["echo_admin_report", "error", "denied", 0],
     ]);
     for (const row of rows) {
-      expect(row).toMatchObject({ server_name: "echo", caller_kind: "user", caller_id: "user-alice" });
+      expect(row).toMatchObject({ server_name: "echo", caller_kind: "user", caller_id: "user:user-alice" });
       expect(row.args_digest).toMatch(/^[0-9a-f]{64}$/);
       expect(Number(row.duration_ms)).toBeGreaterThanOrEqual(0);
     }
@@ -52,7 +52,7 @@ describe("invocation recording", () => {
     ).all();
     expect(audit.results).toContainEqual(
       expect.objectContaining({
-        caller_id: "user-alice",
+        caller_id: "user:user-alice",
         decision: "denied",
         reason: expect.stringContaining("admins"),
       }),

@@ -224,7 +224,7 @@ describe("the registry gate", () => {
       expect.arrayContaining([
         {
           caller_kind: "user",
-          caller_id: "user-alice",
+          caller_id: "user:user-alice",
           action: "POST /mcp",
           reason: "the echo server is not approved (it is draft)",
         },
@@ -234,7 +234,7 @@ describe("the registry gate", () => {
           action: "POST /mcp",
           reason: "the echo server is not registered in the fleet registry",
         },
-        expect.objectContaining({ caller_id: "user-alice", reason: expect.stringContaining("(finance)") }),
+        expect.objectContaining({ caller_id: "user:user-alice", reason: expect.stringContaining("(finance)") }),
       ]),
     );
   });

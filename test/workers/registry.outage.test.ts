@@ -25,7 +25,7 @@ describe("registry unreachable", () => {
     ).all<Record<string, string>>();
     expect(results).toEqual([
       {
-        caller_id: "user-alice",
+        caller_id: "user:user-alice",
         reason: expect.stringContaining("registry unreachable for the echo server (registry stub: unreachable"),
       },
     ]);

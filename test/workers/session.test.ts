@@ -173,7 +173,7 @@ describe("gates in front of the session", () => {
     ).all<Record<string, string>>();
     expect(results).toContainEqual(
       expect.objectContaining({
-        caller_id: "user-carol",
+        caller_id: "user:user-carol",
         action: "POST /mcp",
         reason: expect.stringContaining("none of the groups"),
       }),

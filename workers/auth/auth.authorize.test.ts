@@ -13,9 +13,10 @@ import {
   OTHER,
   PRESTO,
   pkcePair,
+  presto,
   registerClient,
   USERS,
-  worker,
+  validator,
 } from "./auth.testing";
 
 const idp = inject("authIdp");
@@ -55,6 +56,25 @@ describe("consent page", () => {
     expect(page.headers.getSetCookie().join("\n")).toMatch(/^__Host-oauth-consent-\w+=\w+; Path=\/; Secure; HttpOnly/);
   });
 
+  it("says plainly, apart from reading, that a write scope lets the app ask to change things, each with approval", async () => {
+    const { html } = await onConsentPage("presto:read presto:write");
+    const write = /<section class="scopes write" data-scope-kind="write">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? "";
+    expect(write).toContain("it may also ask to run actions that change things");
+    expect(write).toContain("Each such action still asks for your approval at the time it runs.");
+    expect(write).toContain("<code>presto:write</code>");
+    expect(write).not.toContain("presto:read");
+    const read = /<section class="scopes read" data-scope-kind="read">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? "";
+    expect(read).toContain("<code>presto:read</code>");
+    expect(read).not.toContain("change things");
+  });
+
+  it("says nothing about changing things when only read scopes are asked for", async () => {
+    const { html } = await onConsentPage("presto:read");
+    expect(html).toContain('data-scope-kind="read"');
+    expect(html).not.toContain('data-scope-kind="write"');
+    expect(html).not.toContain("change things");
+  });
+
   it("offers only the scopes this server grants", async () => {
     const { html } = await onConsentPage("presto:read admin:everything");
     expect(html).toContain("<code>presto:read</code>");
@@ -87,7 +107,8 @@ describe("sign-in through the company IdP", () => {
       response_type: "code",
       client_id: idp.clientId,
       redirect_uri: `${ISSUER}/sso/callback`,
-      scope: "openid profile email groups",
+      // offline_access: the IdP's refresh token lets every refresh read the user again.
+      scope: "openid profile email groups offline_access",
       code_challenge_method: "S256",
     });
     expect(params.state).toMatch(/^[\w-]{43}$/);
@@ -109,22 +130,25 @@ describe("sign-in through the company IdP", () => {
     const tokens = (await response.json()) as { access_token: string; expires_in: number; scope: string };
     expect(tokens).toMatchObject({ token_type: "bearer", expires_in: 300, scope: "presto:read", resource: PRESTO });
 
-    const validated = await worker.validateToken(PRESTO, tokens.access_token);
+    const validated = await presto.validateToken(PRESTO, tokens.access_token);
     expect(validated).toMatchObject({
       audience: PRESTO,
       scope: ["presto:read"],
-      userId: "alice",
+      userId: "alice%40example.com",
       clientId: client.client_id,
-      props: {
-        kind: "user",
-        sub: "alice",
-        name: "Alice Analyst",
-        email: "alice@example.com",
-        username: "alice",
-        groups: ["data-eng", "ads"],
-      },
     });
-    expect(await worker.validateToken(OTHER, tokens.access_token)).toBeNull();
+    // The identity of record is the verified email; the IdP's refresh token stays in the grant.
+    expect(validated?.props).toEqual({
+      kind: "user",
+      iss: idp.issuer,
+      sub: "alice",
+      principal: "alice@example.com",
+      name: "Alice Analyst",
+      email: "alice@example.com",
+      username: "alice",
+      groups: ["data-eng", "ads"],
+    });
+    expect(await validator("other").validateToken(OTHER, tokens.access_token)).toBeNull();
   });
 
   it("grants only the requested scopes this server offers", async () => {
@@ -135,7 +159,7 @@ describe("sign-in through the company IdP", () => {
     const response = await exchangeCode({ client, code: redirect.searchParams.get("code") as string, verifier });
     const tokens = (await response.json()) as { access_token: string; scope: string };
     expect(tokens.scope).toBe("presto:read");
-    expect((await worker.validateToken(PRESTO, tokens.access_token))?.props).toMatchObject({ groups: ["finance"] });
+    expect((await presto.validateToken(PRESTO, tokens.access_token))?.props).toMatchObject({ groups: ["finance"] });
   });
 
   it("skips the page for a client the user chose to remember, and only for what was approved", async () => {

@@ -13,9 +13,11 @@ import {
   type OAuthHelpers,
   type ResumedUpstream,
 } from "@cloudflare/workers-oauth-provider";
-import type { TokenProps } from "../../shared/auth/token.validation";
-import type { AuthConfig, AuthEnv } from "./auth.config";
+import { grantUserId } from "./auth.admin";
+import { ADMIN_SCOPE, type AuthConfig, type AuthEnv } from "./auth.config";
 import { consentPage, messagePage, pageHeaders } from "./auth.consent";
+import { grantPropsOf } from "./auth.refresh";
+import { isRevoked } from "./auth.revocations";
 import { authorizationServer } from "./auth.server";
 import {
   authorizationUrl,
@@ -24,7 +26,7 @@ import {
   newPendingSignIn,
   type PendingSignIn,
   type ProviderMetadata,
-  type SignedInUser,
+  type SignIn,
   SignInError,
 } from "./auth.sso";
 
@@ -48,8 +50,8 @@ export async function showConsent(request: Request, env: AuthEnv, config: AuthCo
       redirectHost: details.redirectHost,
       redirectIsLoopback: details.redirectIsLoopback,
       resource,
-      scopes: grantableScopes(authRequest.scope, config.scopes),
-      unavailableScopes: authRequest.scope.filter((scope) => !config.scopes.includes(scope)),
+      scopes: grantableScopes(authRequest.scope, resource, config),
+      unavailableScopes: authRequest.scope.filter((scope) => !offeredScopes(resource, config).includes(scope)),
       canRemember: config.consentSecret !== undefined,
     });
     return new Response(page, { headers: pageHeaders(consent.headers) });
@@ -97,9 +99,9 @@ export async function finishSignIn(request: Request, env: AuthEnv, config: AuthC
     return new Response(null, { status: 302, headers });
   }
 
-  let user: SignedInUser;
+  let signIn: SignIn;
   try {
-    user = await completeSignIn(config.sso, callback, pending);
+    signIn = await completeSignIn(config.sso, callback, pending);
   } catch (error) {
     if (!(error instanceof SignInError)) throw error;
     const reference = crypto.randomUUID();
@@ -112,15 +114,22 @@ export async function finishSignIn(request: Request, env: AuthEnv, config: AuthC
     return new Response(body, { status: 502, headers: pageHeaders(headers) });
   }
 
-  const props: TokenProps = { kind: "user", ...user };
+  const { principal } = signIn.user;
+  if (await isRevoked(env.OAUTH_KV, `user:${principal}`)) {
+    console.warn(JSON.stringify({ audit: "sign-in-refused", principal, reason: "revoked" }));
+    const description = "An administrator has revoked this user's access to the fleet";
+    headers.set("Location", authorizationErrorRedirect(original, "access_denied", description));
+    return new Response(null, { status: 302, headers });
+  }
+  const resource = original.resource ?? "";
   try {
     const { redirectTo } = await oauth.completeAuthorization({
       request: original,
-      // The library reserves ":" in user ids; encoding keeps every IdP subject distinct.
-      userId: encodeURIComponent(user.sub),
+      // The grant belongs to the identity of record, so an admin can list and revoke it by that.
+      userId: grantUserId(principal),
       metadata: {},
-      scope: grantableScopes(original.scope, config.scopes),
-      props,
+      scope: grantableScopes(original.scope, resource, config),
+      props: grantPropsOf(signIn),
     });
     headers.set("Location", redirectTo);
     return new Response(null, { status: 302, headers });
@@ -129,9 +138,16 @@ export async function finishSignIn(request: Request, env: AuthEnv, config: AuthC
   }
 }
 
-/** What the user is asked to grant: the requested scopes this server offers. */
-function grantableScopes(requested: readonly string[], supported: readonly string[]): string[] {
-  return requested.filter((scope) => supported.includes(scope));
+/** What the user is asked to grant: the requested scopes this server offers for the resource. */
+function grantableScopes(requested: readonly string[], resource: string, config: AuthConfig): string[] {
+  const offered = offeredScopes(resource, config);
+  return requested.filter((scope) => offered.includes(scope));
+}
+
+/** `fleet:admin` for the admin API, and only for it; the domain scopes for everything else. */
+function offeredScopes(resource: string, config: AuthConfig): string[] {
+  if (resource === config.adminResource) return [ADMIN_SCOPE];
+  return config.scopes.filter((scope) => scope !== ADMIN_SCOPE);
 }
 
 async function redirectToIdp(

@@ -10,7 +10,11 @@ export interface AuthEnv {
   OAUTH_KV: KVNamespace;
   /** This server's issuer: an origin, e.g. https://auth.mcp.example.com. */
   AUTH_ISSUER: string;
-  /** The domain servers' canonical resource URLs, comma separated. */
+  /**
+   * The domain servers, comma separated `<server>=<canonical resource URL>`: a domain Worker's
+   * `AUTH` binding (the `TokenValidator` entrypoint, `props.server`) validates tokens for its own
+   * resource only.
+   */
   RESOURCES: string;
   /** Every scope this server can grant, space separated. */
   SCOPES: string;
@@ -21,8 +25,14 @@ export interface AuthEnv {
   OIDC_CLIENT_SECRET: string;
   /** The ID token / userinfo claim holding the user's groups. Default `groups`. */
   OIDC_GROUPS_CLAIM?: string;
-  /** Scopes asked of the IdP. Default `openid profile email groups`. */
+  /** Scopes asked of the IdP. Default `openid profile email groups offline_access`. */
   OIDC_SCOPES?: string;
+  /** The business group whose members may use the admin API (`/admin`). Default `admins`. */
+  ADMINS_GROUP?: string;
+  /** Seconds a grant lives without a refresh (idle lifetime). Default 7 days. */
+  REFRESH_IDLE_SECONDS?: string;
+  /** Seconds a grant lives at most after the sign-in, however often it is refreshed. Default 30 days. */
+  REFRESH_ABSOLUTE_SECONDS?: string;
   /** Secret: JSON `[{ name, secretSha256, scopes }]`, the services allowed the client credentials grant. */
   SERVICE_IDENTITIES?: string;
   /** Secret (32+ characters): signs remembered consent. Without it the page never offers to remember. */
@@ -41,14 +51,26 @@ export interface SsoSettings {
 
 export interface AuthConfig {
   issuer: string;
+  /** The domain servers' resources (RESOURCES), by server name. */
+  servers: ReadonlyMap<string, string>;
+  /** Every resource this server issues tokens for: the domain servers' and its own admin API. */
   resources: string[];
+  /** This Worker's own admin API (`${issuer}/admin`): tokens for it carry only `fleet:admin`. */
+  adminResource: string;
+  /** Every scope this server grants: SCOPES and `fleet:admin`. */
   scopes: string[];
+  adminsGroup: string;
+  refresh: { idleSeconds: number; absoluteSeconds: number };
   sso: SsoSettings;
   services: ServiceIdentity[];
   consentSecret?: string;
 }
 
 export const SSO_CALLBACK_PATH = "/sso/callback";
+export const ADMIN_PATH = "/admin";
+/** The one scope of the admin API, granted for it alone. */
+export const ADMIN_SCOPE = "fleet:admin";
+const DAY = 24 * 60 * 60;
 
 const list = (separator: RegExp) => (value: string) => value.split(separator).filter(Boolean);
 
@@ -61,17 +83,50 @@ const Vars = z.object({
   RESOURCES: z
     .string()
     .transform(list(/\s*,\s*/))
-    .pipe(z.array(z.url()).min(1)),
-  SCOPES: z.string().transform(list(/\s+/)),
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[a-z][a-z0-9-]*=\S+$/,
+              "entries must be <server>=<resource URL>, e.g. presto=https://presto.example.com",
+            )
+            .transform((entry): [string, string] => [
+              entry.slice(0, entry.indexOf("=")),
+              entry.slice(entry.indexOf("=") + 1),
+            ])
+            .refine(([, url]) => URL.canParse(url), { message: "must name a URL after =" }),
+        )
+        .min(1),
+    ),
+  SCOPES: z
+    .string()
+    .transform(list(/\s+/))
+    .refine((scopes) => !scopes.includes(ADMIN_SCOPE), {
+      message: `must not list ${ADMIN_SCOPE} (always granted, for /admin only)`,
+    }),
   OIDC_ISSUER: z.url(),
   OIDC_CLIENT_ID: z.string().min(1),
   OIDC_CLIENT_SECRET: z.string().min(1),
   OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
   OIDC_SCOPES: z
     .string()
-    .default("openid profile email groups")
+    .default("openid profile email groups offline_access")
     .transform(list(/\s+/))
     .refine((scopes) => scopes.includes("openid"), { message: 'must include "openid"' }),
+  ADMINS_GROUP: z.string().min(1).default("admins"),
+  // The library's floor is 60 s; the absolute lifetime must cover at least one idle period.
+  REFRESH_IDLE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(7 * DAY),
+  REFRESH_ABSOLUTE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * DAY),
   SERVICE_IDENTITIES: z.string().optional(),
   CONSENT_SECRET: z.string().min(32).optional(),
 });
@@ -88,6 +143,9 @@ export function readConfig(env: AuthEnv): AuthConfig {
     OIDC_CLIENT_SECRET: env.OIDC_CLIENT_SECRET,
     OIDC_GROUPS_CLAIM: env.OIDC_GROUPS_CLAIM || undefined,
     OIDC_SCOPES: env.OIDC_SCOPES || undefined,
+    ADMINS_GROUP: env.ADMINS_GROUP || undefined,
+    REFRESH_IDLE_SECONDS: env.REFRESH_IDLE_SECONDS || undefined,
+    REFRESH_ABSOLUTE_SECONDS: env.REFRESH_ABSOLUTE_SECONDS || undefined,
     SERVICE_IDENTITIES: env.SERVICE_IDENTITIES || undefined,
     CONSENT_SECRET: env.CONSENT_SECRET || undefined,
   };
@@ -99,10 +157,23 @@ export function readConfig(env: AuthEnv): AuthConfig {
     throw new Error(`auth Worker misconfigured: ${problems.join("; ")}`);
   }
   const vars = parsed.data;
+  const servers = new Map<string, string>();
+  for (const [server, resource] of vars.RESOURCES) {
+    if (servers.has(server)) throw new Error(`auth Worker misconfigured: RESOURCES names ${server} twice`);
+    servers.set(server, resource);
+  }
+  if (vars.REFRESH_ABSOLUTE_SECONDS < vars.REFRESH_IDLE_SECONDS) {
+    throw new Error("auth Worker misconfigured: REFRESH_ABSOLUTE_SECONDS is shorter than REFRESH_IDLE_SECONDS");
+  }
+  const adminResource = `${vars.AUTH_ISSUER}${ADMIN_PATH}`;
   const config: AuthConfig = {
     issuer: vars.AUTH_ISSUER,
-    resources: vars.RESOURCES,
-    scopes: vars.SCOPES,
+    servers,
+    resources: [...servers.values(), adminResource],
+    adminResource,
+    scopes: [...vars.SCOPES, ADMIN_SCOPE],
+    adminsGroup: vars.ADMINS_GROUP,
+    refresh: { idleSeconds: vars.REFRESH_IDLE_SECONDS, absoluteSeconds: vars.REFRESH_ABSOLUTE_SECONDS },
     sso: {
       issuer: vars.OIDC_ISSUER,
       clientId: vars.OIDC_CLIENT_ID,

@@ -2,8 +2,19 @@
  * The pages people see: the consent page (which app, where its tokens go, which server, which
  * scopes) and plain error pages. Every string that came from a client is rendered as text by
  * hono/jsx, which escapes it. The pages run no script and load nothing.
+ *
+ * Scopes are shown by what they let the app do: read scopes (`…:read` and anything not below),
+ * write scopes (`…:write`: tools that change things, each of which asks the person's approval
+ * when it runs), and `fleet:admin` (revoking people's and services' access).
  */
 import type { Child } from "hono/jsx";
+
+export type ScopeKind = "read" | "write" | "admin";
+
+export function scopeKind(scope: string): ScopeKind {
+  if (scope === "fleet:admin") return "admin";
+  return /:write$/.test(scope) ? "write" : "read";
+}
 
 export interface ConsentView {
   handle: string;
@@ -60,17 +71,29 @@ export async function consentPage(view: ConsentView): Promise<string> {
       ) : null}
       <p>
         It will act as you on <code>{view.resource}</code>
-        {view.scopes.length > 0 ? ", with:" : ", with no specific permissions."}
+        {view.scopes.length > 0 ? "." : ", with no specific permissions."}
       </p>
-      {view.scopes.length > 0 ? (
-        <ul>
-          {view.scopes.map((scope) => (
-            <li>
-              <code>{scope}</code>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      {scopeSection(
+        view.scopes.filter((scope) => scopeKind(scope) === "read"),
+        "read",
+        "To read: it can look things up and run read-only requests, as you.",
+      )}
+      {scopeSection(
+        view.scopes.filter((scope) => scopeKind(scope) === "write"),
+        "write",
+        <>
+          <strong>To change things:</strong> it may also ask to run actions that change things (for example, cancel a
+          running query). Each such action still asks for your approval at the time it runs.
+        </>,
+      )}
+      {scopeSection(
+        view.scopes.filter((scope) => scopeKind(scope) === "admin"),
+        "admin",
+        <>
+          <strong>To administer the fleet:</strong> it may revoke and restore people's and services' access to every
+          fleet server, as you.
+        </>,
+      )}
       {view.unavailableScopes.length > 0 ? (
         <p class="muted">Also asked for, not offered here: {view.unavailableScopes.join(", ")}.</p>
       ) : null}
@@ -96,6 +119,22 @@ export async function consentPage(view: ConsentView): Promise<string> {
   );
 }
 
+function scopeSection(scopes: string[], kind: ScopeKind, statement: Child) {
+  if (scopes.length === 0) return null;
+  return (
+    <section class={`scopes ${kind}`} data-scope-kind={kind}>
+      <p>{statement}</p>
+      <ul>
+        {scopes.map((scope) => (
+          <li>
+            <code>{scope}</code>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function messagePage(title: string, message: string, reference?: string): Promise<string> {
   return render(
     title,
@@ -115,7 +154,7 @@ function serverLabel(resource: string): string {
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}
 h1{font-size:1.35rem;line-height:1.3}.name{overflow-wrap:anywhere}.warn{background:#fff4e5;padding:.6rem .8rem;border-radius:6px}
-.muted{color:#666;font-size:.9rem}button{font-size:1rem;padding:.45rem 1.2rem}code{overflow-wrap:anywhere}`;
+.muted{color:#666;font-size:.9rem}.scopes.write,.scopes.admin{background:#fff4e5;padding:.1rem .8rem;border-radius:6px}button{font-size:1rem;padding:.45rem 1.2rem}code{overflow-wrap:anywhere}`;
 
 async function render(title: string, body: Child): Promise<string> {
   const page = (

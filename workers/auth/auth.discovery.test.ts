@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  ADMIN,
   authorizeUrl,
   Browser,
   CLIENT_REDIRECT,
@@ -23,8 +24,8 @@ describe("authorization server metadata", () => {
       token_endpoint: `${ISSUER}/oauth/token`,
       registration_endpoint: `${ISSUER}/oauth/register`,
       revocation_endpoint: `${ISSUER}/oauth/token`,
-      protected_resources: [PRESTO, OTHER],
-      scopes_supported: ["presto:read", "presto:write", "echo:read"],
+      protected_resources: [PRESTO, OTHER, ADMIN],
+      scopes_supported: ["presto:read", "presto:write", "echo:read", "fleet:admin"],
       response_types_supported: ["code"],
       grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
       token_endpoint_auth_methods_supported: expect.arrayContaining([

@@ -16,8 +16,15 @@ export default async function setup(project) {
     clientSecret: randomBytes(24).toString("base64url"),
     redirectUris: [`${AUTH_ISSUER}/sso/callback`],
   };
-  const idp = await startIdp({ port: 0, clients: [client] });
+  // The tests change users at the IdP (groups, disabled) through its admin route.
+  const adminToken = randomBytes(24).toString("base64url");
+  const idp = await startIdp({ port: 0, clients: [client], adminToken });
   project.provide("authIssuer", AUTH_ISSUER);
-  project.provide("authIdp", { issuer: idp.issuer, clientId: client.clientId, clientSecret: client.clientSecret });
+  project.provide("authIdp", {
+    issuer: idp.issuer,
+    clientId: client.clientId,
+    clientSecret: client.clientSecret,
+    adminToken,
+  });
   return () => idp.close();
 }

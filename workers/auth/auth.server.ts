@@ -6,6 +6,7 @@
  */
 import { OAuthAuthorizationServer } from "@cloudflare/workers-oauth-provider";
 import type { AuthConfig, AuthEnv } from "./auth.config";
+import { identityRefresh } from "./auth.refresh";
 
 export const TOKEN_PATH = "/oauth/token";
 export const REGISTRATION_PATH = "/oauth/register";
@@ -28,6 +29,12 @@ export function authorizationServer(config: AuthConfig): OAuthAuthorizationServe
       // Native clients' own schemes (cursor://, vscode://); https and loopback http are always allowed.
       allowPrivateUseRedirectUris: true,
       accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+      // Explicit lifetimes (the library would keep a grant 30 days): a new grant lives the idle
+      // lifetime, each refresh extends it by that much, and the callback caps it at the
+      // absolute lifetime after the sign-in. Each refresh reads the user again at the IdP.
+      refreshTokenTTL: config.refresh.idleSeconds,
+      refreshTokenIdleTTL: config.refresh.idleSeconds,
+      tokenExchangeCallback: identityRefresh(config),
     });
     servers.set(config, server);
   }

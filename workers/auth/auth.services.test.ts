@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AuthEnv } from "./auth.config";
 import { sha256Hex } from "./auth.crypto";
-import { OTHER, PRESTO, registerClient, tokenRequest, worker } from "./auth.testing";
+import { OTHER, PRESTO, presto, registerClient, tokenRequest, validator } from "./auth.testing";
 
 /** The secrets whose SHA-256 the test configuration (vitest.auth.config.ts) registers. */
 const REPORTING_BOT = { id: "reporting-bot", secret: "reporting-bot-test-secret" };
@@ -30,7 +30,7 @@ describe("client credentials for service identities", () => {
     });
     expect(body.access_token).toMatch(/^svc_[\w-]{43}$/);
 
-    expect(await worker.validateToken(PRESTO, body.access_token)).toEqual({
+    expect(await presto.validateToken(PRESTO, body.access_token)).toEqual({
       props: { kind: "service", name: "reporting-bot" },
       audience: PRESTO,
       expiresAt: expect.any(Number),
@@ -38,7 +38,7 @@ describe("client credentials for service identities", () => {
       userId: "service:reporting-bot",
       clientId: "reporting-bot",
     });
-    expect(await worker.validateToken(OTHER, body.access_token)).toBeNull();
+    expect(await validator("other").validateToken(OTHER, body.access_token)).toBeNull();
   });
 
   it("stores the token only by its hash", async () => {
@@ -58,7 +58,7 @@ describe("client credentials for service identities", () => {
     expect(response.status).toBe(200);
     const { access_token, scope } = (await response.json()) as { access_token: string; scope: string };
     expect(scope).toBe("presto:write");
-    expect((await worker.validateToken(PRESTO, access_token))?.scope).toEqual(["presto:write"]);
+    expect((await presto.validateToken(PRESTO, access_token))?.scope).toEqual(["presto:write"]);
   });
 
   it("answers a wrong secret or an unknown service with 401 invalid_client", async () => {
@@ -110,6 +110,6 @@ describe("client credentials for service identities", () => {
   });
 
   it("does not validate a service token it never issued", async () => {
-    expect(await worker.validateToken(PRESTO, "svc_not-a-real-token")).toBeNull();
+    expect(await presto.validateToken(PRESTO, "svc_not-a-real-token")).toBeNull();
   });
 });

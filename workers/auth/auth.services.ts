@@ -9,6 +9,7 @@ import type { ValidatedAccessToken } from "@cloudflare/workers-oauth-provider";
 import { z } from "zod";
 import type { TokenProps } from "../../shared/auth/token.validation";
 import { hexBytes, randomToken, sha256, sha256Hex } from "./auth.crypto";
+import { isRevoked } from "./auth.revocations";
 
 export interface ServiceIdentity {
   name: string;
@@ -92,6 +93,10 @@ export async function clientCredentialsGrant(
     console.warn(JSON.stringify({ audit: "service-token-refused", client }));
     const challenge: Record<string, string> = credentials.basic ? { "WWW-Authenticate": 'Basic realm="OAuth"' } : {};
     return tokenError(401, "invalid_client", "Client authentication failed", challenge);
+  }
+  if (await isRevoked(context.kv, `service:${service.name}`)) {
+    console.warn(JSON.stringify({ audit: "service-token-refused", client: service.name, reason: "revoked" }));
+    return tokenError(400, "unauthorized_client", "This service's access has been revoked by an administrator");
   }
 
   const resources = form.getAll("resource");

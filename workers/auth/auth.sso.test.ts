@@ -6,7 +6,14 @@
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SsoSettings } from "./auth.config";
-import { completeSignIn, newPendingSignIn, type PendingSignIn, SignInError } from "./auth.sso";
+import {
+  completeSignIn,
+  IdpRefusal,
+  newPendingSignIn,
+  type PendingSignIn,
+  refreshSignIn,
+  SignInError,
+} from "./auth.sso";
 
 interface StubOptions {
   /** Claims added to, or replacing, the ID token's. */
@@ -14,7 +21,11 @@ interface StubOptions {
   /** How the ID token is signed: the IdP's RSA key (default) or an HMAC with the client secret. */
   signWith?: "rsa" | "client-secret";
   userinfo?: Record<string, unknown>;
+  /** The userinfo endpoint's status (default 200). */
+  userinfoStatus?: number;
   discovery?: Record<string, unknown>;
+  /** The token endpoint's answer to a refresh_token grant (default 200 with a new access token). */
+  refresh?: { status: number; body: Record<string, unknown> } | "unreachable";
 }
 
 const CLIENT_ID = "fleet-auth";
@@ -66,15 +77,25 @@ async function stubIdp(pending: PendingSignIn, options: StubOptions = {}) {
         });
       case "/jwks":
         return Response.json({ keys: [jwk] });
-      case "/token":
-        tokenRequests.push({
-          authorization: request.headers.get("Authorization"),
-          form: new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer())),
+      case "/token": {
+        const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
+        tokenRequests.push({ authorization: request.headers.get("Authorization"), form });
+        if (form.get("grant_type") === "refresh_token") {
+          if (options.refresh === "unreachable") throw new TypeError("Network connection lost.");
+          const answer = options.refresh ?? { status: 200, body: { access_token: "idp-access-token" } };
+          return Response.json(answer.body, { status: answer.status });
+        }
+        return Response.json({
+          id_token: await signIdToken(),
+          access_token: "idp-access-token",
+          refresh_token: "idp-refresh-token",
+          token_type: "Bearer",
         });
-        return Response.json({ id_token: await signIdToken(), access_token: "idp-access-token", token_type: "Bearer" });
+      }
       case "/userinfo":
         if (request.headers.get("Authorization") !== "Bearer idp-access-token")
           return new Response(null, { status: 401 });
+        if (options.userinfoStatus) return new Response(null, { status: options.userinfoStatus });
         return Response.json(options.userinfo ?? { sub: "dana" });
       default:
         return new Response(null, { status: 404 });
@@ -91,8 +112,19 @@ describe("OpenID Connect client", () => {
     const idp = await stubIdp(pending, {
       userinfo: { sub: "dana", email: "dana@example.com", roles: ["finance", "ads"] },
     });
-    const user = await completeSignIn(idp.settings, idp.callback, pending);
-    expect(user).toEqual({ sub: "dana", name: "Dana Data", email: "dana@example.com", groups: ["finance", "ads"] });
+    const signIn = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(signIn).toEqual({
+      user: {
+        iss: idp.settings.issuer,
+        sub: "dana",
+        // Not verified: the identity of record is the issuer and subject, not the email.
+        principal: `${idp.settings.issuer}#dana`,
+        name: "Dana Data",
+        email: "dana@example.com",
+        groups: ["finance", "ads"],
+      },
+      refreshToken: "idp-refresh-token",
+    });
 
     const [request] = idp.tokenRequests;
     expect(request?.authorization).toBe(`Basic ${btoa(`${CLIENT_ID}:${CLIENT_SECRET}`)}`);
@@ -107,7 +139,23 @@ describe("OpenID Connect client", () => {
   it("takes the groups from the ID token when they are there", async () => {
     const pending = newPendingSignIn();
     const idp = await stubIdp(pending, { idToken: { email: "dana@example.com", roles: "finance" } });
-    expect(await completeSignIn(idp.settings, idp.callback, pending)).toMatchObject({ groups: ["finance"] });
+    expect((await completeSignIn(idp.settings, idp.callback, pending)).user).toMatchObject({ groups: ["finance"] });
+  });
+
+  it("records a verified email (lowercased) as the identity of record, never preferred_username", async () => {
+    const pending = newPendingSignIn();
+    const claims = { email: "Mallory@Example.com", email_verified: true, preferred_username: "alice", roles: [] };
+    const idp = await stubIdp(pending, { idToken: claims });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(user).toMatchObject({ principal: "mallory@example.com", username: "alice" });
+  });
+
+  it("falls back to issuer#subject when the email is not verified, even if it looks like someone's", async () => {
+    const pending = newPendingSignIn();
+    const claims = { email: "admin@example.com", email_verified: false, preferred_username: "admin", roles: [] };
+    const idp = await stubIdp(pending, { idToken: claims });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(user.principal).toBe(`${idp.settings.issuer}#dana`);
   });
 
   it.each<[string, StubOptions]>([
@@ -128,6 +176,62 @@ describe("OpenID Connect client", () => {
     const idp = await stubIdp(pending, { discovery: { authorization_response_iss_parameter_supported: true } });
     await expect(completeSignIn(idp.settings, idp.callback, pending)).rejects.toThrow(/issuer \(missing\)/);
     idp.callback.searchParams.set("iss", idp.settings.issuer);
-    await expect(completeSignIn(idp.settings, idp.callback, pending)).resolves.toMatchObject({ sub: "dana" });
+    await expect(completeSignIn(idp.settings, idp.callback, pending)).resolves.toMatchObject({ user: { sub: "dana" } });
+  });
+});
+
+describe("reading the user again with the IdP's refresh token", () => {
+  const current = { sub: "dana", email: "dana@example.com", email_verified: true, roles: ["ads"] };
+
+  it("refreshes at the token endpoint and takes the groups from userinfo as they are now", async () => {
+    const idp = await stubIdp(newPendingSignIn(), {
+      userinfo: current,
+      refresh: { status: 200, body: { access_token: "idp-access-token", refresh_token: "rotated" } },
+    });
+    const signIn = await refreshSignIn(idp.settings, "idp-refresh-token", "dana");
+    expect(signIn).toEqual({
+      user: {
+        iss: idp.settings.issuer,
+        sub: "dana",
+        principal: "dana@example.com",
+        email: "dana@example.com",
+        groups: ["ads"],
+      },
+      refreshToken: "rotated",
+    });
+    expect(idp.tokenRequests[0]?.authorization).toBe(`Basic ${btoa(`${CLIENT_ID}:${CLIENT_SECRET}`)}`);
+    expect(Object.fromEntries(idp.tokenRequests[0]?.form ?? [])).toEqual({
+      grant_type: "refresh_token",
+      refresh_token: "idp-refresh-token",
+    });
+  });
+
+  it("keeps the refresh token when the IdP does not rotate it", async () => {
+    const idp = await stubIdp(newPendingSignIn(), { userinfo: current });
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", "dana")).refreshToken).toBe("idp-refresh-token");
+  });
+
+  it.each<[string, StubOptions]>([
+    [
+      "a refused refresh token (revoked, or the user disabled)",
+      { refresh: { status: 400, body: { error: "invalid_grant" } } },
+    ],
+    ["userinfo refusing the new access token", { userinfoStatus: 401 }],
+    ["userinfo about another subject", { userinfo: { ...current, sub: "mallory" } }],
+  ])("is refused for good on %s", async (_, options) => {
+    const idp = await stubIdp(newPendingSignIn(), { userinfo: current, ...options });
+    await expect(refreshSignIn(idp.settings, "idp-refresh-token", "dana")).rejects.toBeInstanceOf(IdpRefusal);
+  });
+
+  it.each<[string, StubOptions]>([
+    ["an unreachable IdP", { refresh: "unreachable" }],
+    ["a failing IdP", { refresh: { status: 503, body: { error: "temporarily_unavailable" } } }],
+    ["a failing userinfo endpoint", { userinfoStatus: 500 }],
+    ["a client the IdP no longer accepts", { refresh: { status: 401, body: { error: "invalid_client" } } }],
+  ])("fails without refusing the user on %s", async (_, options) => {
+    const idp = await stubIdp(newPendingSignIn(), { userinfo: current, ...options });
+    const failure = refreshSignIn(idp.settings, "idp-refresh-token", "dana");
+    await expect(failure).rejects.toBeInstanceOf(SignInError);
+    await expect(failure).rejects.not.toBeInstanceOf(IdpRefusal);
   });
 });

@@ -2,8 +2,10 @@
  * The OpenID Connect client towards the company IdP: discovery by issuer URL, the authorization
  * code request with PKCE S256 and a nonce, the code exchange (`client_secret_basic`), ID token
  * verification against the IdP's JWKS, and the user's profile and groups (from the ID token, or
- * from the userinfo endpoint when the ID token leaves them out). Works with any IdP that follows
- * OpenID Connect Discovery; nothing here is vendor-specific.
+ * from the userinfo endpoint when the ID token leaves them out). The IdP's refresh token comes
+ * back with the user: `refreshSignIn` uses it to read the user again (userinfo) at every refresh
+ * of the fleet's own grant. Works with any IdP that follows OpenID Connect Discovery; nothing
+ * here is vendor-specific.
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import { z } from "zod";
@@ -17,16 +19,34 @@ export interface PendingSignIn {
 }
 
 export interface SignedInUser {
+  /** The IdP's issuer and its subject for the user. */
+  iss: string;
   sub: string;
+  /** The identity of record: the verified email (lowercased), else `<issuer>#<subject>`. */
+  principal: string;
   name?: string;
   email?: string;
   username?: string;
   groups: string[];
 }
 
-/** A sign-in that failed between us and the IdP. `message` is for logs, never for the page. */
+/** Who signed in, and the IdP's refresh token when it issued one (to read the user again later). */
+export interface SignIn {
+  user: SignedInUser;
+  refreshToken?: string;
+}
+
+/** A sign-in or refresh that failed between us and the IdP. `message` is for logs, never for the page. */
 export class SignInError extends Error {
   override name = "SignInError";
+}
+
+/**
+ * The IdP said no for good: the refresh token is revoked or expired, the user is disabled or
+ * gone. Unlike other SignInErrors (unreachable, malformed answers), retrying cannot help.
+ */
+export class IdpRefusal extends SignInError {
+  override name = "IdpRefusal";
 }
 
 const ProviderMetadata = z.object({
@@ -40,7 +60,16 @@ const ProviderMetadata = z.object({
 });
 export type ProviderMetadata = z.infer<typeof ProviderMetadata>;
 
-const TokenResponse = z.object({ id_token: z.string(), access_token: z.string().optional() });
+const TokenResponse = z.object({
+  id_token: z.string(),
+  access_token: z.string().optional(),
+  refresh_token: z.string().optional(),
+});
+const RefreshResponse = z.object({
+  access_token: z.string(),
+  id_token: z.string().optional(),
+  refresh_token: z.string().optional(),
+});
 const UserInfo = z.looseObject({ sub: z.string() });
 
 /** Signature algorithms we accept for ID tokens: asymmetric only (never `none` or a shared-secret HMAC). */
@@ -111,11 +140,7 @@ export async function authorizationUrl(
 }
 
 /** Finishes the sign-in the IdP redirected back from (a success: `code` present) and returns who it is. */
-export async function completeSignIn(
-  settings: SsoSettings,
-  callback: URL,
-  pending: PendingSignIn,
-): Promise<SignedInUser> {
+export async function completeSignIn(settings: SsoSettings, callback: URL, pending: PendingSignIn): Promise<SignIn> {
   const idp = await discover(settings.issuer);
   // RFC 9207: an authorization response must come from the IdP we sent the browser to.
   const iss = callback.searchParams.get("iss");
@@ -125,28 +150,73 @@ export async function completeSignIn(
   const code = callback.searchParams.get("code");
   if (!code) throw new SignInError("authorization response without a code");
 
-  const tokens = await exchangeCode(settings, idp, code, pending.verifier);
-  const claims = await verifyIdToken(settings, idp, tokens.id_token, pending.nonce);
+  const tokens = TokenResponse.safeParse(
+    await tokenRequest(settings, idp, {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: settings.redirectUri,
+      code_verifier: pending.verifier,
+    }),
+  );
+  if (!tokens.success) throw new SignInError("token response without an id_token");
+  const { id_token, access_token, refresh_token } = tokens.data;
+  const claims = await verifyIdToken(settings, idp, id_token, pending.nonce);
   const fromIdToken = profileOf(claims, settings.groupsClaim);
   const complete =
     fromIdToken.groups !== undefined && fromIdToken.name !== undefined && fromIdToken.email !== undefined;
   const fromUserInfo =
-    complete || !idp.userinfo_endpoint || !tokens.access_token
+    complete || !idp.userinfo_endpoint || !access_token
       ? undefined
-      : profileOf(await userInfo(idp.userinfo_endpoint, tokens.access_token, claims.sub), settings.groupsClaim);
-  const name = fromIdToken.name ?? fromUserInfo?.name;
-  const email = fromIdToken.email ?? fromUserInfo?.email;
-  const username = fromIdToken.username ?? fromUserInfo?.username;
+      : profileOf(await userInfo(idp.userinfo_endpoint, access_token, claims.sub), settings.groupsClaim);
+  const user = signedInUser(idp.issuer, claims.sub, fromIdToken, fromUserInfo);
+  return { user, ...(refresh_token ? { refreshToken: refresh_token } : {}) };
+}
+
+/**
+ * Reads the user again at the IdP with its refresh token: a refresh token grant, then userinfo
+ * (the claims as the directory holds them now; a refreshed ID token fills in what userinfo
+ * leaves out). Throws IdpRefusal when the IdP refuses the refresh token or the user, or names
+ * another subject; SignInError when it cannot be reached or answers nonsense.
+ */
+export async function refreshSignIn(settings: SsoSettings, refreshToken: string, sub: string): Promise<SignIn> {
+  const idp = await discover(settings.issuer);
+  if (!idp.userinfo_endpoint) throw new SignInError("the IdP has no userinfo endpoint to read the user again");
+  const tokens = RefreshResponse.safeParse(
+    await tokenRequest(settings, idp, { grant_type: "refresh_token", refresh_token: refreshToken }),
+  );
+  if (!tokens.success) throw new SignInError("refresh response without an access_token");
+  const info = await userInfo(idp.userinfo_endpoint, tokens.data.access_token, sub);
+  const fromUserInfo = profileOf(info, settings.groupsClaim);
+  let fromIdToken: Profile | undefined;
+  if (tokens.data.id_token && (fromUserInfo.groups === undefined || fromUserInfo.email === undefined)) {
+    const claims = await verifyIdToken(settings, idp, tokens.data.id_token);
+    if (claims.sub !== sub) throw new IdpRefusal("the refreshed ID token names another subject");
+    fromIdToken = profileOf(claims, settings.groupsClaim);
+  }
+  const user = signedInUser(idp.issuer, sub, fromUserInfo, fromIdToken);
+  return { user, refreshToken: tokens.data.refresh_token ?? refreshToken };
+}
+
+/** The user from the first source's claims, completed by the second's. */
+function signedInUser(iss: string, sub: string, first: Profile, second: Profile | undefined): SignedInUser {
+  const name = first.name ?? second?.name;
+  const username = first.username ?? second?.username;
+  // The email and whether it is verified come together, from one source.
+  const source = first.email !== undefined ? first : second;
+  const email = source?.email;
   return {
-    sub: claims.sub,
+    iss,
+    sub,
+    principal: email && source?.emailVerified ? email.toLowerCase() : `${iss}#${sub}`,
     ...(name ? { name } : {}),
     ...(email ? { email } : {}),
     ...(username ? { username } : {}),
-    groups: fromIdToken.groups ?? fromUserInfo?.groups ?? [],
+    groups: first.groups ?? second?.groups ?? [],
   };
 }
 
-async function exchangeCode(settings: SsoSettings, idp: ProviderMetadata, code: string, verifier: string) {
+/** A request to the IdP's token endpoint as this confidential client (`client_secret_basic`). */
+async function tokenRequest(settings: SsoSettings, idp: ProviderMetadata, form: Record<string, string>) {
   const credentials = btoa(`${formEncode(settings.clientId)}:${formEncode(settings.clientSecret)}`);
   const response = await idpFetch(idp.token_endpoint, {
     method: "POST",
@@ -155,28 +225,24 @@ async function exchangeCode(settings: SsoSettings, idp: ProviderMetadata, code: 
       "Content-Type": "application/x-www-form-urlencoded",
       Accept: "application/json",
     },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      code,
-      redirect_uri: settings.redirectUri,
-      code_verifier: verifier,
-    }),
+    body: new URLSearchParams(form),
   });
   const body = await response.json().catch(() => undefined);
   if (!response.ok) {
     const error = z.object({ error: z.string() }).safeParse(body);
-    throw new SignInError(`token endpoint answered ${response.status}${error.success ? ` ${error.data.error}` : ""}`);
+    const message = `token endpoint answered ${response.status}${error.success ? ` ${error.data.error}` : ""}`;
+    // RFC 6749 §5.2: invalid_grant is final (revoked, expired, or the user is gone).
+    throw error.success && error.data.error === "invalid_grant" ? new IdpRefusal(message) : new SignInError(message);
   }
-  const parsed = TokenResponse.safeParse(body);
-  if (!parsed.success) throw new SignInError("token response without an id_token");
-  return parsed.data;
+  return body;
 }
 
+/** Verifies an ID token from the IdP; `nonce` is checked for a sign-in (refreshed ID tokens have none). */
 async function verifyIdToken(
   settings: SsoSettings,
   idp: ProviderMetadata,
   idToken: string,
-  nonce: string,
+  nonce?: string,
 ): Promise<JWTPayload & { sub: string }> {
   const algorithms = idp.id_token_signing_alg_values_supported.filter((alg) => ASYMMETRIC_ALGORITHMS.has(alg));
   if (algorithms.length === 0) throw new SignInError("the IdP offers no asymmetric ID token algorithm");
@@ -197,7 +263,8 @@ async function verifyIdToken(
   } catch (error) {
     throw new SignInError(`ID token rejected: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (payload.nonce !== nonce) throw new SignInError("ID token nonce does not match this sign-in");
+  if (nonce !== undefined && payload.nonce !== nonce)
+    throw new SignInError("ID token nonce does not match this sign-in");
   // OpenID Connect Core §3.1.3.7: with several audiences, the token must be authorized for us.
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   if ((audiences.length > 1 || payload.azp !== undefined) && payload.azp !== settings.clientId) {
@@ -210,19 +277,31 @@ async function userInfo(endpoint: string, accessToken: string, sub: string): Pro
   const response = await idpFetch(endpoint, {
     headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
   });
+  // RFC 6750 §3.1: 401/403 for a token the IdP just issued means it no longer serves the user.
+  if (response.status === 401 || response.status === 403) throw new IdpRefusal(`userinfo answered ${response.status}`);
   if (!response.ok) throw new SignInError(`userinfo answered ${response.status}`);
   const parsed = UserInfo.safeParse(await response.json().catch(() => undefined));
   if (!parsed.success) throw new SignInError("userinfo is not a JSON object with sub");
   // OpenID Connect Core §5.3.2: the userinfo subject must be the ID token's.
-  if (parsed.data.sub !== sub) throw new SignInError("userinfo sub differs from the ID token's");
+  if (parsed.data.sub !== sub) throw new IdpRefusal("userinfo sub differs from the signed-in subject");
   return parsed.data;
 }
 
-function profileOf(claims: Record<string, unknown>, groupsClaim: string) {
+interface Profile {
+  name: string | undefined;
+  email: string | undefined;
+  emailVerified: boolean;
+  username: string | undefined;
+  groups: string[] | undefined;
+}
+
+function profileOf(claims: Record<string, unknown>, groupsClaim: string): Profile {
   const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
   return {
     name: text(claims.name),
     email: text(claims.email),
+    // Some IdPs send the boolean as a string.
+    emailVerified: claims.email_verified === true || claims.email_verified === "true",
     username: text(claims.preferred_username),
     groups: groupsOf(claims[groupsClaim]),
   };

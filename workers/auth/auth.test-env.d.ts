@@ -2,7 +2,7 @@
 declare module "vitest" {
   export interface ProvidedContext {
     authIssuer: string;
-    authIdp: { issuer: string; clientId: string; clientSecret: string };
+    authIdp: { issuer: string; clientId: string; clientSecret: string; adminToken: string };
   }
 }
 

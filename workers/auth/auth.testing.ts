@@ -7,21 +7,37 @@ import { exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { CookieJar, signInAtIdp } from "../../local/idp.login";
 import type AuthWorker from "./auth.app";
+import type { TokenValidator, TokenValidatorProps } from "./auth.app";
 import { base64url, randomToken, sha256 } from "./auth.crypto";
 
 export const ISSUER = inject("authIssuer");
 export const PRESTO = "http://127.0.0.1:8788/mcp";
 /** A second resource of the same authorization server. */
 export const OTHER = "http://127.0.0.1:8791/mcp";
+export const ADMIN = `${ISSUER}/admin`;
 export const CLIENT_REDIRECT = "http://127.0.0.1:33418/callback";
 
-export const worker = (exports as unknown as { default: Service<typeof AuthWorker> }).default;
+type Exports = {
+  default: Service<typeof AuthWorker>;
+  TokenValidator: (options: { props: TokenValidatorProps }) => Service<typeof TokenValidator>;
+};
+
+export const worker = (exports as unknown as Exports).default;
+
+/** What a domain Worker's AUTH binding is: the TokenValidator entrypoint for one server (vitest.auth.config.ts). */
+export const validator = (server: string) => (exports as unknown as Exports).TokenValidator({ props: { server } });
+/** The Presto server's binding, as workers/presto/wrangler.toml names it. */
+export const presto = validator("presto");
 
 export const USERS = {
   alice: { username: "alice", password: "alice-password" },
   bob: { username: "bob", password: "bob-password" },
   carol: { username: "carol", password: "carol-password" },
+  admin: { username: "admin", password: "admin-password" },
 };
+
+/** The local IdP's directory, which tests change (local/idp.admin.ts). */
+export const IDP_ADMIN = { issuer: inject("authIdp").issuer, adminToken: inject("authIdp").adminToken };
 
 /**
  * One browser talking to the Worker: it sends and stores cookies as Chromium and Firefox do,
@@ -208,13 +224,22 @@ export interface Tokens {
 }
 
 /** Registration, authorization as `user` and the code exchange: a signed-in MCP client's tokens. */
-export async function signedInClient(user: { username: string; password: string }, scope = "presto:read") {
+export async function signedInClient(
+  user: { username: string; password: string },
+  scope = "presto:read",
+  resource = PRESTO,
+) {
   const client = await registerClient();
   const { verifier, challenge } = await pkcePair();
-  const redirect = await authorize(new Browser(), { client, challenge, scope }, user);
+  const redirect = await authorize(new Browser(), { client, challenge, scope, resource }, user);
   const code = redirect.searchParams.get("code");
   if (!code) throw new Error(`no code: ${redirect.href}`);
-  const response = await exchangeCode({ client, code, verifier });
+  const response = await exchangeCode({ client, code, verifier, resource });
   if (response.status !== 200) throw new Error(`token exchange: ${response.status} ${await response.text()}`);
   return { client, tokens: (await response.json()) as Tokens };
+}
+
+/** A refresh token request from a public client. */
+export function refresh(client: RegisteredClient, refreshToken: string): Promise<Response> {
+  return tokenRequest({ grant_type: "refresh_token", client_id: client.client_id, refresh_token: refreshToken });
 }

@@ -21,7 +21,7 @@ async function metadata(
   options: { maxRows: number; format?: "tsv" | "markdown" },
 ): Promise<string> {
   const result = await ctx.upstream.presto.query(sql, {
-    user: ctx.caller.name,
+    user: ctx.caller.principal,
     maxRows: options.maxRows,
     signal: ctx.signal,
   });
@@ -121,7 +121,7 @@ export const runQuery = defineTool({
     if (args.catalog) assertIdentifier("catalog", args.catalog);
     if (args.schema) assertIdentifier("schema", args.schema);
     const result = await ctx.upstream.presto.query(statement, {
-      user: ctx.caller.name,
+      user: ctx.caller.principal,
       ...(args.catalog ? { catalog: args.catalog } : {}),
       ...(args.schema ? { schema: args.schema } : {}),
       maxRows: args.limit,
@@ -160,7 +160,11 @@ export const explainQuery = defineTool({
     const { statement, kind } = assertReadOnlySql(args.sql);
     if (kind === "explain") throw new BadArgumentError("sql", "give the statement itself, without EXPLAIN");
     const sql = `EXPLAIN (TYPE ${args.type.toUpperCase()}) ${statement}`;
-    const result = await ctx.upstream.presto.query(sql, { user: ctx.caller.name, maxRows: 10_000, signal: ctx.signal });
+    const result = await ctx.upstream.presto.query(sql, {
+      user: ctx.caller.principal,
+      maxRows: 10_000,
+      signal: ctx.signal,
+    });
     return result.rows.map((row) => String(row[0] ?? "")).join("\n") || "(empty plan)";
   },
 });

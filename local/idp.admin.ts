@@ -1,0 +1,40 @@
+/**
+ * A test's hand on the local IdP's user directory (idp.users.ts): change a user's groups or
+ * email, disable or re-enable them, or add a user. Only `fetch`, so Node tests and the workerd
+ * tests can both use it.
+ */
+
+export interface IdpUserChange {
+  password?: string;
+  name?: string;
+  email?: string;
+  groups?: string[];
+  disabled?: boolean;
+}
+
+export interface IdpAdmin {
+  issuer: string;
+  adminToken: string;
+}
+
+export async function changeIdpUser(idp: IdpAdmin, username: string, change: IdpUserChange): Promise<void> {
+  const response = await fetch(`${idp.issuer}/_local/users/${encodeURIComponent(username)}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${idp.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify(change),
+  });
+  if (!response.ok) throw new Error(`changing ${username} at the IdP: ${response.status} ${await response.text()}`);
+}
+
+/** A new user of the given groups, with a unique name (so tests that change users do not meet). */
+export async function newIdpUser(
+  idp: IdpAdmin,
+  prefix: string,
+  groups: string[],
+): Promise<{ username: string; password: string; email: string }> {
+  const username = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  const password = `${username}-password`;
+  const email = `${username}@example.com`;
+  await changeIdpUser(idp, username, { password, name: `Test ${prefix}`, email, groups });
+  return { username, password, email };
+}

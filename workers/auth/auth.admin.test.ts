@@ -1,0 +1,207 @@
+/**
+ * The admin API: who may use it (an admin's token for this resource, with fleet:admin), revoking
+ * and restoring users and services, and the audit trail.
+ */
+import { describe, expect, it } from "vitest";
+import { newIdpUser } from "../../local/idp.admin";
+import {
+  ADMIN,
+  authorize,
+  authorizeUrl,
+  Browser,
+  IDP_ADMIN,
+  ISSUER,
+  PRESTO,
+  pkcePair,
+  presto,
+  refresh,
+  registerClient,
+  signedInClient,
+  tokenRequest,
+  USERS,
+  worker,
+} from "./auth.testing";
+
+const BOT = { id: "revocable-bot", secret: "revocable-bot-test-secret" };
+
+function adminRequest(path: string, token: string | undefined, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return worker.fetch(
+    new Request(`${ISSUER}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }),
+  );
+}
+
+async function adminToken(user = USERS.admin, scope = "fleet:admin"): Promise<string> {
+  return (await signedInClient(user, scope, ADMIN)).tokens.access_token;
+}
+
+function botToken(): Promise<Response> {
+  return tokenRequest(
+    { grant_type: "client_credentials", resource: PRESTO },
+    { Authorization: `Basic ${btoa(`${BOT.id}:${BOT.secret}`)}` },
+  );
+}
+
+describe("who may use the admin API", () => {
+  it("publishes the admin API as a protected resource that wants fleet:admin", async () => {
+    const response = await worker.fetch(new Request(`${ISSUER}/.well-known/oauth-protected-resource/admin`));
+    expect(await response.json()).toMatchObject({
+      resource: ADMIN,
+      authorization_servers: [ISSUER],
+      scopes_supported: ["fleet:admin"],
+    });
+  });
+
+  it("answers a request without a token, or with another server's token, with 401", async () => {
+    const { tokens } = await signedInClient(USERS.admin, "presto:read");
+    for (const token of [undefined, tokens.access_token, "svc_not-a-token"]) {
+      const response = await adminRequest("/admin/revoke", token, { subject: "user:bob@example.com", reason: "x" });
+      expect(response.status).toBe(401);
+      expect(response.headers.get("WWW-Authenticate")).toContain("resource_metadata=");
+    }
+  });
+
+  it("refuses a token without fleet:admin (403 insufficient_scope): the scope is offered for this resource only", async () => {
+    const token = await adminToken(USERS.admin, "presto:read");
+    const response = await adminRequest("/admin/audit", token);
+    expect(response.status).toBe(403);
+    expect(response.headers.get("WWW-Authenticate")).toContain('error="insufficient_scope"');
+    // Nor can fleet:admin be had for a domain server.
+    const forPresto = await signedInClient(USERS.admin, "presto:read fleet:admin");
+    expect(forPresto.tokens.scope).toBe("presto:read");
+  });
+
+  it("refuses someone outside the admins group, whatever their token", async () => {
+    const response = await adminRequest("/admin/revoke", await adminToken(USERS.alice), {
+      subject: "service:revocable-bot",
+      reason: "trying",
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ message: "only members of admins may administer the fleet" });
+  });
+
+  it("gives services no way in: they cannot get a token for it", async () => {
+    const response = await tokenRequest(
+      { grant_type: "client_credentials", resource: ADMIN },
+      { Authorization: `Basic ${btoa(`${BOT.id}:${BOT.secret}`)}` },
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "invalid_target" });
+  });
+
+  it("refuses malformed actions: a reason is required, the subject must make sense", async () => {
+    const token = await adminToken();
+    for (const body of [
+      { subject: "user:bob@example.com" },
+      { subject: "user:bob@example.com", reason: "  " },
+      { subject: "service:NOT A NAME", reason: "x" },
+      { subject: "service:no-such-bot", reason: "x" },
+      { subject: "bob@example.com", reason: "x", extra: true },
+    ]) {
+      expect((await adminRequest("/admin/revoke", token, body)).status, JSON.stringify(body)).toBe(400);
+    }
+  });
+});
+
+describe("revoking a user", () => {
+  it("ends every grant and token of the user at once, refuses their refresh and sign-in until restored", async () => {
+    const user = await newIdpUser(IDP_ADMIN, "kim", ["finance"]);
+    const first = await signedInClient(user);
+    const second = await signedInClient(user);
+    const bystander = await signedInClient(USERS.bob);
+    const token = await adminToken();
+
+    const response = await adminRequest("/admin/revoke", token, { subject: user.email, reason: "laptop stolen" });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      action: "revoke",
+      subject: `user:${user.email}`,
+      by: "user:admin@example.com",
+      reason: "laptop stolen",
+      grantsRevoked: 2,
+      revoked: true,
+    });
+    for (const session of [first, second]) {
+      expect(await presto.validateToken(PRESTO, session.tokens.access_token)).toBeNull();
+      expect((await refresh(session.client, session.tokens.refresh_token)).status).toBe(400);
+    }
+    expect(await presto.validateToken(PRESTO, bystander.tokens.access_token)).not.toBeNull();
+
+    // Signing in again is refused while revoked: the client gets access_denied.
+    const client = await registerClient();
+    const { challenge } = await pkcePair();
+    const back = await authorize(new Browser(), { client, challenge }, user);
+    expect(back.searchParams.get("error")).toBe("access_denied");
+
+    const restored = await adminRequest("/admin/restore", token, { subject: `user:${user.email}`, reason: "found" });
+    expect(await restored.json()).toMatchObject({ action: "restore", restored: true });
+    const again = await signedInClient(user);
+    expect(await presto.validateToken(PRESTO, again.tokens.access_token)).not.toBeNull();
+  });
+});
+
+describe("revoking a service", () => {
+  it("refuses its tokens and new ones until restored", async () => {
+    const issued = (await (await botToken()).json()) as { access_token: string };
+    expect(await presto.validateToken(PRESTO, issued.access_token)).not.toBeNull();
+    const token = await adminToken();
+
+    const revoked = await adminRequest("/admin/revoke", token, { subject: "service:revocable-bot", reason: "leaked" });
+    expect(await revoked.json()).toMatchObject({ subject: "service:revocable-bot", revoked: true });
+    expect(await presto.validateToken(PRESTO, issued.access_token)).toBeNull();
+    const refused = await botToken();
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: "unauthorized_client" });
+
+    await adminRequest("/admin/restore", token, { subject: "service:revocable-bot", reason: "rotated" });
+    const fresh = (await (await botToken()).json()) as { access_token: string };
+    expect(await presto.validateToken(PRESTO, fresh.access_token)).not.toBeNull();
+  });
+});
+
+describe("the audit trail", () => {
+  it("keeps who did what to whom, when and why, newest first", async () => {
+    const token = await adminToken();
+    const user = await newIdpUser(IDP_ADMIN, "lee", []);
+    await adminRequest("/admin/revoke", token, { subject: user.email, reason: "left the company" });
+    await adminRequest("/admin/restore", token, { subject: user.email, reason: "rehired" });
+    const response = await adminRequest("/admin/audit?limit=10", token);
+    const { entries } = (await response.json()) as { entries: Record<string, unknown>[] };
+    const mine = entries.filter((entry) => entry.subject === `user:${user.email}`);
+    expect(mine).toEqual([
+      {
+        at: expect.any(String),
+        action: "restore",
+        subject: `user:${user.email}`,
+        by: "user:admin@example.com",
+        reason: "rehired",
+      },
+      {
+        at: expect.any(String),
+        action: "revoke",
+        subject: `user:${user.email}`,
+        by: "user:admin@example.com",
+        reason: "left the company",
+        grantsRevoked: 0,
+      },
+    ]);
+  });
+});
+
+describe("the consent page for the admin API", () => {
+  it("says plainly that the app may revoke people's and services' access", async () => {
+    const client = await registerClient();
+    const { challenge } = await pkcePair();
+    const page = await new Browser().fetch(authorizeUrl({ client, challenge, scope: "fleet:admin", resource: ADMIN }));
+    const html = await page.text();
+    expect(html).toContain('data-scope-kind="admin"');
+    expect(html).toContain("revoke and restore people&#39;s and services&#39; access to every fleet server");
+    expect(html).toContain("<code>fleet:admin</code>");
+    expect(html).not.toContain('data-scope-kind="read"');
+  });
+});

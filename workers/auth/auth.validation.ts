@@ -1,0 +1,32 @@
+/**
+ * Access token validation, the one way a token is checked: the library's tokens (users) or this
+ * Worker's service tokens, for one resource, and never for a subject an admin has revoked.
+ * Domain Workers reach it through the `TokenValidator` entrypoint (auth.app.ts), bound to their
+ * own resource; the admin API uses it in-process for its own.
+ */
+import type { ValidatedAccessToken } from "@cloudflare/workers-oauth-provider";
+import type { TokenProps } from "../../shared/auth/token.validation";
+import type { AuthConfig, AuthEnv } from "./auth.config";
+import { isRevoked } from "./auth.revocations";
+import { authorizationServer } from "./auth.server";
+import { isServiceToken, validateServiceToken } from "./auth.services";
+
+/** The token's props, audience, expiry, scopes, subject and client if valid for `resource`, else `null`. */
+export async function validateAccessToken(
+  env: AuthEnv,
+  config: AuthConfig,
+  resource: string,
+  token: string,
+): Promise<ValidatedAccessToken<TokenProps> | null> {
+  if (!config.resources.includes(resource)) throw new TypeError(`${resource} is not a resource of this server`);
+  const result = isServiceToken(token)
+    ? await validateServiceToken(env.OAUTH_KV, config.services, resource, token)
+    : await authorizationServer(config).validateToken<TokenProps>(resource, token, env);
+  if (!result) return null;
+  return (await isRevoked(env.OAUTH_KV, subjectOf(result.props))) ? null : result;
+}
+
+/** `user:<principal>` or `service:<name>`: the key of a revocation. */
+export function subjectOf(props: TokenProps): string {
+  return props.kind === "service" ? `service:${props.name}` : `user:${props.principal ?? props.sub}`;
+}
