@@ -196,7 +196,7 @@ describe("approval needs reviews by two different people, none of them on the ow
     const response = await approve("apv-solo");
     expect(response.status).toBe(409);
     expect(await detail(response)).toContain(
-      "needs reviews by at least 2 different people before approval (so far only rita)",
+      "needs reviews by at least 2 different people before approval (so far only user-rita)",
     );
   });
 
@@ -224,7 +224,7 @@ describe("approval needs reviews by two different people, none of them on the ow
     const response = await approve("apv-moved", {}, ADMIN);
     expect(response.status).toBe(409);
     expect(await detail(response)).toContain(
-      "reviews must not come from its owning team (reviewers): security by rita, legal by rita, genai by rex",
+      "reviews must not come from its owning team (reviewers): security by user-rita, legal by user-rita, genai by user-rex",
     );
   });
 });

@@ -95,7 +95,7 @@ describe("the registry gate", () => {
       expect(existing.status).toBe(503);
       await sleep(100);
       const { results } = await env.DB.prepare(
-        "SELECT caller_id, reason FROM audit_events WHERE server_name = 'echo' AND caller_id = 'user-carol'",
+        "SELECT caller_id, reason FROM audit_events WHERE server_name = 'echo' AND caller_id = 'user:user-carol'",
       ).all<{ caller_id: string; reason: string }>();
       expect(results.map((row) => row.reason)).toEqual(expect.arrayContaining([expect.stringContaining(reason)]));
     },

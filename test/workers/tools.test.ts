@@ -204,7 +204,7 @@ describe("human approval", () => {
       ['Delete item "a5" permanently?', "no_elicitation"],
     ]);
     for (const row of results) {
-      expect(row).toMatchObject({ caller_kind: "user", caller_id: "user-alice" });
+      expect(row).toMatchObject({ caller_kind: "user", caller_id: "user:user-alice" });
       expect(row.args_digest).toMatch(/^[0-9a-f]{64}$/);
     }
   });
