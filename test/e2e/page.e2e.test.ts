@@ -241,7 +241,12 @@ describe("signed in", () => {
     );
     // Signed in, she sees who reviewed (two people outside data-eng) and who is on call.
     const reviewers = page.getByRole("table", { name: "Current review per area" }).locator("td[data-label=Reviewer]");
-    expect((await reviewers.allInnerTexts()).sort()).toEqual(["dave", "dave", "erin"]);
+    // Reviewers of record are their verified emails, never a login name.
+    expect((await reviewers.allInnerTexts()).sort()).toEqual([
+      "dave@example.com",
+      "dave@example.com",
+      "erin@example.com",
+    ]);
     await expect(page.locator("dt:text('On-call') + dd").innerText()).resolves.toBe("data-eng-oncall");
     await screenshot(page, "signed-in-server");
 

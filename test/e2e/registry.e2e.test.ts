@@ -80,7 +80,7 @@ describe("the registry in the running fleet", () => {
     // Two different reviewers, neither of them on data-eng (the owning team).
     expect(governance.team).toBe("data-eng");
     expect(new Set(Object.values(governance.reviews).map((review) => review?.reviewer))).toEqual(
-      new Set(["dave", "erin"]),
+      new Set(["dave@example.com", "erin@example.com"]),
     );
     // Approved at the version and tool inventory Presto runs (its own publish document).
     expect(governance.approvedVersion).toBe(published.version);
