@@ -57,10 +57,14 @@ describe("presto tools", () => {
   });
 
   it.each([
-    ["DELETE FROM hive.sales.orders", "DELETE statements are not allowed"],
+    ["DELETE FROM hive.sales.orders", "DELETE FROM statements are not allowed"],
     ["select 1; drop table hive.sales.orders", "only one statement is allowed"],
-    ["/* harmless */ INSERT INTO hive.sales.orders VALUES (1)", "INSERT statements are not allowed"],
-    ["WITH t AS (SELECT 1) DELETE FROM hive.sales.orders", "not allowed"],
+    ["/* harmless */ INSERT INTO hive.sales.orders VALUES (1)", "INSERT INTO statements are not allowed"],
+    [
+      "EXPLAIN --\rANALYZE INSERT INTO hive.sales.orders\nSELECT * FROM hive.sales.orders",
+      "EXPLAIN ANALYZE is not allowed",
+    ],
+    ["WITH t AS (SELECT 1) DELETE FROM hive.sales.orders", "not valid Trino SQL"],
     ["EXPLAIN ANALYZE SELECT 1", "EXPLAIN ANALYZE"],
   ])("refuses %s without reaching the coordinator", async (sql, reason) => {
     const before = await stats();
