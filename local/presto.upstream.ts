@@ -18,7 +18,25 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { createServer, STATUS_CODES } from "node:http";
 import type { SQLInputValue, SQLOutputValue, StatementSync } from "node:sqlite";
 import { DatabaseSync } from "node:sqlite";
+import type { ErrorLocation, QueryError } from "./presto.errors.ts";
+import { TrinoError, toQueryError } from "./presto.errors.ts";
+import type { Token } from "./presto.lexer.ts";
+import {
+  identifierValue,
+  isIdentifier,
+  isSymbol,
+  isWord,
+  matchingParen,
+  quoteIdentifier,
+  render,
+  splitTopLevel,
+  stringValue,
+  synthetic,
+  tokenize,
+} from "./presto.lexer.ts";
 import { DEFAULT_SAMPLE_SEED, loadSampleData, SAMPLE_CATALOG, SAMPLE_SCHEMAS } from "./presto.sample-data.ts";
+
+export type { ErrorLocation, QueryError };
 
 // ---------------------------------------------------------------------------
 // Public API
@@ -74,26 +92,6 @@ export interface Column {
   name: string;
   /** Trino type name, e.g. `bigint`, `varchar`, `timestamp(3)`. */
   type: string;
-}
-
-export interface ErrorLocation {
-  lineNumber: number;
-  columnNumber: number;
-}
-
-export interface QueryError {
-  message: string;
-  errorCode: number;
-  errorName: string;
-  errorType: string;
-  errorLocation?: ErrorLocation;
-  failureInfo: {
-    type: string;
-    message: string;
-    suppressed: [];
-    stack: string[];
-    errorLocation?: ErrorLocation;
-  };
 }
 
 /** What a statement produced; rows hold JSON values as Trino sends them. */
@@ -190,72 +188,6 @@ export async function startPrestoUpstream(options: PrestoUpstreamOptions = {}): 
 // Errors
 // ---------------------------------------------------------------------------
 
-/** Trino's StandardErrorCode values used here: [code, type]. */
-const ERROR_CODES = {
-  GENERIC_USER_ERROR: [0, "USER_ERROR"],
-  SYNTAX_ERROR: [1, "USER_ERROR"],
-  USER_CANCELED: [3, "USER_ERROR"],
-  FUNCTION_NOT_FOUND: [6, "USER_ERROR"],
-  INVALID_FUNCTION_ARGUMENT: [7, "USER_ERROR"],
-  NOT_SUPPORTED: [13, "USER_ERROR"],
-  SCHEMA_NOT_EMPTY: [34, "USER_ERROR"],
-  TYPE_NOT_FOUND: [43, "USER_ERROR"],
-  CATALOG_NOT_FOUND: [44, "USER_ERROR"],
-  SCHEMA_NOT_FOUND: [45, "USER_ERROR"],
-  TABLE_NOT_FOUND: [46, "USER_ERROR"],
-  COLUMN_NOT_FOUND: [47, "USER_ERROR"],
-  SCHEMA_ALREADY_EXISTS: [49, "USER_ERROR"],
-  TABLE_ALREADY_EXISTS: [50, "USER_ERROR"],
-  MISSING_COLUMN_NAME: [55, "USER_ERROR"],
-  MISSING_CATALOG_NAME: [56, "USER_ERROR"],
-  MISSING_SCHEMA_NAME: [57, "USER_ERROR"],
-  AMBIGUOUS_NAME: [62, "USER_ERROR"],
-  GENERIC_INTERNAL_ERROR: [65536, "INTERNAL_ERROR"],
-  EXCEEDED_LOCAL_MEMORY_LIMIT: [131079, "INSUFFICIENT_RESOURCES"],
-} as const;
-
-type ErrorName = keyof typeof ERROR_CODES;
-
-/** A Trino-style failure; `position` is a 0-based offset into the SQL text. */
-class TrinoError extends Error {
-  readonly errorName: ErrorName;
-  readonly position: number | undefined;
-
-  constructor(errorName: ErrorName, message: string, position?: number) {
-    super(message);
-    this.errorName = errorName;
-    this.position = position;
-  }
-}
-
-function lineColumn(sql: string, offset: number): ErrorLocation {
-  const before = sql.slice(0, offset);
-  const lineStart = before.lastIndexOf("\n") + 1;
-  return { lineNumber: before.split("\n").length, columnNumber: offset - lineStart + 1 };
-}
-
-function toQueryError(error: unknown, sql: string): QueryError {
-  const failure =
-    error instanceof TrinoError
-      ? error
-      : new TrinoError("GENERIC_INTERNAL_ERROR", error instanceof Error ? error.message : String(error));
-  const [errorCode, errorType] = ERROR_CODES[failure.errorName];
-  const location = failure.position === undefined ? undefined : lineColumn(sql, failure.position);
-  const message = location
-    ? `line ${location.lineNumber}:${location.columnNumber}: ${failure.message}`
-    : failure.message;
-  const type =
-    failure.errorName === "SYNTAX_ERROR" ? "io.trino.sql.parser.ParsingException" : "io.trino.spi.TrinoException";
-  return {
-    message,
-    errorCode,
-    errorName: failure.errorName,
-    errorType,
-    errorLocation: location,
-    failureInfo: { type, message, suppressed: [], stack: [], errorLocation: location },
-  };
-}
-
 const notSupported = (what: string, position?: number): TrinoError =>
   new TrinoError("NOT_SUPPORTED", `${what} is not supported by the local coordinator`, position);
 
@@ -280,89 +212,6 @@ const missingSchema = (position?: number): TrinoError =>
 // ---------------------------------------------------------------------------
 // Tokens
 // ---------------------------------------------------------------------------
-
-type TokenKind = "word" | "quoted" | "string" | "number" | "symbol";
-
-interface Token {
-  kind: TokenKind;
-  text: string;
-  /** Offset in the original SQL text; rewritten tokens keep the offset of what they replace. */
-  start: number;
-}
-
-const TOKEN_PATTERN = new RegExp(
-  [
-    String.raw`\s+`,
-    String.raw`--[^\n]*`,
-    String.raw`\/\*[\s\S]*?(?:\*\/|$)`,
-    "(?<string>[xX]?'(?:[^']|'')*'?)",
-    '(?<quoted>"(?:[^"]|"")*"?)',
-    String.raw`(?<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)`,
-    String.raw`(?<word>[\p{L}_][\p{L}\p{N}_$]*)`,
-    String.raw`(?<symbol><=|>=|<>|!=|\|\||=>|->|[\s\S])`,
-  ].join("|"),
-  "uy",
-);
-
-/** Splits SQL into significant tokens (whitespace and comments are dropped). */
-function tokenize(sql: string): Token[] {
-  const tokens: Token[] = [];
-  let offset = 0;
-  while (offset < sql.length) {
-    TOKEN_PATTERN.lastIndex = offset;
-    const match = TOKEN_PATTERN.exec(sql) as RegExpExecArray;
-    const groups = match.groups ?? {};
-    const kind = (Object.keys(groups) as TokenKind[]).find((name) => groups[name] !== undefined);
-    if (kind) tokens.push({ kind, text: match[0], start: offset });
-    offset += match[0].length;
-  }
-  return tokens;
-}
-
-const isWord = (token: Token | undefined, ...words: string[]): boolean =>
-  token?.kind === "word" && words.includes(token.text.toUpperCase());
-
-const isSymbol = (token: Token | undefined, symbol: string): boolean =>
-  token?.kind === "symbol" && token.text === symbol;
-
-const isIdentifier = (token: Token | undefined): boolean => token?.kind === "word" || token?.kind === "quoted";
-
-/** Trino identifiers are case-insensitive; the local catalogs use lowercase names. */
-function identifierValue(token: Token): string {
-  const text = token.kind === "quoted" ? token.text.slice(1, -1).replaceAll('""', '"') : token.text;
-  return text.toLowerCase();
-}
-
-const stringValue = (token: Token): string => token.text.slice(1, -1).replaceAll("''", "'");
-
-const synthetic = (text: string, start: number, kind: TokenKind = "word"): Token => ({ kind, text, start });
-
-const render = (tokens: Token[]): string => tokens.map((token) => token.text).join(" ");
-
-const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-
-/** Index of the `)` closing the `(` at `open`, or `tokens.length` when unbalanced. */
-function matchingParen(tokens: Token[], open: number): number {
-  let depth = 0;
-  for (let index = open; index < tokens.length; index++) {
-    if (isSymbol(tokens[index], "(")) depth++;
-    else if (isSymbol(tokens[index], ")") && --depth === 0) return index;
-  }
-  return tokens.length;
-}
-
-/** Splits tokens at commas outside parentheses. */
-function splitTopLevel(tokens: Token[]): Token[][] {
-  const parts: Token[][] = [[]];
-  let depth = 0;
-  for (const token of tokens) {
-    if (isSymbol(token, "(")) depth++;
-    if (isSymbol(token, ")")) depth--;
-    if (depth === 0 && isSymbol(token, ",")) parts.push([]);
-    else parts[parts.length - 1]?.push(token);
-  }
-  return parts;
-}
 
 /** A tiny recursive-descent helper for the statements handled without SQLite. */
 class Cursor {
