@@ -3,6 +3,7 @@
  * identifier. They follow Trino's grammar (SqlBase.g4): a `--` comment ends at CR or LF, a
  * `/* … *\/` comment does not nest and must be closed, and `U&'…'` is one string literal.
  */
+import { TrinoError } from "./presto.errors.ts";
 
 export type TokenKind = "word" | "quoted" | "string" | "number" | "symbol";
 
@@ -15,10 +16,12 @@ export interface Token {
 
 export const TOKEN_PATTERN = new RegExp(
   [
-    String.raw`\s+`,
-    String.raw`--[^\n]*`,
-    String.raw`\/\*[\s\S]*?(?:\*\/|$)`,
-    "(?<string>[xX]?'(?:[^']|'')*'?)",
+    // Trino's whitespace is exactly these four; a -- comment ends at CR or LF.
+    String.raw`[ \t\r\n]+`,
+    String.raw`--[^\r\n]*`,
+    // Not nested, and only when closed: an unclosed /* is the symbols / and *, a syntax error.
+    String.raw`\/\*[\s\S]*?\*\/`,
+    "(?<string>(?:[xX]|[uU]&)?'(?:[^']|'')*'?)",
     '(?<quoted>"(?:[^"]|"")*"?)',
     String.raw`(?<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)`,
     String.raw`(?<word>[\p{L}_][\p{L}\p{N}_$]*)`,
@@ -56,7 +59,24 @@ export function identifierValue(token: Token): string {
   return text.toLowerCase();
 }
 
-export const stringValue = (token: Token): string => token.text.slice(1, -1).replaceAll("''", "'");
+/** The value of a string literal; `U&'…'` literals have their `\\XXXX` and `\\+XXXXXX` escapes decoded. */
+export function stringValue(token: Token): string {
+  if (!/^[uU]&/.test(token.text)) return token.text.slice(1, -1).replaceAll("''", "'");
+  return decodeUnicodeEscapes(token.text.slice(3, -1).replaceAll("''", "'"), token.start);
+}
+
+/** Trino's Unicode escapes with the default escape character `\\`; throws on a malformed escape. */
+function decodeUnicodeEscapes(text: string, start: number): string {
+  return text.replace(/\\(?:\+([0-9A-Fa-f]{6})|([0-9A-Fa-f]{4})|(\\)|)/g, (_match, long, short, backslash) => {
+    if (backslash) return "\\";
+    const hex = long ?? short;
+    const codePoint = hex === undefined ? Number.NaN : Number.parseInt(hex, 16);
+    if (!(codePoint <= 0x10ffff)) {
+      throw new TrinoError("SYNTAX_ERROR", "Invalid Unicode escape in U&'…' literal", start);
+    }
+    return String.fromCodePoint(codePoint);
+  });
+}
 
 export const synthetic = (text: string, start: number, kind: TokenKind = "word"): Token => ({ kind, text, start });
 

@@ -35,6 +35,14 @@ import {
   tokenize,
 } from "./presto.lexer.ts";
 import { DEFAULT_SAMPLE_SEED, loadSampleData, SAMPLE_CATALOG, SAMPLE_SCHEMAS } from "./presto.sample-data.ts";
+import {
+  parseTransactionHeader,
+  type TransactionDirective,
+  type TransactionStats,
+  Transactions,
+  transactionControl,
+  type WriteAccess,
+} from "./presto.transactions.ts";
 
 export type { ErrorLocation, QueryError };
 
@@ -76,6 +84,8 @@ export interface PrestoUpstreamOptions {
   queryRetentionMs?: number;
   /** A query producing more rows fails (the results are held in memory). Default 1 000 000. */
   maxResultRows?: number;
+  /** An explicit transaction unused this long is forgotten (Trino's transaction.idle-timeout). Default 5 minutes. */
+  transactionIdleTimeoutMs?: number;
 }
 
 export type QueryState = "QUEUED" | "RUNNING" | "FINISHED" | "FAILED";
@@ -86,6 +96,8 @@ export interface Session {
   schema?: string;
   source?: string;
   clientInfo?: string;
+  /** The explicit transaction the query runs in (Trino's session representation carries it too). */
+  transactionId?: string;
 }
 
 export interface Column {
@@ -104,6 +116,8 @@ export interface StatementResult {
   setSchema?: string;
   setSessionProperty?: { name: string; value: string };
   resetSessionProperty?: string;
+  /** The statement changed data or schema (counted in /_local/stats `writes`). */
+  wrote?: boolean;
 }
 
 export interface LocalQuery {
@@ -130,6 +144,10 @@ export interface LocalQuery {
   lastToken: number;
   nextToken: number;
   lastResponse?: string;
+  /** Whether the client sent a transaction header at all (`NONE` counts): Trino's "client transaction support". */
+  clientTransactionSupport: boolean;
+  /** Transaction headers to send once the query is done (START TRANSACTION, COMMIT, ROLLBACK). */
+  transactionDirective: TransactionDirective;
 }
 
 export interface PrestoUpstreamStats {
@@ -144,6 +162,12 @@ export interface PrestoUpstreamStats {
   requests: number;
   /** Protocol requests that a fault delayed or failed. */
   faulted: number;
+  /** Statements that changed data or schema (an EXPLAIN ANALYZE of a write counts: it runs it). */
+  writes: number;
+  /** The last 50 SQL texts that wrote. */
+  lastWrites: string[];
+  /** Explicit transactions: started, committed, rolled back, and open now. */
+  transactions: TransactionStats;
 }
 
 export interface PrestoUpstream {
@@ -322,7 +346,16 @@ interface QualifiedName {
 
 /** Rewrites Trino-only syntax into SQLite equivalents. */
 function translateDialect(tokens: Token[]): Token[] {
-  return rewriteLimits(rewriteCasts(rewriteExtract(stripTypedLiterals(tokens))));
+  return rewriteLimits(rewriteCasts(rewriteExtract(stripTypedLiterals(rewriteUnicodeStrings(tokens)))));
+}
+
+/** `U&'\\0041'` → `'A'` (SQLite has no Unicode escapes). */
+function rewriteUnicodeStrings(tokens: Token[]): Token[] {
+  return tokens.map((token) =>
+    token.kind === "string" && /^[uU]&/.test(token.text)
+      ? synthetic(`'${stringValue(token).replaceAll("'", "''")}'`, token.start, "string")
+      : token,
+  );
 }
 
 /** `DATE '2024-01-01'` → `'2024-01-01'` (dates and timestamps are ISO text in SQLite). */
@@ -1272,6 +1305,58 @@ const QUERY_KEYWORDS = ["SELECT", "WITH", "VALUES"];
 /** SHOW statements the parser recognizes; only the first five are implemented. */
 const SHOW_KINDS = "CATALOGS SCHEMAS TABLES COLUMNS CREATE FUNCTIONS SESSION STATS GRANTS ROLES".split(" ");
 const DML_KEYWORDS = ["INSERT", "UPDATE", "DELETE"];
+/** Statements that change data or schema: refused outside autocommit by assertWritable. */
+const WRITE_KEYWORDS = [...DML_KEYWORDS, "CREATE", "DROP", "ALTER", "TRUNCATE"];
+
+/** Trino's transaction manager refuses writes in a read-only transaction; Hive writes only in autocommit. */
+function assertWritable(access: WriteAccess): void {
+  if (access === "read-only") {
+    throw new TrinoError("READ_ONLY_VIOLATION", "Cannot execute write in a read-only transaction");
+  }
+  if (access === "read-write") {
+    throw new TrinoError(
+      "AUTOCOMMIT_WRITE_CONFLICT",
+      `Catalog only supports writes using autocommit: ${SAMPLE_CATALOG}`,
+    );
+  }
+}
+
+/** Objects whose name completes a DDL statement's type, as in Trino's AST classes (DropTable, SetSession). */
+const DDL_OBJECTS = new Set(["TABLE", "VIEW", "SCHEMA", "FUNCTION", "ROLE", "CATALOG", "SESSION", "TRANSACTION"]);
+/** Statement kinds EXPLAIN ANALYZE runs: queries, SHOW/DESCRIBE, writes of rows, ANALYZE. */
+const EXPLAIN_ANALYZE_KINDS = [
+  ...QUERY_KEYWORDS,
+  "TABLE",
+  "SHOW",
+  "DESCRIBE",
+  "DESC",
+  "EXPLAIN",
+  "INSERT",
+  "UPDATE",
+  "DELETE",
+  "MERGE",
+  "ANALYZE",
+  "REFRESH",
+];
+
+/**
+ * Trino's AST class name of a data-definition statement (which EXPLAIN ANALYZE refuses), e.g.
+ * DropTable; undefined for statements it runs. CREATE TABLE … AS is an insert, so it runs.
+ */
+function dataDefinitionType(tokens: Token[]): string | undefined {
+  const [first, second] = tokens;
+  const keyword = isSymbol(first, "(") ? "SELECT" : (first?.text.toUpperCase() ?? "");
+  if (EXPLAIN_ANALYZE_KINDS.includes(keyword)) return undefined;
+  const createsTableAs =
+    keyword === "CREATE" &&
+    tokens.some((token) => isWord(token, "TABLE")) &&
+    tokens.some((token) => isWord(token, "AS"));
+  if (createsTableAs) return undefined;
+  const words = [keyword];
+  if (isWord(second, "MATERIALIZED")) words.push("MATERIALIZED", "VIEW");
+  else if (second && DDL_OBJECTS.has(second.text.toUpperCase())) words.push(second.text.toUpperCase());
+  return words.map((word) => word.charAt(0) + word.slice(1).toLowerCase()).join("");
+}
 
 const varcharResult = (names: string[], rows: string[][]): StatementResult => ({
   columns: names.map((name) => ({ name, type: "varchar" })),
@@ -1348,22 +1433,34 @@ class SqlEngine {
     this.#db.close();
   }
 
-  /** Runs one statement; throws TrinoError. */
-  execute(sql: string, session: Session): StatementResult {
+  /**
+   * Runs one statement; throws TrinoError. `access` is how it may write (the protocol layer's
+   * transaction state): a write in a read-only transaction is refused like Trino refuses it.
+   */
+  execute(sql: string, session: Session, access: WriteAccess = "autocommit"): StatementResult {
     const tokens = tokenize(sql);
     try {
-      return this.#dispatch(new Cursor(tokens, sql.length), session);
+      return this.#dispatch(new Cursor(tokens, sql.length), session, access);
     } catch (error) {
       throw translateSqliteError(error, tokens, sql.length);
     }
   }
 
-  #dispatch(cursor: Cursor, session: Session): StatementResult {
+  #dispatch(cursor: Cursor, session: Session, access: WriteAccess): StatementResult {
     const { tokens } = cursor;
     const semicolon = tokens.find((token) => isSymbol(token, ";"));
     if (semicolon) throw new TrinoError("SYNTAX_ERROR", "mismatched input ';'. Expecting: <EOF>", semicolon.start);
     const first = tokens[0];
     const keyword = isSymbol(first, "(") ? "SELECT" : (first?.text.toUpperCase() ?? "");
+    const writes = WRITE_KEYWORDS.includes(keyword);
+    if (writes) assertWritable(access);
+    const result = this.#statement(cursor, session, access, keyword);
+    return writes ? { ...result, wrote: true } : result;
+  }
+
+  #statement(cursor: Cursor, session: Session, access: WriteAccess, keyword: string): StatementResult {
+    const { tokens } = cursor;
+    const first = tokens[0];
     if (QUERY_KEYWORDS.includes(keyword)) return this.#query(tokens, session);
     if (DML_KEYWORDS.includes(keyword)) return this.#modify(tokens, session, keyword);
     switch (keyword) {
@@ -1374,7 +1471,7 @@ class SqlEngine {
         cursor.index = 1;
         return this.#showColumns(cursor, session);
       case "EXPLAIN":
-        return this.#explain(cursor, session);
+        return this.#explain(cursor, session, access);
       case "USE":
         return this.#use(cursor, session);
       case "SET":
@@ -1509,10 +1606,12 @@ class SqlEngine {
     return matches;
   }
 
-  #explain(cursor: Cursor, session: Session): StatementResult {
+  #explain(cursor: Cursor, session: Session, access: WriteAccess): StatementResult {
     cursor.expect("EXPLAIN");
-    cursor.accept("ANALYZE");
-    cursor.accept("VERBOSE");
+    if (cursor.accept("ANALYZE")) {
+      cursor.accept("VERBOSE");
+      return this.#explainAnalyze(cursor.rest(), cursor.sqlLength, session, access);
+    }
     let type = "DISTRIBUTED";
     if (cursor.acceptSymbol("(")) {
       do {
@@ -1532,6 +1631,24 @@ class SqlEngine {
     if (type === "VALIDATE") return { columns: [{ name: "Valid", type: "boolean" }], rows: [[true]] };
     const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${statement.sourceSQL}`).all();
     return varcharResult(["Query Plan"], [[formatPlan(plan)]]);
+  }
+
+  /** EXPLAIN ANALYZE runs the statement (a write writes), then reports what it did. */
+  #explainAnalyze(explained: Token[], sqlLength: number, session: Session, access: WriteAccess): StatementResult {
+    const unsupported = dataDefinitionType(explained);
+    if (unsupported)
+      throw new TrinoError("NOT_SUPPORTED", `EXPLAIN ANALYZE doesn't support statement type: ${unsupported}`);
+    const started = performance.now();
+    const inner = this.#dispatch(new Cursor(explained, sqlLength), session, access);
+    const rows = inner.updateCount ?? inner.rows.length;
+    const elapsed = formatDuration(performance.now() - started);
+    const plan = [
+      `Queued: 0.00ms, Analysis: 0.00ms, Planning: 0.00ms, Execution: ${elapsed}`,
+      "Fragment 0 [SINGLE]",
+      `    CPU: ${elapsed}, Input: ${rows} rows, Output: ${rows} rows`,
+      `    ${inner.updateType ?? "Output"} (local SQLite)`,
+    ].join("\n");
+    return { ...varcharResult(["Query Plan"], [[plan]]), wrote: inner.wrote };
   }
 
   #use(cursor: Cursor, session: Session): StatementResult {
@@ -1927,8 +2044,19 @@ const sendNoContent = (response: ServerResponse): void => {
   if (!response.headersSent && !response.destroyed) response.writeHead(204).end();
 };
 
-function emptyStats(): PrestoUpstreamStats {
-  return { statements: 0, statementsByKind: {}, lastStatements: [], canceled: 0, requests: 0, faulted: 0 };
+type CoordinatorStats = Omit<PrestoUpstreamStats, "transactions">;
+
+function emptyStats(): CoordinatorStats {
+  return {
+    statements: 0,
+    statementsByKind: {},
+    lastStatements: [],
+    canceled: 0,
+    requests: 0,
+    faulted: 0,
+    writes: 0,
+    lastWrites: [],
+  };
 }
 
 /** The faults described by a JSON body, or what is wrong with it. */
@@ -1950,6 +2078,7 @@ class Coordinator {
   readonly queries = new Map<string, LocalQuery>();
   readonly #settings: Settings;
   readonly #engine: SqlEngine;
+  readonly #transactions: Transactions;
   readonly #coordinatorId = Array.from(randomBytes(5), (byte) => String.fromCharCode(97 + (byte % 26))).join("");
   readonly #startedAt = Date.now();
   readonly #sleepers = new Set<() => void>();
@@ -1974,15 +2103,20 @@ class Coordinator {
       maxResultRows: options.maxResultRows ?? 1_000_000,
       runtimeQueries: () => this.#runtimeQueryRows(),
     });
+    this.#transactions = new Transactions({
+      idleTimeoutMs: options.transactionIdleTimeoutMs ?? 5 * 60_000,
+      max: Math.max(1, options.maxQueries ?? 1000),
+    });
     if (options.faults) this.setFaults(options.faults);
   }
 
   stats(): PrestoUpstreamStats {
-    return structuredClone(this.#stats);
+    return { ...structuredClone(this.#stats), transactions: this.#transactions.stats() };
   }
 
   resetStats(): void {
     this.#stats = emptyStats();
+    this.#transactions.resetStats();
   }
 
   setFaults(faults: PrestoFaults): void {
@@ -2041,7 +2175,7 @@ class Coordinator {
   }
 
   async #control(request: IncomingMessage, response: ServerResponse, method: string, path: string): Promise<void> {
-    if (path === "/_local/stats" && method === "GET") return sendJson(response, 200, this.#stats);
+    if (path === "/_local/stats" && method === "GET") return sendJson(response, 200, this.stats());
     if (path === "/_local/stats" && method === "DELETE") {
       this.resetStats();
       return sendNoContent(response);
@@ -2099,15 +2233,23 @@ class Coordinator {
     const user = header("user") ?? principal;
     if (user === undefined) return sendText(response, 400, "User must be set");
     if (sql.trim() === "") return sendText(response, 400, "SQL statement is empty");
+    const rawTransaction = request.headers[`x-${dialect.toLowerCase()}-transaction-id`];
+    const transaction = parseTransactionHeader(Array.isArray(rawTransaction) ? rawTransaction[0] : rawTransaction);
+    if (!transaction.ok) return sendText(response, 400, transaction.message);
 
     this.#prune();
-    const query = this.#createQuery(sql, {
-      user,
-      catalog: header("catalog")?.toLowerCase(),
-      schema: header("schema")?.toLowerCase(),
-      source: header("source"),
-      clientInfo: header("client-info"),
-    });
+    const query = this.#createQuery(
+      sql,
+      {
+        user,
+        catalog: header("catalog")?.toLowerCase(),
+        schema: header("schema")?.toLowerCase(),
+        source: header("source"),
+        clientInfo: header("client-info"),
+        transactionId: transaction.transactionId,
+      },
+      transaction.clientSupport,
+    );
     this.queries.set(query.id, query);
     this.#respond(response, query, base, dialect, undefined);
   }
@@ -2123,7 +2265,7 @@ class Coordinator {
     if (this.#stats.lastStatements.length > LAST_STATEMENTS) this.#stats.lastStatements.shift();
   }
 
-  #createQuery(sql: string, session: Session): LocalQuery {
+  #createQuery(sql: string, session: Session, clientTransactionSupport: boolean): LocalQuery {
     const now = Date.now();
     const stamp = new Date(now).toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
     const number = String(this.#queryCounter++ % 100_000).padStart(5, "0");
@@ -2144,6 +2286,8 @@ class Coordinator {
       cpuMillis: 0,
       lastToken: 0,
       nextToken: 1,
+      clientTransactionSupport,
+      transactionDirective: {},
     };
   }
 
@@ -2223,16 +2367,36 @@ class Coordinator {
     query.startedAt = Date.now();
     const started = performance.now();
     try {
-      query.result = this.#engine.execute(query.sql, query.session);
+      query.result = this.#run(query);
       query.rowCount = query.result.rows.length;
       query.processedBytes = Buffer.byteLength(JSON.stringify(query.result.rows));
+      if (query.result.wrote) this.#recordWrite(query.sql);
     } catch (error) {
       this.#fail(query, toQueryError(error, query.sql));
     }
     query.cpuMillis = performance.now() - started;
   }
 
+  /** Transaction statements are the protocol's own; every other statement goes to the engine. */
+  #run(query: LocalQuery): StatementResult {
+    const { transactionId } = query.session;
+    const control = transactionControl(tokenize(query.sql));
+    if (control) {
+      const header = { transactionId, clientSupport: query.clientTransactionSupport };
+      return ddlResult(this.#transactions.control(control, header, query.transactionDirective));
+    }
+    return this.#engine.execute(query.sql, query.session, this.#transactions.accessFor(transactionId));
+  }
+
+  #recordWrite(sql: string): void {
+    this.#stats.writes++;
+    this.#stats.lastWrites.push(sql);
+    if (this.#stats.lastWrites.length > LAST_STATEMENTS) this.#stats.lastWrites.shift();
+  }
+
+  /** Fails the query and, as Trino does, the explicit transaction it ran in. */
   #fail(query: LocalQuery, error: QueryError): void {
+    if (query.session.transactionId) this.#transactions.fail(query.session.transactionId);
     query.state = "FAILED";
     query.error = error;
     query.endedAt = Date.now();
@@ -2262,6 +2426,11 @@ class Coordinator {
     const result = query.state === "FINISHED" ? query.result : undefined;
     const prefix = `X-${dialect}`;
     const headers: Record<string, string> = {};
+    const { startedTransactionId, clearTransactionId } = query.transactionDirective;
+    if (startedTransactionId && query.state === "FINISHED") {
+      headers[`${prefix}-Started-Transaction-Id`] = startedTransactionId;
+    }
+    if (clearTransactionId && isTerminal(query.state)) headers[`${prefix}-Clear-Transaction-Id`] = "true";
     if (result?.setCatalog) headers[`${prefix}-Set-Catalog`] = result.setCatalog;
     if (result?.setSchema) headers[`${prefix}-Set-Schema`] = result.setSchema;
     if (result?.setSessionProperty) {
