@@ -168,6 +168,18 @@ test("refuses transaction statements as Trino does", async () => {
   assert.equal(await malformed.text(), "Invalid UUID string: not-a-uuid");
 });
 
+test("refuses procedures inside a transaction, as Trino does", async () => {
+  const { statement } = await runReadOnly(
+    upstream.url,
+    "CALL system.sync_partition_metadata('sales', 'orders', 'FULL')",
+  );
+  assert.deepEqual(errorOf(statement.final), {
+    name: "NOT_SUPPORTED",
+    code: 13,
+    message: "Procedures cannot be called within a transaction (use autocommit mode)",
+  });
+});
+
 test("a write in a read-write transaction: Hive writes only in autocommit", async () => {
   const start = await run(upstream.url, "START TRANSACTION READ WRITE", {
     ...TRINO_SESSION,

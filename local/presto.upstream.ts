@@ -1454,6 +1454,9 @@ class SqlEngine {
     const keyword = isSymbol(first, "(") ? "SELECT" : (first?.text.toUpperCase() ?? "");
     const writes = WRITE_KEYWORDS.includes(keyword);
     if (writes) assertWritable(access);
+    if (keyword === "CALL" && access !== "autocommit") {
+      throw new TrinoError("NOT_SUPPORTED", "Procedures cannot be called within a transaction (use autocommit mode)");
+    }
     const result = this.#statement(cursor, session, access, keyword);
     return writes ? { ...result, wrote: true } : result;
   }
