@@ -281,8 +281,12 @@ async function main() {
     await seedRegistry({ registryUrl, authUrl, servers: [echoBase, prestoBase], pipeline });
 
     const bot = { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret };
-    for (const resource of [echoBase, prestoBase, ...(ONLY.has("d0") ? [prestoNoTransactionBase] : [])])
-      tokens.set(resource, await clientCredentials(authUrl, bot, resource));
+    const resources = [echoBase, prestoBase, ...(ONLY.has("d0") ? [prestoNoTransactionBase] : [])];
+    // Access tokens live 5 minutes and a full run takes longer: fresh ones for every round.
+    const refreshTokens = async () => {
+      for (const resource of resources) tokens.set(resource, await clientCredentials(authUrl, bot, resource));
+    };
+    await refreshTokens();
 
     const results: Record<string, { sequential: Measure; concurrent: Measure }> = {};
     const samples = new Map<string, { sequential: Measure[]; concurrent: Measure[] }>();
@@ -292,6 +296,7 @@ async function main() {
     for (const target of targets) await measure([await target.open()], 100);
     const roundRatios: Record<string, number[]> = {};
     for (let round = 1; round <= ROUNDS; round++) {
+      await refreshTokens();
       const thisRound: Record<string, { sequential: Measure; concurrent: Measure }> = {};
       for (const target of targets) {
         const scale = target.key.startsWith("d") ? 0.25 : 1;
