@@ -112,6 +112,30 @@ test("speaks the transaction protocol: started id, transaction id, clear", async
   assert.deepEqual(upstream.stats().transactions, { started: 1, committed: 1, rolledBack: 0, open: 0 });
 });
 
+test("finishes transaction statements as soon as they leave the queue, like Trino's data-definition tasks", async (t) => {
+  const paced = await startPrestoUpstream({ queuedPolls: 1, runningPolls: 3 });
+  t.after(() => paced.close());
+  const start = await run(paced.url, "START TRANSACTION READ ONLY", {
+    ...TRINO_SESSION,
+    "X-Trino-Transaction-Id": "NONE",
+  });
+  // No RUNNING polls with progress only: the one RUNNING answer carries the result row.
+  assert.deepEqual(
+    start.responses.map((response) => [response.stats.state, response.data]),
+    [
+      ["QUEUED", undefined],
+      ["QUEUED", undefined],
+      ["RUNNING", [[true]]],
+      ["FINISHED", undefined],
+    ],
+  );
+  const session = { ...TRINO_SESSION, "X-Trino-Transaction-Id": start.header("x-trino-started-transaction-id") ?? "" };
+  const query = await run(paced.url, "SELECT 1", session);
+  assert.ok(query.responses.filter((response) => response.stats.state === "RUNNING").length >= 3);
+  const commit = await run(paced.url, "COMMIT", session);
+  assert.equal(commit.responses.length, 4);
+});
+
 test("a failed statement aborts the transaction until ROLLBACK", async () => {
   const start = await run(upstream.url, "START TRANSACTION READ ONLY", {
     ...TRINO_SESSION,

@@ -2385,6 +2385,8 @@ class Coordinator {
     const { transactionId } = query.session;
     const control = transactionControl(tokenize(query.sql));
     if (control) {
+      // Like Trino's data-definition tasks: done as soon as it leaves the queue, no RUNNING polls.
+      query.runningPollsLeft = 0;
       const header = { transactionId, clientSupport: query.clientTransactionSupport };
       return ddlResult(this.#transactions.control(control, header, query.transactionDirective));
     }
