@@ -2,8 +2,10 @@
  * `npm run bench`: tools/call throughput and latency, sequential and at concurrency 10, for
  *   (a) a plain Worker JSON echo, (b) a bare SDK McpServer in a Durable Object with an echo
  *   tool, (c) the kit's full path with the same echo tool, (d) presto_run_query against the
- *   local coordinator — all in one run, under `wrangler dev`, driven from this process.
- * Prints c/a and c/b and writes bench/results/latest.{json,md} (quoted by the README).
+ *   local coordinator (each query in a read-only transaction, as deployed), (d0) the same
+ *   without the transaction (PRESTO_READ_ONLY_TRANSACTION=false) — all in one run, under
+ *   `wrangler dev`, driven from this process.
+ * Prints c/a, c/b and d/d0 and writes bench/results/latest.{json,md} (quoted by the README).
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -28,6 +30,8 @@ const ECHO_PORT = 18901;
 const PRESTO_PORT = 18902;
 const AUTH_PORT = 18903;
 const REGISTRY_PORT = 18904;
+/** A second Presto Worker, configured without the read-only transaction (target d0). */
+const PRESTO_NO_TRANSACTION_PORT = 18905;
 /** Servers registered for the registry search benchmark, and searches timed. */
 const REGISTRY_SERVERS = Number(process.env.BENCH_REGISTRY_SERVERS ?? 1000);
 const REGISTRY_REQUESTS = Number(process.env.BENCH_REGISTRY_REQUESTS ?? 600);
@@ -35,11 +39,12 @@ const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 300);
 const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT ?? 1000);
 const CONCURRENCY = 10;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-/** Comma-separated subset of a,b,c,d,registry to run (default: all). */
-const ONLY = new Set((process.env.BENCH_TARGETS ?? "a,b,c,d,registry").split(","));
+const ALL_TARGETS = ["a", "b", "c", "d", "d0", "registry"];
+/** Comma-separated subset of a,b,c,d,d0,registry to run (default: all). */
+const ONLY = new Set(process.env.BENCH_TARGETS?.split(",") ?? ALL_TARGETS);
 
 interface Target {
-  key: "a" | "b" | "c" | "d";
+  key: "a" | "b" | "c" | "d" | "d0";
   label: string;
   /** Opens what one client needs (an MCP session) and returns a function making one call. */
   open(): Promise<() => Promise<void>>;
@@ -93,6 +98,10 @@ async function mcpCaller(url: string, tool: string, args: Record<string, unknown
 }
 
 const echoBase = `http://${HOST}:${ECHO_PORT}`;
+const PRESTO_QUERY = {
+  sql: "SELECT customer_id, name, tier FROM hive.sales.customers ORDER BY customer_id",
+  limit: 20,
+};
 const allTargets: Target[] = [
   {
     key: "a",
@@ -122,12 +131,13 @@ const allTargets: Target[] = [
   },
   {
     key: "d",
-    label: "presto_run_query (local coordinator)",
-    open: () =>
-      mcpCaller(`http://${HOST}:${PRESTO_PORT}/mcp`, "presto_run_query", {
-        sql: "SELECT customer_id, name, tier FROM hive.sales.customers ORDER BY customer_id",
-        limit: 20,
-      }),
+    label: "presto_run_query (local coordinator, read-only transaction)",
+    open: () => mcpCaller(`http://${HOST}:${PRESTO_PORT}/mcp`, "presto_run_query", PRESTO_QUERY),
+  },
+  {
+    key: "d0",
+    label: "presto_run_query (local coordinator, no transaction)",
+    open: () => mcpCaller(`http://${HOST}:${PRESTO_NO_TRANSACTION_PORT}/mcp`, "presto_run_query", PRESTO_QUERY),
   },
 ];
 
@@ -181,6 +191,7 @@ async function main() {
   try {
     await applyMigrations(persistTo, logDir);
     const prestoBase = `http://${HOST}:${PRESTO_PORT}`;
+    const prestoNoTransactionBase = `http://${HOST}:${PRESTO_NO_TRANSACTION_PORT}`;
     const registryUrl = `http://${HOST}:${REGISTRY_PORT}`;
     processes.push(
       await startWorker(
@@ -240,13 +251,46 @@ async function main() {
       ),
     );
 
+    if (ONLY.has("d0")) {
+      // Same Worker, same registry entry (the gate goes by server name), its own Durable Objects.
+      const persistNoTransaction = join(state, "state-no-transaction");
+      await applyMigrations(persistNoTransaction, logDir);
+      processes.push(
+        await startWorker(
+          {
+            name: "presto-no-transaction",
+            config: "workers/presto/wrangler.toml",
+            port: PRESTO_NO_TRANSACTION_PORT,
+            // Presto's own resource (its AUTH binding validates tokens for that one server only);
+            // Host checks go by hostname, so this port is accepted too.
+            vars: {
+              PUBLIC_URL: prestoBase,
+              AUTH_ISSUER: authUrl,
+              PRESTO_URL: upstream.url,
+              FLEET_ENV: "local",
+              PRESTO_READ_ONLY_TRANSACTION: "false",
+            },
+          },
+          HOST,
+          persistNoTransaction,
+          logDir,
+        ),
+      );
+    }
+
     // The domain servers open sessions only once the registry approves them, as in production.
     const pipeline = { name: "pipeline", secret: LOCAL_SERVICES.pipeline.secret };
     await seedRegistry({ registryUrl, authUrl, servers: [echoBase, prestoBase], pipeline });
 
     const bot = { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret };
-    for (const resource of [echoBase, prestoBase])
-      tokens.set(resource, await clientCredentials(authUrl, bot, resource));
+    const resources = [echoBase, prestoBase];
+    // Access tokens live 5 minutes and a full run takes longer: fresh ones for every round.
+    const refreshTokens = async () => {
+      for (const resource of resources) tokens.set(resource, await clientCredentials(authUrl, bot, resource));
+      // The transaction-less Presto is the same resource on another port.
+      if (ONLY.has("d0")) tokens.set(prestoNoTransactionBase, tokens.get(prestoBase) as string);
+    };
+    await refreshTokens();
 
     const results: Record<string, { sequential: Measure; concurrent: Measure }> = {};
     const samples = new Map<string, { sequential: Measure[]; concurrent: Measure[] }>();
@@ -256,9 +300,10 @@ async function main() {
     for (const target of targets) await measure([await target.open()], 100);
     const roundRatios: Record<string, number[]> = {};
     for (let round = 1; round <= ROUNDS; round++) {
+      await refreshTokens();
       const thisRound: Record<string, { sequential: Measure; concurrent: Measure }> = {};
       for (const target of targets) {
-        const scale = target.key === "d" ? 0.25 : 1;
+        const scale = target.key.startsWith("d") ? 0.25 : 1;
         const sequential = await measure([await target.open()], Math.round(SEQUENTIAL_CALLS * scale));
         const callers = await Promise.all(Array.from({ length: CONCURRENCY }, () => target.open()));
         const concurrent = await measure(callers, Math.round(CONCURRENT_CALLS * scale));
@@ -270,6 +315,7 @@ async function main() {
         for (const [x, y] of [
           ["c", "a"],
           ["c", "b"],
+          ["d", "d0"],
         ] as const) {
           const num = thisRound[x]?.[mode].callsPerSecond;
           const den = thisRound[y]?.[mode].callsPerSecond;
@@ -285,9 +331,15 @@ async function main() {
     }
     const medianOf = (values: number[] = []) =>
       [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? Number.NaN;
-    const ratios = {
-      sequential: { "c/a": medianOf(roundRatios["sequential c/a"]), "c/b": medianOf(roundRatios["sequential c/b"]) },
-      concurrent: { "c/a": medianOf(roundRatios["concurrent c/a"]), "c/b": medianOf(roundRatios["concurrent c/b"]) },
+    const ratiosOf = (mode: "sequential" | "concurrent") => ({
+      "c/a": medianOf(roundRatios[`${mode} c/a`]),
+      "c/b": medianOf(roundRatios[`${mode} c/b`]),
+      "d/d0": medianOf(roundRatios[`${mode} d/d0`]),
+    });
+    const ratios = { sequential: ratiosOf("sequential"), concurrent: ratiosOf("concurrent") };
+    const transactionCost = (mode: "sequential" | "concurrent") => {
+      const [withTransaction, without] = [results.d?.[mode], results.d0?.[mode]];
+      return withTransaction && without ? withTransaction.p50 - without.p50 : Number.NaN;
     };
 
     let search: SearchFigures | undefined;
@@ -320,6 +372,13 @@ async function main() {
       `Ratios (throughput): sequential c/a = ${ratios.sequential["c/a"].toFixed(2)}, c/b = ${ratios.sequential["c/b"].toFixed(2)}; ` +
         `concurrency 10 c/a = ${ratios.concurrent["c/a"].toFixed(2)}, c/b = ${ratios.concurrent["c/b"].toFixed(2)} ` +
         "(targets: c/a >= 0.6, c/b >= 0.87).",
+      ...(results.d && results.d0
+        ? [
+            "",
+            `Read-only transaction (START TRANSACTION READ ONLY … COMMIT around each query, d vs d0): throughput d/d0 = ${ratios.sequential["d/d0"].toFixed(2)} sequential, ` +
+              `${ratios.concurrent["d/d0"].toFixed(2)} at concurrency 10; p50 +${transactionCost("sequential").toFixed(1)} ms sequential, +${transactionCost("concurrent").toFixed(1)} ms at concurrency 10.`,
+          ]
+        : []),
       ...(searchLine ? ["", searchLine] : []),
     ].join("\n");
     console.log(`\n${table}\n`);
@@ -333,9 +392,9 @@ async function main() {
       join(root, "bench/results/latest.json"),
       `${JSON.stringify({ ...meta, results, ratios, registrySearch: search }, null, 2)}\n`,
     );
-    const report = `Measured ${meta.date.slice(0, 10)} (medians of ${ROUNDS} interleaved rounds, ratios taken within each round; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d).\n\n${table}\n`;
+    const report = `Measured ${meta.date.slice(0, 10)} (medians of ${ROUNDS} interleaved rounds, ratios taken within each round; ${SEQUENTIAL_CALLS} sequential and ${CONCURRENT_CALLS} concurrent calls per round, a quarter of that for d and d0).\n\n${table}\n`;
     writeFileSync(join(root, "bench/results/latest.md"), report);
-    if (ONLY.size === 5) quoteInReadme(join(root, "README.md"), report);
+    if (ALL_TARGETS.every((target) => ONLY.has(target))) quoteInReadme(join(root, "README.md"), report);
   } finally {
     await Promise.all(processes.map(stopProcess));
     await Promise.all([upstream.close(), idp.close()]);

@@ -18,7 +18,33 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { createServer, STATUS_CODES } from "node:http";
 import type { SQLInputValue, SQLOutputValue, StatementSync } from "node:sqlite";
 import { DatabaseSync } from "node:sqlite";
+import type { ErrorLocation, QueryError } from "./presto.errors.ts";
+import { TrinoError, toQueryError } from "./presto.errors.ts";
+import type { Token } from "./presto.lexer.ts";
+import {
+  identifierValue,
+  isIdentifier,
+  isSymbol,
+  isWord,
+  matchingParen,
+  quoteIdentifier,
+  render,
+  splitTopLevel,
+  stringValue,
+  synthetic,
+  tokenize,
+} from "./presto.lexer.ts";
 import { DEFAULT_SAMPLE_SEED, loadSampleData, SAMPLE_CATALOG, SAMPLE_SCHEMAS } from "./presto.sample-data.ts";
+import {
+  parseTransactionHeader,
+  type TransactionDirective,
+  type TransactionStats,
+  Transactions,
+  transactionControl,
+  type WriteAccess,
+} from "./presto.transactions.ts";
+
+export type { ErrorLocation, QueryError };
 
 // ---------------------------------------------------------------------------
 // Public API
@@ -58,6 +84,8 @@ export interface PrestoUpstreamOptions {
   queryRetentionMs?: number;
   /** A query producing more rows fails (the results are held in memory). Default 1 000 000. */
   maxResultRows?: number;
+  /** An explicit transaction unused this long is forgotten (Trino's transaction.idle-timeout). Default 5 minutes. */
+  transactionIdleTimeoutMs?: number;
 }
 
 export type QueryState = "QUEUED" | "RUNNING" | "FINISHED" | "FAILED";
@@ -68,32 +96,14 @@ export interface Session {
   schema?: string;
   source?: string;
   clientInfo?: string;
+  /** The explicit transaction the query runs in (Trino's session representation carries it too). */
+  transactionId?: string;
 }
 
 export interface Column {
   name: string;
   /** Trino type name, e.g. `bigint`, `varchar`, `timestamp(3)`. */
   type: string;
-}
-
-export interface ErrorLocation {
-  lineNumber: number;
-  columnNumber: number;
-}
-
-export interface QueryError {
-  message: string;
-  errorCode: number;
-  errorName: string;
-  errorType: string;
-  errorLocation?: ErrorLocation;
-  failureInfo: {
-    type: string;
-    message: string;
-    suppressed: [];
-    stack: string[];
-    errorLocation?: ErrorLocation;
-  };
 }
 
 /** What a statement produced; rows hold JSON values as Trino sends them. */
@@ -106,6 +116,8 @@ export interface StatementResult {
   setSchema?: string;
   setSessionProperty?: { name: string; value: string };
   resetSessionProperty?: string;
+  /** The statement changed data or schema (counted in /_local/stats `writes`). */
+  wrote?: boolean;
 }
 
 export interface LocalQuery {
@@ -132,6 +144,10 @@ export interface LocalQuery {
   lastToken: number;
   nextToken: number;
   lastResponse?: string;
+  /** Whether the client sent a transaction header at all (`NONE` counts): Trino's "client transaction support". */
+  clientTransactionSupport: boolean;
+  /** Transaction headers to send once the query is done (START TRANSACTION, COMMIT, ROLLBACK). */
+  transactionDirective: TransactionDirective;
 }
 
 export interface PrestoUpstreamStats {
@@ -146,6 +162,12 @@ export interface PrestoUpstreamStats {
   requests: number;
   /** Protocol requests that a fault delayed or failed. */
   faulted: number;
+  /** Statements that changed data or schema (an EXPLAIN ANALYZE of a write counts: it runs it). */
+  writes: number;
+  /** The last 50 SQL texts that wrote. */
+  lastWrites: string[];
+  /** Explicit transactions: started, committed, rolled back, and open now. */
+  transactions: TransactionStats;
 }
 
 export interface PrestoUpstream {
@@ -190,72 +212,6 @@ export async function startPrestoUpstream(options: PrestoUpstreamOptions = {}): 
 // Errors
 // ---------------------------------------------------------------------------
 
-/** Trino's StandardErrorCode values used here: [code, type]. */
-const ERROR_CODES = {
-  GENERIC_USER_ERROR: [0, "USER_ERROR"],
-  SYNTAX_ERROR: [1, "USER_ERROR"],
-  USER_CANCELED: [3, "USER_ERROR"],
-  FUNCTION_NOT_FOUND: [6, "USER_ERROR"],
-  INVALID_FUNCTION_ARGUMENT: [7, "USER_ERROR"],
-  NOT_SUPPORTED: [13, "USER_ERROR"],
-  SCHEMA_NOT_EMPTY: [34, "USER_ERROR"],
-  TYPE_NOT_FOUND: [43, "USER_ERROR"],
-  CATALOG_NOT_FOUND: [44, "USER_ERROR"],
-  SCHEMA_NOT_FOUND: [45, "USER_ERROR"],
-  TABLE_NOT_FOUND: [46, "USER_ERROR"],
-  COLUMN_NOT_FOUND: [47, "USER_ERROR"],
-  SCHEMA_ALREADY_EXISTS: [49, "USER_ERROR"],
-  TABLE_ALREADY_EXISTS: [50, "USER_ERROR"],
-  MISSING_COLUMN_NAME: [55, "USER_ERROR"],
-  MISSING_CATALOG_NAME: [56, "USER_ERROR"],
-  MISSING_SCHEMA_NAME: [57, "USER_ERROR"],
-  AMBIGUOUS_NAME: [62, "USER_ERROR"],
-  GENERIC_INTERNAL_ERROR: [65536, "INTERNAL_ERROR"],
-  EXCEEDED_LOCAL_MEMORY_LIMIT: [131079, "INSUFFICIENT_RESOURCES"],
-} as const;
-
-type ErrorName = keyof typeof ERROR_CODES;
-
-/** A Trino-style failure; `position` is a 0-based offset into the SQL text. */
-class TrinoError extends Error {
-  readonly errorName: ErrorName;
-  readonly position: number | undefined;
-
-  constructor(errorName: ErrorName, message: string, position?: number) {
-    super(message);
-    this.errorName = errorName;
-    this.position = position;
-  }
-}
-
-function lineColumn(sql: string, offset: number): ErrorLocation {
-  const before = sql.slice(0, offset);
-  const lineStart = before.lastIndexOf("\n") + 1;
-  return { lineNumber: before.split("\n").length, columnNumber: offset - lineStart + 1 };
-}
-
-function toQueryError(error: unknown, sql: string): QueryError {
-  const failure =
-    error instanceof TrinoError
-      ? error
-      : new TrinoError("GENERIC_INTERNAL_ERROR", error instanceof Error ? error.message : String(error));
-  const [errorCode, errorType] = ERROR_CODES[failure.errorName];
-  const location = failure.position === undefined ? undefined : lineColumn(sql, failure.position);
-  const message = location
-    ? `line ${location.lineNumber}:${location.columnNumber}: ${failure.message}`
-    : failure.message;
-  const type =
-    failure.errorName === "SYNTAX_ERROR" ? "io.trino.sql.parser.ParsingException" : "io.trino.spi.TrinoException";
-  return {
-    message,
-    errorCode,
-    errorName: failure.errorName,
-    errorType,
-    errorLocation: location,
-    failureInfo: { type, message, suppressed: [], stack: [], errorLocation: location },
-  };
-}
-
 const notSupported = (what: string, position?: number): TrinoError =>
   new TrinoError("NOT_SUPPORTED", `${what} is not supported by the local coordinator`, position);
 
@@ -280,89 +236,6 @@ const missingSchema = (position?: number): TrinoError =>
 // ---------------------------------------------------------------------------
 // Tokens
 // ---------------------------------------------------------------------------
-
-type TokenKind = "word" | "quoted" | "string" | "number" | "symbol";
-
-interface Token {
-  kind: TokenKind;
-  text: string;
-  /** Offset in the original SQL text; rewritten tokens keep the offset of what they replace. */
-  start: number;
-}
-
-const TOKEN_PATTERN = new RegExp(
-  [
-    String.raw`\s+`,
-    String.raw`--[^\n]*`,
-    String.raw`\/\*[\s\S]*?(?:\*\/|$)`,
-    "(?<string>[xX]?'(?:[^']|'')*'?)",
-    '(?<quoted>"(?:[^"]|"")*"?)',
-    String.raw`(?<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)`,
-    String.raw`(?<word>[\p{L}_][\p{L}\p{N}_$]*)`,
-    String.raw`(?<symbol><=|>=|<>|!=|\|\||=>|->|[\s\S])`,
-  ].join("|"),
-  "uy",
-);
-
-/** Splits SQL into significant tokens (whitespace and comments are dropped). */
-function tokenize(sql: string): Token[] {
-  const tokens: Token[] = [];
-  let offset = 0;
-  while (offset < sql.length) {
-    TOKEN_PATTERN.lastIndex = offset;
-    const match = TOKEN_PATTERN.exec(sql) as RegExpExecArray;
-    const groups = match.groups ?? {};
-    const kind = (Object.keys(groups) as TokenKind[]).find((name) => groups[name] !== undefined);
-    if (kind) tokens.push({ kind, text: match[0], start: offset });
-    offset += match[0].length;
-  }
-  return tokens;
-}
-
-const isWord = (token: Token | undefined, ...words: string[]): boolean =>
-  token?.kind === "word" && words.includes(token.text.toUpperCase());
-
-const isSymbol = (token: Token | undefined, symbol: string): boolean =>
-  token?.kind === "symbol" && token.text === symbol;
-
-const isIdentifier = (token: Token | undefined): boolean => token?.kind === "word" || token?.kind === "quoted";
-
-/** Trino identifiers are case-insensitive; the local catalogs use lowercase names. */
-function identifierValue(token: Token): string {
-  const text = token.kind === "quoted" ? token.text.slice(1, -1).replaceAll('""', '"') : token.text;
-  return text.toLowerCase();
-}
-
-const stringValue = (token: Token): string => token.text.slice(1, -1).replaceAll("''", "'");
-
-const synthetic = (text: string, start: number, kind: TokenKind = "word"): Token => ({ kind, text, start });
-
-const render = (tokens: Token[]): string => tokens.map((token) => token.text).join(" ");
-
-const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-
-/** Index of the `)` closing the `(` at `open`, or `tokens.length` when unbalanced. */
-function matchingParen(tokens: Token[], open: number): number {
-  let depth = 0;
-  for (let index = open; index < tokens.length; index++) {
-    if (isSymbol(tokens[index], "(")) depth++;
-    else if (isSymbol(tokens[index], ")") && --depth === 0) return index;
-  }
-  return tokens.length;
-}
-
-/** Splits tokens at commas outside parentheses. */
-function splitTopLevel(tokens: Token[]): Token[][] {
-  const parts: Token[][] = [[]];
-  let depth = 0;
-  for (const token of tokens) {
-    if (isSymbol(token, "(")) depth++;
-    if (isSymbol(token, ")")) depth--;
-    if (depth === 0 && isSymbol(token, ",")) parts.push([]);
-    else parts[parts.length - 1]?.push(token);
-  }
-  return parts;
-}
 
 /** A tiny recursive-descent helper for the statements handled without SQLite. */
 class Cursor {
@@ -473,7 +346,16 @@ interface QualifiedName {
 
 /** Rewrites Trino-only syntax into SQLite equivalents. */
 function translateDialect(tokens: Token[]): Token[] {
-  return rewriteLimits(rewriteCasts(rewriteExtract(stripTypedLiterals(tokens))));
+  return rewriteLimits(rewriteCasts(rewriteExtract(stripTypedLiterals(rewriteUnicodeStrings(tokens)))));
+}
+
+/** `U&'\\0041'` → `'A'` (SQLite has no Unicode escapes). */
+function rewriteUnicodeStrings(tokens: Token[]): Token[] {
+  return tokens.map((token) =>
+    token.kind === "string" && /^[uU]&/.test(token.text)
+      ? synthetic(`'${stringValue(token).replaceAll("'", "''")}'`, token.start, "string")
+      : token,
+  );
 }
 
 /** `DATE '2024-01-01'` → `'2024-01-01'` (dates and timestamps are ISO text in SQLite). */
@@ -1423,6 +1305,58 @@ const QUERY_KEYWORDS = ["SELECT", "WITH", "VALUES"];
 /** SHOW statements the parser recognizes; only the first five are implemented. */
 const SHOW_KINDS = "CATALOGS SCHEMAS TABLES COLUMNS CREATE FUNCTIONS SESSION STATS GRANTS ROLES".split(" ");
 const DML_KEYWORDS = ["INSERT", "UPDATE", "DELETE"];
+/** Statements that change data or schema: refused outside autocommit by assertWritable. */
+const WRITE_KEYWORDS = [...DML_KEYWORDS, "CREATE", "DROP", "ALTER", "TRUNCATE"];
+
+/** Trino's transaction manager refuses writes in a read-only transaction; Hive writes only in autocommit. */
+function assertWritable(access: WriteAccess): void {
+  if (access === "read-only") {
+    throw new TrinoError("READ_ONLY_VIOLATION", "Cannot execute write in a read-only transaction");
+  }
+  if (access === "read-write") {
+    throw new TrinoError(
+      "AUTOCOMMIT_WRITE_CONFLICT",
+      `Catalog only supports writes using autocommit: ${SAMPLE_CATALOG}`,
+    );
+  }
+}
+
+/** Objects whose name completes a DDL statement's type, as in Trino's AST classes (DropTable, SetSession). */
+const DDL_OBJECTS = new Set(["TABLE", "VIEW", "SCHEMA", "FUNCTION", "ROLE", "CATALOG", "SESSION", "TRANSACTION"]);
+/** Statement kinds EXPLAIN ANALYZE runs: queries, SHOW/DESCRIBE, writes of rows, ANALYZE. */
+const EXPLAIN_ANALYZE_KINDS = [
+  ...QUERY_KEYWORDS,
+  "TABLE",
+  "SHOW",
+  "DESCRIBE",
+  "DESC",
+  "EXPLAIN",
+  "INSERT",
+  "UPDATE",
+  "DELETE",
+  "MERGE",
+  "ANALYZE",
+  "REFRESH",
+];
+
+/**
+ * Trino's AST class name of a data-definition statement (which EXPLAIN ANALYZE refuses), e.g.
+ * DropTable; undefined for statements it runs. CREATE TABLE … AS is an insert, so it runs.
+ */
+function dataDefinitionType(tokens: Token[]): string | undefined {
+  const [first, second] = tokens;
+  const keyword = isSymbol(first, "(") ? "SELECT" : (first?.text.toUpperCase() ?? "");
+  if (EXPLAIN_ANALYZE_KINDS.includes(keyword)) return undefined;
+  const createsTableAs =
+    keyword === "CREATE" &&
+    tokens.some((token) => isWord(token, "TABLE")) &&
+    tokens.some((token) => isWord(token, "AS"));
+  if (createsTableAs) return undefined;
+  const words = [keyword];
+  if (isWord(second, "MATERIALIZED")) words.push("MATERIALIZED", "VIEW");
+  else if (second && DDL_OBJECTS.has(second.text.toUpperCase())) words.push(second.text.toUpperCase());
+  return words.map((word) => word.charAt(0) + word.slice(1).toLowerCase()).join("");
+}
 
 const varcharResult = (names: string[], rows: string[][]): StatementResult => ({
   columns: names.map((name) => ({ name, type: "varchar" })),
@@ -1499,22 +1433,37 @@ class SqlEngine {
     this.#db.close();
   }
 
-  /** Runs one statement; throws TrinoError. */
-  execute(sql: string, session: Session): StatementResult {
+  /**
+   * Runs one statement; throws TrinoError. `access` is how it may write (the protocol layer's
+   * transaction state): a write in a read-only transaction is refused like Trino refuses it.
+   */
+  execute(sql: string, session: Session, access: WriteAccess = "autocommit"): StatementResult {
     const tokens = tokenize(sql);
     try {
-      return this.#dispatch(new Cursor(tokens, sql.length), session);
+      return this.#dispatch(new Cursor(tokens, sql.length), session, access);
     } catch (error) {
       throw translateSqliteError(error, tokens, sql.length);
     }
   }
 
-  #dispatch(cursor: Cursor, session: Session): StatementResult {
+  #dispatch(cursor: Cursor, session: Session, access: WriteAccess): StatementResult {
     const { tokens } = cursor;
     const semicolon = tokens.find((token) => isSymbol(token, ";"));
     if (semicolon) throw new TrinoError("SYNTAX_ERROR", "mismatched input ';'. Expecting: <EOF>", semicolon.start);
     const first = tokens[0];
     const keyword = isSymbol(first, "(") ? "SELECT" : (first?.text.toUpperCase() ?? "");
+    const writes = WRITE_KEYWORDS.includes(keyword);
+    if (writes) assertWritable(access);
+    if (keyword === "CALL" && access !== "autocommit") {
+      throw new TrinoError("NOT_SUPPORTED", "Procedures cannot be called within a transaction (use autocommit mode)");
+    }
+    const result = this.#statement(cursor, session, access, keyword);
+    return writes ? { ...result, wrote: true } : result;
+  }
+
+  #statement(cursor: Cursor, session: Session, access: WriteAccess, keyword: string): StatementResult {
+    const { tokens } = cursor;
+    const first = tokens[0];
     if (QUERY_KEYWORDS.includes(keyword)) return this.#query(tokens, session);
     if (DML_KEYWORDS.includes(keyword)) return this.#modify(tokens, session, keyword);
     switch (keyword) {
@@ -1525,7 +1474,7 @@ class SqlEngine {
         cursor.index = 1;
         return this.#showColumns(cursor, session);
       case "EXPLAIN":
-        return this.#explain(cursor, session);
+        return this.#explain(cursor, session, access);
       case "USE":
         return this.#use(cursor, session);
       case "SET":
@@ -1660,10 +1609,12 @@ class SqlEngine {
     return matches;
   }
 
-  #explain(cursor: Cursor, session: Session): StatementResult {
+  #explain(cursor: Cursor, session: Session, access: WriteAccess): StatementResult {
     cursor.expect("EXPLAIN");
-    cursor.accept("ANALYZE");
-    cursor.accept("VERBOSE");
+    if (cursor.accept("ANALYZE")) {
+      cursor.accept("VERBOSE");
+      return this.#explainAnalyze(cursor.rest(), cursor.sqlLength, session, access);
+    }
     let type = "DISTRIBUTED";
     if (cursor.acceptSymbol("(")) {
       do {
@@ -1683,6 +1634,24 @@ class SqlEngine {
     if (type === "VALIDATE") return { columns: [{ name: "Valid", type: "boolean" }], rows: [[true]] };
     const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${statement.sourceSQL}`).all();
     return varcharResult(["Query Plan"], [[formatPlan(plan)]]);
+  }
+
+  /** EXPLAIN ANALYZE runs the statement (a write writes), then reports what it did. */
+  #explainAnalyze(explained: Token[], sqlLength: number, session: Session, access: WriteAccess): StatementResult {
+    const unsupported = dataDefinitionType(explained);
+    if (unsupported)
+      throw new TrinoError("NOT_SUPPORTED", `EXPLAIN ANALYZE doesn't support statement type: ${unsupported}`);
+    const started = performance.now();
+    const inner = this.#dispatch(new Cursor(explained, sqlLength), session, access);
+    const rows = inner.updateCount ?? inner.rows.length;
+    const elapsed = formatDuration(performance.now() - started);
+    const plan = [
+      `Queued: 0.00ms, Analysis: 0.00ms, Planning: 0.00ms, Execution: ${elapsed}`,
+      "Fragment 0 [SINGLE]",
+      `    CPU: ${elapsed}, Input: ${rows} rows, Output: ${rows} rows`,
+      `    ${inner.updateType ?? "Output"} (local SQLite)`,
+    ].join("\n");
+    return { ...varcharResult(["Query Plan"], [[plan]]), wrote: inner.wrote };
   }
 
   #use(cursor: Cursor, session: Session): StatementResult {
@@ -2078,8 +2047,19 @@ const sendNoContent = (response: ServerResponse): void => {
   if (!response.headersSent && !response.destroyed) response.writeHead(204).end();
 };
 
-function emptyStats(): PrestoUpstreamStats {
-  return { statements: 0, statementsByKind: {}, lastStatements: [], canceled: 0, requests: 0, faulted: 0 };
+type CoordinatorStats = Omit<PrestoUpstreamStats, "transactions">;
+
+function emptyStats(): CoordinatorStats {
+  return {
+    statements: 0,
+    statementsByKind: {},
+    lastStatements: [],
+    canceled: 0,
+    requests: 0,
+    faulted: 0,
+    writes: 0,
+    lastWrites: [],
+  };
 }
 
 /** The faults described by a JSON body, or what is wrong with it. */
@@ -2101,6 +2081,7 @@ class Coordinator {
   readonly queries = new Map<string, LocalQuery>();
   readonly #settings: Settings;
   readonly #engine: SqlEngine;
+  readonly #transactions: Transactions;
   readonly #coordinatorId = Array.from(randomBytes(5), (byte) => String.fromCharCode(97 + (byte % 26))).join("");
   readonly #startedAt = Date.now();
   readonly #sleepers = new Set<() => void>();
@@ -2125,15 +2106,20 @@ class Coordinator {
       maxResultRows: options.maxResultRows ?? 1_000_000,
       runtimeQueries: () => this.#runtimeQueryRows(),
     });
+    this.#transactions = new Transactions({
+      idleTimeoutMs: options.transactionIdleTimeoutMs ?? 5 * 60_000,
+      max: Math.max(1, options.maxQueries ?? 1000),
+    });
     if (options.faults) this.setFaults(options.faults);
   }
 
   stats(): PrestoUpstreamStats {
-    return structuredClone(this.#stats);
+    return { ...structuredClone(this.#stats), transactions: this.#transactions.stats() };
   }
 
   resetStats(): void {
     this.#stats = emptyStats();
+    this.#transactions.resetStats();
   }
 
   setFaults(faults: PrestoFaults): void {
@@ -2192,7 +2178,7 @@ class Coordinator {
   }
 
   async #control(request: IncomingMessage, response: ServerResponse, method: string, path: string): Promise<void> {
-    if (path === "/_local/stats" && method === "GET") return sendJson(response, 200, this.#stats);
+    if (path === "/_local/stats" && method === "GET") return sendJson(response, 200, this.stats());
     if (path === "/_local/stats" && method === "DELETE") {
       this.resetStats();
       return sendNoContent(response);
@@ -2250,15 +2236,23 @@ class Coordinator {
     const user = header("user") ?? principal;
     if (user === undefined) return sendText(response, 400, "User must be set");
     if (sql.trim() === "") return sendText(response, 400, "SQL statement is empty");
+    const rawTransaction = request.headers[`x-${dialect.toLowerCase()}-transaction-id`];
+    const transaction = parseTransactionHeader(Array.isArray(rawTransaction) ? rawTransaction[0] : rawTransaction);
+    if (!transaction.ok) return sendText(response, 400, transaction.message);
 
     this.#prune();
-    const query = this.#createQuery(sql, {
-      user,
-      catalog: header("catalog")?.toLowerCase(),
-      schema: header("schema")?.toLowerCase(),
-      source: header("source"),
-      clientInfo: header("client-info"),
-    });
+    const query = this.#createQuery(
+      sql,
+      {
+        user,
+        catalog: header("catalog")?.toLowerCase(),
+        schema: header("schema")?.toLowerCase(),
+        source: header("source"),
+        clientInfo: header("client-info"),
+        transactionId: transaction.transactionId,
+      },
+      transaction.clientSupport,
+    );
     this.queries.set(query.id, query);
     this.#respond(response, query, base, dialect, undefined);
   }
@@ -2274,7 +2268,7 @@ class Coordinator {
     if (this.#stats.lastStatements.length > LAST_STATEMENTS) this.#stats.lastStatements.shift();
   }
 
-  #createQuery(sql: string, session: Session): LocalQuery {
+  #createQuery(sql: string, session: Session, clientTransactionSupport: boolean): LocalQuery {
     const now = Date.now();
     const stamp = new Date(now).toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
     const number = String(this.#queryCounter++ % 100_000).padStart(5, "0");
@@ -2295,6 +2289,8 @@ class Coordinator {
       cpuMillis: 0,
       lastToken: 0,
       nextToken: 1,
+      clientTransactionSupport,
+      transactionDirective: {},
     };
   }
 
@@ -2374,16 +2370,38 @@ class Coordinator {
     query.startedAt = Date.now();
     const started = performance.now();
     try {
-      query.result = this.#engine.execute(query.sql, query.session);
+      query.result = this.#run(query);
       query.rowCount = query.result.rows.length;
       query.processedBytes = Buffer.byteLength(JSON.stringify(query.result.rows));
+      if (query.result.wrote) this.#recordWrite(query.sql);
     } catch (error) {
       this.#fail(query, toQueryError(error, query.sql));
     }
     query.cpuMillis = performance.now() - started;
   }
 
+  /** Transaction statements are the protocol's own; every other statement goes to the engine. */
+  #run(query: LocalQuery): StatementResult {
+    const { transactionId } = query.session;
+    const control = transactionControl(tokenize(query.sql));
+    if (control) {
+      // Like Trino's data-definition tasks: done as soon as it leaves the queue, no RUNNING polls.
+      query.runningPollsLeft = 0;
+      const header = { transactionId, clientSupport: query.clientTransactionSupport };
+      return ddlResult(this.#transactions.control(control, header, query.transactionDirective));
+    }
+    return this.#engine.execute(query.sql, query.session, this.#transactions.accessFor(transactionId));
+  }
+
+  #recordWrite(sql: string): void {
+    this.#stats.writes++;
+    this.#stats.lastWrites.push(sql);
+    if (this.#stats.lastWrites.length > LAST_STATEMENTS) this.#stats.lastWrites.shift();
+  }
+
+  /** Fails the query and, as Trino does, the explicit transaction it ran in. */
   #fail(query: LocalQuery, error: QueryError): void {
+    if (query.session.transactionId) this.#transactions.fail(query.session.transactionId);
     query.state = "FAILED";
     query.error = error;
     query.endedAt = Date.now();
@@ -2413,6 +2431,11 @@ class Coordinator {
     const result = query.state === "FINISHED" ? query.result : undefined;
     const prefix = `X-${dialect}`;
     const headers: Record<string, string> = {};
+    const { startedTransactionId, clearTransactionId } = query.transactionDirective;
+    if (startedTransactionId && query.state === "FINISHED") {
+      headers[`${prefix}-Started-Transaction-Id`] = startedTransactionId;
+    }
+    if (clearTransactionId && isTerminal(query.state)) headers[`${prefix}-Clear-Transaction-Id`] = "true";
     if (result?.setCatalog) headers[`${prefix}-Set-Catalog`] = result.setCatalog;
     if (result?.setSchema) headers[`${prefix}-Set-Schema`] = result.setSchema;
     if (result?.setSessionProperty) {

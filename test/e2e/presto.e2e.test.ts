@@ -56,7 +56,11 @@ function textReader(response: Response) {
 }
 
 async function upstreamStats() {
-  return (await (await fetch(`${upstream}/_local/stats`)).json()) as { statements: number; lastStatements: string[] };
+  return (await (await fetch(`${upstream}/_local/stats`)).json()) as {
+    statements: number;
+    lastStatements: string[];
+    writes: number;
+  };
 }
 
 describe("Presto server over Streamable HTTP", () => {
@@ -68,22 +72,25 @@ describe("Presto server over Streamable HTTP", () => {
     expect(presto?.server.remotes).toEqual([{ type: "streamable-http", url: `${server}/mcp` }]);
   });
 
-  it("initializes and lists the Presto tools", async () => {
+  it("initializes and lists the Presto tools a presto:read token may use", async () => {
     const { client } = await connect();
     expect(client.getServerVersion()?.name).toBe("presto");
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([
       "presto_describe_table",
       "presto_explain_query",
-      "presto_kill_query",
       "presto_list_catalogs",
       "presto_list_schemas",
       "presto_list_tables",
       "presto_query_status",
       "presto_run_query",
     ]);
-    for (const tool of tools.filter((t) => t.name !== "presto_kill_query"))
-      expect(tool.annotations?.readOnlyHint).toBe(true);
+    for (const tool of tools) expect(tool.annotations?.readOnlyHint).toBe(true);
+    const kill = await client.callTool({
+      name: "presto_kill_query",
+      arguments: { queryId: "20200101_000000_00000_zzzzz" },
+    });
+    expect(textOf(kill)).toContain("presto_kill_query requires the scope presto:write");
   });
 
   it("runs a query that pages through many upstream pages, with progress", async () => {
@@ -104,8 +111,14 @@ describe("Presto server over Streamable HTTP", () => {
     expect(text.split("\n")[0]).toBe("order_id\tstatus\ttotal");
     expect(text).toContain("truncated");
     expect(progress.length).toBeGreaterThan(0);
+    // In a read-only transaction, rolled back because the result was cut short.
     const after = await upstreamStats();
-    expect(after.statements - before.statements).toBe(1);
+    expect(after.statements - before.statements).toBe(3);
+    expect(after.lastStatements.slice(-3)).toEqual([
+      "START TRANSACTION READ ONLY",
+      "SELECT order_id, status, total FROM hive.sales.orders ORDER BY order_id",
+      "ROLLBACK",
+    ]);
   });
 
   it("refuses a write statement without sending it upstream", async () => {
@@ -115,6 +128,8 @@ describe("Presto server over Streamable HTTP", () => {
       "DELETE FROM hive.sales.orders",
       "SELECT 1; DROP TABLE hive.sales.orders",
       "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+      "EXPLAIN --\rANALYZE INSERT INTO hive.sales.orders\nSELECT * FROM hive.sales.orders",
+      "SELECT * FROM TABLE(hive.system.query(query => 'DELETE FROM orders'))",
     ]) {
       const result = (await client.callTool({ name: "presto_run_query", arguments: { sql } })) as Result;
       expect(result.isError).toBe(true);
@@ -122,6 +137,7 @@ describe("Presto server over Streamable HTTP", () => {
     }
     const after = await upstreamStats();
     expect(after.statements).toBe(before.statements);
+    expect(after.writes).toBe(before.writes);
     expect(after.lastStatements.some((sql) => /DELETE|DROP|INSERT/i.test(sql))).toBe(false);
   });
 
@@ -216,7 +232,7 @@ describe("Presto server over legacy HTTP+SSE (2024-11-05)", () => {
     const client = new Client({ name: "legacy", version: "1.0.0" });
     await client.connect(transport);
     clients.push(client);
-    expect((await client.listTools()).tools.length).toBe(8);
+    expect((await client.listTools()).tools.length).toBe(7); // presto_kill_query needs presto:write
     const result = await client.callTool({
       name: "presto_run_query",
       arguments: {

@@ -12,7 +12,8 @@ const presto = defineServer({
     "then presto_run_query with a single read-only statement. Results are capped; raise `limit` if needed.",
   owner: { team: "data-eng", supportChannel: "#data-eng-help", onCall: "data-eng-oncall" },
   // Proposed in the publish document; at runtime the registry's allowed groups/services govern.
-  access: { groups: ["data-eng", "ads", "finance"], services: true },
+  // A token needs presto:read to use the server at all; presto_kill_query also needs presto:write.
+  access: { groups: ["data-eng", "ads", "finance"], services: true, scopes: ["presto:read"] },
   tools: prestoTools,
   upstreams: (env) => ({ presto: new PrestoClient(readPrestoConfig(env)) }),
 });

@@ -78,6 +78,8 @@ describe("readPrestoConfig", () => {
       source: "mcp-fleet",
       requestTimeoutMs: 10_000,
       queryTimeoutMs: 120_000,
+      readOnlyTransaction: true,
+      passthroughCatalogs: [],
     });
   });
 
@@ -92,6 +94,8 @@ describe("readPrestoConfig", () => {
       PRESTO_SOURCE: "fleet-test",
       PRESTO_REQUEST_TIMEOUT_MS: "2500",
       PRESTO_QUERY_TIMEOUT_MS: 60_000,
+      PRESTO_READ_ONLY_TRANSACTION: "false",
+      PRESTO_PASSTHROUGH_CATALOGS: " pg, Warehouse ,,",
     });
     expect(config).toEqual({
       url: "http://coordinator:8080",
@@ -103,6 +107,8 @@ describe("readPrestoConfig", () => {
       source: "fleet-test",
       requestTimeoutMs: 2500,
       queryTimeoutMs: 60_000,
+      readOnlyTransaction: false,
+      passthroughCatalogs: ["pg", "warehouse"],
     });
   });
 
@@ -124,6 +130,10 @@ describe("readPrestoConfig", () => {
       "PRESTO_REQUEST_TIMEOUT_MS must be a positive number",
     ],
     [{ PRESTO_URL: "http://c", PRESTO_QUERY_TIMEOUT_MS: "0" }, "PRESTO_QUERY_TIMEOUT_MS must be a positive number"],
+    [
+      { PRESTO_URL: "http://c", PRESTO_READ_ONLY_TRANSACTION: "maybe" },
+      'PRESTO_READ_ONLY_TRANSACTION must be "true" or "false"',
+    ],
   ])("refuses %j", (env, message) => {
     expect(() => readPrestoConfig(env)).toThrow(message);
   });
@@ -249,7 +259,7 @@ describe("PrestoClient.query", () => {
       .mockResolvedValueOnce(
         page({ message: "Query was canceled", errorName: "USER_CANCELED", errorCode: 3, errorType: "USER_ERROR" }),
       );
-    const client = clientWith();
+    const client = clientWith({ PRESTO_READ_ONLY_TRANSACTION: "false" });
     const busy = await failureOf(client.query("SELECT 1", { maxRows: 1 }));
     expect(busy).toBeInstanceOf(UpstreamUnavailableError);
     expect(busy.retriable).toBe(true);
@@ -323,6 +333,107 @@ describe("PrestoClient.query", () => {
       .catch((reason: unknown) => reason);
     expect(error).toEqual(new Error("caller went away"));
     expect(await canceledCount()).toBeGreaterThan(canceledBefore);
+  });
+});
+
+describe("PrestoClient.query runs each statement in a read-only transaction", () => {
+  const BYPASS = "EXPLAIN --\rANALYZE INSERT INTO hive.sales.orders\nSELECT * FROM hive.sales.orders";
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  async function upstreamStats(): Promise<{ writes: number; lastStatements: string[] }> {
+    return (await fetch(`${prestoUrl}/_local/stats`)).json();
+  }
+
+  /** The transaction a query ran in, as the coordinator's query info records it. */
+  async function transactionOf(queryId: string): Promise<string | undefined> {
+    const info = (await (await fetch(`${prestoUrl}/v1/query/${queryId}`)).json()) as {
+      session: { transactionId?: string };
+    };
+    return info.session.transactionId;
+  }
+
+  /** Whether the coordinator still knows the transaction: a statement sent in it does not fail as unknown. */
+  async function isOpen(transactionId: string): Promise<boolean> {
+    let body = (await (
+      await fetch(`${prestoUrl}/v1/statement`, {
+        method: "POST",
+        body: "SELECT 1",
+        headers: { "X-Trino-User": "probe", "X-Trino-Transaction-Id": transactionId },
+      })
+    ).json()) as { nextUri?: string; error?: { errorName: string } };
+    while (body.nextUri) body = await (await fetch(body.nextUri)).json();
+    return body.error?.errorName !== "UNKNOWN_TRANSACTION";
+  }
+
+  it("runs the statement with the id START TRANSACTION READ ONLY gave, then ends the transaction", async () => {
+    const result = await clientWith().query("SELECT count(*) FROM hive.sales.orders", { maxRows: 10 });
+    expect(result.rows).toEqual([[10_000]]);
+    const transactionId = await transactionOf(result.queryId);
+    expect(transactionId).toMatch(UUID);
+    expect(await isOpen(transactionId as string)).toBe(false);
+  });
+
+  it("has the coordinator refuse a write that slipped past the guard: READ_ONLY_VIOLATION, nothing written", async () => {
+    const before = await upstreamStats();
+    const error = (await failureOf(clientWith().query(BYPASS, { maxRows: 10 }))) as PrestoQueryFailure;
+    expect(error).toBeInstanceOf(UpstreamRejectedError);
+    expect(error.queryError).toMatchObject({
+      errorName: "READ_ONLY_VIOLATION",
+      errorCode: 23,
+      message: "Cannot execute write in a read-only transaction",
+    });
+    expect(await isOpen((await transactionOf(error.queryError.queryId)) as string)).toBe(false);
+    expect((await upstreamStats()).writes).toBe(before.writes);
+    const count = await clientWith().query("SELECT count(*) FROM hive.sales.orders", { maxRows: 1 });
+    expect(count.rows).toEqual([[10_000]]);
+  });
+
+  it("rolls back a truncated, a failed and an aborted query", async () => {
+    const truncated = await clientWith().query("SELECT order_id FROM hive.sales.orders", { maxRows: 5 });
+    expect(truncated.truncated).toBe(true);
+    expect(await isOpen((await transactionOf(truncated.queryId)) as string)).toBe(false);
+
+    const failed = (await failureOf(
+      clientWith().query("SELECT * FROM hive.sales.nope", { maxRows: 1 }),
+    )) as PrestoQueryFailure;
+    expect(await isOpen((await transactionOf(failed.queryError.queryId)) as string)).toBe(false);
+
+    const controller = new AbortController();
+    const sql = `SELECT *, '${crypto.randomUUID()}' AS probe FROM hive.sales.orders`;
+    const aborted = await clientWith()
+      .query(sql, {
+        maxRows: 20_000,
+        signal: controller.signal,
+        onProgress: onFirstProgress(async () => controller.abort(new Error("gone"))),
+      })
+      .catch((reason: unknown) => reason);
+    expect(aborted).toEqual(new Error("gone"));
+    const found = await clientWith().query(
+      `SELECT query_id FROM system.runtime.queries WHERE query = '${sql.replaceAll("'", "''")}'`,
+      { maxRows: 1 },
+    );
+    const abortedId = String(found.rows[0]?.[0]);
+    expect(await transactionOf(abortedId)).toMatch(UUID);
+    expect(await isOpen((await transactionOf(abortedId)) as string)).toBe(false);
+  });
+
+  it.each(["trino", "presto"])("speaks the %s transaction headers", async (dialect) => {
+    const result = await clientWith({ PRESTO_DIALECT: dialect }).query("SELECT 1", { maxRows: 1 });
+    expect(await transactionOf(result.queryId)).toMatch(UUID);
+  });
+
+  it("sends NONE and no transaction statements when PRESTO_READ_ONLY_TRANSACTION is false", async () => {
+    const result = await clientWith({ PRESTO_READ_ONLY_TRANSACTION: "false" }).query("SELECT 1", { maxRows: 1 });
+    expect(await transactionOf(result.queryId)).toBeUndefined();
+  });
+
+  it("sends nothing more when the transaction cannot be started, and says so", async () => {
+    await injectFaults({ statusCode: 503, count: 1 });
+    const error = await failureOf(clientWith().query("SELECT 'never sent'", { maxRows: 1 }));
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(error.message).toContain("could not start a read-only transaction, so the query was not sent");
+    expect(error.message).toContain("HTTP 503");
+    expect((await upstreamStats()).lastStatements).not.toContain("SELECT 'never sent'");
   });
 });
 

@@ -11,6 +11,13 @@ import { upstreamFetch } from "../../shared/upstream/upstream.fetch";
  * A client for the Trino/Presto client REST protocol
  * (https://trino.io/docs/current/develop/client-protocol.html): POST the statement, follow
  * `nextUri` until it is absent, DELETE `nextUri` to cancel.
+ *
+ * Every query runs inside a read-only transaction unless configured off: START TRANSACTION
+ * READ ONLY (answered with `X-Trino-Started-Transaction-Id`), the statement with
+ * `X-Trino-Transaction-Id: <id>`, then COMMIT (or ROLLBACK when it failed, was cut short or
+ * canceled). A write that got past the SQL guard is then refused by the coordinator itself
+ * (READ_ONLY_VIOLATION). Outside a transaction the client sends `X-Trino-Transaction-Id: NONE`,
+ * as Trino's own clients do. The `X-Presto-*` names are used with PRESTO_DIALECT=presto.
  */
 
 export interface PrestoConfig {
@@ -28,6 +35,10 @@ export interface PrestoConfig {
   requestTimeoutMs: number;
   /** Limit for a whole query, from submission to its last page. */
   queryTimeoutMs: number;
+  /** Run each query inside START TRANSACTION READ ONLY … COMMIT (default true). */
+  readOnlyTransaction: boolean;
+  /** Catalogs whose connector table functions (SQL pass-through, e.g. system.query) the guard allows. */
+  passthroughCatalogs: string[];
 }
 
 export interface QueryProgress {
@@ -102,6 +113,10 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 /** A cancel is awaited, but never for longer than this. */
 const CANCEL_TIMEOUT_MS = 2_000;
+/** Ending a transaction (COMMIT/ROLLBACK) is awaited, but never for longer than this. */
+const END_TRANSACTION_TIMEOUT_MS = 5_000;
+/** The transaction header's value outside a transaction, as Trino's clients send it. */
+const NO_TRANSACTION = "NONE";
 /** 502/503/504 come from gateways in front of the coordinator; the protocol says to retry the GET shortly. */
 const GATEWAY_RETRY_STATUSES = new Set([502, 503, 504]);
 const GATEWAY_RETRIES = 4;
@@ -121,11 +136,13 @@ export function readPrestoConfig(env: Record<string, unknown>): PrestoConfig {
     source: setting(env, "PRESTO_SOURCE") ?? DEFAULT_SOURCE,
     requestTimeoutMs: milliseconds(env, "PRESTO_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS),
     queryTimeoutMs: milliseconds(env, "PRESTO_QUERY_TIMEOUT_MS", DEFAULT_QUERY_TIMEOUT_MS),
+    readOnlyTransaction: flag(env, "PRESTO_READ_ONLY_TRANSACTION", true),
+    passthroughCatalogs: list(setting(env, "PRESTO_PASSTHROUGH_CATALOGS")),
   };
 }
 
 export class PrestoClient {
-  private readonly config: PrestoConfig;
+  readonly config: PrestoConfig;
   private readonly headerPrefix: string;
   private readonly authorization: string | undefined;
 
@@ -143,14 +160,22 @@ export class PrestoClient {
     const deadline = AbortSignal.timeout(this.config.queryTimeoutMs);
     const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
     const cursor: Cursor = {};
+    let transactionId: string | undefined;
+    let result: QueryResult | undefined;
     try {
-      return await this.run(sql, options, signal, cursor);
+      if (this.config.readOnlyTransaction) transactionId = await this.startReadOnlyTransaction(options.user, signal);
+      result = await this.run(sql, options, signal, cursor, transactionId ?? NO_TRANSACTION);
+      return result;
     } catch (error) {
       const timedOut = deadline.aborted;
       if (cursor.nextUri) await this.cancelQuietly(cursor.nextUri, options.user);
       if (timedOut) throw new UpstreamTimeoutError(this.queryTimeoutMessage(cursor.queryId));
       if (options.signal?.aborted) throw options.signal.reason;
       throw error;
+    } finally {
+      // A cut-short query was canceled, which aborts its transaction: only ROLLBACK ends that.
+      const end = result && !result.truncated ? "COMMIT" : "ROLLBACK";
+      if (transactionId) await this.endTransaction(transactionId, end, options.user);
     }
   }
 
@@ -158,7 +183,7 @@ export class PrestoClient {
     assertQueryId(queryId);
     try {
       const url = `${this.config.url}/v1/query/${queryId}`;
-      const body = await this.fetchJson(url, { headers: this.identityHeaders(options.user) }, options.signal);
+      const { body } = await this.fetchJson(url, { headers: this.identityHeaders(options.user) }, options.signal);
       return compactQueryInfo(body as WireQueryInfo);
     } catch (error) {
       // Trino answers 410 Gone for a query it does not know (any more); some versions and proxies 404.
@@ -187,8 +212,49 @@ export class PrestoClient {
     );
   }
 
-  private async run(sql: string, options: QueryOptions, signal: AbortSignal, cursor: Cursor): Promise<QueryResult> {
-    let page = await this.submit(sql, options, signal);
+  /** START TRANSACTION READ ONLY; the id the coordinator gave. Nothing else is sent when it fails. */
+  private async startReadOnlyTransaction(user: string | undefined, signal: AbortSignal): Promise<string> {
+    let transactionId: string | undefined;
+    const cursor: Cursor = {};
+    const onHeaders = (headers: Headers) => {
+      transactionId = headers.get(`${this.headerPrefix}-Started-Transaction-Id`) ?? transactionId;
+    };
+    try {
+      await this.run("START TRANSACTION READ ONLY", { user, maxRows: 1 }, signal, cursor, NO_TRANSACTION, onHeaders);
+    } catch (error) {
+      if (cursor.nextUri) await this.cancelQuietly(cursor.nextUri, user);
+      throw transactionNotStarted(error);
+    }
+    if (!transactionId) {
+      throw transactionNotStarted(
+        new UpstreamUnavailableError(`its answer had no ${this.headerPrefix}-Started-Transaction-Id header`),
+      );
+    }
+    return transactionId;
+  }
+
+  /**
+   * COMMIT or ROLLBACK, best effort: the transaction only ever read, so a failure to end it
+   * changes nothing, and the coordinator drops idle transactions itself (transaction.idle-timeout).
+   */
+  private async endTransaction(transactionId: string, statement: "COMMIT" | "ROLLBACK", user: string | undefined) {
+    const signal = AbortSignal.timeout(Math.min(END_TRANSACTION_TIMEOUT_MS, this.config.queryTimeoutMs));
+    try {
+      await this.run(statement, { user, maxRows: 1 }, signal, {}, transactionId);
+    } catch {
+      // See above: nothing to undo.
+    }
+  }
+
+  private async run(
+    sql: string,
+    options: QueryOptions,
+    signal: AbortSignal,
+    cursor: Cursor,
+    transaction: string,
+    onHeaders?: (headers: Headers) => void,
+  ): Promise<QueryResult> {
+    let page = await this.submit(sql, options, transaction, signal, onHeaders);
     const rows: unknown[][] = [];
     let columns: QueryColumn[] | undefined;
     let updateType: string | undefined;
@@ -206,18 +272,27 @@ export class PrestoClient {
         const stats = { elapsedTimeMillis, processedRows, processedBytes };
         return { queryId: page.id, columns: columns ?? [], rows, truncated, state, updateType, stats };
       }
-      page = await this.nextPage(page.nextUri, page.id, options.user, signal);
+      page = await this.nextPage(page.nextUri, page.id, options.user, signal, onHeaders);
     }
   }
 
-  private async submit(sql: string, options: QueryOptions, signal: AbortSignal): Promise<StatementPage> {
+  private async submit(
+    sql: string,
+    options: QueryOptions,
+    transaction: string,
+    signal: AbortSignal,
+    onHeaders: ((headers: Headers) => void) | undefined,
+  ): Promise<StatementPage> {
     const headers = {
       ...this.identityHeaders(options.user),
       ...this.sessionHeaders(options),
+      [`${this.headerPrefix}-Transaction-Id`]: transaction,
       "Content-Type": "text/plain; charset=utf-8",
     };
     const url = `${this.config.url}/v1/statement`;
-    return asStatementPage(await this.fetchJson(url, { method: "POST", headers, body: sql }, signal));
+    const response = await this.fetchJson(url, { method: "POST", headers, body: sql }, signal);
+    onHeaders?.(response.headers);
+    return asStatementPage(response.body);
   }
 
   /** GET `nextUri`, retrying the gateway errors (502/503/504) the protocol calls intermittent. */
@@ -226,10 +301,13 @@ export class PrestoClient {
     queryId: string,
     user: string | undefined,
     signal: AbortSignal,
+    onHeaders: ((headers: Headers) => void) | undefined,
   ): Promise<StatementPage> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return asStatementPage(await this.fetchJson(nextUri, { headers: this.identityHeaders(user) }, signal));
+        const response = await this.fetchJson(nextUri, { headers: this.identityHeaders(user) }, signal);
+        onHeaders?.(response.headers);
+        return asStatementPage(response.body);
       } catch (error) {
         if (!isGatewayError(error)) throw error;
         if (attempt > GATEWAY_RETRIES) {
@@ -256,14 +334,18 @@ export class PrestoClient {
     }
   }
 
-  private async fetchJson(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<unknown> {
+  private async fetchJson(
+    url: string,
+    init: RequestInit,
+    signal: AbortSignal | undefined,
+  ): Promise<{ body: unknown; headers: Headers }> {
     const response = await upstreamFetch(url, init, {
       upstream: UPSTREAM,
       timeoutMs: this.config.requestTimeoutMs,
       signal,
     });
     try {
-      return await response.json();
+      return { body: await response.json(), headers: response.headers };
     } catch (error) {
       if (signal?.aborted) throw error;
       if (error instanceof SyntaxError)
@@ -439,6 +521,17 @@ function queryInfoError(info: WireQueryInfo): PrestoQueryError {
   });
 }
 
+/** The failure of START TRANSACTION, saying that the query itself was not sent. */
+function transactionNotStarted(error: unknown): unknown {
+  const why = (reason: string) =>
+    `${UPSTREAM} could not start a read-only transaction, so the query was not sent: ${reason}` +
+    " (a coordinator that cannot run transactions needs PRESTO_READ_ONLY_TRANSACTION=false)";
+  if (error instanceof UpstreamRejectedError) return new UpstreamRejectedError(why(error.message), error.status);
+  if (error instanceof UpstreamUnavailableError) return new UpstreamUnavailableError(why(error.message), error.status);
+  if (error instanceof UpstreamTimeoutError) return new UpstreamTimeoutError(why(error.message));
+  return error;
+}
+
 function isGatewayError(error: unknown): error is UpstreamUnavailableError & { status: number } {
   return error instanceof UpstreamUnavailableError && GATEWAY_RETRY_STATUSES.has(error.status ?? 0);
 }
@@ -501,6 +594,21 @@ function dialect(value: string | undefined): PrestoConfig["dialect"] {
     throw configError(`PRESTO_DIALECT must be "trino" or "presto", got ${JSON.stringify(value)}`);
   }
   return name;
+}
+
+function flag(env: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = setting(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (value === "true" || value === "false") return value === "true";
+  throw configError(`${name} must be "true" or "false", got ${JSON.stringify(setting(env, name))}`);
+}
+
+/** A comma-separated setting as lowercase names, blanks dropped. */
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((entry) => entry.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 function milliseconds(env: Record<string, unknown>, name: string, fallback: number): number {

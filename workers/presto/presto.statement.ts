@@ -1,47 +1,114 @@
+import { type ParserRuleContext, type ParseTree, TerminalNode } from "antlr4ng";
+import { TrinoSqlLexer } from "dt-sql-parser/dist/lib/trino/TrinoSqlLexer";
+import {
+  AnalyzeContext,
+  DescribeInputContext,
+  DescribeOutputContext,
+  ExplainAnalyzeContext,
+  ExplainContext,
+  IdentifierContext,
+  InlineTableContext,
+  NonReservedContext,
+  type QueryNoWithContext,
+  QueryStatementContext,
+  QuotedIdentifierContext,
+  SetOperationContext,
+  ShowCatalogsContext,
+  ShowColumnsContext,
+  ShowCreateFunctionContext,
+  ShowCreateMaterializedViewContext,
+  ShowCreateSchemaContext,
+  ShowCreateTableContext,
+  ShowCreateViewContext,
+  ShowFunctionsContext,
+  ShowGrantsContext,
+  ShowRoleGrantsContext,
+  ShowRolesContext,
+  ShowSchemasContext,
+  ShowSessionContext,
+  ShowStatsContext,
+  ShowStatsForQueryContext,
+  ShowTablesContext,
+  type StatementContext,
+  StatementDefaultContext,
+  SubqueryContext,
+  TableFunctionCallContext,
+} from "dt-sql-parser/dist/lib/trino/TrinoSqlParser";
 import { BadArgumentError } from "../../shared/mcp/errors";
+import { parseTrinoSql } from "./presto.parse";
 
 /**
- * A guard for SQL sent to a read-only tool: it tokenizes the text (comments, string literals,
- * quoted identifiers) and accepts exactly one statement that only reads. It is a first line of
- * defence in front of the coordinator's own access control, not a replacement for it.
+ * The guard for SQL sent to a read-only tool. It decides from the parse tree Trino's own grammar
+ * gives (presto.parse.ts), so it reads the text exactly as the coordinator will, and fails
+ * closed: text that does not parse, more than one statement, or any statement kind that is not
+ * on the allow list is refused with the reason, and nothing is sent. The coordinator enforces
+ * the same again, independently: every query runs in a read-only transaction (presto.client.ts).
  */
 
 export type ReadStatementKind = "select" | "show" | "describe" | "explain" | "values";
-type QueryKind = "select" | "values";
 
-interface Token {
-  kind: "word" | "identifier" | "string" | "symbol";
-  text: string;
-  start: number;
-  end: number;
+export interface GuardOptions {
+  /**
+   * Catalogs whose connector table functions may be used (`TABLE(pg.system.query(...))` sends
+   * its SQL text to that catalog's database, unseen by this guard and by Trino's transaction).
+   */
+  passthroughCatalogs?: readonly string[];
+  /** The session catalog, which a table function named without a catalog belongs to. */
+  catalog?: string;
 }
 
-const ALLOWED_FIRST_KEYWORDS = "SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, VALUES and TABLE";
+/** Statements that only read, besides queries and EXPLAIN: SHOW … and DESCRIBE …. */
+const SHOW_STATEMENTS = [
+  ShowCatalogsContext,
+  ShowSchemasContext,
+  ShowTablesContext,
+  ShowColumnsContext, // also DESCRIBE t / DESC t
+  ShowCreateTableContext,
+  ShowCreateSchemaContext,
+  ShowCreateViewContext,
+  ShowCreateMaterializedViewContext,
+  ShowCreateFunctionContext,
+  ShowStatsContext,
+  ShowStatsForQueryContext,
+  ShowFunctionsContext,
+  ShowSessionContext,
+  ShowRolesContext,
+  ShowRoleGrantsContext,
+  ShowGrantsContext,
+];
+const DESCRIBE_STATEMENTS = [DescribeInputContext, DescribeOutputContext];
 
-/** Verbs that change data, schema or session state; listed only to name them in the refusal. */
-const WRITE_VERBS = new Set(
-  "INSERT UPDATE DELETE MERGE UPSERT CREATE DROP ALTER TRUNCATE GRANT REVOKE DENY CALL SET RESET USE PREPARE EXECUTE DEALLOCATE COMMENT REFRESH ANALYZE START COMMIT ROLLBACK VACUUM".split(
-    " ",
-  ),
+/** Trino's built-in table functions (catalog `system`, schema `builtin`); they only read. */
+const BUILTIN_TABLE_FUNCTIONS = new Set(["exclude_columns", "sequence"]);
+
+/** The longest leading keyword sequence that names a refused statement, e.g. "CREATE OR REPLACE VIEW". */
+const MAX_LABEL_WORDS = 4;
+/** Words after which a statement's name is complete (`INSERT INTO`, `SET SESSION`, `DROP TABLE`). */
+const LABEL_ENDS = new Set(
+  "TABLE VIEW SCHEMA FUNCTION CATALOG ROLE SESSION TRANSACTION PATH ZONE INTO FROM PREPARE IMMEDIATE".split(" "),
 );
-
-/** Verbs named together with the word that follows them, e.g. "SET SESSION", "START TRANSACTION". */
-const TWO_WORD_VERBS = new Set(["SET", "RESET", "START"]);
-
-/** Words that open Trino's `EXPLAIN (TYPE ..., FORMAT ...)` option list. */
-const EXPLAIN_OPTIONS = new Set(["TYPE", "FORMAT"]);
+/** Statements named by their first word alone (`GRANT SELECT ON …` is a GRANT). */
+const ONE_WORD_LABELS = new Set("GRANT REVOKE DENY CALL ANALYZE USE UPDATE COMMIT ROLLBACK".split(" "));
 
 /**
- * Accepts exactly one read statement (one optional trailing `;`) and returns it without the
- * semicolon and surrounding comments, ready to send. Throws `BadArgumentError("sql", reason)`.
+ * Accepts exactly one read statement (one optional trailing `;`) and returns its text without
+ * the semicolon and the comments around it, ready to send. Throws `BadArgumentError("sql", why)`.
  */
-export function assertReadOnlySql(sql: string): { statement: string; kind: ReadStatementKind } {
-  const statementTokens = singleStatement(tokenize(sql));
-  const kind = classifyStatement(statementTokens);
-  assertNoInto(statementTokens);
-  const first = statementTokens[0] as Token;
-  const last = statementTokens[statementTokens.length - 1] as Token;
-  return { statement: sql.slice(first.start, last.end), kind };
+export function assertReadOnlySql(
+  sql: string,
+  options: GuardOptions = {},
+): { statement: string; kind: ReadStatementKind } {
+  const parsed = parseTrinoSql(sql);
+  if (!parsed.ok) {
+    const { line, column, message } = parsed.problem;
+    refuse(`the query is not valid Trino SQL (line ${line}, column ${column}: ${message})`);
+  }
+  const [statement, ...more] = parsed.statements;
+  if (!statement) refuse("the query is empty");
+  const kind = classify(statement);
+  if (more.length > 0) refuse(`only one statement is allowed, found ${more.length + 1}`);
+  assertNoPassthrough(statement, options);
+  return { statement: parsed.textOf(statement), kind };
 }
 
 /** Quotes a catalog, schema, table or column name for Trino/Presto SQL. */
@@ -65,179 +132,108 @@ function refuse(reason: string): never {
   throw new BadArgumentError("sql", reason);
 }
 
-// ---- tokenizer ----
+// ---- the allow list ----
 
-function tokenize(sql: string): Token[] {
-  const tokens: Token[] = [];
-  let at = 0;
-  while (at < sql.length) {
-    const char = sql.charAt(at);
-    if (/\s/.test(char)) {
-      at++;
-    } else if (sql.startsWith("--", at)) {
-      const lineEnd = sql.indexOf("\n", at);
-      at = lineEnd === -1 ? sql.length : lineEnd + 1;
-    } else if (sql.startsWith("/*", at)) {
-      const commentEnd = sql.indexOf("*/", at + 2);
-      if (commentEnd === -1) refuse(`unterminated /* comment starting at ${position(sql, at)}`);
-      at = commentEnd + 2;
-    } else if (char === "'" || char === '"' || char === "`") {
-      const end = closingQuote(sql, at);
-      const kind = char === "'" ? "string" : "identifier";
-      tokens.push({ kind, text: sql.slice(at, end), start: at, end });
-      at = end;
-    } else if (isWordChar(char)) {
-      let end = at + 1;
-      while (end < sql.length && isWordChar(sql.charAt(end))) end++;
-      tokens.push({ kind: "word", text: sql.slice(at, end), start: at, end });
-      at = end;
-    } else {
-      tokens.push({ kind: "symbol", text: char, start: at, end: at + 1 });
-      at++;
-    }
+function classify(statement: StatementContext): ReadStatementKind {
+  if (statement instanceof StatementDefaultContext) return queryKind(statement.rootQuery().query());
+  if (SHOW_STATEMENTS.some((kind) => statement instanceof kind)) {
+    return statement.start?.text?.toUpperCase() === "SHOW" ? "show" : "describe";
   }
-  return tokens;
-}
-
-function isWordChar(char: string): boolean {
-  return /[A-Za-z0-9_$]/.test(char);
-}
-
-/** The offset just past the quote that closes the literal opened at `openAt`; a doubled quote is an escape. */
-function closingQuote(sql: string, openAt: number): number {
-  const quote = sql.charAt(openAt);
-  let at = openAt + 1;
-  for (;;) {
-    const next = sql.indexOf(quote, at);
-    if (next === -1) {
-      const what = quote === "'" ? "string literal" : "quoted identifier";
-      refuse(`unterminated ${what} starting at ${position(sql, openAt)}`);
-    }
-    if (sql.charAt(next + 1) !== quote) return next + 1;
-    at = next + 2;
+  if (DESCRIBE_STATEMENTS.some((kind) => statement instanceof kind)) return "describe";
+  if (statement instanceof ExplainAnalyzeContext) refuse("EXPLAIN ANALYZE is not allowed: it runs the statement");
+  if (statement instanceof ExplainContext) {
+    // `EXPLAIN ANALYZE x` also reads as EXPLAIN of the statement `ANALYZE x`; neither may run.
+    if (statement.statement() instanceof AnalyzeContext)
+      refuse("EXPLAIN ANALYZE is not allowed: it runs the statement");
+    classify(statement.statement());
+    return "explain";
   }
+  return refuse(`${statementLabel(statement)} statements are not allowed: this tool only reads`);
 }
 
-function position(sql: string, offset: number): string {
-  const before = sql.slice(0, offset).split("\n");
-  const column = (before[before.length - 1] ?? "").length + 1;
-  return `line ${before.length}, column ${column}`;
-}
-
-// ---- statement structure ----
-
-function singleStatement(tokens: Token[]): Token[] {
-  const statements: Token[][] = [[]];
-  for (const token of tokens) {
-    if (isSymbol(token, ";")) statements.push([]);
-    else statements[statements.length - 1]?.push(token);
+/** "values" when the query's leading term is a VALUES list, otherwise "select". */
+function queryKind(query: ParserRuleContext): "select" | "values" {
+  let body: QueryNoWithContext | undefined = query instanceof QueryStatementContext ? query.queryNoWith() : undefined;
+  while (body) {
+    let term: ParseTree | null = body.queryTerm();
+    while (term instanceof SetOperationContext) term = term._left ?? null;
+    const primary = term?.getChild(0);
+    if (primary instanceof InlineTableContext) return "values";
+    if (!(primary instanceof SubqueryContext)) return "select";
+    body = primary.queryNoWith();
   }
-  const nonEmptyCount = statements.filter((statement) => statement.length > 0).length;
-  if (nonEmptyCount === 0) refuse("the query is empty");
-  if (nonEmptyCount > 1) refuse(`only one statement is allowed, found ${nonEmptyCount}`);
-  const first = statements[0] as Token[];
-  if (first.length === 0 || statements.length > 2) refuse('";" is only allowed once, at the end of the statement');
-  return first;
+  return "select";
 }
 
-function classifyStatement(tokens: Token[]): ReadStatementKind {
-  switch (keywordOf(tokens[0])) {
-    case "SHOW":
-      return "show";
-    case "DESCRIBE":
-    case "DESC":
-      return "describe";
-    case "EXPLAIN":
-      assertExplainable(tokens.slice(1));
-      return "explain";
-    default:
-      return classifyQuery(tokens);
+// ---- table functions that pass SQL to a connector ----
+
+function assertNoPassthrough(statement: StatementContext, options: GuardOptions): void {
+  for (const call of descendants(statement, TableFunctionCallContext)) {
+    const parts = call
+      .functionName()
+      .qualifiedName()
+      .identifier()
+      .map((identifier) => identifierValue(identifier));
+    const name = parts.join(".");
+    if (isBuiltinTableFunction(parts)) continue;
+    const catalog = parts.length === 3 ? parts[0] : options.catalog?.toLowerCase();
+    const allowed = (options.passthroughCatalogs ?? []).map((entry) => entry.toLowerCase());
+    const rule = `connector table functions may pass SQL text through to the connector's database, so they are allowed only for the catalogs in PRESTO_PASSTHROUGH_CATALOGS (${allowed.join(", ") || "none"})`;
+    if (catalog === undefined)
+      refuse(`the table function ${name} needs its catalog named (catalog.system.function): ${rule}`);
+    if (!allowed.includes(catalog)) refuse(`the table function ${name} of catalog ${catalog} is not allowed: ${rule}`);
   }
 }
 
-/** A query: optional parentheses, then SELECT, TABLE, VALUES or WITH. */
-function classifyQuery(tokens: Token[]): QueryKind {
-  const firstIndex = tokens.findIndex((token) => !isSymbol(token, "("));
-  const first = tokens[firstIndex];
-  switch (keywordOf(first)) {
-    case "SELECT":
-    case "TABLE":
-      return "select";
-    case "VALUES":
-      return "values";
-    case "WITH":
-      return classifyWith(tokens.slice(firstIndex + 1));
-    default:
-      return refuseStatement(tokens, firstIndex);
+function isBuiltinTableFunction(parts: string[]): boolean {
+  const name = parts[parts.length - 1] ?? "";
+  if (!BUILTIN_TABLE_FUNCTIONS.has(name)) return false;
+  const qualifier = parts.slice(0, -1).join(".");
+  return qualifier === "" || qualifier === "builtin" || qualifier === "system.builtin";
+}
+
+/** An identifier as Trino resolves catalog and function names: unquoted, lowercased. */
+function identifierValue(identifier: IdentifierContext): string {
+  const text = identifier.getText();
+  const unquoted = identifier instanceof QuotedIdentifierContext ? text.slice(1, -1).replaceAll('""', '"') : text;
+  return unquoted.toLowerCase();
+}
+
+// ---- naming a refused statement ----
+
+/** The statement's leading keywords, e.g. "INSERT INTO", "SET SESSION", "CREATE MATERIALIZED VIEW". */
+function statementLabel(statement: StatementContext): string {
+  const words: string[] = [];
+  for (const terminal of terminals(statement)) {
+    const symbolic = TrinoSqlLexer.symbolicNames[terminal.symbol.type] ?? "";
+    const usedAsName = terminal.parent instanceof NonReservedContext || terminal.parent instanceof IdentifierContext;
+    if (!symbolic.startsWith("KW_") || usedAsName) break;
+    const word = symbolic.slice("KW_".length);
+    words.push(word);
+    if (ONE_WORD_LABELS.has(words[0] as string) || LABEL_ENDS.has(word) || words.length === MAX_LABEL_WORDS) break;
+  }
+  return words.join(" ") || (statement.start?.text ?? "such");
+}
+
+function* terminals(tree: ParseTree): Generator<TerminalNode> {
+  if (tree instanceof TerminalNode) {
+    yield tree;
+    return;
+  }
+  for (let index = 0; index < tree.getChildCount(); index++) {
+    const child = tree.getChild(index);
+    if (child) yield* terminals(child);
   }
 }
 
-/** `[RECURSIVE] name [(columns)] AS (query) [, ...]` then the main query; every part must read. */
-function classifyWith(tokens: Token[]): QueryKind {
-  let at = keywordOf(tokens[0]) === "RECURSIVE" ? 1 : 0;
-  for (;;) {
-    const name = tokens[at];
-    if (!name || (name.kind !== "word" && name.kind !== "identifier")) {
-      refuse("expected the name of a WITH query");
-    }
-    at++;
-    if (isSymbol(tokens[at], "(")) at = matchingParenthesis(tokens, at) + 1;
-    if (keywordOf(tokens[at]) !== "AS") refuse(`expected AS after the WITH query name ${name.text}`);
-    at++;
-    if (!isSymbol(tokens[at], "(")) refuse(`expected "(" after ${name.text} AS`);
-    const close = matchingParenthesis(tokens, at);
-    classifyQuery(tokens.slice(at + 1, close));
-    at = close + 1;
-    if (!isSymbol(tokens[at], ",")) break;
-    at++;
+function* descendants<T extends ParserRuleContext>(
+  tree: ParseTree,
+  type: abstract new (...args: never[]) => T,
+): Generator<T> {
+  for (let index = 0; index < tree.getChildCount(); index++) {
+    const child = tree.getChild(index);
+    if (!child || child instanceof TerminalNode) continue;
+    if (child instanceof type) yield child;
+    yield* descendants(child, type);
   }
-  const main = tokens.slice(at);
-  if (main.length === 0) refuse("the WITH clause is not followed by a query");
-  return classifyQuery(main);
-}
-
-function assertExplainable(tokens: Token[]): void {
-  if (keywordOf(tokens[0]) === "ANALYZE") refuse("EXPLAIN ANALYZE is not allowed: it runs the statement");
-  const hasOptions = isSymbol(tokens[0], "(") && EXPLAIN_OPTIONS.has(keywordOf(tokens[1]));
-  const explained = hasOptions ? tokens.slice(matchingParenthesis(tokens, 0) + 1) : tokens;
-  if (explained.length === 0) refuse("EXPLAIN must be followed by a statement");
-  classifyStatement(explained);
-}
-
-function assertNoInto(tokens: Token[]): void {
-  if (tokens.some((token) => keywordOf(token) === "INTO")) {
-    refuse('INTO is not allowed: this tool only reads (quote a column named into as "into")');
-  }
-}
-
-function refuseStatement(tokens: Token[], firstIndex: number): never {
-  const first = tokens[firstIndex];
-  if (!first) refuse('expected a query after "("');
-  const keyword = keywordOf(first);
-  if (WRITE_VERBS.has(keyword)) {
-    const next = keywordOf(tokens[firstIndex + 1]);
-    const verb = TWO_WORD_VERBS.has(keyword) && next ? `${keyword} ${next}` : keyword;
-    refuse(`${verb} statements are not allowed: this tool only reads`);
-  }
-  const found = keyword || first.text;
-  refuse(`a statement starting with ${found} is not allowed: it must start with ${ALLOWED_FIRST_KEYWORDS}`);
-}
-
-function matchingParenthesis(tokens: Token[], openIndex: number): number {
-  let depth = 0;
-  for (let at = openIndex; at < tokens.length; at++) {
-    const token = tokens[at];
-    if (isSymbol(token, "(")) depth++;
-    else if (isSymbol(token, ")") && --depth === 0) return at;
-  }
-  return refuse('a "(" is never closed');
-}
-
-function isSymbol(token: Token | undefined, symbol: string): boolean {
-  return token?.kind === "symbol" && token.text === symbol;
-}
-
-/** The upper-cased word, or "" for anything that is not a bare word. */
-function keywordOf(token: Token | undefined): string {
-  return token?.kind === "word" ? token.text.toUpperCase() : "";
 }

@@ -1,7 +1,9 @@
 import { describe, expect, inject, it } from "vitest";
 import { connect, textOf } from "../../test/workers/mcp-client";
 
-const ALICE = "alice; groups=data-eng,ads; scopes=presto:read presto:write";
+const ALICE = "alice; groups=data-eng,ads";
+/** Alice with a token that may also change things on the cluster (presto_kill_query). */
+const ALICE_WRITE = "alice; groups=data-eng,ads; scopes=presto:read presto:write";
 const upstream = inject("prestoUrl");
 
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; _meta?: Record<string, unknown> };
@@ -57,10 +59,14 @@ describe("presto tools", () => {
   });
 
   it.each([
-    ["DELETE FROM hive.sales.orders", "DELETE statements are not allowed"],
+    ["DELETE FROM hive.sales.orders", "DELETE FROM statements are not allowed"],
     ["select 1; drop table hive.sales.orders", "only one statement is allowed"],
-    ["/* harmless */ INSERT INTO hive.sales.orders VALUES (1)", "INSERT statements are not allowed"],
-    ["WITH t AS (SELECT 1) DELETE FROM hive.sales.orders", "not allowed"],
+    ["/* harmless */ INSERT INTO hive.sales.orders VALUES (1)", "INSERT INTO statements are not allowed"],
+    [
+      "EXPLAIN --\rANALYZE INSERT INTO hive.sales.orders\nSELECT * FROM hive.sales.orders",
+      "EXPLAIN ANALYZE is not allowed",
+    ],
+    ["WITH t AS (SELECT 1) DELETE FROM hive.sales.orders", "not valid Trino SQL"],
     ["EXPLAIN ANALYZE SELECT 1", "EXPLAIN ANALYZE"],
   ])("refuses %s without reaching the coordinator", async (sql, reason) => {
     const before = await stats();
@@ -77,9 +83,57 @@ describe("presto tools", () => {
     const run = await call("presto_run_query", { sql: "SELECT count(*) AS n FROM hive.sales.orders" });
     const queryId = run.structuredContent?.queryId as string;
     const status = await call("presto_query_status", { queryId });
-    expect(status.structuredContent).toMatchObject({ queryId, state: "FINISHED" });
+    expect(status.structuredContent).toMatchObject({
+      queryId,
+      state: "FINISHED",
+      user: "alice",
+      query: "SELECT count(*) AS n FROM hive.sales.orders",
+      queryRedacted: false,
+    });
     const missing = await call("presto_query_status", { queryId: "20200101_000000_00000_zzzzz" });
     expect(missing.isError).toBe(true);
+  });
+
+  it("refuses what the guard refuses in presto_explain_query", async () => {
+    for (const [sql, reason] of [
+      ["EXPLAIN SELECT 1", "without EXPLAIN"],
+      ["EXPLAIN --\rANALYZE SELECT 1", "EXPLAIN ANALYZE is not allowed"],
+      ["SELECT 1; DROP TABLE hive.sales.orders", "only one statement"],
+      ["SELECT * FROM TABLE(hive.system.query(query => 'DROP TABLE x'))", "PRESTO_PASSTHROUGH_CATALOGS"],
+    ]) {
+      const before = await stats();
+      const result = await call("presto_explain_query", { sql });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain(reason);
+      expect((await stats()).statements).toBe(before.statements);
+    }
+  });
+
+  it("shows another user's query with its SQL text and error message redacted, services included", async () => {
+    const secret = "SELECT name FROM hive.sales.customers WHERE name = 'only alice may see this'";
+    const mine = await call("presto_run_query", { sql: secret });
+    const queryId = mine.structuredContent?.queryId as string;
+    const failed = await call("presto_run_query", { sql: "SELECT secret_column FROM hive.sales.customers" });
+    const failedId = /Query (\S+) failed/.exec(textOf(failed))?.[1] as string;
+
+    for (const other of ["bob; groups=finance", "service:reporting-bot"]) {
+      const status = await call("presto_query_status", { queryId }, other);
+      expect(status.structuredContent).toMatchObject({
+        queryId,
+        user: "alice",
+        state: "FINISHED",
+        queryRedacted: true,
+      });
+      expect(status.structuredContent?.query).toBe("(redacted: the SQL text of another user's query is not shown)");
+      expect(textOf(status)).not.toContain("only alice may see this");
+      expect(textOf(status)).toContain("redacted");
+      const failure = await call("presto_query_status", { queryId: failedId }, other);
+      expect(failure.structuredContent).toMatchObject({ state: "FAILED", queryRedacted: true });
+      expect(textOf(failure)).toContain("COLUMN_NOT_FOUND");
+      expect(textOf(failure)).not.toContain("secret_column");
+    }
+    const own = await call("presto_query_status", { queryId: failedId });
+    expect(textOf(own)).toContain("secret_column");
   });
 
   it("maps a failing coordinator to a retriable error", async () => {
@@ -116,7 +170,7 @@ describe("presto tools", () => {
     const { id } = (await started.json()) as { id: string };
     const asked: string[] = [];
     const { client } = await connect({
-      user: ALICE,
+      user: ALICE_WRITE,
       onElicit: (message) => {
         asked.push(message);
         return { action: "accept", content: { approve: true } };
@@ -131,13 +185,29 @@ describe("presto tools", () => {
     };
     expect(info.state).toBe("FAILED");
 
-    const declined = await connect({ user: ALICE, onElicit: () => ({ action: "decline" }) });
+    const declined = await connect({ user: ALICE_WRITE, onElicit: () => ({ action: "decline" }) });
     const kept = (await declined.client.callTool({ name: "presto_kill_query", arguments: { queryId: id } })) as Result;
     expect(kept._meta?.["fleet/errorClass"]).toBe("not_approved");
   });
 
+  it("kills queries only with the write scope presto:write", async () => {
+    const readOnly = await connect({ user: ALICE, onElicit: () => ({ action: "accept", content: { approve: true } }) });
+    expect((await readOnly.client.listTools()).tools.map((t) => t.name)).not.toContain("presto_kill_query");
+    const refused = await readOnly.client.callTool({
+      name: "presto_kill_query",
+      arguments: { queryId: "20200101_000000_00000_zzzzz" },
+    });
+    expect(textOf(refused)).toContain("presto_kill_query requires the scope presto:write");
+    const writer = await connect({ user: ALICE_WRITE });
+    expect((await writer.client.listTools()).tools.map((t) => t.name)).toContain("presto_kill_query");
+  });
+
+  it("needs presto:read to use the server at all", async () => {
+    await expect(connect({ user: "alice; groups=data-eng; scopes=presto:write" })).rejects.toThrow(/403|scope/);
+  });
+
   it("shows and allows killing queries to data engineers only, never to services", async () => {
-    const bob = await connect({ user: "bob; groups=finance" });
+    const bob = await connect({ user: "bob; groups=finance; scopes=presto:read presto:write" });
     expect((await bob.client.listTools()).tools.map((t) => t.name)).not.toContain("presto_kill_query");
     const denied = await bob.client.callTool({
       name: "presto_kill_query",

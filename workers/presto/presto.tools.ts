@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BadArgumentError, type ToolContext, toolsFor } from "../../shared/mcp";
-import type { PrestoClient } from "./presto.client";
+import type { PrestoClient, QueryInfo, QueryOptions, QueryResult } from "./presto.client";
 import { formatRows } from "./presto.format";
 import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.statement";
 
@@ -10,9 +10,28 @@ export interface PrestoUpstreams {
 
 const defineTool = toolsFor<PrestoUpstreams>();
 
-/** Every Presto tool only reads; services (pipelines, bots) may call them. */
+/** The read tools; services (pipelines, bots) may call them. */
 const READ = { scopes: ["presto:read"], services: true } as const;
 const OUTPUT_CHARS = 60_000;
+/** What presto_query_status shows instead of the SQL text of another user's query. */
+export const REDACTED_QUERY = "(redacted: the SQL text of another user's query is not shown)";
+
+/**
+ * The one way a tool sends SQL: through the read-only guard (presto.statement.ts), then as the
+ * caller, inside the client's read-only transaction. Even SQL a tool builds itself is guarded.
+ */
+async function runRead(
+  ctx: ToolContext<PrestoUpstreams>,
+  sql: string,
+  options: Omit<QueryOptions, "user" | "signal">,
+): Promise<QueryResult> {
+  const { presto } = ctx.upstream;
+  const { statement } = assertReadOnlySql(sql, {
+    passthroughCatalogs: presto.config.passthroughCatalogs,
+    catalog: options.catalog ?? presto.config.catalog,
+  });
+  return presto.query(statement, { ...options, user: ctx.caller.principal, signal: ctx.signal });
+}
 
 /** Runs a metadata statement as the caller and renders it compactly. */
 async function metadata(
@@ -20,11 +39,7 @@ async function metadata(
   sql: string,
   options: { maxRows: number; format?: "tsv" | "markdown" },
 ): Promise<string> {
-  const result = await ctx.upstream.presto.query(sql, {
-    user: ctx.caller.principal,
-    maxRows: options.maxRows,
-    signal: ctx.signal,
-  });
+  const result = await runRead(ctx, sql, { maxRows: options.maxRows });
   return formatRows(result, { format: options.format ?? "tsv", maxRows: options.maxRows, maxChars: OUTPUT_CHARS });
 }
 
@@ -117,15 +132,12 @@ export const runQuery = defineTool({
   access: READ,
   minutesSaved: 10,
   async run(args, ctx) {
-    const { statement } = assertReadOnlySql(args.sql);
     if (args.catalog) assertIdentifier("catalog", args.catalog);
     if (args.schema) assertIdentifier("schema", args.schema);
-    const result = await ctx.upstream.presto.query(statement, {
-      user: ctx.caller.principal,
+    const result = await runRead(ctx, args.sql, {
       ...(args.catalog ? { catalog: args.catalog } : {}),
       ...(args.schema ? { schema: args.schema } : {}),
       maxRows: args.limit,
-      signal: ctx.signal,
       onProgress: (p) =>
         ctx.progress(p.progress ?? 0, 100, `${p.state}${p.processedRows ? `: ${p.processedRows} rows processed` : ""}`),
     });
@@ -157,14 +169,11 @@ export const explainQuery = defineTool({
   access: READ,
   minutesSaved: 5,
   async run(args, ctx) {
-    const { statement, kind } = assertReadOnlySql(args.sql);
+    const { presto } = ctx.upstream;
+    const guard = { passthroughCatalogs: presto.config.passthroughCatalogs, catalog: presto.config.catalog };
+    const { statement, kind } = assertReadOnlySql(args.sql, guard);
     if (kind === "explain") throw new BadArgumentError("sql", "give the statement itself, without EXPLAIN");
-    const sql = `EXPLAIN (TYPE ${args.type.toUpperCase()}) ${statement}`;
-    const result = await ctx.upstream.presto.query(sql, {
-      user: ctx.caller.principal,
-      maxRows: 10_000,
-      signal: ctx.signal,
-    });
+    const result = await runRead(ctx, `EXPLAIN (TYPE ${args.type.toUpperCase()}) ${statement}`, { maxRows: 10_000 });
     return result.rows.map((row) => String(row[0] ?? "")).join("\n") || "(empty plan)";
   },
 });
@@ -172,13 +181,18 @@ export const explainQuery = defineTool({
 export const queryStatus = defineTool({
   name: "presto_query_status",
   title: "Query status",
-  description: "Look up a query on the coordinator by id: state, user, elapsed time, progress and error.",
+  description:
+    "Look up a query on the coordinator by id: state, user, elapsed time, progress and error. " +
+    "The SQL text (and error message) of another user's query is redacted.",
   input: { queryId: z.string().min(1).max(128).describe("Query id, e.g. 20241126_153012_00001_abcde") },
   annotations: { readOnlyHint: true, openWorldHint: true },
   access: READ,
   minutesSaved: 2,
   async run(args, ctx) {
-    const info = await ctx.upstream.presto.queryInfo(args.queryId, { signal: ctx.signal });
+    const info = visibleTo(
+      ctx.caller.principal,
+      await ctx.upstream.presto.queryInfo(args.queryId, { signal: ctx.signal }),
+    );
     return { text: JSON.stringify(info, null, 2), structured: { ...info } };
   },
 });
@@ -191,7 +205,7 @@ export const killQuery = defineTool({
     "data engineers only.",
   input: { queryId: z.string().min(1).max(128).describe("Id of the query to kill, e.g. 20241126_153012_00001_abcde") },
   annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  access: { groups: ["data-eng"], scopes: ["presto:read", "presto:write"] },
+  access: { groups: ["data-eng"], scopes: ["presto:write"] },
   minutesSaved: 5,
   approval: ({ queryId }) => `Kill Presto query ${queryId}? Its results are lost and its user is told it was canceled.`,
   async run({ queryId }, ctx) {
@@ -204,6 +218,17 @@ export const killQuery = defineTool({
     return `Killed query ${queryId} (${before.state} for ${before.elapsedTime}, user ${before.user}).`;
   },
 });
+
+/**
+ * A query as the caller may see it: the SQL text of someone else's query (users and services
+ * alike) is replaced by a note saying it was redacted, and so is its error message, which
+ * quotes the SQL it failed on.
+ */
+function visibleTo(caller: string, info: QueryInfo): QueryInfo & { queryRedacted: boolean } {
+  if (info.user === caller) return { ...info, queryRedacted: false };
+  const error = info.error ? { ...info.error, message: REDACTED_QUERY } : undefined;
+  return { ...info, query: REDACTED_QUERY, error, queryRedacted: true };
+}
 
 export const prestoTools = [
   listCatalogs,
