@@ -86,7 +86,8 @@ describe("presto tools", () => {
     expect(status.structuredContent).toMatchObject({
       queryId,
       state: "FINISHED",
-      user: "alice",
+      // The identity of record (the test token's subject), never the login name.
+      user: "user-alice",
       query: "SELECT count(*) AS n FROM hive.sales.orders",
       queryRedacted: false,
     });
@@ -120,7 +121,7 @@ describe("presto tools", () => {
       const status = await call("presto_query_status", { queryId }, other);
       expect(status.structuredContent).toMatchObject({
         queryId,
-        user: "alice",
+        user: "user-alice",
         state: "FINISHED",
         queryRedacted: true,
       });
@@ -192,12 +193,14 @@ describe("presto tools", () => {
 
   it("kills queries only with the write scope presto:write", async () => {
     const readOnly = await connect({ user: ALICE, onElicit: () => ({ action: "accept", content: { approve: true } }) });
-    expect((await readOnly.client.listTools()).tools.map((t) => t.name)).not.toContain("presto_kill_query");
-    const refused = await readOnly.client.callTool({
-      name: "presto_kill_query",
-      arguments: { queryId: "20200101_000000_00000_zzzzz" },
-    });
-    expect(textOf(refused)).toContain("presto_kill_query requires the scope presto:write");
+    // Listed (a data engineer may kill once she consents to presto:write); the call is met with
+    // a scope challenge (HTTP 403 insufficient_scope), so nothing reaches the coordinator.
+    expect((await readOnly.client.listTools()).tools.map((t) => t.name)).toContain("presto_kill_query");
+    const before = await stats();
+    await expect(
+      readOnly.client.callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } }),
+    ).rejects.toThrow(/insufficient_scope.*presto_kill_query needs the scope presto:write/);
+    expect((await stats()).statements).toBe(before.statements);
     const writer = await connect({ user: ALICE_WRITE });
     expect((await writer.client.listTools()).tools.map((t) => t.name)).toContain("presto_kill_query");
   });
