@@ -4,16 +4,18 @@
  * the real consent page and the local IdP, basic accessibility checks, and the 375 px layout.
  * Screenshots go to test-results/screenshots/ on every run.
  *
- * Needs Debian's chromium at /usr/bin/chromium (or CHROMIUM_PATH); never downloads a browser.
+ * Chromium: CHROMIUM_PATH, else a system one (Debian's /usr/bin/chromium), else the one inside the
+ * @sparticuz/chromium devDependency; FLEET_PAGE_CHROMIUM=npm forces that one (./chromium.ts).
  */
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators' innerText(), not DOM nodes
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LOCAL_SERVICES } from "../../local/fleet.ts";
 import { PASSWORDS, serviceToken } from "../../local/oauth.client.ts";
 import { snippetFor } from "../../shared/registry/client.snippets.ts";
+import { chooseChromium, launchChromium } from "./chromium.ts";
 
 const registry = inject("registryUrl");
 const authUrl = inject("authUrl");
@@ -38,17 +40,11 @@ const contexts: BrowserContext[] = [];
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await publishExtraServers();
-  const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-  if (!existsSync(executablePath)) {
-    throw new Error(
-      `The page tests need Chromium at ${executablePath}: apt-get install -y chromium (what .ci/run does), or set CHROMIUM_PATH`,
-    );
-  }
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--no-sandbox"],
-    headless: true,
-  });
+  const choice = chooseChromium(process.env);
+  browser = await launchChromium(choice);
+  console.log(
+    `page tests: Chromium ${browser.version()} from ${choice.source} (${choice.executablePath ?? "@sparticuz/chromium"})`,
+  );
 });
 
 afterAll(async () => {
