@@ -44,9 +44,14 @@ export interface SessionRecord {
   lastActiveAt: number;
 }
 
-/** Events older than this are pruned; a client resuming later starts a fresh stream. */
-const EVENT_RETENTION_MS = 15 * 60_000;
-const MAX_EVENTS = 5_000;
+/**
+ * The event log is pruned as it grows (every PRUNE_EVERY events stored): events older than
+ * EVENT_RETENTION_MS go, and only the newest MAX_EVENTS are kept. A client resuming from a pruned
+ * event gets an error and opens a fresh stream.
+ */
+export const EVENT_RETENTION_MS = 15 * 60_000;
+export const MAX_EVENTS = 5_000;
+const PRUNE_EVERY = 100;
 
 export class SessionStorage {
   readonly #storage: DurableObjectStorage;
@@ -146,16 +151,19 @@ export class SessionStorage {
 
   eventStore(): EventStore {
     const sql = this.#sql;
+    const prune = (now: number) => this.pruneEvents(now);
     return {
       async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+        const now = Date.now();
         const { seq } = sql
           .exec<{ seq: number }>(
             "INSERT INTO events (stream_id, message, created_at) VALUES (?, ?, ?) RETURNING seq",
             streamId,
             JSON.stringify(message),
-            Date.now(),
+            now,
           )
           .one();
+        if (seq % PRUNE_EVERY === 0) prune(now);
         return String(seq);
       },
       async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {

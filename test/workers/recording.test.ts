@@ -1,5 +1,6 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { EVENT_RETENTION_MS, MAX_EVENTS, SessionStorage } from "../../shared/mcp/session.storage";
 import { bearer, connect, initializeMessage, postRpc, workerFetch } from "./mcp-client";
 
 function stubOf(sessionId: string) {
@@ -154,5 +155,28 @@ describe("resumable streams", () => {
     expect(progress).toEqual([3, 4, 5, 6]);
     expect(rest).toContain('"id":77');
     expect(rest).toContain("counted to 6");
+  });
+
+  it("prunes the event log as it grows: older than 15 minutes, or beyond the newest 5 000", async () => {
+    const { transport, client } = await connect();
+    const sessionId = transport.sessionId as string;
+    await client.close();
+    const left = await runInDurableObject(stubOf(sessionId), async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DELETE FROM events");
+      sql.exec(
+        "INSERT INTO events (stream_id, message, created_at) VALUES ('old', '{}', ?)",
+        Date.now() - EVENT_RETENTION_MS - 1,
+      );
+      const events = new SessionStorage(state.storage).eventStore();
+      for (let i = 0; i < MAX_EVENTS + 250; i++) await events.storeEvent("s", { jsonrpc: "2.0", method: "ping" });
+      return sql
+        .exec<{ n: number; old: number }>(
+          "SELECT count(*) AS n, count(*) FILTER (WHERE stream_id = 'old') AS old FROM events",
+        )
+        .one();
+    });
+    expect(left.old).toBe(0);
+    expect(left.n).toBeLessThanOrEqual(MAX_EVENTS + 100);
   });
 });
