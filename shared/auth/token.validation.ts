@@ -2,7 +2,7 @@
  * Access tokens at a domain server. Tokens are issued by the auth Worker and validated by it over
  * a Service Binding (RPC) to its `TokenValidator` entrypoint, bound to this server alone; results
  * are cached briefly per isolate so a session's calls do not each pay a round trip. A revocation
- * therefore reaches a server within CACHE_TTL_MS (plus the auth Worker's own 30 s, see README).
+ * therefore reaches a server within CACHE_TTL_MS (plus the auth Worker's own 30 s, see docs/identity.md).
  */
 import type { Caller } from "./caller";
 
