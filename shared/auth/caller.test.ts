@@ -21,6 +21,8 @@ describe("callerFrom", () => {
       kind: "user",
       id: "user:mallory@example.com",
       principal: "mallory@example.com",
+      // Who they are at the IdP, whatever their email becomes.
+      subject: "https://idp.example.com#00u1abc",
       name: "alice",
       groups: ["ads"],
       scopes: ["presto:read"],

@@ -15,6 +15,12 @@ export interface Caller {
    * Trino user) and who a review is recorded for. Never the IdP's `preferred_username`.
    */
   principal: string;
+  /**
+   * Who this is at the IdP, whatever their email becomes: `<issuer>#<subject>` for a user (the
+   * one claim pair an IdP never reassigns), `service:<name>` for a service. Rules that must count
+   * or refuse people (revocation, "two different reviewers") key on it, not on the principal.
+   */
+  subject: string;
   /** Display only (a user's login, a service's name): never an identity. */
   name: string;
   /** Business groups (users only). */
@@ -34,7 +40,9 @@ export function decodeCaller(value: string | null): Caller | undefined {
   if (!value) return undefined;
   try {
     const parsed = JSON.parse(value) as Caller;
-    return typeof parsed.id === "string" && Array.isArray(parsed.groups) ? parsed : undefined;
+    return typeof parsed.id === "string" && typeof parsed.subject === "string" && Array.isArray(parsed.groups)
+      ? parsed
+      : undefined;
   } catch {
     return undefined;
   }

@@ -73,7 +73,8 @@ export function cachedValidator(auth: AuthBinding) {
 export function callerFrom(props: TokenProps, scope: readonly string[]): Caller {
   if (props.kind === "service") {
     const { name } = props;
-    return { kind: "service", id: `service:${name}`, principal: name, name, groups: [], scopes: [...scope] };
+    const id = `service:${name}`;
+    return { kind: "service", id, principal: name, subject: id, name, groups: [], scopes: [...scope] };
   }
   // Tokens issued before the auth Worker derived a principal carry only the subject.
   const principal = props.principal ?? props.sub;
@@ -82,6 +83,7 @@ export function callerFrom(props: TokenProps, scope: readonly string[]): Caller 
     kind: "user",
     id: `user:${principal}`,
     principal,
+    subject: props.iss ? `${props.iss}#${props.sub}` : props.sub,
     name: login,
     groups: [...(props.groups ?? [])],
     scopes: [...scope],
