@@ -10,10 +10,16 @@ import {
   PredictionMode,
   type RecognitionException,
   type Recognizer,
-  type Token,
+  Token,
 } from "antlr4ng";
 import { TrinoSqlLexer } from "dt-sql-parser/dist/lib/trino/TrinoSqlLexer";
-import { type StatementContext, TrinoSqlParser } from "dt-sql-parser/dist/lib/trino/TrinoSqlParser";
+import type { StatementContext, TrinoSqlParser } from "dt-sql-parser/dist/lib/trino/TrinoSqlParser";
+import {
+  budgetedParser,
+  PredictionBudgetExceeded,
+  type PredictionUsage,
+  withPredictionBudget,
+} from "./presto.prediction";
 
 /**
  * Trino SQL as Trino reads it: the lexer and parser generated from Trino's own grammar
@@ -29,16 +35,28 @@ export interface SyntaxProblem {
   message: string;
 }
 
-export type ParsedSql =
+export type ParsedSql = (
   | { ok: true; statements: StatementContext[]; textOf: (context: ParserRuleContext) => string }
-  | { ok: false; problem: SyntaxProblem };
+  /** Not (valid) Trino SQL. */
+  | { ok: false; problem: SyntaxProblem }
+  /** Beyond what the guard checks: too long, too deeply nested, or too costly to parse. */
+  | { ok: false; tooComplex: string }
+) & { usage: PredictionUsage };
 
-/** Deeper nesting than this is refused before parsing: prediction cost grows steeply with depth. */
-export const MAX_NESTING = 100;
+/** Deeper bracket nesting than this (`(`, `[`) is refused before parsing. */
+export const MAX_NESTING = 32;
+/** Deeper nesting of subqueries (`(SELECT`, `(WITH`, `(VALUES`, `(TABLE`) than this is refused before parsing. */
+export const MAX_SUBQUERY_DEPTH = 8;
+/** More tokens than this (comments and whitespace not counted) are refused before parsing. */
+export const MAX_TOKENS = 20_000;
+
+const NO_USAGE: PredictionUsage = { steps: 0, predictions: 0, maxDecisionSteps: 0 };
 
 /**
  * Parses `sql` into its statements. Fails on anything the grammar does not accept, reporting the
- * first problem; never returns a partial or recovered tree.
+ * first problem; never returns a partial or recovered tree. Refuses, before parsing, what is
+ * longer or nests deeper than the caps above, and stops parsing what exceeds the prediction
+ * budget (presto.prediction.ts), so that no input holds the CPU for long.
  */
 export function parseTrinoSql(sql: string): ParsedSql {
   const chars = CharStreams.fromString(sql);
@@ -48,21 +66,28 @@ export function parseTrinoSql(sql: string): ParsedSql {
   lexer.addErrorListener(problems);
   const tokens = new CommonTokenStream(lexer);
   tokens.fill();
-  const tooDeep = firstTooDeep(tokens.getTokens());
-  if (tooDeep) {
-    return {
-      ok: false,
-      problem: {
-        line: tooDeep.line,
-        column: tooDeep.column + 1,
-        message: `the query nests brackets more than ${MAX_NESTING} deep`,
-      },
-    };
+  const beyond = beyondCaps(tokens.getTokens());
+  if (beyond) return { ok: false, tooComplex: beyond, usage: NO_USAGE };
+  let parsed: { result: StatementContext[] | undefined; usage: PredictionUsage };
+  try {
+    parsed = withPredictionBudget(() => parseStatements(tokens, problems));
+  } catch (error) {
+    if (error instanceof PredictionBudgetExceeded) {
+      return {
+        ok: false,
+        tooComplex: "it is too complex to check (parsing it needs too much work)",
+        usage: error.usage,
+      };
+    }
+    // A stack overflow in the generated parser's recursion: the caps above make it unlikely.
+    if (error instanceof RangeError)
+      return { ok: false, tooComplex: "it is too deeply nested or too long to check", usage: NO_USAGE };
+    throw error;
   }
-  const statements = parseStatements(tokens, problems);
+  const { result: statements, usage } = parsed;
   const problem = problems.first;
-  if (problem || !statements) return { ok: false, problem: problem ?? unknownProblem() };
-  return { ok: true, statements, textOf: (context) => sourceText(chars, context) };
+  if (problem || !statements) return { ok: false, problem: problem ?? unknownProblem(), usage };
+  return { ok: true, statements, textOf: (context) => sourceText(chars, context), usage };
 }
 
 /**
@@ -70,7 +95,7 @@ export function parseTrinoSql(sql: string): ParsedSql {
  * only when that fails, full LL prediction with error reporting (SLL can refuse valid input).
  */
 function parseStatements(tokens: CommonTokenStream, problems: ProblemCollector): StatementContext[] | undefined {
-  const parser = new TrinoSqlParser(tokens);
+  const parser = budgetedParser(tokens);
   parser.removeErrorListeners();
   parser.interpreter.predictionMode = PredictionMode.SLL;
   parser.errorHandler = new BailErrorStrategy();
@@ -80,7 +105,7 @@ function parseStatements(tokens: CommonTokenStream, problems: ProblemCollector):
     if (!(error instanceof ParseCancellationException)) throw error;
   }
   tokens.seek(0);
-  const full = new TrinoSqlParser(tokens);
+  const full = budgetedParser(tokens);
   full.removeErrorListeners();
   full.addErrorListener(problems);
   full.interpreter.predictionMode = PredictionMode.LL;
@@ -104,14 +129,35 @@ function sourceText(chars: CharStream, context: ParserRuleContext): string {
 
 const OPENING = new Set(["(", "["]);
 const CLOSING = new Set([")", "]"]);
+/** The words that open a query inside a bracket: `(SELECT`, `(WITH`, `(VALUES`, `(TABLE`. */
+const QUERY_STARTS = new Set([
+  TrinoSqlLexer.KW_SELECT,
+  TrinoSqlLexer.KW_WITH,
+  TrinoSqlLexer.KW_VALUES,
+  TrinoSqlLexer.KW_TABLE,
+]);
 
-function firstTooDeep(tokens: Token[]): Token | undefined {
-  let depth = 0;
-  for (const token of tokens) {
-    if (token.channel !== 0) continue;
+/** Why the tokens are beyond what the guard parses (too many, too deeply nested), or undefined. */
+function beyondCaps(all: Token[]): string | undefined {
+  const tokens = all.filter((token) => token.channel === 0 && token.type !== Token.EOF);
+  if (tokens.length > MAX_TOKENS) {
+    return `it is too long to check (${tokens.length} tokens; at most ${MAX_TOKENS})`;
+  }
+  // For each open bracket, whether it opened a subquery.
+  const open: boolean[] = [];
+  let subqueries = 0;
+  for (const [index, token] of tokens.entries()) {
     const text = token.text ?? "";
-    if (OPENING.has(text) && ++depth > MAX_NESTING) return token;
-    if (CLOSING.has(text)) depth--;
+    if (OPENING.has(text)) {
+      const subquery = text === "(" && QUERY_STARTS.has(tokens[index + 1]?.type ?? -1);
+      open.push(subquery);
+      if (subquery) subqueries++;
+      const where = `(line ${token.line}, column ${token.column + 1})`;
+      if (open.length > MAX_NESTING) return `it nests brackets more than ${MAX_NESTING} deep ${where}`;
+      if (subqueries > MAX_SUBQUERY_DEPTH) return `it nests subqueries more than ${MAX_SUBQUERY_DEPTH} deep ${where}`;
+    } else if (CLOSING.has(text) && open.pop()) {
+      subqueries--;
+    }
   }
   return undefined;
 }
