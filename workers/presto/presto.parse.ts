@@ -5,7 +5,9 @@ import {
   type CharStream,
   CharStreams,
   CommonTokenStream,
+  DefaultErrorStrategy,
   ParseCancellationException,
+  type Parser,
   type ParserRuleContext,
   PredictionMode,
   type RecognitionException,
@@ -15,8 +17,11 @@ import {
 import { TrinoSqlLexer } from "dt-sql-parser/dist/lib/trino/TrinoSqlLexer";
 import type { StatementContext, TrinoSqlParser } from "dt-sql-parser/dist/lib/trino/TrinoSqlParser";
 import {
+  boundPredictionCache,
   budgetedParser,
+  PREDICTION_BUDGET,
   PredictionBudgetExceeded,
+  type PredictionLimits,
   type PredictionUsage,
   withPredictionBudget,
 } from "./presto.prediction";
@@ -43,6 +48,12 @@ export type ParsedSql = (
   | { ok: false; tooComplex: string }
 ) & { usage: PredictionUsage };
 
+/**
+ * Longer SQL than this (in UTF-16 code units, as JavaScript counts) is refused before it is even
+ * lexed: the tools' own limit on their `sql` argument, held here too so that no caller can hand
+ * the guard more.
+ */
+export const MAX_SQL_LENGTH = 100_000;
 /** Deeper bracket nesting than this (`(`, `[`) is refused before parsing. */
 export const MAX_NESTING = 32;
 /** Deeper nesting of subqueries (`(SELECT`, `(WITH`, `(VALUES`, `(TABLE`) than this is refused before parsing. */
@@ -58,7 +69,14 @@ const NO_USAGE: PredictionUsage = { steps: 0, predictions: 0, maxDecisionSteps: 
  * longer or nests deeper than the caps above, and stops parsing what exceeds the prediction
  * budget (presto.prediction.ts), so that no input holds the CPU for long.
  */
-export function parseTrinoSql(sql: string): ParsedSql {
+export function parseTrinoSql(sql: string, limits: PredictionLimits = PREDICTION_BUDGET): ParsedSql {
+  if (sql.length > MAX_SQL_LENGTH) {
+    return {
+      ok: false,
+      tooComplex: `it is too long to check (${sql.length} characters; at most ${MAX_SQL_LENGTH})`,
+      usage: NO_USAGE,
+    };
+  }
   const chars = CharStreams.fromString(sql);
   const lexer = new TrinoSqlLexer(chars);
   const problems = new ProblemCollector(chars);
@@ -67,19 +85,27 @@ export function parseTrinoSql(sql: string): ParsedSql {
   const tokens = new CommonTokenStream(lexer);
   tokens.fill();
   const beyond = beyondCaps(tokens.getTokens());
-  if (beyond) return { ok: false, tooComplex: beyond, usage: NO_USAGE };
+  if (beyond) {
+    boundPredictionCache(limits); // the lexer's states, which lexing alone may have added
+    return { ok: false, tooComplex: beyond, usage: NO_USAGE };
+  }
   let parsed: { result: StatementContext[] | undefined; usage: PredictionUsage };
   try {
-    parsed = withPredictionBudget(() => parseStatements(tokens, problems));
+    parsed = withPredictionBudget(() => parseStatements(tokens, problems), limits);
   } catch (error) {
     if (error instanceof PredictionBudgetExceeded) {
+      // Stopped in the full pass, which runs only once the fast one failed: where that failed is
+      // most likely a syntax error, worth naming (a long query with a typo at its end).
+      const at = problems.fastFailure;
+      const near = at ? `; it may not be valid Trino SQL near line ${at.line}, column ${at.column + 1}` : "";
       return {
         ok: false,
-        tooComplex: "it is too complex to check (parsing it needs too much work)",
+        tooComplex: `it is too complex to check (parsing it needs too much work${near})`,
         usage: error.usage,
       };
     }
-    // A stack overflow in the generated parser's recursion: the caps above make it unlikely.
+    // A stack overflow in the generated parser's recursion (a long chain of unary operators);
+    // the budget has emptied the prediction cache, as after any stopped check.
     if (error instanceof RangeError)
       return { ok: false, tooComplex: "it is too deeply nested or too long to check", usage: NO_USAGE };
     throw error;
@@ -92,25 +118,68 @@ export function parseTrinoSql(sql: string): ParsedSql {
 
 /**
  * Two-stage parsing, as Trino does: the fast SLL prediction first, bailing at the first error;
- * only when that fails, full LL prediction with error reporting (SLL can refuse valid input).
+ * only when that fails, full LL prediction (SLL can refuse valid input), reporting the first
+ * error and stopping there: recovering from it to find more would cost without bound (19 000
+ * misplaced words took 6 s) for problems nobody is shown.
  */
 function parseStatements(tokens: CommonTokenStream, problems: ProblemCollector): StatementContext[] | undefined {
   const parser = budgetedParser(tokens);
   parser.removeErrorListeners();
   parser.interpreter.predictionMode = PredictionMode.SLL;
-  parser.errorHandler = new BailErrorStrategy();
+  const bail = new BailNoting();
+  parser.errorHandler = bail;
   try {
     if (!problems.first) return statementsOf(parser);
   } catch (error) {
     if (!(error instanceof ParseCancellationException)) throw error;
+    problems.fastFailure = bail.failedAt;
   }
   tokens.seek(0);
   const full = budgetedParser(tokens);
   full.removeErrorListeners();
   full.addErrorListener(problems);
   full.interpreter.predictionMode = PredictionMode.LL;
-  const statements = statementsOf(full);
-  return problems.first ? undefined : statements;
+  full.errorHandler = new StopAtFirstError();
+  try {
+    const statements = statementsOf(full);
+    return problems.first ? undefined : statements;
+  } catch (error) {
+    if (error instanceof ParseCancellationException && problems.first) return undefined;
+    throw error;
+  }
+}
+
+/** Bails at the first error, as BailErrorStrategy, noting the token it failed at. */
+class BailNoting extends BailErrorStrategy {
+  failedAt: Token | undefined;
+
+  override recover(recognizer: Parser, error: RecognitionException): void {
+    this.failedAt = error.offendingToken ?? recognizer.getCurrentToken();
+    super.recover(recognizer, error);
+  }
+
+  override recoverInline(recognizer: Parser): never {
+    this.failedAt = recognizer.getCurrentToken();
+    return super.recoverInline(recognizer);
+  }
+}
+
+/** ANTLR's error reporting (its messages, its listeners), then a stop instead of recovery. */
+class StopAtFirstError extends DefaultErrorStrategy {
+  override reportError(recognizer: Parser, error: RecognitionException): void {
+    super.reportError(recognizer, error);
+    throw new ParseCancellationException(error);
+  }
+
+  override reportUnwantedToken(recognizer: Parser): void {
+    super.reportUnwantedToken(recognizer);
+    throw new ParseCancellationException(new Error("unwanted token"));
+  }
+
+  override reportMissingToken(recognizer: Parser): void {
+    super.reportMissingToken(recognizer);
+    throw new ParseCancellationException(new Error("missing token"));
+  }
 }
 
 function statementsOf(parser: TrinoSqlParser): StatementContext[] {
@@ -164,6 +233,8 @@ function beyondCaps(all: Token[]): string | undefined {
 
 class ProblemCollector extends BaseErrorListener {
   first: SyntaxProblem | undefined;
+  /** Where the fast (SLL) pass failed, when it did. */
+  fastFailure: Token | undefined;
   readonly #chars: CharStream;
 
   constructor(chars: CharStream) {

@@ -3,39 +3,60 @@ import {
   type ATNConfig,
   type ATNConfigSet,
   DFA,
-  type HashSet,
+  type DFAState,
+  HashMap,
+  HashSet,
   ParserATNSimulator,
   type ParserRuleContext,
   PredictionContextCache,
   SingletonPredictionContext,
   type TokenStream,
 } from "antlr4ng";
+import { TrinoSqlLexer } from "dt-sql-parser/dist/lib/trino/TrinoSqlLexer";
 import { TrinoSqlParser } from "dt-sql-parser/dist/lib/trino/TrinoSqlParser";
 
 /**
  * A work budget for the parser's adaptive prediction, so that a short query cannot hold a
  * Durable Object's CPU: ALL(*) prediction over Trino's grammar is exponential in the nesting of
  * some shapes (`SELECT (SELECT (SELECT … 1)))`: each level doubles the work of one prediction,
- * 116 characters took 27 s). The cost is not in the number of predictions but inside single
- * ones: in walking the ATN (`closure_`) and, above all, in comparing the prediction contexts
- * that prediction merges (`equals` of ANTLR's prediction contexts, called exponentially often).
- * Both are counted as steps; a check that needs more steps than the budget, in one decision or
- * in all, is stopped with `PredictionBudgetExceeded`.
+ * 116 characters took 27 s) and quadratic in others (a prediction that looks far ahead, repeated
+ * at every item of a long list). The work is counted as steps wherever prediction loops:
  *
- * Steps, not milliseconds: inside a Worker the clock does not advance while code runs without
- * I/O, so a time budget would never fire there. The numbers are measured (`npm run bench:guard`,
- * bench/results/guard.md, and the guard's tests): the realistic analytical SQL of
- * presto.analytics.corpus.ts, each parsed with an empty prediction cache (a fresh isolate, the
- * most it costs), needs at most ~61 000 steps in one decision and ~341 000 in all (8× and 4×
- * below the budget); a step costs about 0.5 µs on Node, so a refused check stops within
- * ~0.2 s (one decision) to ~0.8 s (all).
+ * - each lookahead token of a prediction (`getExistingTargetState`), a tenth of a step when it
+ *   follows a cached DFA edge: the long-lookahead cost, which the DFA cache does not remove (a
+ *   select list of bare columns looks ahead to its end at every column: quadratic);
+ * - each ATN configuration closed over (`closure_`);
+ * - each comparison of prediction contexts (their `equals`, called exponentially often by the
+ *   merges inside prediction, where no subclass reaches);
+ * - each lookup in ANTLR's hash maps and sets (configuration sets, merge and context caches,
+ *   the conflict analyses run on every lookahead token).
+ *
+ * A check that needs more steps than the budget, in one decision or in all, is stopped with
+ * `PredictionBudgetExceeded`. Steps, not milliseconds: inside a Worker the clock does not
+ * advance while code runs without I/O, so a time budget would never fire there. Counting every
+ * loop keeps a step's cost within a small range whatever the input's shape (0.2–1 µs on Node,
+ * `npm run bench` prints steps and milliseconds side by side), which is what makes the budget a
+ * bound on CPU time. The numbers are measured (bench/results/guard.md, and the guard's tests):
+ * the realistic analytical SQL of presto.analytics.corpus.ts, each parsed with an empty
+ * prediction cache (a fresh isolate, the most it costs), needs at most ~112 000 steps in one
+ * decision and ~674 000 in all (7× and 2.2× below the budget); scalar subqueries nested eight deep
+ * in a select list, as SQL generators write them, ~407 000 in one decision.
  */
 export const PREDICTION_BUDGET = {
   /** Steps one prediction (one decision of the grammar at one place) may take. */
-  perDecision: 500_000,
+  perDecision: 800_000,
   /** Steps all predictions of one check may take, both parsing passes together. */
   perCheck: 1_500_000,
+  /**
+   * DFA states the prediction cache may hold after a check (each costs ~11 KB: its
+   * configurations and their contexts). The realistic corpus leaves ~1 200 and a long stream of
+   * varied queries ~2 500; past the cap the cache is emptied after the check, and the next
+   * checks start cold (they fit the budget cold: that is how it is measured).
+   */
+  cachedStates: 3_000,
 } as const;
+
+export type PredictionLimits = { readonly [K in keyof typeof PREDICTION_BUDGET]: number };
 
 /** What a check used, for tests and the bench. */
 export interface PredictionUsage {
@@ -54,9 +75,17 @@ export class PredictionBudgetExceeded extends Error {
   }
 }
 
+/**
+ * Lookahead tokens a prediction follows through the DFA cache for one step: following a cached
+ * edge costs about a tenth of the other steps (measured: ~0.04 µs against 0.2–0.75 µs).
+ */
+const LOOKAHEAD_PER_STEP = 10;
+
 interface Budget extends PredictionUsage {
+  limits: PredictionLimits;
+  /** Lookahead tokens followed through the DFA cache (counted as steps, LOOKAHEAD_PER_STEP a step). */
+  lookahead: number;
   decisionStart: number;
-  limits: { perDecision: number; perCheck: number };
 }
 
 /** The budget of the check running now (checks are synchronous: at most one at a time). */
@@ -76,38 +105,56 @@ function step(): void {
 /**
  * Runs `check` with a fresh budget and reports what it used. A `PredictionBudgetExceeded` thrown
  * inside propagates (the generated parser rethrows anything that is not a RecognitionException).
- * ANTLR adds a prediction to its shared DFA cache only once it is complete, but the predictions
- * completed before the stop stay cached: a retry would go further each time, and an input built
- * to be expensive would fill the isolate's memory with its states. So a stopped check empties
- * the cache: the same input is refused again, and the next checks start cold (they fit the
- * budget cold: that is how it is measured).
+ * ANTLR adds a prediction to the DFA cache that all parsers of the isolate share only once it
+ * is complete, but the predictions completed before a stop stay cached: a retry would go
+ * further each time, and an input built to be expensive would fill the isolate's memory with
+ * its states. So a stopped check (budget or stack overflow) empties the cache, and any check
+ * leaving it above `limits.cachedStates` too: the cache never grows without bound across calls.
  */
 export function withPredictionBudget<T>(
   check: () => T,
-  limits: { perDecision: number; perCheck: number } = PREDICTION_BUDGET,
+  limits: PredictionLimits = PREDICTION_BUDGET,
 ): { result: T; usage: PredictionUsage } {
-  const budget: Budget = { steps: 0, predictions: 0, maxDecisionSteps: 0, decisionStart: 0, limits };
+  const budget: Budget = { steps: 0, predictions: 0, maxDecisionSteps: 0, lookahead: 0, decisionStart: 0, limits };
   const outer = active;
   active = budget;
+  let stopped = true;
   try {
     const result = check();
+    stopped = false;
     return { result, usage: usageOf(budget) };
-  } catch (error) {
-    if (error instanceof PredictionBudgetExceeded) resetPredictionCache();
-    throw error;
   } finally {
     active = outer;
+    if (stopped) resetPredictionCache();
+    else boundPredictionCache(limits);
   }
 }
 
+/** Empties the prediction caches if they hold more states than the limits allow. */
+export function boundPredictionCache(limits: PredictionLimits = PREDICTION_BUDGET): void {
+  if (cachedStates() > limits.cachedStates) resetPredictionCache();
+}
+
+/** DFA states in the prediction caches (the parser's and the lexer's). */
+export function cachedStates(): number {
+  let states = 0;
+  for (const dfa of [...sharedDfa(), ...lexerDfa()]) states += dfa.states.length;
+  return states;
+}
+
 /**
- * Empties the grammar's prediction cache (the DFA all parsers in this isolate share), as in a
- * fresh isolate, where a check costs the most: for tests and the bench, which measure that case.
+ * Empties the prediction caches (the DFAs all parsers and lexers in this isolate share), as in a
+ * fresh isolate, where a check costs the most: after a stopped check, past the cap, and for
+ * tests and the bench, which measure that case.
  */
 export function resetPredictionCache(): void {
-  const dfas = sharedDfa();
-  for (let decision = 0; decision < dfas.length; decision++) {
-    dfas[decision] = new DFA(TrinoSqlParser._ATN.getDecisionState(decision), decision);
+  for (const [dfas, atn] of [
+    [sharedDfa(), TrinoSqlParser._ATN],
+    [lexerDfa(), TrinoSqlLexer._ATN],
+  ] as const) {
+    for (let decision = 0; decision < dfas.length; decision++) {
+      dfas[decision] = new DFA(atn.getDecisionState(decision), decision);
+    }
   }
 }
 
@@ -122,6 +169,12 @@ class BudgetedSimulator extends ParserATNSimulator {
   constructor(parser: TrinoSqlParser) {
     // As the generated constructor builds it: the grammar's ATN and its shared DFA cache.
     super(parser, TrinoSqlParser._ATN, sharedDfa(), new PredictionContextCache());
+  }
+
+  override getExistingTargetState(previousD: DFAState, t: number): DFAState | null {
+    const budget = active;
+    if (budget && ++budget.lookahead % LOOKAHEAD_PER_STEP === 0) step();
+    return super.getExistingTargetState(previousD, t);
   }
 
   override adaptivePredict(input: TokenStream, decision: number, outerContext: ParserRuleContext | null): number {
@@ -146,19 +199,33 @@ class BudgetedSimulator extends ParserATNSimulator {
   }
 }
 
-// Prediction contexts are created and compared inside ANTLR's merge functions, out of reach of a
-// subclass: their `equals` is counted where it is defined. Outside a budgeted check (no other
-// code in this Worker parses) the hook is one comparison.
-for (const type of [SingletonPredictionContext, ArrayPredictionContext]) {
-  const equals = type.prototype.equals;
-  type.prototype.equals = function countedEquals(this: InstanceType<typeof type>, other: unknown): boolean {
-    if (active) step();
-    return equals.call(this, other);
-  };
+// Prediction contexts are merged and compared, and configurations hashed into ANTLR's maps and
+// sets, inside functions out of reach of a subclass: they are counted where they are defined.
+// Outside a budgeted check (no other code in this Worker parses) a hook is one comparison.
+countCalls(SingletonPredictionContext.prototype, ["equals"]);
+countCalls(ArrayPredictionContext.prototype, ["equals"]);
+countCalls(HashMap.prototype, ["get", "set"]);
+countCalls(HashSet.prototype, ["add", "get"]);
+
+function countCalls(prototype: object, names: string[]): void {
+  const methods = prototype as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of names) {
+    const original = methods[name];
+    if (typeof original !== "function") throw new Error(`antlr4ng has no method ${name} to count`);
+    methods[name] = function counted(this: unknown, ...args: unknown[]): unknown {
+      if (active) step();
+      return original.apply(this, args);
+    };
+  }
 }
 /** The generated parser's DFA cache, shared by all its instances (declared private, used as the generated constructor does). */
 function sharedDfa(): DFA[] {
   return (TrinoSqlParser as unknown as { decisionsToDFA: DFA[] }).decisionsToDFA;
+}
+
+/** The generated lexer's, likewise. */
+function lexerDfa(): DFA[] {
+  return (TrinoSqlLexer as unknown as { decisionsToDFA: DFA[] }).decisionsToDFA;
 }
 
 function usageOf(budget: Budget): PredictionUsage {

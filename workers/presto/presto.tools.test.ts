@@ -68,6 +68,15 @@ describe("presto tools", () => {
     ],
     ["WITH t AS (SELECT 1) DELETE FROM hive.sales.orders", "not valid Trino SQL"],
     ["EXPLAIN ANALYZE SELECT 1", "EXPLAIN ANALYZE"],
+    // The review's denial of service (27 s for n=12, over 60 s for n=20): refused at once.
+    [
+      `SELECT ${"(SELECT ".repeat(20)}1${")".repeat(20)}`,
+      "the query was not checked: it nests subqueries more than 8 deep (line 1, column 72); simplify it or split it up",
+    ],
+    [
+      `SELECT ${"(SELECT ".repeat(8)}1${")".repeat(8)}`,
+      "the query was not checked: it is too complex to check (parsing it needs too much work); simplify it or split it up",
+    ],
   ])("refuses %s without reaching the coordinator", async (sql, reason) => {
     const before = await stats();
     const result = await call("presto_run_query", { sql });
