@@ -166,6 +166,11 @@ export interface PrestoUpstreamStats {
   writes: number;
   /** The last 50 SQL texts that wrote. */
   lastWrites: string[];
+  /**
+   * The last 50 requests to the query resource (`GET` / `DELETE /v1/query/{id}`) with the user
+   * they were made as: whose access control a coordinator applies to viewing and killing.
+   */
+  lastQueryRequests: { method: "GET" | "DELETE"; queryId: string; user: string }[];
   /** Explicit transactions: started, committed, rolled back, and open now. */
   transactions: TransactionStats;
 }
@@ -2059,6 +2064,7 @@ function emptyStats(): CoordinatorStats {
     faulted: 0,
     writes: 0,
     lastWrites: [],
+    lastQueryRequests: [],
   };
 }
 
@@ -2162,9 +2168,18 @@ class Coordinator {
     const statement = STATEMENT_PATH.exec(path);
     const query = statement ?? QUERY_PATH.exec(path);
     if (query && (method === "GET" || method === "DELETE")) {
-      if (this.#authenticate(request, response) === false) return;
+      const principal = this.#authenticate(request, response);
+      if (principal === false) return;
       const found = this.queries.get(decodeURIComponent(query[1] as string));
       if (!found || (statement && statement[2] !== found.slug)) return sendText(response, 404, "Query not found");
+      if (!statement) {
+        // Trino's QueryResource checks the caller's identity against the query's owner
+        // (checkCanViewQueryOwnedBy / checkCanKillQueryOwnedBy): it needs a user, as a statement does.
+        const user = firstHeader(request.headers, `x-${dialectOf(request.headers).toLowerCase()}-user`) ?? principal;
+        if (user === undefined) return sendText(response, 400, "User must be set");
+        this.#stats.lastQueryRequests.push({ method: method as "GET" | "DELETE", queryId: found.id, user });
+        if (this.#stats.lastQueryRequests.length > LAST_STATEMENTS) this.#stats.lastQueryRequests.shift();
+      }
       if (method === "DELETE") {
         this.#cancel(found);
         return sendNoContent(response);

@@ -198,7 +198,7 @@ export const queryStatus = defineTool({
   async run(args, ctx) {
     const info = visibleTo(
       ctx.caller.principal,
-      await ctx.upstream.presto.queryInfo(args.queryId, { signal: ctx.signal }),
+      await ctx.upstream.presto.queryInfo(args.queryId, { user: ctx.caller.principal, signal: ctx.signal }),
     );
     return { text: JSON.stringify(info, null, 2), structured: { ...info } };
   },
@@ -216,12 +216,15 @@ export const killQuery = defineTool({
   minutesSaved: 5,
   approval: ({ queryId }) => `Kill Presto query ${queryId}? Its results are lost and its user is told it was canceled.`,
   async run({ queryId }, ctx) {
-    const before = await ctx.upstream.presto.queryInfo(queryId, { signal: ctx.signal });
+    // As the caller, like every query: the coordinator's access control decides whether this
+    // person may view and kill that query, and its log shows who did.
+    const as = { user: ctx.caller.principal, signal: ctx.signal };
+    const before = await ctx.upstream.presto.queryInfo(queryId, as);
     if (["FINISHED", "FAILED"].includes(before.state)) {
       return `Query ${queryId} is already ${before.state}; nothing to kill.`;
     }
-    await ctx.upstream.presto.cancel(queryId, { signal: ctx.signal });
-    await ctx.log("warning", `${ctx.caller.name} killed query ${queryId} of ${before.user}`);
+    await ctx.upstream.presto.cancel(queryId, as);
+    await ctx.log("warning", `${ctx.caller.principal} killed query ${queryId} of ${before.user}`);
     return `Killed query ${queryId} (${before.state} for ${before.elapsedTime}, user ${before.user}).`;
   },
 });
