@@ -5,11 +5,15 @@
  * (auth.sso.ts `refreshSignIn`), so a user removed from a group, or disabled, loses it within one
  * access-token lifetime (5 minutes):
  *
- * - the IdP refuses (refresh token revoked, user disabled or gone), the identity of record
- *   changed, the subject was revoked by an admin, or the absolute lifetime is over →
+ * - the IdP refuses (refresh token revoked, user disabled or gone), names another subject or
+ *   issuer, the user was revoked by an admin (by the email they had or now have), or the
+ *   absolute lifetime is over →
  *   `invalid_grant`: the library revokes the grant with all its tokens; the client signs in again;
  * - the IdP cannot be reached or answers nonsense → `temporarily_unavailable` (503): no token is
  *   issued from stale groups, the grant stays, and the client retries or signs in again later.
+ *
+ * A new email at the same IdP subject is the same person: the grant carries on with the new
+ * identity of record (after checking that it is not revoked).
  *
  * Lifetimes: a grant lives `REFRESH_IDLE_SECONDS` after its last use (sign-in or refresh) and at
  * most `REFRESH_ABSOLUTE_SECONDS` after the sign-in, however often it is refreshed. The IdP's
@@ -92,7 +96,7 @@ async function refresh(
   }
   let signIn: SignIn;
   try {
-    signIn = await refreshSignIn(config.sso, props.idpRefreshToken, props.sub);
+    signIn = await refreshSignIn(config.sso, props.idpRefreshToken, props);
   } catch (error) {
     if (error instanceof IdpRefusal) throw refusal(options, "the company sign-in no longer accepts it", error.message);
     if (!(error instanceof SignInError)) throw error;
@@ -106,8 +110,18 @@ async function refresh(
       headers: { "Retry-After": RETRY_AFTER_SECONDS },
     });
   }
-  if (signIn.user.principal !== props.principal || signIn.user.iss !== props.iss) {
-    throw refusal(options, "your identity at the company sign-in changed", `now ${signIn.user.principal}`);
+  // Who the user is, is the IdP subject (refreshSignIn refuses another sub): only another IdP is another person.
+  if (signIn.user.iss !== props.iss) {
+    throw refusal(options, "your identity at the company sign-in changed", `now ${signIn.user.iss}`);
+  }
+  if (signIn.user.principal !== props.principal) {
+    // The same person with a new (or newly unverified) email: the new identity of record, if not revoked.
+    if (await isRevoked(options.env.OAUTH_KV, `user:${signIn.user.principal}`)) {
+      throw refusal(options, "the user's access was revoked by an admin", `as ${signIn.user.principal}`);
+    }
+    console.log(
+      JSON.stringify({ audit: "principal-changed", from: props.principal, to: signIn.user.principal, sub: props.sub }),
+    );
   }
   const next: UserGrantProps = {
     ...grantPropsOf(signIn),

@@ -26,6 +26,8 @@ interface StubOptions {
   discovery?: Record<string, unknown>;
   /** The token endpoint's answer to a refresh_token grant (default 200 with a new access token). */
   refresh?: { status: number; body: Record<string, unknown> } | "unreachable";
+  /** Claims of an ID token the refresh returns too (default: none returned). */
+  refreshIdToken?: Record<string, unknown>;
 }
 
 const CLIENT_ID = "fleet-auth";
@@ -46,14 +48,12 @@ async function stubIdp(pending: PendingSignIn, options: StubOptions = {}) {
   };
   const tokenRequests: { authorization: string | null; form: URLSearchParams }[] = [];
 
-  const signIdToken = async () => {
+  const signIdToken = async (refreshed?: Record<string, unknown>) => {
     const claims = {
       iss: issuer,
       aud: CLIENT_ID,
       sub: "dana",
-      nonce: pending.nonce,
-      name: "Dana Data",
-      ...options.idToken,
+      ...(refreshed ?? { nonce: pending.nonce, name: "Dana Data", ...options.idToken }),
     };
     const jwt = new SignJWT(claims).setIssuedAt().setExpirationTime("5m");
     if (options.signWith === "client-secret") {
@@ -83,7 +83,8 @@ async function stubIdp(pending: PendingSignIn, options: StubOptions = {}) {
         if (form.get("grant_type") === "refresh_token") {
           if (options.refresh === "unreachable") throw new TypeError("Network connection lost.");
           const answer = options.refresh ?? { status: 200, body: { access_token: "idp-access-token" } };
-          return Response.json(answer.body, { status: answer.status });
+          const idToken = options.refreshIdToken ? { id_token: await signIdToken(options.refreshIdToken) } : {};
+          return Response.json({ ...answer.body, ...idToken }, { status: answer.status });
         }
         return Response.json({
           id_token: await signIdToken(),
@@ -182,13 +183,14 @@ describe("OpenID Connect client", () => {
 
 describe("reading the user again with the IdP's refresh token", () => {
   const current = { sub: "dana", email: "dana@example.com", email_verified: true, roles: ["ads"] };
+  const known = { sub: "dana", principal: "dana@example.com", email: "dana@example.com" };
 
   it("refreshes at the token endpoint and takes the groups from userinfo as they are now", async () => {
     const idp = await stubIdp(newPendingSignIn(), {
       userinfo: current,
       refresh: { status: 200, body: { access_token: "idp-access-token", refresh_token: "rotated" } },
     });
-    const signIn = await refreshSignIn(idp.settings, "idp-refresh-token", "dana");
+    const signIn = await refreshSignIn(idp.settings, "idp-refresh-token", known);
     expect(signIn).toEqual({
       user: {
         iss: idp.settings.issuer,
@@ -208,7 +210,7 @@ describe("reading the user again with the IdP's refresh token", () => {
 
   it("keeps the refresh token when the IdP does not rotate it", async () => {
     const idp = await stubIdp(newPendingSignIn(), { userinfo: current });
-    expect((await refreshSignIn(idp.settings, "idp-refresh-token", "dana")).refreshToken).toBe("idp-refresh-token");
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", known)).refreshToken).toBe("idp-refresh-token");
   });
 
   it.each<[string, StubOptions]>([
@@ -220,7 +222,7 @@ describe("reading the user again with the IdP's refresh token", () => {
     ["userinfo about another subject", { userinfo: { ...current, sub: "mallory" } }],
   ])("is refused for good on %s", async (_, options) => {
     const idp = await stubIdp(newPendingSignIn(), { userinfo: current, ...options });
-    await expect(refreshSignIn(idp.settings, "idp-refresh-token", "dana")).rejects.toBeInstanceOf(IdpRefusal);
+    await expect(refreshSignIn(idp.settings, "idp-refresh-token", known)).rejects.toBeInstanceOf(IdpRefusal);
   });
 
   it.each<[string, StubOptions]>([
@@ -230,8 +232,61 @@ describe("reading the user again with the IdP's refresh token", () => {
     ["a client the IdP no longer accepts", { refresh: { status: 401, body: { error: "invalid_client" } } }],
   ])("fails without refusing the user on %s", async (_, options) => {
     const idp = await stubIdp(newPendingSignIn(), { userinfo: current, ...options });
-    const failure = refreshSignIn(idp.settings, "idp-refresh-token", "dana");
+    const failure = refreshSignIn(idp.settings, "idp-refresh-token", known);
     await expect(failure).rejects.toBeInstanceOf(SignInError);
     await expect(failure).rejects.not.toBeInstanceOf(IdpRefusal);
+  });
+});
+
+describe("the same identity of record at sign-in and at refresh", () => {
+  const email = "dana@example.com";
+  const roles = ["ads"];
+
+  it("when only the ID token says the email is verified (userinfo leaves email_verified out)", async () => {
+    const pending = newPendingSignIn();
+    const idp = await stubIdp(pending, {
+      idToken: { email, email_verified: true, roles },
+      userinfo: { sub: "dana", email, roles },
+    });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(user.principal).toBe(email);
+    // Refreshed without a new ID token: userinfo says nothing about verification, so it stands.
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", user)).user.principal).toBe(email);
+  });
+
+  it("when the refreshed ID token says it and userinfo does not", async () => {
+    const pending = newPendingSignIn();
+    const idp = await stubIdp(pending, {
+      idToken: { email, email_verified: true, roles },
+      userinfo: { sub: "dana", email, roles },
+      refreshIdToken: { email, email_verified: true },
+    });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    // Whatever was known before, the refreshed ID token's statement counts.
+    const unknownBefore = { ...user, principal: `${idp.settings.issuer}#dana` };
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", unknownBefore)).user.principal).toBe(email);
+  });
+
+  it("when only userinfo says the email is verified (the ID token leaves email_verified out)", async () => {
+    const pending = newPendingSignIn();
+    const idp = await stubIdp(pending, {
+      idToken: { email, roles },
+      userinfo: { sub: "dana", email, email_verified: true, roles },
+    });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(user.principal).toBe(email);
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", user)).user.principal).toBe(email);
+  });
+
+  it("never carries a verification over to another email", async () => {
+    const pending = newPendingSignIn();
+    const idp = await stubIdp(pending, {
+      idToken: { email, email_verified: true, roles },
+      userinfo: { sub: "dana", email: "someone-else@example.com", roles },
+    });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(user.principal).toBe(email);
+    const again = await refreshSignIn(idp.settings, "idp-refresh-token", user);
+    expect(again.user).toMatchObject({ principal: `${idp.settings.issuer}#dana`, email: "someone-else@example.com" });
   });
 });
