@@ -8,6 +8,7 @@ export interface IdpUserChange {
   password?: string;
   name?: string;
   email?: string;
+  emailVerified?: boolean;
   groups?: string[];
   disabled?: boolean;
 }

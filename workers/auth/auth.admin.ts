@@ -5,10 +5,12 @@
  * the scope `fleet:admin`, from a member of `ADMINS_GROUP` as the IdP says now (groups are re-read
  * at every refresh). Services are never admins. Anything else is refused, and logged.
  *
- * - `POST /admin/revoke`  `{ subject, reason }`: `user:<principal>` (or a bare principal) ends
- *   every grant of the user with its tokens and refuses them until restored; `service:<name>`
- *   refuses the service's tokens and new ones until restored.
- * - `POST /admin/restore` `{ subject, reason }`: lifts a revocation.
+ * - `POST /admin/revoke`  `{ subject, reason }`: a user by email (`user:<email>` or the bare
+ *   email) or by IdP subject (`<issuer>#<subject>`) ends every grant of the user with its tokens
+ *   and refuses them until restored, bound to every IdP subject seen with that email, so an email
+ *   that changes later changes nothing; someone no one has signed in as is refused (404, nothing
+ *   recorded). `service:<name>` refuses the service's tokens and new ones until restored.
+ * - `POST /admin/restore` `{ subject, reason }`: lifts a revocation (all its keys).
  * - `GET /admin/audit?limit=50`: the newest admin actions.
  *
  * Every action is audited (who, whom, when, why): auth.revocations.ts.
@@ -21,14 +23,15 @@ import {
   type AdminAuditEntry,
   clearRevoked,
   markRevoked,
-  parseSubject,
+  parseTarget,
   recentAudit,
   recordAudit,
-  type Subject,
-  subjectId,
+  type Target,
+  targetId,
 } from "./auth.revocations";
 import { authorizationServer } from "./auth.server";
-import { subjectOf, validateAccessToken } from "./auth.validation";
+import { subjectsSeenWith, wasSeen } from "./auth.sightings";
+import { callerIdOf, validateAccessToken } from "./auth.validation";
 
 export const ADMIN_METADATA_PATH = `/.well-known/oauth-protected-resource${ADMIN_PATH}`;
 
@@ -73,7 +76,7 @@ async function handle(
 ): Promise<Response> {
   const { props, auth } = ctx;
   const { pathname } = new URL(request.url);
-  const who = subjectOf(props);
+  const who = callerIdOf(props);
   const refuse = (status: 403 | 404 | 405, message: string) => {
     console.warn(
       JSON.stringify({ audit: "admin-refused", by: who, request: `${request.method} ${pathname}`, message }),
@@ -101,53 +104,104 @@ async function handle(
     const message = input.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`);
     return Response.json({ error: "invalid_request", message: message.join("; ") }, { status: 400 });
   }
-  const subject = parseSubject(input.data.subject);
-  if (!subject) {
-    const message = `"${input.data.subject}" is neither user:<principal> (or a bare principal) nor service:<name>`;
+  const target = parseTarget(input.data.subject);
+  if (!target) {
+    const message =
+      `"${input.data.subject}" names no one: give a user's verified email (their identity of record, not ` +
+      "their login name), their <issuer>#<subject> at the IdP, or service:<name>";
     return Response.json({ error: "invalid_request", message }, { status: 400 });
   }
-  if (subject.kind === "service" && !config.services.some((service) => service.name === subject.name)) {
-    const message = `no service identity ${subject.name} is configured`;
+  if (target.kind === "service" && !config.services.some((service) => service.name === target.name)) {
+    const message = `no service identity ${target.name} is configured`;
     return Response.json({ error: "invalid_request", message }, { status: 400 });
   }
   const entry: AdminAuditEntry = {
     at: new Date().toISOString(),
     action,
-    subject: subjectId(subject),
+    subject: targetId(target),
     by: who,
     reason: input.data.reason,
   };
-  if (action === "revoke") {
-    await markRevoked(env.OAUTH_KV, entry); // first: from here on no sign-in, refresh or validation succeeds
-    if (subject.kind === "user") entry.grantsRevoked = await revokeUserGrants(env, config, subject);
-    await recordAudit(env.OAUTH_KV, entry);
-    return Response.json({ ...entry, revoked: true });
+  const bound = await bindTarget(env, config, target);
+  return action === "revoke" ? revoke(env, config, bound, entry) : restore(env, bound, entry);
+}
+
+/** Whom a revocation of the target binds: its revocation keys, its IdP subjects, its grants. */
+interface Bound {
+  target: Target;
+  keys: string[];
+  subjects: string[];
+  grants: { id: string; owner: string }[];
+}
+
+async function bindTarget(env: AuthEnv, config: AuthConfig, target: Target): Promise<Bound> {
+  if (target.kind === "service") return { target, keys: [`service:${target.name}`], subjects: [], grants: [] };
+  const subjects =
+    target.kind === "subject" ? [target.subject] : await subjectsSeenWith(env.OAUTH_KV, target.principal);
+  const keys = target.kind === "user" ? [`user:${target.principal}`, ...subjects] : subjects;
+  // Grants belong to the IdP subject; those from before that, to the principal.
+  const owners = new Set([...subjects, ...(target.kind === "user" ? [target.principal] : [])].map(grantUserId));
+  const grants = (await Promise.all([...owners].map((owner) => grantsOf(env, config, owner)))).flat();
+  return { target, keys, subjects, grants };
+}
+
+async function revoke(env: AuthEnv, config: AuthConfig, bound: Bound, entry: AdminAuditEntry): Promise<Response> {
+  const { target, keys, subjects, grants } = bound;
+  let warning: string | undefined;
+  if (target.kind !== "service") {
+    const seen = target.kind === "user" ? subjects.length > 0 : await wasSeen(env.OAUTH_KV, target.subject);
+    if (!seen && grants.length === 0) {
+      // Recording it would look like success and bind nothing: refuse, and record nothing.
+      const message =
+        `no one has signed in as ${targetId(target)} (no grant, no sign-in in the last 400 days), so ` +
+        "nothing was revoked: check the email (the verified email, not the login name), name the user " +
+        "by <issuer>#<subject>, or disable them at the IdP";
+      return Response.json({ error: "not_found", message }, { status: 404 });
+    }
+    if (subjects.length === 0) {
+      warning =
+        `no IdP subject is known for ${targetId(target)} (its grants predate sign-in records): the revocation ` +
+        "holds for this email only; should the email change, revoke <issuer>#<subject> too";
+    }
+    entry.subjects = subjects;
   }
-  const lifted = await clearRevoked(env.OAUTH_KV, entry.subject);
+  await markRevoked(env.OAUTH_KV, keys, entry); // first: from here on no sign-in, refresh or validation succeeds
+  if (target.kind !== "service") {
+    entry.grantsRevoked = 0;
+    const oauth = authorizationServer(config).getOAuthApi(env);
+    for (const grant of grants) {
+      await oauth.revokeGrant(grant.id, grant.owner);
+      entry.grantsRevoked += 1;
+    }
+  }
+  await recordAudit(env.OAUTH_KV, entry);
+  return Response.json({ ...entry, revoked: true, ...(warning ? { warning } : {}) });
+}
+
+async function restore(env: AuthEnv, bound: Bound, entry: AdminAuditEntry): Promise<Response> {
+  const lifted = await clearRevoked(env.OAUTH_KV, bound.keys);
   await recordAudit(env.OAUTH_KV, entry);
   return Response.json({ ...entry, restored: lifted });
 }
 
-/** Ends every grant of the user (each with its refresh and access tokens); returns how many. */
-async function revokeUserGrants(
-  env: AuthEnv,
-  config: AuthConfig,
-  subject: Extract<Subject, { kind: "user" }>,
-): Promise<number> {
+/** The ids of every grant the library keeps for this user id. */
+async function grantsOf(env: AuthEnv, config: AuthConfig, owner: string): Promise<Bound["grants"]> {
   const oauth = authorizationServer(config).getOAuthApi(env);
-  const userId = grantUserId(subject.principal);
-  const grantIds: string[] = [];
+  const grants: Bound["grants"] = [];
   let cursor: string | undefined;
   do {
-    const page = await oauth.listUserGrants(userId, cursor ? { cursor } : {});
-    grantIds.push(...page.items.map((grant) => grant.id));
+    const page = await oauth.listUserGrants(owner, cursor ? { cursor } : {});
+    grants.push(...page.items.map((grant) => ({ id: grant.id, owner })));
     cursor = page.cursor;
   } while (cursor);
-  for (const grantId of grantIds) await oauth.revokeGrant(grantId, userId);
-  return grantIds.length;
+  return grants;
 }
 
-/** The library's user id for a principal (it reserves ":"; encoding keeps every principal distinct). */
-export function grantUserId(principal: string): string {
-  return encodeURIComponent(principal);
+/**
+ * The library's user id for a user's grants: their IdP subject (`<issuer>#<subject>`), which an
+ * email change does not move (grants from before were kept under the principal). The library
+ * reserves ":"; encoding keeps every id distinct.
+ */
+export function grantUserId(identity: string): string {
+  return encodeURIComponent(identity);
 }

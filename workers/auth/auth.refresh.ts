@@ -6,8 +6,8 @@
  * access-token lifetime (5 minutes):
  *
  * - the IdP refuses (refresh token revoked, user disabled or gone), names another subject or
- *   issuer, the user was revoked by an admin (by the email they had or now have), or the
- *   absolute lifetime is over →
+ *   issuer, the user was revoked by an admin (by IdP subject, or by the email they had or now
+ *   have), or the absolute lifetime is over →
  *   `invalid_grant`: the library revokes the grant with all its tokens; the client signs in again;
  * - the IdP cannot be reached or answers nonsense → `temporarily_unavailable` (503): no token is
  *   issued from stale groups, the grant stays, and the client retries or signs in again later.
@@ -28,7 +28,8 @@ import {
 } from "@cloudflare/workers-oauth-provider";
 import type { TokenProps } from "../../shared/auth/token.validation";
 import type { AuthConfig, AuthEnv } from "./auth.config";
-import { isRevoked } from "./auth.revocations";
+import { isRevoked, revocationKeysOf } from "./auth.revocations";
+import { recordSighting } from "./auth.sightings";
 import { IdpRefusal, refreshSignIn, type SignIn, SignInError } from "./auth.sso";
 
 export type UserTokenProps = Extract<TokenProps, { kind: "user" }>;
@@ -91,7 +92,7 @@ async function refresh(
   const left = remaining(config, props);
   if (left < MIN_LIFETIME_SECONDS) throw refusal(options, "the sign-in has reached its absolute lifetime");
   if (!props.idpRefreshToken) throw refusal(options, "the grant holds no IdP refresh token");
-  if (await isRevoked(options.env.OAUTH_KV, `user:${props.principal}`)) {
+  if (await isRevoked(options.env.OAUTH_KV, revocationKeysOf(props, config.sso.issuer))) {
     throw refusal(options, "the user's access was revoked by an admin");
   }
   let signIn: SignIn;
@@ -116,12 +117,15 @@ async function refresh(
   }
   if (signIn.user.principal !== props.principal) {
     // The same person with a new (or newly unverified) email: the new identity of record, if not revoked.
-    if (await isRevoked(options.env.OAUTH_KV, `user:${signIn.user.principal}`)) {
+    if (await isRevoked(options.env.OAUTH_KV, [`user:${signIn.user.principal}`])) {
       throw refusal(options, "the user's access was revoked by an admin", `as ${signIn.user.principal}`);
     }
     console.log(
       JSON.stringify({ audit: "principal-changed", from: props.principal, to: signIn.user.principal, sub: props.sub }),
     );
+  }
+  if (signIn.user.principal !== props.principal || signIn.user.email?.toLowerCase() !== props.email?.toLowerCase()) {
+    await recordSighting(options.env.OAUTH_KV, signIn.user); // an admin naming the new email reaches this subject
   }
   const next: UserGrantProps = {
     ...grantPropsOf(signIn),

@@ -1,30 +1,50 @@
 /**
  * Revoked identities and the admin audit trail, in the auth Worker's KV.
  *
- * A revocation record `revoked:<subject>` (`user:<principal>` or `service:<name>`) stops the
- * subject at every door until an admin restores it: sign-in, refresh, the client credentials
- * grant, and token validation (which reads it with KV's shortest cache, 30 s, so with the domain
- * servers' 30 s validation cache a revocation takes effect everywhere within 60 s).
+ * A revocation is bound to who the person is at the IdP, not to a claim that can change: a
+ * record `revoked:<issuer>#<subject>` (the IdP's subject, `Caller.subject`) for each subject the
+ * user has signed in as, plus `revoked:user:<principal>` when they were revoked by their email;
+ * `revoked:service:<name>` for a service. Every door checks every key of the caller (sign-in,
+ * refresh, the client credentials grant, and token validation, which reads them with KV's
+ * shortest cache, 30 s, so with the domain servers' 30 s validation cache a revocation takes
+ * effect everywhere within 60 s), so a revoked user whose email changes, or stops being verified,
+ * is still refused. Each record lists every key of its revocation, so a restore by any of them
+ * lifts them all.
  *
  * The audit trail: every admin action as `audit:<inverted time>:<id>`, newest first when listed,
  * kept 400 days (that TTL is what bounds it); each entry is also
  * logged as one JSON line (`"audit":"admin-…"`) for Workers Logs / Logpush. The fleet's D1
  * `audit_events` belongs to the domain Workers and the registry; the auth Worker has no D1 binding.
  */
+import type { TokenProps } from "../../shared/auth/token.validation";
 
-export type Subject = { kind: "user"; principal: string } | { kind: "service"; name: string };
+/** Whom an admin names: a user by their email (identity of record), a user by IdP subject, a service. */
+export type Target =
+  | { kind: "user"; principal: string }
+  | { kind: "subject"; subject: string }
+  | { kind: "service"; name: string };
 
 export interface AdminAuditEntry {
   /** ISO 8601. */
   at: string;
   action: "revoke" | "restore";
-  /** `user:<principal>` or `service:<name>`. */
+  /** `user:<principal>`, `<issuer>#<subject>` or `service:<name>`: whom the admin named. */
   subject: string;
   /** The admin's stable id (`user:<principal>`). */
   by: string;
   reason: string;
+  /** The IdP subjects (`<issuer>#<subject>`) a user revocation is bound to. */
+  subjects?: string[];
   /** Grants (with their refresh and access tokens) ended by a user revocation. */
   grantsRevoked?: number;
+}
+
+interface RevocationRecord {
+  at: string;
+  by: string;
+  reason: string;
+  /** Every key of this revocation (this one included), lifted together. */
+  keys: string[];
 }
 
 const REVOKED_PREFIX = "revoked:";
@@ -33,40 +53,71 @@ const AUDIT_TTL_SECONDS = 400 * 24 * 60 * 60;
 /** KV's minimum read cache: how stale a revocation check may be at one location. */
 const REVOCATION_CACHE_SECONDS = 30;
 const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-/** `service:<name>` is a service; `user:<principal>` or a bare principal is a user. */
-export function parseSubject(text: string): Subject | undefined {
+/**
+ * `service:<name>`; `<issuer>#<subject>` (the issuer a URL); `user:<email>` or a bare email.
+ * Anything else (a login name such as `bob`) names no one: principals are verified emails or
+ * `<issuer>#<subject>`, never the IdP's username.
+ */
+export function parseTarget(text: string): Target | undefined {
   const value = text.trim();
   if (value.startsWith("service:")) {
     const name = value.slice("service:".length);
     return SERVICE_NAME.test(name) ? { kind: "service", name } : undefined;
   }
-  const principal = value.startsWith("user:") ? value.slice("user:".length) : value;
-  if (principal === "" || principal.length > 320 || /\s/.test(principal)) return undefined;
+  const rest = value.startsWith("user:") ? value.slice("user:".length) : value;
+  if (rest === "" || rest.length > 320 || /\s/.test(rest)) return undefined;
+  // An issuer is an http(s) URL, which has no fragment: the subject is everything after the first "#".
+  const hash = rest.indexOf("#");
+  const issuer = rest.slice(0, Math.max(hash, 0));
+  if (hash > 0 && hash < rest.length - 1 && URL.canParse(issuer) && /^https?:$/.test(new URL(issuer).protocol)) {
+    return { kind: "subject", subject: rest };
+  }
   // Principals that are emails are stored lowercased (see auth.sso.ts).
-  return { kind: "user", principal: principal.includes("#") ? principal : principal.toLowerCase() };
+  return EMAIL.test(rest) ? { kind: "user", principal: rest.toLowerCase() } : undefined;
 }
 
-export function subjectId(subject: Subject): string {
-  return subject.kind === "user" ? `user:${subject.principal}` : `service:${subject.name}`;
+/** What the audit trail calls the target. */
+export function targetId(target: Target): string {
+  if (target.kind === "user") return `user:${target.principal}`;
+  return target.kind === "subject" ? target.subject : `service:${target.name}`;
 }
 
-export async function isRevoked(kv: KVNamespace, subject: string): Promise<boolean> {
-  return (await kv.get(`${REVOKED_PREFIX}${subject}`, { cacheTtl: REVOCATION_CACHE_SECONDS })) !== null;
+/** `<issuer>#<subject>`: who a user is at the IdP, whatever their email becomes (as `Caller.subject`). */
+export function userSubject(iss: string, sub: string): string {
+  return `${iss}#${sub}`;
 }
 
-export async function markRevoked(kv: KVNamespace, entry: AdminAuditEntry): Promise<void> {
-  await kv.put(
-    `${REVOKED_PREFIX}${entry.subject}`,
-    JSON.stringify({ at: entry.at, by: entry.by, reason: entry.reason }),
+/**
+ * The revocation keys a caller is checked against: a user's principal and IdP subject, a
+ * service's name. Tokens from before the issuer was recorded were all issued for `issuer`.
+ */
+export function revocationKeysOf(props: TokenProps, issuer: string): string[] {
+  if (props.kind === "service") return [`service:${props.name}`];
+  return [`user:${props.principal ?? props.sub}`, userSubject(props.iss ?? issuer, props.sub)];
+}
+
+/** True when any of the keys is revoked. */
+export async function isRevoked(kv: KVNamespace, keys: readonly string[]): Promise<boolean> {
+  const found = await Promise.all(
+    keys.map((key) => kv.get(`${REVOKED_PREFIX}${key}`, { cacheTtl: REVOCATION_CACHE_SECONDS })),
   );
+  return found.some((record) => record !== null);
 }
 
-/** Lifts a revocation; false when there was none. */
-export async function clearRevoked(kv: KVNamespace, subject: string): Promise<boolean> {
-  const key = `${REVOKED_PREFIX}${subject}`;
-  if ((await kv.get(key)) === null) return false;
-  await kv.delete(key);
+export async function markRevoked(kv: KVNamespace, keys: readonly string[], entry: AdminAuditEntry): Promise<void> {
+  const record: RevocationRecord = { at: entry.at, by: entry.by, reason: entry.reason, keys: [...keys] };
+  await Promise.all(keys.map((key) => kv.put(`${REVOKED_PREFIX}${key}`, JSON.stringify(record))));
+}
+
+/** Lifts the revocations under these keys, and every key revoked together with them; false when there was none. */
+export async function clearRevoked(kv: KVNamespace, keys: readonly string[]): Promise<boolean> {
+  const records = await Promise.all(keys.map((key) => kv.get<RevocationRecord>(`${REVOKED_PREFIX}${key}`, "json")));
+  const found = keys.filter((_, index) => records[index] !== null);
+  if (found.length === 0) return false;
+  const linked = new Set([...found, ...records.flatMap((record) => record?.keys ?? [])]);
+  await Promise.all([...linked].map((key) => kv.delete(`${REVOKED_PREFIX}${key}`)));
   return true;
 }
 
