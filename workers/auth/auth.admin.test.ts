@@ -2,8 +2,10 @@
  * The admin API: who may use it (an admin's token for this resource, with fleet:admin), revoking
  * and restoring users and services, and the audit trail.
  */
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { changeIdpUser, newIdpUser } from "../../local/idp.admin";
+import type { AuthEnv } from "./auth.config";
 import {
   ADMIN,
   authorize,
@@ -23,6 +25,8 @@ import {
 } from "./auth.testing";
 
 const BOT = { id: "revocable-bot", secret: "revocable-bot-test-secret" };
+
+afterEach(() => vi.restoreAllMocks());
 
 function adminRequest(path: string, token: string | undefined, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
@@ -244,6 +248,32 @@ describe("a revocation binds the person at the IdP, not a claim that can change"
       entries: { subject: string }[];
     };
     expect(entries.filter((entry) => entry.subject.includes(unknown))).toEqual([]);
+  });
+
+  it("keeps the revocation on record when ending the grants fails part-way", async () => {
+    const user = await newIdpUser(IDP_ADMIN, "quinn", ["ads"]);
+    const session = await signedInClient(user);
+    const token = await adminToken();
+    const kv = (env as unknown as AuthEnv).OAUTH_KV;
+    const realDelete = kv.delete.bind(kv);
+    vi.spyOn(kv, "delete").mockImplementation((key) =>
+      key.startsWith("grant:") ? Promise.reject(new Error("KV unavailable")) : realDelete(key),
+    );
+    const response = await adminRequest("/admin/revoke", token, { subject: user.email, reason: "stolen" });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toMatchObject({ message: expect.stringContaining("run the same revoke again") });
+    vi.restoreAllMocks();
+
+    expect(await presto.validateToken(PRESTO, session.tokens.access_token)).toBeNull();
+    const { entries } = (await (await adminRequest("/admin/audit?limit=20", token)).json()) as {
+      entries: Record<string, unknown>[];
+    };
+    expect(entries.find((entry) => entry.subject === `user:${user.email}`)).toMatchObject({
+      action: "revoke",
+      reason: "stolen",
+      grantsRevoked: 0,
+      incomplete: expect.stringContaining("KV unavailable"),
+    });
   });
 });
 

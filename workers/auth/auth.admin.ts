@@ -13,7 +13,8 @@
  * - `POST /admin/restore` `{ subject, reason }`: lifts a revocation (all its keys).
  * - `GET /admin/audit?limit=50`: the newest admin actions.
  *
- * Every action is audited (who, whom, when, why): auth.revocations.ts.
+ * Every action is audited (who, whom, when, why) before it takes effect, so one that fails
+ * part-way is still on record, marked `incomplete`: auth.revocations.ts.
  */
 import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
 import { z } from "zod";
@@ -26,6 +27,7 @@ import {
   parseTarget,
   recentAudit,
   recordAudit,
+  rewriteAudit,
   type Target,
   targetId,
 } from "./auth.revocations";
@@ -165,23 +167,48 @@ async function revoke(env: AuthEnv, config: AuthConfig, bound: Bound, entry: Adm
     }
     entry.subjects = subjects;
   }
-  await markRevoked(env.OAUTH_KV, keys, entry); // first: from here on no sign-in, refresh or validation succeeds
-  if (target.kind !== "service") {
-    entry.grantsRevoked = 0;
-    const oauth = authorizationServer(config).getOAuthApi(env);
-    for (const grant of grants) {
-      await oauth.revokeGrant(grant.id, grant.owner);
-      entry.grantsRevoked += 1;
+  // The audit entry first: whatever fails from here on, the action is on record.
+  const auditKey = await recordAudit(env.OAUTH_KV, entry);
+  try {
+    await markRevoked(env.OAUTH_KV, keys, entry); // from here on no sign-in, refresh or validation succeeds
+    if (target.kind !== "service") {
+      entry.grantsRevoked = 0;
+      const oauth = authorizationServer(config).getOAuthApi(env);
+      for (const grant of grants) {
+        await oauth.revokeGrant(grant.id, grant.owner);
+        entry.grantsRevoked += 1;
+      }
     }
+  } catch (error) {
+    return incomplete(env, auditKey, entry, error);
   }
-  await recordAudit(env.OAUTH_KV, entry);
+  await rewriteAudit(env.OAUTH_KV, auditKey, entry);
   return Response.json({ ...entry, revoked: true, ...(warning ? { warning } : {}) });
 }
 
 async function restore(env: AuthEnv, bound: Bound, entry: AdminAuditEntry): Promise<Response> {
-  const lifted = await clearRevoked(env.OAUTH_KV, bound.keys);
-  await recordAudit(env.OAUTH_KV, entry);
+  const auditKey = await recordAudit(env.OAUTH_KV, entry);
+  let lifted: boolean;
+  try {
+    lifted = await clearRevoked(env.OAUTH_KV, bound.keys);
+  } catch (error) {
+    return incomplete(env, auditKey, entry, error);
+  }
   return Response.json({ ...entry, restored: lifted });
+}
+
+/** An action that failed part-way: the audit entry says what did not happen, the admin is told to retry. */
+async function incomplete(env: AuthEnv, auditKey: string, entry: AdminAuditEntry, error: unknown) {
+  const detail = error instanceof Error ? error.message : String(error);
+  entry.incomplete = `failed part-way (${detail})`;
+  console.error(JSON.stringify({ audit: `admin-${entry.action}-incomplete`, ...entry }));
+  await rewriteAudit(env.OAUTH_KV, auditKey, entry).catch(() => undefined);
+  const done =
+    entry.action === "revoke"
+      ? `${entry.subject} may be only partly revoked (${entry.grantsRevoked ?? 0} grant(s) ended)`
+      : `${entry.subject} may be only partly restored`;
+  const message = `${done}: the action is in the audit trail; run the same ${entry.action} again to finish`;
+  return Response.json({ error: "server_error", message, ...entry }, { status: 500 });
 }
 
 /** The ids of every grant the library keeps for this user id. */

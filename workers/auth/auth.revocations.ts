@@ -37,6 +37,8 @@ export interface AdminAuditEntry {
   subjects?: string[];
   /** Grants (with their refresh and access tokens) ended by a user revocation. */
   grantsRevoked?: number;
+  /** Set when the action failed part-way: what did not happen. */
+  incomplete?: string;
 }
 
 interface RevocationRecord {
@@ -121,12 +123,18 @@ export async function clearRevoked(kv: KVNamespace, keys: readonly string[]): Pr
   return true;
 }
 
-export async function recordAudit(kv: KVNamespace, entry: AdminAuditEntry): Promise<void> {
+/** Records an admin action (KV and one log line); returns its key, for `rewriteAudit`. */
+export async function recordAudit(kv: KVNamespace, entry: AdminAuditEntry): Promise<string> {
   console.log(JSON.stringify({ audit: `admin-${entry.action}`, ...entry }));
   const inverted = String(Number.MAX_SAFE_INTEGER - Date.parse(entry.at)).padStart(16, "0");
-  await kv.put(`${AUDIT_PREFIX}${inverted}:${crypto.randomUUID()}`, JSON.stringify(entry), {
-    expirationTtl: AUDIT_TTL_SECONDS,
-  });
+  const key = `${AUDIT_PREFIX}${inverted}:${crypto.randomUUID()}`;
+  await rewriteAudit(kv, key, entry);
+  return key;
+}
+
+/** Replaces a recorded entry with what the action turned out to do (its outcome, or what failed). */
+export async function rewriteAudit(kv: KVNamespace, key: string, entry: AdminAuditEntry): Promise<void> {
+  await kv.put(key, JSON.stringify(entry), { expirationTtl: AUDIT_TTL_SECONDS });
 }
 
 /** The newest admin actions first (at most 100). */
