@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { LOCAL_EMAIL_DOMAIN } from "./idp.admin.ts";
 import { startIdp } from "./idp.ts";
 import { startPrestoUpstream } from "./presto.upstream.ts";
 import { seedRegistry } from "./registry.seed.ts";
@@ -58,6 +59,8 @@ export function authVars(options: {
     OIDC_CLIENT_ID: LOCAL_SSO_CLIENT.clientId,
     OIDC_CLIENT_SECRET: LOCAL_SSO_CLIENT.clientSecret,
     OIDC_GROUPS_CLAIM: "groups",
+    // Every local account's email is at this domain (local/idp.users.json).
+    OIDC_ALLOWED_DOMAINS: LOCAL_EMAIL_DOMAIN,
     SERVICE_IDENTITIES: serviceIdentitiesJson(),
     CONSENT_SECRET: randomBytes(32).toString("base64url"),
   };

@@ -6,7 +6,7 @@
  * userinfo are refused for it, as Okta, Entra ID or Keycloak refuse them for a deactivated user.
  *
  * Changes arrive at `PUT /_local/users/<username>` (JSON: any of `password`, `name`, `email`,
- * `emailVerified`, `groups`, `disabled`; a new user needs the first three), with `Authorization: Bearer <admin
+ * `emailVerified`, `hostedDomain`, `groups`, `disabled`; a new user needs the first three), with `Authorization: Bearer <admin
  * token>`. The route exists only when the IdP is started with an admin token: development only.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -21,6 +21,8 @@ const User = z.object({
   email: z.email(),
   /** Whether the IdP says it verified the email (default true); false as for an unverified address. */
   emailVerified: z.boolean().optional(),
+  /** The hosted domain stated as `hd`, as Google states it for a Workspace account; absent or "" for none. */
+  hostedDomain: z.string().optional(),
   groups: z.array(z.string().min(1)),
   disabled: z.boolean().optional(),
 });
@@ -78,6 +80,7 @@ export function claimsOf(username: string, user: User): AccountClaims {
     preferred_username: username,
     email: user.email,
     email_verified: user.emailVerified ?? true,
+    ...(user.hostedDomain ? { hd: user.hostedDomain } : {}),
     groups: user.groups,
   };
 }

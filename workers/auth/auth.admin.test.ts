@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { changeIdpUser, newIdpUser } from "../../local/idp.admin";
+import { changeIdpUser, LOCAL_EMAIL_DOMAIN, newIdpUser } from "../../local/idp.admin";
 import type { AuthEnv } from "./auth.config";
 import {
   ADMIN,
@@ -150,6 +150,11 @@ describe("revoking a user", () => {
 });
 
 describe("a revocation binds the person at the IdP, not a claim that can change", () => {
+  const settings = env as unknown as AuthEnv;
+  afterEach(() => {
+    settings.OIDC_ALLOWED_DOMAINS = LOCAL_EMAIL_DOMAIN;
+  });
+
   /** Signing in again, as `user`: the error the client gets back, or null for a code. */
   async function signInAgain(user: { username: string; password: string }): Promise<string | null> {
     const client = await registerClient();
@@ -168,7 +173,7 @@ describe("a revocation binds the person at the IdP, not a claim that can change"
       revoked: true,
     });
 
-    await changeIdpUser(IDP_ADMIN, user.username, { email: `${user.username}@elsewhere.example` });
+    await changeIdpUser(IDP_ADMIN, user.username, { email: `${user.username}-new@${LOCAL_EMAIL_DOMAIN}` });
     expect(await signInAgain(user)).toBe("access_denied");
     expect((await refresh(session.client, session.tokens.refresh_token)).status).toBe(400);
 
@@ -178,6 +183,7 @@ describe("a revocation binds the person at the IdP, not a claim that can change"
   });
 
   it("keeps refusing a user revoked by email whose email stops being verified", async () => {
+    settings.OIDC_ALLOWED_DOMAINS = "*"; // so that only the revocation can refuse the unverified user
     const user = await newIdpUser(IDP_ADMIN, "mona", ["ads"]);
     await signedInClient(user);
     const token = await adminToken();
@@ -188,6 +194,7 @@ describe("a revocation binds the person at the IdP, not a claim that can change"
   });
 
   it("revokes by email a user whose email the IdP does not verify (as Entra ID): the subjects seen with it", async () => {
+    settings.OIDC_ALLOWED_DOMAINS = "*"; // as an Entra ID tenant must be configured
     const user = await newIdpUser(IDP_ADMIN, "nils", ["ads"]);
     await changeIdpUser(IDP_ADMIN, user.username, { emailVerified: false });
     const session = await signedInClient(user);

@@ -24,6 +24,7 @@ import {
   authorizationUrl,
   completeSignIn,
   discover,
+  NotAdmitted,
   newPendingSignIn,
   type PendingSignIn,
   type ProviderMetadata,
@@ -104,6 +105,13 @@ export async function finishSignIn(request: Request, env: AuthEnv, config: AuthC
   try {
     signIn = await completeSignIn(config.sso, callback, pending);
   } catch (error) {
+    if (error instanceof NotAdmitted) {
+      // Nothing is issued or recorded: the client hears why, in words that name no setting.
+      console.warn(JSON.stringify({ audit: "sign-in-refused", reason: "not-admitted", detail: error.message }));
+      const description = `This account may not use the fleet: ${error.reason}. Sign in with your company account`;
+      headers.set("Location", authorizationErrorRedirect(original, "access_denied", description));
+      return new Response(null, { status: 302, headers });
+    }
     if (!(error instanceof SignInError)) throw error;
     const reference = crypto.randomUUID();
     console.error(JSON.stringify({ audit: "sign-in-failed", reference, reason: error.message }));

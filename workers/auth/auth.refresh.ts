@@ -7,7 +7,8 @@
  *
  * - the IdP refuses (refresh token revoked, user disabled or gone), names another subject or
  *   issuer, the user was revoked by an admin (by IdP subject, or by the email they had or now
- *   have), or the absolute lifetime is over →
+ *   have), the admission rules no longer admit them (auth.admission.ts: their email left the
+ *   allowed domains, a required claim changed), or the absolute lifetime is over →
  *   `invalid_grant`: the library revokes the grant with all its tokens; the client signs in again;
  * - the IdP cannot be reached or answers nonsense → `temporarily_unavailable` (503): no token is
  *   issued from stale groups, the grant stays, and the client retries or signs in again later.
@@ -27,10 +28,11 @@ import {
   type TokenExchangeCallbackResult,
 } from "@cloudflare/workers-oauth-provider";
 import type { TokenProps } from "../../shared/auth/token.validation";
+import { admitsPrincipal } from "./auth.admission";
 import type { AuthConfig, AuthEnv } from "./auth.config";
 import { isRevoked, revocationKeysOf } from "./auth.revocations";
 import { recordSighting } from "./auth.sightings";
-import { IdpRefusal, refreshSignIn, type SignIn, SignInError } from "./auth.sso";
+import { IdpRefusal, NotAdmitted, refreshSignIn, type SignIn, SignInError } from "./auth.sso";
 
 export type UserTokenProps = Extract<TokenProps, { kind: "user" }>;
 
@@ -70,6 +72,9 @@ export function identityRefresh(config: AuthConfig) {
     const props = options.props as UserGrantProps | undefined;
     if (props?.kind !== "user") throw refusal(options, "the grant holds no user");
     if (options.grantType === GrantType.AUTHORIZATION_CODE) {
+      // A door like the others: a revocation (or a domain removed) between the sign-in and the
+      // code exchange issues nothing, and the grant ends.
+      await refuseIfShutOut(config, options, props);
       if (!props.idpRefreshToken) {
         // Without it the user cannot be read again: no refresh token, a new sign-in after 5 minutes.
         console.warn(JSON.stringify({ audit: "no-idp-refresh-token", principal: props.principal }));
@@ -92,13 +97,13 @@ async function refresh(
   const left = remaining(config, props);
   if (left < MIN_LIFETIME_SECONDS) throw refusal(options, "the sign-in has reached its absolute lifetime");
   if (!props.idpRefreshToken) throw refusal(options, "the grant holds no IdP refresh token");
-  if (await isRevoked(options.env.OAUTH_KV, revocationKeysOf(props, config.sso.issuer))) {
-    throw refusal(options, "the user's access was revoked by an admin");
-  }
+  await refuseIfShutOut(config, options, props);
   let signIn: SignIn;
   try {
     signIn = await refreshSignIn(config.sso, props.idpRefreshToken, props);
   } catch (error) {
+    if (error instanceof NotAdmitted)
+      throw refusal(options, `this account may not use the fleet: ${error.reason}`, error.message);
     if (error instanceof IdpRefusal) throw refusal(options, "the company sign-in no longer accepts it", error.message);
     if (!(error instanceof SignInError)) throw error;
     console.error(
@@ -142,6 +147,20 @@ async function refresh(
     accessTokenProps: accessTokenPropsOf(next),
     refreshTokenIdleTTL: Math.min(config.refresh.idleSeconds, left),
   };
+}
+
+/** `invalid_grant` when an admin revoked the user (by subject or principal) or the domains no longer admit them. */
+async function refuseIfShutOut(
+  config: AuthConfig,
+  options: TokenExchangeCallbackOptions<AuthEnv>,
+  props: UserGrantProps,
+): Promise<void> {
+  if (await isRevoked(options.env.OAUTH_KV, revocationKeysOf(props, config.sso.issuer))) {
+    throw refusal(options, "the user's access was revoked by an admin");
+  }
+  if (!admitsPrincipal(config.sso.admission, props.principal)) {
+    throw refusal(options, "this account may not use the fleet: its email is not at one of the company's domains");
+  }
 }
 
 /** Seconds until the grant's absolute lifetime ends. */

@@ -5,10 +5,12 @@
  */
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { type Admission, GOOGLE_ISSUER, parseAdmission } from "./auth.admission";
 import type { SsoSettings } from "./auth.config";
 import {
   completeSignIn,
   IdpRefusal,
+  NotAdmitted,
   newPendingSignIn,
   type PendingSignIn,
   refreshSignIn,
@@ -28,15 +30,27 @@ interface StubOptions {
   refresh?: { status: number; body: Record<string, unknown> } | "unreachable";
   /** Claims of an ID token the refresh returns too (default: none returned). */
   refreshIdToken?: Record<string, unknown>;
+  /** Who may sign in (default: whoever the IdP signs in). */
+  admission?: Admission;
+  /** The IdP's issuer (default: a new one each time). */
+  issuer?: string;
 }
 
 const CLIENT_ID = "fleet-auth";
 const CLIENT_SECRET = "client-secret-of-at-least-32-characters";
 
+const keyPairs = new Map<string, ReturnType<typeof generateKeyPair>>();
+function keyPairOf(issuer: string): ReturnType<typeof generateKeyPair> {
+  const pair = keyPairs.get(issuer) ?? generateKeyPair("RS256");
+  keyPairs.set(issuer, pair);
+  return pair;
+}
+
 /** A stub IdP answering discovery, JWKS, token and userinfo requests, and what it was asked. */
 async function stubIdp(pending: PendingSignIn, options: StubOptions = {}) {
-  const issuer = `https://idp-${crypto.randomUUID()}.example`;
-  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const issuer = options.issuer ?? `https://idp-${crypto.randomUUID()}.example`;
+  // One key per issuer: the client caches an issuer's discovery and keys across sign-ins.
+  const { publicKey, privateKey } = await keyPairOf(issuer);
   const jwk = { ...(await exportJWK(publicKey)), kid: "key-1", alg: "RS256", use: "sig" };
   const settings: SsoSettings = {
     issuer,
@@ -45,6 +59,7 @@ async function stubIdp(pending: PendingSignIn, options: StubOptions = {}) {
     scopes: ["openid", "profile", "email"],
     groupsClaim: "roles",
     redirectUri: "https://auth.example/sso/callback",
+    admission: options.admission ?? { domains: "any", hostedDomain: false, claims: [] },
   };
   const tokenRequests: { authorization: string | null; form: URLSearchParams }[] = [];
 
@@ -288,5 +303,75 @@ describe("the same identity of record at sign-in and at refresh", () => {
     expect(user.principal).toBe(email);
     const again = await refreshSignIn(idp.settings, "idp-refresh-token", user);
     expect(again.user).toMatchObject({ principal: `${idp.settings.issuer}#dana`, email: "someone-else@example.com" });
+  });
+});
+
+describe("admitting only the company's accounts (auth.admission.ts)", () => {
+  const complete = { email: "dana@example.com", email_verified: true, roles: [] };
+  const known = { sub: "dana", principal: "dana@example.com", email: "dana@example.com" };
+
+  it("reads userinfo for a required claim the ID token leaves out", async () => {
+    const pending = newPendingSignIn();
+    const admission = parseAdmission("https://idp.example", "*", "tid=company");
+    const idp = await stubIdp(pending, { idToken: complete, userinfo: { sub: "dana", tid: "company" }, admission });
+    await expect(completeSignIn(idp.settings, idp.callback, pending)).resolves.toMatchObject({ user: { sub: "dana" } });
+  });
+
+  it("refuses, for good, an account the settings keep out: at sign-in and at refresh", async () => {
+    const pending = newPendingSignIn();
+    const admission = parseAdmission("https://idp.example", "example.org", undefined);
+    const idp = await stubIdp(pending, { idToken: complete, userinfo: { sub: "dana", ...complete }, admission });
+    await expect(completeSignIn(idp.settings, idp.callback, pending)).rejects.toBeInstanceOf(NotAdmitted);
+    await expect(refreshSignIn(idp.settings, "idp-refresh-token", known)).rejects.toBeInstanceOf(NotAdmitted);
+  });
+
+  it("requires a required claim at refresh too, from the refreshed ID token when userinfo leaves it out", async () => {
+    const admission = parseAdmission("https://idp.example", "*", "tid=company");
+    // Everything the profile needs, so only the rule makes the client read the refreshed ID token.
+    const userinfo = { sub: "dana", name: "Dana Data", ...complete };
+    const withIdToken = await stubIdp(newPendingSignIn(), { userinfo, refreshIdToken: { tid: "company" }, admission });
+    await expect(refreshSignIn(withIdToken.settings, "idp-refresh-token", known)).resolves.toBeTruthy();
+    vi.restoreAllMocks();
+    const without = await stubIdp(newPendingSignIn(), { userinfo, admission });
+    await expect(refreshSignIn(without.settings, "idp-refresh-token", known)).rejects.toBeInstanceOf(NotAdmitted);
+  });
+
+  describe("with Google, a Workspace account of an allowed domain only (hd)", () => {
+    const google = parseAdmission(GOOGLE_ISSUER, "example.com", undefined);
+    const stub = (pending: PendingSignIn, options: StubOptions) =>
+      stubIdp(pending, { issuer: GOOGLE_ISSUER, admission: google, ...options });
+
+    it("admits a verified company email whose ID token states hd = the company's domain", async () => {
+      const pending = newPendingSignIn();
+      const idp = await stub(pending, { idToken: { ...complete, hd: "example.com" } });
+      const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+      expect(user).toMatchObject({ iss: GOOGLE_ISSUER, principal: "dana@example.com" });
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      // A consumer Google account made with a company address: verified, but Google is not its host.
+      ["no hd (a consumer account with a company address)", complete],
+      ["another Workspace's hd", { ...complete, hd: "evil.example" }],
+      ["an hd that is not a string", { ...complete, hd: ["example.com"] }],
+      ["a company hd on a gmail.com email", { ...complete, email: "dana@gmail.com", hd: "example.com" }],
+      ["an unverified email", { ...complete, email_verified: false, hd: "example.com" }],
+    ])("refuses %s at sign-in", async (_, idToken) => {
+      const pending = newPendingSignIn();
+      const idp = await stub(pending, { idToken, userinfo: { sub: "dana" } });
+      await expect(completeSignIn(idp.settings, idp.callback, pending)).rejects.toBeInstanceOf(NotAdmitted);
+    });
+
+    it("refuses a refresh whose userinfo and refreshed ID token state no hd, or another", async () => {
+      for (const userinfo of [
+        { sub: "dana", ...complete },
+        { sub: "dana", ...complete, hd: "evil.example" },
+      ]) {
+        const idp = await stub(newPendingSignIn(), { userinfo });
+        await expect(refreshSignIn(idp.settings, "idp-refresh-token", known)).rejects.toBeInstanceOf(NotAdmitted);
+        vi.restoreAllMocks();
+      }
+      const idp = await stub(newPendingSignIn(), { userinfo: { sub: "dana", ...complete, hd: "example.com" } });
+      await expect(refreshSignIn(idp.settings, "idp-refresh-token", known)).resolves.toBeTruthy();
+    });
   });
 });

@@ -9,6 +9,7 @@
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import { z } from "zod";
+import { type AdmissionProblem, admissionClaims, admissionProblem } from "./auth.admission";
 import type { SsoSettings } from "./auth.config";
 import { base64url, randomToken, sha256 } from "./auth.crypto";
 
@@ -71,6 +72,19 @@ const RefreshResponse = z.object({
   refresh_token: z.string().optional(),
 });
 const UserInfo = z.looseObject({ sub: z.string() });
+
+/**
+ * The user is one the fleet does not admit (OIDC_ALLOWED_DOMAINS, OIDC_REQUIRED_CLAIMS): final,
+ * like any refusal. `message` (the detail, with the setting) is for logs; `reason` may be shown.
+ */
+export class NotAdmitted extends IdpRefusal {
+  override name = "NotAdmitted";
+  readonly reason: string;
+  constructor(problem: AdmissionProblem) {
+    super(problem.detail);
+    this.reason = problem.message;
+  }
+}
 
 /** Signature algorithms we accept for ID tokens: asymmetric only (never `none` or a shared-secret HMAC). */
 const ASYMMETRIC_ALGORITHMS = new Set([
@@ -139,7 +153,10 @@ export async function authorizationUrl(
   return url.href;
 }
 
-/** Finishes the sign-in the IdP redirected back from (a success: `code` present) and returns who it is. */
+/**
+ * Finishes the sign-in the IdP redirected back from (a success: `code` present) and returns who it
+ * is; throws NotAdmitted when the admission rules keep the user out (auth.admission.ts).
+ */
 export async function completeSignIn(settings: SsoSettings, callback: URL, pending: PendingSignIn): Promise<SignIn> {
   const idp = await discover(settings.issuer);
   // RFC 9207: an authorization response must come from the IdP we sent the browser to.
@@ -162,12 +179,23 @@ export async function completeSignIn(settings: SsoSettings, callback: URL, pendi
   const { id_token, access_token, refresh_token } = tokens.data;
   const claims = await verifyIdToken(settings, idp, id_token, pending.nonce);
   const fromIdToken = profileOf(claims, settings.groupsClaim);
-  const fromUserInfo =
-    isComplete(fromIdToken) || !idp.userinfo_endpoint || !access_token
-      ? undefined
-      : profileOf(await userInfo(idp.userinfo_endpoint, access_token, claims.sub), settings.groupsClaim);
+  const needsUserInfo =
+    !isComplete(fromIdToken) || admissionClaims(settings.admission).some((name) => claims[name] === undefined);
+  const info =
+    needsUserInfo && idp.userinfo_endpoint && access_token
+      ? await userInfo(idp.userinfo_endpoint, access_token, claims.sub)
+      : undefined;
+  const fromUserInfo = info && profileOf(info, settings.groupsClaim);
   const user = signedInUser(idp.issuer, claims.sub, [fromUserInfo, fromIdToken]);
+  admit(settings, user, [claims, info]);
   return { user, ...(refresh_token ? { refreshToken: refresh_token } : {}) };
+}
+
+/** Throws NotAdmitted when the settings keep this user out (auth.admission.ts). */
+function admit(settings: SsoSettings, user: SignedInUser, sources: (Record<string, unknown> | undefined)[]): void {
+  const present = sources.filter((claims): claims is Record<string, unknown> => claims !== undefined);
+  const problem = admissionProblem(settings.admission, user, present);
+  if (problem) throw new NotAdmitted(problem);
 }
 
 /** Who the grant says the user was at the last sign-in or refresh. */
@@ -176,9 +204,10 @@ export type KnownUser = Pick<SignedInUser, "sub" | "principal" | "email">;
 /**
  * Reads the user again at the IdP with its refresh token: a refresh token grant, then userinfo
  * (the claims as the directory holds them now; a refreshed ID token fills in what userinfo
- * leaves out, as at sign-in). Throws IdpRefusal when the IdP refuses the refresh token or the
- * user, or names another subject than `known`'s; SignInError when it cannot be reached or answers
- * nonsense.
+ * leaves out, as at sign-in, and so do the claims the admission rules read). Throws NotAdmitted
+ * when the rules no longer admit the user (auth.admission.ts), IdpRefusal when the IdP refuses the
+ * refresh token or the user, or names another subject than `known`'s; SignInError when it cannot
+ * be reached or answers nonsense.
  */
 export async function refreshSignIn(settings: SsoSettings, refreshToken: string, known: KnownUser): Promise<SignIn> {
   const { sub } = known;
@@ -190,13 +219,16 @@ export async function refreshSignIn(settings: SsoSettings, refreshToken: string,
   if (!tokens.success) throw new SignInError("refresh response without an access_token");
   const info = await userInfo(idp.userinfo_endpoint, tokens.data.access_token, sub);
   const fromUserInfo = profileOf(info, settings.groupsClaim);
-  let fromIdToken: Profile | undefined;
-  if (tokens.data.id_token && !isComplete(fromUserInfo)) {
-    const claims = await verifyIdToken(settings, idp, tokens.data.id_token);
+  let claims: Record<string, unknown> | undefined;
+  const needsIdToken =
+    !isComplete(fromUserInfo) || admissionClaims(settings.admission).some((name) => info[name] === undefined);
+  if (tokens.data.id_token && needsIdToken) {
+    claims = await verifyIdToken(settings, idp, tokens.data.id_token);
     if (claims.sub !== sub) throw new IdpRefusal("the refreshed ID token names another subject");
-    fromIdToken = profileOf(claims, settings.groupsClaim);
   }
+  const fromIdToken = claims && profileOf(claims, settings.groupsClaim);
   const user = signedInUser(idp.issuer, sub, [fromUserInfo, fromIdToken], known);
+  admit(settings, user, [info, claims]);
   return { user, refreshToken: tokens.data.refresh_token ?? refreshToken };
 }
 
