@@ -8,6 +8,8 @@ import { changeIdpUser, LOCAL_EMAIL_DOMAIN, newIdpUser } from "../../local/idp.a
 import type { AuthEnv } from "./auth.config";
 import {
   ADMIN,
+  adminRequest,
+  adminToken,
   authorize,
   authorizeUrl,
   Browser,
@@ -27,22 +29,6 @@ import {
 const BOT = { id: "revocable-bot", secret: "revocable-bot-test-secret" };
 
 afterEach(() => vi.restoreAllMocks());
-
-function adminRequest(path: string, token: string | undefined, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  return worker.fetch(
-    new Request(`${ISSUER}${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    }),
-  );
-}
-
-async function adminToken(user = USERS.admin, scope = "fleet:admin"): Promise<string> {
-  return (await signedInClient(user, scope, ADMIN)).tokens.access_token;
-}
 
 function botToken(): Promise<Response> {
   return tokenRequest(
@@ -320,6 +306,7 @@ describe("the audit trail", () => {
         subject: `user:${user.email}`,
         by: "user:admin@example.com",
         reason: "rehired",
+        lifted: [`user:${user.email}`],
       },
       {
         at: expect.any(String),

@@ -10,7 +10,9 @@
  *   and refuses them until restored, bound to every IdP subject seen with that email, so an email
  *   that changes later changes nothing; someone no one has signed in as is refused (404, nothing
  *   recorded). `service:<name>` refuses the service's tokens and new ones until restored.
- * - `POST /admin/restore` `{ subject, reason }`: lifts a revocation (all its keys).
+ * - `POST /admin/restore` `{ subject, reason }`: lifts the revocations that hold what it names
+ *   (each whole, with all its subjects); another revocation of the same person (say, of one of
+ *   their subjects on its own) stays, and the answer names it (`stillRevokedBy`).
  * - `GET /admin/audit?limit=50`: the newest admin actions.
  *
  * Every action is audited (who, whom, when, why) before it takes effect, so one that fails
@@ -27,6 +29,7 @@ import {
   parseTarget,
   recentAudit,
   recordAudit,
+  revokedBy,
   rewriteAudit,
   type Target,
   targetId,
@@ -124,35 +127,39 @@ async function handle(
     by: who,
     reason: input.data.reason,
   };
-  const bound = await bindTarget(env, config, target);
+  const bound = await bindTarget(env, target);
   return action === "revoke" ? revoke(env, config, bound, entry) : restore(env, bound, entry);
 }
 
-/** Whom a revocation of the target binds: its revocation keys, its IdP subjects, its grants. */
+/** Whom a revocation of the target binds: its revocation keys and its IdP subjects. */
 interface Bound {
   target: Target;
   keys: string[];
   subjects: string[];
-  grants: { id: string; owner: string }[];
 }
 
-async function bindTarget(env: AuthEnv, config: AuthConfig, target: Target): Promise<Bound> {
-  if (target.kind === "service") return { target, keys: [`service:${target.name}`], subjects: [], grants: [] };
+async function bindTarget(env: AuthEnv, target: Target): Promise<Bound> {
+  if (target.kind === "service") return { target, keys: [`service:${target.name}`], subjects: [] };
   const subjects =
     target.kind === "subject" ? [target.subject] : await subjectsSeenWith(env.OAUTH_KV, target.principal);
   const keys = target.kind === "user" ? [`user:${target.principal}`, ...subjects] : subjects;
-  // Grants belong to the IdP subject; those from before that, to the principal.
+  return { target, keys, subjects };
+}
+
+/** The user's grants: they belong to the IdP subject; those from before that, to the principal. */
+async function grantsOfTarget(env: AuthEnv, config: AuthConfig, bound: Bound): Promise<Grant[]> {
+  const { target, subjects } = bound;
+  if (target.kind === "service") return [];
   const owners = new Set([...subjects, ...(target.kind === "user" ? [target.principal] : [])].map(grantUserId));
-  const grants = (await Promise.all([...owners].map((owner) => grantsOf(env, config, owner)))).flat();
-  return { target, keys, subjects, grants };
+  return (await Promise.all([...owners].map((owner) => grantsOf(env, config, owner)))).flat();
 }
 
 async function revoke(env: AuthEnv, config: AuthConfig, bound: Bound, entry: AdminAuditEntry): Promise<Response> {
-  const { target, keys, subjects, grants } = bound;
+  const { target, keys, subjects } = bound;
   let warning: string | undefined;
   if (target.kind !== "service") {
     const seen = target.kind === "user" ? subjects.length > 0 : await wasSeen(env.OAUTH_KV, target.subject);
-    if (!seen && grants.length === 0) {
+    if (!seen && (await grantsOfTarget(env, config, bound)).length === 0) {
       // Recording it would look like success and bind nothing: refuse, and record nothing.
       const message =
         `no one has signed in as ${targetId(target)} (no grant, no sign-in in the last 400 days), so ` +
@@ -170,11 +177,13 @@ async function revoke(env: AuthEnv, config: AuthConfig, bound: Bound, entry: Adm
   // The audit entry first: whatever fails from here on, the action is on record.
   const auditKey = await recordAudit(env.OAUTH_KV, entry);
   try {
-    await markRevoked(env.OAUTH_KV, keys, entry); // from here on no sign-in, refresh or validation succeeds
+    // From here on no sign-in, code exchange, refresh or validation succeeds...
+    await markRevoked(env.OAUTH_KV, { target: entry.subject, at: entry.at, by: entry.by, reason: entry.reason, keys });
     if (target.kind !== "service") {
+      // ...so the grants are listed now: one made by a sign-in that finished just before is among them.
       entry.grantsRevoked = 0;
       const oauth = authorizationServer(config).getOAuthApi(env);
-      for (const grant of grants) {
+      for (const grant of await grantsOfTarget(env, config, bound)) {
         await oauth.revokeGrant(grant.id, grant.owner);
         entry.grantsRevoked += 1;
       }
@@ -186,15 +195,26 @@ async function revoke(env: AuthEnv, config: AuthConfig, bound: Bound, entry: Adm
   return Response.json({ ...entry, revoked: true, ...(warning ? { warning } : {}) });
 }
 
+/**
+ * Lifts the revocations that name what the admin names (the email, the subject, the service),
+ * each whole; any other revocation of the person's subjects stays, and the answer says which.
+ */
 async function restore(env: AuthEnv, bound: Bound, entry: AdminAuditEntry): Promise<Response> {
   const auditKey = await recordAudit(env.OAUTH_KV, entry);
-  let lifted: boolean;
   try {
-    lifted = await clearRevoked(env.OAUTH_KV, bound.keys);
+    // What the audit trail calls the target is its revocation key (user:<email>, <issuer>#<subject>, service:<name>).
+    const lifted = await clearRevoked(env.OAUTH_KV, targetId(bound.target));
+    entry.lifted = lifted.map((revocation) => revocation.target);
+    const still = await revokedBy(env.OAUTH_KV, bound.keys);
+    if (still.length > 0) entry.stillRevokedBy = still;
   } catch (error) {
     return incomplete(env, auditKey, entry, error);
   }
-  return Response.json({ ...entry, restored: lifted });
+  await rewriteAudit(env.OAUTH_KV, auditKey, entry);
+  const warning =
+    entry.stillRevokedBy &&
+    `still refused: revoked as ${entry.stillRevokedBy.join(", ")} too; restore ${entry.stillRevokedBy.length > 1 ? "those" : "that"} to lift it`;
+  return Response.json({ ...entry, restored: (entry.lifted ?? []).length > 0, ...(warning ? { warning } : {}) });
 }
 
 /** An action that failed part-way: the audit entry says what did not happen, the admin is told to retry. */
@@ -211,10 +231,15 @@ async function incomplete(env: AuthEnv, auditKey: string, entry: AdminAuditEntry
   return Response.json({ error: "server_error", message, ...entry }, { status: 500 });
 }
 
+interface Grant {
+  id: string;
+  owner: string;
+}
+
 /** The ids of every grant the library keeps for this user id. */
-async function grantsOf(env: AuthEnv, config: AuthConfig, owner: string): Promise<Bound["grants"]> {
+async function grantsOf(env: AuthEnv, config: AuthConfig, owner: string): Promise<Grant[]> {
   const oauth = authorizationServer(config).getOAuthApi(env);
-  const grants: Bound["grants"] = [];
+  const grants: Grant[] = [];
   let cursor: string | undefined;
   do {
     const page = await oauth.listUserGrants(owner, cursor ? { cursor } : {});

@@ -8,8 +8,12 @@
  * refresh, the client credentials grant, and token validation, which reads them with KV's
  * shortest cache, 30 s, so with the domain servers' 30 s validation cache a revocation takes
  * effect everywhere within 60 s), so a revoked user whose email changes, or stops being verified,
- * is still refused. Each record lists every key of its revocation, so a restore by any of them
- * lifts them all.
+ * is still refused. A key's record lists every revocation that holds it, each with all its keys:
+ * a restore lifts the revocations that hold the key it names (the email, a subject, a service),
+ * each of them whole, and nothing else, so a subject revoked on its own stays revoked when a
+ * revocation by an email that also bound it is lifted. (Records are read, changed and written
+ * back: two admins acting on the same person in the same instant could lose one entry of a
+ * record, never the record itself, so the person stays refused.)
  *
  * The audit trail: every admin action as `audit:<inverted time>:<id>`, newest first when listed,
  * kept 400 days (that TTL is what bounds it); each entry is also
@@ -37,16 +41,27 @@ export interface AdminAuditEntry {
   subjects?: string[];
   /** Grants (with their refresh and access tokens) ended by a user revocation. */
   grantsRevoked?: number;
+  /** A restore: the revocations it lifted (whom each named). */
+  lifted?: string[];
+  /** A restore: revocations that still refuse some of the person's keys (whom each named). */
+  stillRevokedBy?: string[];
   /** Set when the action failed part-way: what did not happen. */
   incomplete?: string;
 }
 
-interface RevocationRecord {
+/** One admin's revocation: whom they named, and every key it binds (lifted together). */
+export interface Revocation {
+  /** What the admin named (`targetId`): at most one revocation per target in a record. */
+  target: string;
   at: string;
   by: string;
   reason: string;
-  /** Every key of this revocation (this one included), lifted together. */
   keys: string[];
+}
+
+/** What `revoked:<key>` holds: the revocations that hold the key (it exists only while one does). */
+interface RevocationRecord {
+  revocations: Revocation[];
 }
 
 const REVOKED_PREFIX = "revoked:";
@@ -108,19 +123,54 @@ export async function isRevoked(kv: KVNamespace, keys: readonly string[]): Promi
   return found.some((record) => record !== null);
 }
 
-export async function markRevoked(kv: KVNamespace, keys: readonly string[], entry: AdminAuditEntry): Promise<void> {
-  const record: RevocationRecord = { at: entry.at, by: entry.by, reason: entry.reason, keys: [...keys] };
-  await Promise.all(keys.map((key) => kv.put(`${REVOKED_PREFIX}${key}`, JSON.stringify(record))));
+/** Revokes every key (the revocation's), keeping the other revocations that already hold them. */
+export async function markRevoked(kv: KVNamespace, revocation: Revocation): Promise<void> {
+  await Promise.all(
+    revocation.keys.map(async (key) => {
+      const held = (await readRecord(kv, key))?.revocations ?? [];
+      // The same target revoked again replaces its entry: a record holds one entry per target.
+      const revocations = [...held.filter((other) => other.target !== revocation.target), revocation];
+      await kv.put(`${REVOKED_PREFIX}${key}`, JSON.stringify({ revocations } satisfies RevocationRecord));
+    }),
+  );
 }
 
-/** Lifts the revocations under these keys, and every key revoked together with them; false when there was none. */
-export async function clearRevoked(kv: KVNamespace, keys: readonly string[]): Promise<boolean> {
-  const records = await Promise.all(keys.map((key) => kv.get<RevocationRecord>(`${REVOKED_PREFIX}${key}`, "json")));
-  const found = keys.filter((_, index) => records[index] !== null);
-  if (found.length === 0) return false;
-  const linked = new Set([...found, ...records.flatMap((record) => record?.keys ?? [])]);
-  await Promise.all([...linked].map((key) => kv.delete(`${REVOKED_PREFIX}${key}`)));
-  return true;
+/**
+ * Lifts every revocation that holds `key` (what a restore names), each on all its keys; a key
+ * stays revoked while another revocation holds it. Returns the revocations lifted.
+ */
+export async function clearRevoked(kv: KVNamespace, key: string): Promise<Revocation[]> {
+  const lifted = (await readRecord(kv, key))?.revocations ?? [];
+  if (lifted.length === 0) return [];
+  const liftedTargets = new Set(lifted.map((revocation) => revocation.target));
+  const keys = new Set([key, ...lifted.flatMap((revocation) => revocation.keys)]);
+  await Promise.all(
+    [...keys].map(async (affected) => {
+      const held = (await readRecord(kv, affected))?.revocations ?? [];
+      const revocations = held.filter((revocation) => !liftedTargets.has(revocation.target));
+      if (revocations.length === 0) await kv.delete(`${REVOKED_PREFIX}${affected}`);
+      else await kv.put(`${REVOKED_PREFIX}${affected}`, JSON.stringify({ revocations } satisfies RevocationRecord));
+    }),
+  );
+  return lifted;
+}
+
+/** The targets of the revocations holding any of these keys. */
+export async function revokedBy(kv: KVNamespace, keys: readonly string[]): Promise<string[]> {
+  const records = await Promise.all(keys.map((key) => readRecord(kv, key)));
+  return [...new Set(records.flatMap((record) => record?.revocations.map((revocation) => revocation.target) ?? []))];
+}
+
+/** A key's record; one written before records listed their revocations is one revocation of that key. */
+async function readRecord(kv: KVNamespace, key: string): Promise<RevocationRecord | undefined> {
+  const record = await kv.get<Partial<RevocationRecord> & Partial<Omit<Revocation, "target">>>(
+    `${REVOKED_PREFIX}${key}`,
+    "json",
+  );
+  if (record === null) return undefined;
+  if (Array.isArray(record.revocations)) return { revocations: record.revocations };
+  const { at = "", by = "", reason = "", keys = [key] } = record;
+  return { revocations: [{ target: keys[0] ?? key, at, by, reason, keys }] };
 }
 
 /** Records an admin action (KV and one log line); returns its key, for `rewriteAudit`. */
