@@ -11,6 +11,8 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import manifest from "../fleet.config.ts";
+import { localUpstream, REGISTRY_APP, serverApp, serverConfig } from "../local/fleet.manifest.ts";
 import {
   applyMigrations,
   authVars,
@@ -21,11 +23,15 @@ import {
 } from "../local/fleet.ts";
 import { startIdp } from "../local/idp.ts";
 import { serviceToken } from "../local/oauth.client.ts";
-import { startPrestoUpstream } from "../local/presto.upstream.ts";
 import { seedRegistry } from "../local/registry.seed.ts";
+import { readServerSpecs } from "../local/server.specs.ts";
 import { measureSearch, publishServers, type SearchFigures } from "./registry.bench.ts";
 
 const HOST = "127.0.0.1";
+/** Targets a, b and c: the kit's fixture server with its two baselines (never deployed, not in the manifest). */
+const FIXTURE = { config: "test/fixtures/echo/wrangler.toml", app: "test/fixtures/echo/echo.app.ts" };
+/** Targets d and d0: Presto as fleet.config.ts declares it, with its local upstream. */
+const PRESTO = manifest.servers.find((server) => server.name === "presto");
 const ECHO_PORT = 18901;
 const PRESTO_PORT = 18902;
 const AUTH_PORT = 18903;
@@ -180,7 +186,12 @@ async function main() {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-bench-"));
   const persistTo = join(state, "state");
   const logDir = join(state, "logs");
-  const upstream = await startPrestoUpstream({ port: 0 });
+  if (!PRESTO) throw new Error("fleet.config.ts declares no presto server");
+  const prestoUpstream = await localUpstream(PRESTO);
+  if (!prestoUpstream) throw new Error("fleet.config.ts declares no local upstream for presto");
+  const specs = readServerSpecs([FIXTURE.app, serverApp(PRESTO), REGISTRY_APP]);
+  const upstream = await prestoUpstream.start({ port: 0, host: HOST });
+  const upstreamVar = { [prestoUpstream.env]: upstream.url };
   const authUrl = `http://${HOST}:${AUTH_PORT}`;
   const idp = await startIdp({
     port: 0,
@@ -202,6 +213,7 @@ async function main() {
           vars: authVars({
             authUrl,
             resources: { echo: echoBase, presto: prestoBase, registry: registryUrl },
+            specs: await specs,
             idpIssuer: idp.issuer,
           }),
         },
@@ -228,7 +240,7 @@ async function main() {
       await startWorker(
         {
           name: "echo",
-          config: "test/fixtures/echo/wrangler.toml",
+          config: FIXTURE.config,
           port: ECHO_PORT,
           vars: { PUBLIC_URL: echoBase, AUTH_ISSUER: authUrl, FLEET_ENV: "local" },
         },
@@ -241,9 +253,9 @@ async function main() {
       await startWorker(
         {
           name: "presto",
-          config: "workers/presto/wrangler.toml",
+          config: serverConfig(PRESTO),
           port: PRESTO_PORT,
-          vars: { PUBLIC_URL: prestoBase, AUTH_ISSUER: authUrl, PRESTO_URL: upstream.url, FLEET_ENV: "local" },
+          vars: { PUBLIC_URL: prestoBase, AUTH_ISSUER: authUrl, ...upstreamVar, FLEET_ENV: "local" },
         },
         HOST,
         persistTo,
@@ -259,14 +271,14 @@ async function main() {
         await startWorker(
           {
             name: "presto-no-transaction",
-            config: "workers/presto/wrangler.toml",
+            config: serverConfig(PRESTO),
             port: PRESTO_NO_TRANSACTION_PORT,
             // Presto's own resource (its AUTH binding validates tokens for that one server only);
             // Host checks go by hostname, so this port is accepted too.
             vars: {
               PUBLIC_URL: prestoBase,
               AUTH_ISSUER: authUrl,
-              PRESTO_URL: upstream.url,
+              ...upstreamVar,
               FLEET_ENV: "local",
               PRESTO_READ_ONLY_TRANSACTION: "false",
             },

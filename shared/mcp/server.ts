@@ -36,7 +36,7 @@ type App = { Bindings: KitEnv; Variables: { caller: Caller; auth: OAuthResourceA
 export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
   assertWellFormed(spec);
   const Session = createSessionClass(spec);
-  const baselineScopes = [...(spec.access.scopes ?? commonScopes(spec))];
+  const baselineScopes = serverScopes(spec);
 
   // Public: health and the publish document (server.json with the fleet metadata).
   const publicApp = new Hono<App>();
@@ -183,8 +183,12 @@ async function recordDenial(d1: D1Database, record: AuditRecord): Promise<void> 
   }
 }
 
-/** The scopes every tool needs: what a token must carry to use the server at all. */
-function commonScopes(spec: ServerSpec<unknown>): string[] {
+/**
+ * What a token must carry to use the server at all: its declared `access.scopes`, or else the
+ * scopes every tool needs.
+ */
+export function serverScopes(spec: Pick<ServerSpec<unknown>, "access" | "tools">): string[] {
+  if (spec.access.scopes) return [...spec.access.scopes];
   const [first, ...rest] = spec.tools.map((tool) => tool.access.scopes ?? []);
   return (first ?? []).filter((scope) => rest.every((scopes) => scopes.includes(scope)));
 }

@@ -6,10 +6,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { fleetServer, upstreamOf } from "./fleet";
 import { bearer, userToken } from "./identities";
 
-const server = inject("prestoServerUrl");
-const upstream = inject("upstreamUrl");
+const server = fleetServer("presto").url;
+const upstream = upstreamOf("presto");
 const registry = inject("registryUrl");
 let alice: Record<string, string>;
 beforeAll(async () => {

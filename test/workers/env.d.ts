@@ -11,7 +11,12 @@ interface RegistryStub extends RegistryBinding {
   setDelay(ms: number): Promise<void>;
   calls(): Promise<number>;
   reset(): Promise<void>;
-  approvePublished(name: string, approvedVersion: string, toolsDigest: string): Promise<void>;
+  approvePublished(
+    name: string,
+    approvedVersion: string,
+    toolsDigest: string,
+    published: { environments: string[]; allowedGroups: string[]; allowedServices: boolean | string[] },
+  ): Promise<void>;
 }
 
 declare global {
@@ -27,7 +32,8 @@ declare global {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    prestoUrl: string;
+    /** The local upstream of the project's server (test/support/upstream.global.ts). */
+    upstreamUrl: string;
     /** Origins of the registry health probe's targets (test/support/health-targets.global.ts). */
     healthTargets: { healthy: string; authOnly: string; failing: string; slow: string; unreachable: string };
   }
