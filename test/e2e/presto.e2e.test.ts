@@ -73,25 +73,27 @@ describe("Presto server over Streamable HTTP", () => {
     expect(presto?.server.remotes).toEqual([{ type: "streamable-http", url: `${server}/mcp` }]);
   });
 
-  it("initializes and lists the Presto tools a presto:read token may use", async () => {
+  it("initializes and lists the Presto tools, kill too: a presto:read token's call of it meets a scope challenge", async () => {
     const { client } = await connect();
     expect(client.getServerVersion()?.name).toBe("presto");
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([
       "presto_describe_table",
       "presto_explain_query",
+      "presto_kill_query",
       "presto_list_catalogs",
       "presto_list_schemas",
       "presto_list_tables",
       "presto_query_status",
       "presto_run_query",
     ]);
-    for (const tool of tools) expect(tool.annotations?.readOnlyHint).toBe(true);
-    const kill = await client.callTool({
-      name: "presto_kill_query",
-      arguments: { queryId: "20200101_000000_00000_zzzzz" },
-    });
-    expect(textOf(kill)).toContain("presto_kill_query requires the scope presto:write");
+    for (const tool of tools) {
+      expect(tool.annotations?.readOnlyHint, tool.name).toBe(tool.name === "presto_kill_query" ? undefined : true);
+    }
+    // Listed because consenting to presto:write would let alice call it (step-up.e2e.test.ts).
+    await expect(
+      client.callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } }),
+    ).rejects.toThrow(/insufficient_scope.*presto_kill_query needs the scope presto:write/);
   });
 
   it("runs a query that pages through many upstream pages, with progress", async () => {
@@ -233,7 +235,7 @@ describe("Presto server over legacy HTTP+SSE (2024-11-05)", () => {
     const client = new Client({ name: "legacy", version: "1.0.0" });
     await client.connect(transport);
     clients.push(client);
-    expect((await client.listTools()).tools.length).toBe(7); // presto_kill_query needs presto:write
+    expect((await client.listTools()).tools.length).toBe(8); // presto_kill_query is listed: step-up
     const result = await client.callTool({
       name: "presto_run_query",
       arguments: {
