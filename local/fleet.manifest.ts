@@ -121,3 +121,14 @@ export function productionResources(manifest: FleetManifest): Record<string, str
     registry: origin("registry"),
   };
 }
+
+/**
+ * The auth Worker's production RESOURCES and SCOPES, derived at deploy (`npm run deploy:auth`):
+ * never typed in its wrangler.toml, so a new server cannot be forgotten there.
+ */
+export function productionAuthVars(
+  manifest: FleetManifest,
+  specs: readonly ServerSummary[],
+): { RESOURCES: string; SCOPES: string } {
+  return { RESOURCES: resourcesVar(productionResources(manifest)), SCOPES: fleetScopes(specs).join(" ") };
+}

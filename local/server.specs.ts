@@ -20,6 +20,8 @@ const ROOT = resolve(import.meta.dirname, "..");
 export interface ServerSummary {
   /** The module it was read from, relative to the repository root. */
   entry: string;
+  /** That module's exports (its Durable Object classes among them). */
+  exports: string[];
   name: string;
   title: string;
   version: string;
@@ -136,6 +138,7 @@ async function summarise(entries: string[]): Promise<ServerSummary[]> {
       const scopes = bundle.serverScopes(spec);
       return {
         entry,
+        exports: Object.keys(exported).sort(),
         name: spec.name,
         title: spec.title,
         version: spec.version,
