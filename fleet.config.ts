@@ -24,5 +24,6 @@ export default defineFleet({
       },
       testVars: { PRESTO_REQUEST_TIMEOUT_MS: "2000" },
     },
+    { name: "echo", port: 8791, upstream: () => import("./workers/echo/echo.upstream.ts") },
   ],
 });
