@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import manifest from "../fleet.config.ts";
-import { localUpstream, REGISTRY_APP, serverApp, serverConfig } from "../local/fleet.manifest.ts";
+import { localUpstream, REGISTRY_APP, serverApp, serverConfig, serverFolder } from "../local/fleet.manifest.ts";
 import {
   applyMigrations,
   authVars,
@@ -38,6 +38,7 @@ const AUTH_PORT = 18903;
 const REGISTRY_PORT = 18904;
 /** A second Presto Worker, configured without the read-only transaction (target d0). */
 const PRESTO_NO_TRANSACTION_PORT = 18905;
+const NO_TRANSACTION_SERVER = "presto-no-transaction";
 /** Servers registered for the registry search benchmark, and searches timed. */
 const REGISTRY_SERVERS = Number(process.env.BENCH_REGISTRY_SERVERS ?? 1000);
 const REGISTRY_REQUESTS = Number(process.env.BENCH_REGISTRY_REQUESTS ?? 600);
@@ -199,6 +200,7 @@ async function main() {
     clients: [{ ...LOCAL_SSO_CLIENT, redirectUris: [`${authUrl}/sso/callback`] }],
   });
   const processes: ChildProcess[] = [];
+  const noTransactionConfig = join(serverFolder(PRESTO), `.bench-${NO_TRANSACTION_SERVER}.wrangler.toml`);
   try {
     await applyMigrations(persistTo, logDir);
     const prestoBase = `http://${HOST}:${PRESTO_PORT}`;
@@ -212,7 +214,12 @@ async function main() {
           port: AUTH_PORT,
           vars: authVars({
             authUrl,
-            resources: { echo: echoBase, presto: prestoBase, registry: registryUrl },
+            resources: {
+              echo: echoBase,
+              presto: prestoBase,
+              [NO_TRANSACTION_SERVER]: prestoNoTransactionBase,
+              registry: registryUrl,
+            },
             specs: await specs,
             idpIssuer: idp.issuer,
           }),
@@ -264,19 +271,25 @@ async function main() {
     );
 
     if (ONLY.has("d0")) {
-      // Same Worker, same registry entry (the gate goes by server name), its own Durable Objects.
+      // Same code, same registry entry (the gate goes by server name), its own Durable Objects
+      // and its own OAuth resource: a copy of Presto's wrangler.toml whose AUTH binding names
+      // another server, so its tokens are for its own origin (the kit serves no other).
       const persistNoTransaction = join(state, "state-no-transaction");
       await applyMigrations(persistNoTransaction, logDir);
+      writeFileSync(
+        noTransactionConfig,
+        readFileSync(serverConfig(PRESTO), "utf8")
+          .replace(/^name = .*$/m, `name = "mcp-fleet-${NO_TRANSACTION_SERVER}"`)
+          .replace(/props = \{ server = "presto" \}/, `props = { server = "${NO_TRANSACTION_SERVER}" }`),
+      );
       processes.push(
         await startWorker(
           {
-            name: "presto-no-transaction",
-            config: serverConfig(PRESTO),
+            name: NO_TRANSACTION_SERVER,
+            config: noTransactionConfig,
             port: PRESTO_NO_TRANSACTION_PORT,
-            // Presto's own resource (its AUTH binding validates tokens for that one server only);
-            // Host checks go by hostname, so this port is accepted too.
             vars: {
-              PUBLIC_URL: prestoBase,
+              PUBLIC_URL: prestoNoTransactionBase,
               AUTH_ISSUER: authUrl,
               ...upstreamVar,
               FLEET_ENV: "local",
@@ -295,12 +308,10 @@ async function main() {
     await seedRegistry({ registryUrl, authUrl, servers: [echoBase, prestoBase], pipeline });
 
     const bot = { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret };
-    const resources = [echoBase, prestoBase];
+    const resources = [echoBase, prestoBase, ...(ONLY.has("d0") ? [prestoNoTransactionBase] : [])];
     // Access tokens live 5 minutes and a full run takes longer: fresh ones for every round.
     const refreshTokens = async () => {
       for (const resource of resources) tokens.set(resource, await clientCredentials(authUrl, bot, resource));
-      // The transaction-less Presto is the same resource on another port.
-      if (ONLY.has("d0")) tokens.set(prestoNoTransactionBase, tokens.get(prestoBase) as string);
     };
     await refreshTokens();
 
@@ -411,6 +422,7 @@ async function main() {
     await Promise.all(processes.map(stopProcess));
     await Promise.all([upstream.close(), idp.close()]);
     rmSync(state, { recursive: true, force: true });
+    rmSync(noTransactionConfig, { force: true });
   }
 }
 
