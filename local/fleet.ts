@@ -49,10 +49,13 @@ export interface FleetOptions {
  * only their SHA-256, as in production (the SERVICE_IDENTITIES secret).
  */
 export const LOCAL_SERVICES = {
-  /** Reads through every server that admits services: it gets each server's read scopes. */
-  "reporting-bot": { secret: "reporting-bot-local-secret", scopes: "every server's read scopes" },
+  /** Reads through every domain server that admits services: it gets each one's read scopes. */
+  "reporting-bot": {
+    secret: "reporting-bot-local-secret",
+    scopes: (fleet: readonly string[]) => fleet.filter((s) => s.endsWith(":read") && !s.startsWith("registry:")),
+  },
   /** The delivery pipeline: publishes servers to the registry. */
-  pipeline: { secret: "pipeline-local-secret", scopes: ["registry:write"] },
+  pipeline: { secret: "pipeline-local-secret", scopes: () => ["registry:write"] },
 } as const;
 
 /** The OAuth client the auth Worker uses at the local IdP (dev-only credentials). */
@@ -85,13 +88,13 @@ export function authVars(options: {
   };
 }
 
+/** The SERVICE_IDENTITIES of the local auth Worker, for the scopes the fleet grants. */
 export function serviceIdentitiesJson(fleetScopes: readonly string[]): string {
-  const readScopes = fleetScopes.filter((scope) => scope.endsWith(":read") && !scope.startsWith("registry:"));
   return JSON.stringify(
     Object.entries(LOCAL_SERVICES).map(([name, { secret, scopes }]) => ({
       name,
       secretSha256: createHash("sha256").update(secret).digest("hex"),
-      scopes: typeof scopes === "string" ? readScopes : scopes,
+      scopes: scopes(fleetScopes),
     })),
   );
 }

@@ -53,8 +53,9 @@ ${fleet.servers
 Point an MCP client at ${first ? `${first.url}/mcp` : `${fleet.registryUrl}/mcp`}; it signs you in through the browser.
 Who may use what (groups as each server proposes them; the registry's approval governs):
 ${fleet.servers.map((server) => `  ${pad(server.name)}${server.spec.groups.join(", ") || "every signed-in user"}`).join("\n")}
-Local accounts (dev only): ${Object.entries(users)
-  .map(([name, user]) => `${name} / ${user.password} (${user.groups.join(", ") || "no group"})`)
-  .join(", ")}.
+Local accounts (dev only; user / password: groups):
+${Object.entries(users)
+  .map(([name, user]) => `  ${name} / ${user.password}: ${user.groups.join(", ") || "no group"}`)
+  .join("\n")}
 Service identity (client credentials, dev only): reporting-bot / ${LOCAL_SERVICES["reporting-bot"].secret}
 Logs: ${stateDir ? join(stateDir, "logs") : ".wrangler/logs"}/. Press Ctrl-C to stop.`);

@@ -23,7 +23,6 @@ declare global {
   namespace Cloudflare {
     interface Env extends KitEnv, Omit<RegistryEnv, keyof KitEnv> {
       TEST_MIGRATIONS: D1Migration[];
-      PRESTO_URL: string;
       ECHO_UPSTREAM_URL: string;
       REGISTRY: RegistryStub;
     }
