@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
@@ -75,8 +75,25 @@ after(() => {
   for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** `npm start` on the spare ports; resolves once its banner is out, with everything it started. */
-async function startLauncher(): Promise<{ launcher: ChildProcess; children: number[]; output: () => string }> {
+/** Whether something accepts connections on `port` (a probe that never takes the port itself). */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * `npm start` on the spare ports; resolves, with everything it started, once its banner is out,
+ * or (`workersUp`) as soon as every Worker listens, before it has published them.
+ */
+async function startLauncher(
+  until: "banner" | "workersUp",
+): Promise<{ launcher: ChildProcess; children: number[]; output: () => string }> {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-stop-"));
   stateDirs.push(state);
   const launcher = spawn(process.execPath, ["scripts/start.ts"], {
@@ -92,16 +109,21 @@ async function startLauncher(): Promise<{ launcher: ChildProcess; children: numb
   launcher.stderr?.on("data", (chunk) => {
     output += chunk;
   });
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no banner within 150 s:\n${output}`)), 150_000);
-    launcher.stdout?.on("data", () => {
-      if (output.includes("Press Ctrl-C to stop")) {
-        clearTimeout(timer);
-        ready();
+  const exited = new Promise<never>((_, fail) =>
+    launcher.once("exit", (code) => fail(new Error(`npm start exited with ${code}:\n${output}`))),
+  );
+  const workerPorts = [manifest.registry.port, manifest.auth.port, ...manifest.servers.map((server) => server.port)];
+  const ready = async () => {
+    for (const deadline = Date.now() + 150_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      if (until === "banner" && output.includes("Press Ctrl-C to stop")) return;
+      if (until === "workersUp") {
+        const up = await Promise.all(workerPorts.map((port) => isListening(portAt(manifest, port, BASE))));
+        if (up.every(Boolean)) return;
       }
-    });
-    launcher.once("exit", (code) => fail(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
+    }
+    throw new Error(`not ready (${until}) within 150 s:\n${output}`);
+  };
+  await Promise.race([ready(), exited]);
   return { launcher, children: descendants(launcher.pid as number), output: () => output };
 }
 
@@ -131,7 +153,7 @@ async function waitForNothingLeft(pids: number[], ports: number[]): Promise<numb
 describe("npm start stops cleanly", { concurrency: false, timeout: 400_000 }, () => {
   it("on SIGTERM: every Worker and upstream gone, every port free, within seconds", async (t) => {
     const ports = await fleetPorts();
-    const { launcher, children, output } = await startLauncher();
+    const { launcher, children, output } = await startLauncher("banner");
     const workerd = children.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd"));
     assert.ok(workerd.length >= 2 + manifest.servers.length, `a workerd per Worker among ${children.length}`);
     for (const port of ports) assert.equal(await isFree(port), false, `port ${port} is in use while the fleet runs`);
@@ -142,9 +164,11 @@ describe("npm start stops cleanly", { concurrency: false, timeout: 400_000 }, ()
     t.diagnostic(`SIGTERM: ${children.length} processes gone, ${ports.length} ports free after ${took} ms`);
   });
 
-  it("on SIGKILL of the launcher: its guardian stops the Workers; no orphan keeps a port", async (t) => {
+  it("on SIGKILL of the launcher (as soon as its Workers listen): its guardian stops them; no orphan keeps a port", async (t) => {
     const ports = await fleetPorts();
-    const { launcher, children } = await startLauncher();
+    const { launcher, children } = await startLauncher("workersUp");
+    const workerd = children.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd"));
+    assert.ok(workerd.length >= 2 + manifest.servers.length, `a workerd per Worker among ${children.length}`);
     launcher.kill("SIGKILL");
     const took = await waitForNothingLeft(children, ports);
     t.diagnostic(`SIGKILL: ${children.length} processes gone, ${ports.length} ports free after ${took} ms`);
