@@ -23,6 +23,7 @@ import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { createSessionClass, MAX_BODY_BYTES } from "./session";
 import { baselineScopesOf } from "./step-up";
+import { describeInvalidArguments } from "./tool";
 
 type App = { Bindings: KitEnv; Variables: { caller: Caller } };
 
@@ -185,6 +186,15 @@ function assertWellFormed(spec: ServerSpec<unknown>): void {
     }
     if (names.has(tool.name)) throw new Error(`Tool ${tool.name} is declared twice`);
     names.add(tool.name);
+  }
+  const example = spec.tools.find((tool) => tool.name === spec.example.tool);
+  if (!example) throw new Error(`The example call names ${spec.example.tool}, which is not one of its tools`);
+  if (example.annotations.readOnlyHint !== true) {
+    throw new Error(`The example call's tool ${example.name} must be read-only (it is made by the contract test)`);
+  }
+  const parsed = example.schema.safeParse(spec.example.arguments);
+  if (!parsed.success) {
+    throw new Error(`The example call: ${describeInvalidArguments(example.name, parsed.error)}`);
   }
   // What the registry would refuse in the spec itself (a 120-character description, an owner
   // team that is not a group name...) fails here, when the Worker loads, not at publish time.
