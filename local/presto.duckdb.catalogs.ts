@@ -70,6 +70,8 @@ const MACROS = [
   // Trino replaces every match (and removes them without a replacement); DuckDB only the first.
   "regexp_replace(s, p) AS system.main.regexp_replace(s, p, '', 'g'), (s, p, r) AS system.main.regexp_replace(s, p, r, 'g')",
   "array_join(a, separator) AS array_to_string(a, separator)",
+  // Trino's element_at gives the map's value; DuckDB's a list holding it.
+  "element_at(c, k) AS c[k]",
   "sequence(a, b) AS generate_series(a, b)",
   "codepoint(s) AS unicode(s)",
   "truncate(x) AS trunc(x)",

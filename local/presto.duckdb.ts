@@ -371,8 +371,7 @@ interface SelectNode {
  * DuckDB's own parse of the query (json_serialize_sql) says which columns are expressions.
  */
 async function columnNames(link: Link, sql: DuckDbSql, names: string[]): Promise<string[]> {
-  const lower = names.map((name) => name.toLowerCase());
-  if (names.every((name) => SIMPLE_NAME.test(name) && !LITERAL_NAME.test(name))) return lower;
+  if (names.every((name) => SIMPLE_NAME.test(name) && !LITERAL_NAME.test(name))) return names;
   const parsed = (
     await link.connection.runAndReadAll("SELECT json_serialize_sql(CAST($1 AS VARCHAR))", [sql.text])
   ).getRows()[0]?.[0];
@@ -381,7 +380,7 @@ async function columnNames(link: Link, sql: DuckDbSql, names: string[]): Promise
   while (node?.type === "SET_OPERATION_NODE") node = node.left;
   const list = node?.select_list;
   const stars = list?.filter((item) => item.class === "STAR").length ?? 0;
-  if (!list || stars > 1) return lower;
+  if (!list || stars > 1) return names;
   const starWidth = names.length - (list.length - stars);
   const out: string[] = [];
   for (const item of list) {
@@ -390,10 +389,10 @@ async function columnNames(link: Link, sql: DuckDbSql, names: string[]): Promise
       const index = out.length;
       const named = item.alias !== "" || item.class === "COLUMN_REF";
       const values = item.class === "STAR" && node?.from_table?.type === "EXPRESSION_LIST";
-      out.push(values || !(named || item.class === "STAR") ? `_col${index}` : (lower[index] ?? `_col${index}`));
+      out.push(values || !(named || item.class === "STAR") ? `_col${index}` : (names[index] ?? `_col${index}`));
     }
   }
-  return out.length === names.length ? out : lower;
+  return out.length === names.length ? out : names;
 }
 
 interface ProfileNode {
