@@ -34,6 +34,7 @@ export const INSTANCE_CONFIG: Record<string, string> = {
   autoload_known_extensions: "false",
   lock_configuration: "true",
   memory_limit: "1GB",
+  threads: "1",
 };
 
 /** Where the Trino-name macros live; every statement's search path ends with it. */

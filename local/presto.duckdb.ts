@@ -130,8 +130,13 @@ class DuckDbEngine implements PrestoEngine {
   }
 
   async begin(mode: TransactionMode): Promise<EngineTransaction> {
-    const link = new Link(await this.#instance.connect());
-    await link.connection.run("BEGIN TRANSACTION READ ONLY");
+    const link = await this.#acquire();
+    try {
+      await link.connection.run("BEGIN TRANSACTION READ ONLY");
+    } catch (error) {
+      this.#release(link, false);
+      throw error;
+    }
     const transaction = new DuckDbTransaction(mode, link);
     this.#transactions.add(transaction);
     return transaction;
@@ -142,10 +147,13 @@ class DuckDbEngine implements PrestoEngine {
     if (own.ended) return;
     own.ended = true;
     this.#transactions.delete(own);
+    let ended = false;
     try {
       await own.link.serially(() => own.link.connection.run(commit ? "COMMIT" : "ROLLBACK"));
+      ended = true;
     } finally {
-      own.link.connection.closeSync();
+      // Only a connection whose transaction is over is used again.
+      this.#release(own.link, ended);
     }
   }
 
@@ -197,13 +205,21 @@ class DuckDbEngine implements PrestoEngine {
       if (own.ended) throw new TrinoError("UNKNOWN_TRANSACTION", "The transaction has ended");
       return own.link.serially(() => work(own.link));
     }
-    const link = this.#idle.pop() ?? new Link(await this.#instance.connect());
+    const link = await this.#acquire();
     try {
       return await work(link);
     } finally {
-      if (!this.#closed && this.#idle.length < IDLE_CONNECTIONS) this.#idle.push(link);
-      else link.connection.closeSync();
+      this.#release(link, true);
     }
+  }
+
+  async #acquire(): Promise<Link> {
+    return this.#idle.pop() ?? new Link(await this.#instance.connect());
+  }
+
+  #release(link: Link, reusable: boolean): void {
+    if (reusable && !this.#closed && this.#idle.length < IDLE_CONNECTIONS) this.#idle.push(link);
+    else link.connection.closeSync();
   }
 
   /** Unqualified names resolve in the session's catalog and schema, and functions in the macros' schema too. */
@@ -212,14 +228,13 @@ class DuckDbEngine implements PrestoEngine {
     const schema = session.schema === undefined ? "main" : quoted(duckDbSchema(session.schema));
     const path = catalog ? `${catalog}.${schema}` : FUNCTIONS_SCHEMA;
     if (link.path === path) return;
+    const searchPath = `${path},${FUNCTIONS_SCHEMA}`.replaceAll("'", "''");
     try {
-      await link.connection.run(`USE ${path}`);
-      await link.connection.run(`SET search_path = '${`${path},${FUNCTIONS_SCHEMA}`.replaceAll("'", "''")}'`);
+      await link.connection.run(`USE ${path}; SET search_path = '${searchPath}'`);
       link.path = path;
     } catch {
       // An unknown session catalog or schema: names that need it fail to resolve, as in Trino.
-      await link.connection.run(`USE ${FUNCTIONS_SCHEMA}`);
-      await link.connection.run(`SET search_path = '${FUNCTIONS_SCHEMA}'`);
+      await link.connection.run(`USE ${FUNCTIONS_SCHEMA}; SET search_path = '${FUNCTIONS_SCHEMA}'`);
       link.path = FUNCTIONS_SCHEMA;
     }
   }
@@ -372,11 +387,24 @@ interface SelectNode {
  */
 async function columnNames(link: Link, sql: DuckDbSql, names: string[]): Promise<string[]> {
   if (names.every((name) => SIMPLE_NAME.test(name) && !LITERAL_NAME.test(name))) return names;
+  const key = `${sql.text}\u0000${names.join("\u0000")}`;
+  const known = COLUMN_NAMES.get(key);
+  if (known) return known;
   const parsed = (
     await link.connection.runAndReadAll("SELECT json_serialize_sql(CAST($1 AS VARCHAR))", [sql.text])
   ).getRows()[0]?.[0];
   const tree = JSON.parse(String(parsed)) as { error?: boolean; statements?: { node: SelectNode }[] };
-  let node = tree.error ? undefined : tree.statements?.[0]?.node;
+  const result = trinoColumnNames(tree.error ? undefined : tree.statements?.[0]?.node, names);
+  if (COLUMN_NAMES.size >= 500) COLUMN_NAMES.delete(COLUMN_NAMES.keys().next().value as string);
+  COLUMN_NAMES.set(key, result);
+  return result;
+}
+
+/** Column names of recent queries, by DuckDB text and DuckDB's names: a repeated query is not parsed again. */
+const COLUMN_NAMES = new Map<string, string[]>();
+
+function trinoColumnNames(tree: SelectNode | undefined, names: string[]): string[] {
+  let node = tree;
   while (node?.type === "SET_OPERATION_NODE") node = node.left;
   const list = node?.select_list;
   const stars = list?.filter((item) => item.class === "STAR").length ?? 0;
