@@ -53,6 +53,19 @@ test("DuckDB's read-only transaction refuses the write, whatever the statement s
       await engine.end(transaction, false);
     }
   }
+  // The one write a DuckDB read-only transaction allows, its connection's temp catalog, is not Trino SQL.
+  const scratch = await engine.begin("read-only");
+  for (const sql of [
+    "CREATE TEMP TABLE scratch AS SELECT 1 AS x",
+    "EXPLAIN ANALYZE CREATE OR REPLACE LOCAL TEMPORARY TABLE scratch AS SELECT 1 AS x",
+  ]) {
+    assert.equal((await failure(engine.execute(sql, SESSION, { transaction: scratch }))).errorName, "SYNTAX_ERROR");
+  }
+  const temp = await failure(
+    engine.execute("CREATE TABLE temp.main.scratch AS SELECT 1", SESSION, { transaction: scratch }),
+  );
+  assert.equal(temp.errorName, "SYNTAX_ERROR"); // DuckDB: only TEMPORARY tables may use the temp catalog
+  await engine.end(scratch, false);
   const read = await engine.begin("read-only");
   const count = await engine.execute("SELECT count(*), max(status) FROM orders", SESSION, { transaction: read });
   assert.deepEqual(count.rows, [[10_000, "shipped"]]);

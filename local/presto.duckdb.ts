@@ -11,7 +11,9 @@
  * DuckDB transaction still allows (ATTACH/DETACH, SET, PRAGMA, CHECKPOINT, COPY, extensions) are
  * DuckDB statements with no Trino equivalent: the engine runs only the statement types Trino has
  * (DuckDB's own classification of the prepared statement), and the instance has no file access
- * and a locked configuration.
+ * and a locked configuration. DuckDB also lets a read-only transaction write its connection's
+ * temp catalog (`CREATE TEMP TABLE …`, not Trino SQL): that is refused, and a transaction's
+ * connection is closed when it ends, so nothing left in it outlives the transaction.
  */
 import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, StatementType } from "@duckdb/node-api";
 import { createCatalogs, FUNCTIONS_SCHEMA, INSTANCE_CONFIG } from "./presto.duckdb.catalogs.ts";
@@ -28,7 +30,7 @@ import type {
   TransactionMode,
 } from "./presto.engine.ts";
 import { TrinoError } from "./presto.errors.ts";
-import { Cursor, isSymbol, type Token, tokenize } from "./presto.lexer.ts";
+import { Cursor, isSymbol, isWord, type Token, tokenize } from "./presto.lexer.ts";
 import {
   ddlResult,
   describe,
@@ -147,13 +149,11 @@ class DuckDbEngine implements PrestoEngine {
     if (own.ended) return;
     own.ended = true;
     this.#transactions.delete(own);
-    let ended = false;
     try {
       await own.link.serially(() => own.link.connection.run(commit ? "COMMIT" : "ROLLBACK"));
-      ended = true;
     } finally {
-      // Only a connection whose transaction is over is used again.
-      this.#release(own.link, ended);
+      // Never used again: what the transaction left in the connection's own temp catalog goes with it.
+      this.#release(own.link, false);
     }
   }
 
@@ -180,6 +180,8 @@ class DuckDbEngine implements PrestoEngine {
       throw notSupported("CALL", cursor.start);
     }
     if (NOT_IMPLEMENTED.has(keyword)) throw notSupported(keyword, cursor.start);
+    const temporary = temporaryObject(tokens);
+    if (temporary) throw new TrinoError("SYNTAX_ERROR", `mismatched input '${temporary.text}'`, temporary.start);
     return this.#withLink(options.transaction, async (link) => {
       await this.#useSession(link, session);
       const metadata = this.#metadata(link);
@@ -358,6 +360,21 @@ class DuckDbEngine implements PrestoEngine {
         ).map(([name, type]) => ({ name: name as string, type: type as string })),
     };
   }
+}
+
+/**
+ * `CREATE [OR REPLACE] TEMP|TEMPORARY|LOCAL|GLOBAL …` anywhere in the statement (under EXPLAIN
+ * ANALYZE too): not Trino SQL, and the one write DuckDB allows in a read-only transaction (its
+ * connection's temp catalog).
+ */
+function temporaryObject(tokens: Token[]): Token | undefined {
+  for (let index = 0; index < tokens.length; index++) {
+    if (!isWord(tokens[index], "CREATE")) continue;
+    let next = index + 1;
+    while (isWord(tokens[next], "OR", "REPLACE")) next++;
+    if (isWord(tokens[next], "TEMP", "TEMPORARY", "LOCAL", "GLOBAL")) return tokens[next];
+  }
+  return undefined;
 }
 
 function errorContext(sql: DuckDbSql, statement: Statement): ErrorContext {
