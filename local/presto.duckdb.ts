@@ -15,7 +15,13 @@
  * temp catalog (`CREATE TEMP TABLE …`, not Trino SQL): that is refused, and a transaction's
  * connection is closed when it ends, so nothing left in it outlives the transaction.
  */
-import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, StatementType } from "@duckdb/node-api";
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBResultReader,
+  type DuckDBType,
+  StatementType,
+} from "@duckdb/node-api";
 import { createCatalogs, FUNCTIONS_SCHEMA, INSTANCE_CONFIG } from "./presto.duckdb.catalogs.ts";
 import { type ErrorContext, trinoError } from "./presto.duckdb.errors.ts";
 import { type DuckDbSql, duckDbCatalog, duckDbSchema, duckDbSql, quoted, trinoCatalog } from "./presto.duckdb.sql.ts";
@@ -282,10 +288,10 @@ class DuckDbEngine implements PrestoEngine {
       const names = await columnNames(link, sql, reader.columnNames());
       return {
         columns: names.map((name, index) => ({ name, type: trinoTypeName(String(types[index])) })),
-        rows: reader.getRows().map((row) => row.map((value, index) => trinoValue(value, types[index] as never))),
+        rows: reader.getRows().map((row) => row.map((value, index) => trinoValue(value, types[index] as DuckDBType))),
       };
     }
-    const updateType = updateTypeOf(statement.tokens);
+    const updateType = updateTypeOf(statement.tokens, StatementType[type]);
     const count = reader.getRows()[0]?.[0];
     const counted = type !== StatementType.CREATE || count !== undefined;
     if (type === StatementType.DROP || type === StatementType.ALTER || !counted || updateType === "TRUNCATE TABLE") {

@@ -276,8 +276,8 @@ function dataDefinitionType(tokens: Token[]): string | undefined {
   return words.map((word) => word.charAt(0) + word.slice(1).toLowerCase()).join("");
 }
 
-/** Trino's update type for a statement the engine ran: INSERT, CREATE TABLE, ADD COLUMN, … */
-export function updateTypeOf(tokens: Token[]): string {
+/** Trino's update type for a statement the engine ran: INSERT, CREATE TABLE, ADD COLUMN, …; `fallback` for others. */
+export function updateTypeOf(tokens: Token[], fallback: string): string {
   const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
   const [first = "", second = ""] = words;
   if (first === "TRUNCATE") return "TRUNCATE TABLE";
@@ -296,5 +296,5 @@ export function updateTypeOf(tokens: Token[]): string {
     if (target === "COLUMN") return `${verb} COLUMN`;
     return "ALTER TABLE";
   }
-  return first === "COMMENT" ? "COMMENT" : first;
+  return ["INSERT", "UPDATE", "DELETE", "COMMENT"].includes(first) ? first : fallback;
 }
