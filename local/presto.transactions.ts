@@ -1,6 +1,6 @@
 /**
  * Trino's transactions as the client protocol exposes them, for the local coordinator. This is
- * protocol and session state, independent of the SQL engine behind it:
+ * protocol and session state; the SQL engine is reached only through its interface:
  *
  * - a request outside a transaction sends `X-Trino-Transaction-Id: NONE` (a client that sends no
  *   such header at all does not support transactions, and may not START one);
