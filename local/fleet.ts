@@ -20,6 +20,7 @@ import {
   serverApp,
   serverConfig,
 } from "./fleet.manifest.ts";
+import { LOCAL_EMAIL_DOMAIN } from "./idp.admin.ts";
 import { startIdp } from "./idp.ts";
 import { seedRegistry } from "./registry.seed.ts";
 import { readServerSpecs, type ServerSummary } from "./server.specs.ts";
@@ -83,6 +84,8 @@ export function authVars(options: {
     OIDC_CLIENT_ID: LOCAL_SSO_CLIENT.clientId,
     OIDC_CLIENT_SECRET: LOCAL_SSO_CLIENT.clientSecret,
     OIDC_GROUPS_CLAIM: "groups",
+    // Every local account's email is at this domain (local/idp.users.json).
+    OIDC_ALLOWED_DOMAINS: LOCAL_EMAIL_DOMAIN,
     SERVICE_IDENTITIES: serviceIdentitiesJson(scopes),
     CONSENT_SECRET: randomBytes(32).toString("base64url"),
   };
