@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { LOCAL_EMAIL_DOMAIN } from "./local/idp.admin";
 
 /** Test-only service identities; the secrets are in workers/auth/auth.services.test.ts and auth.admin.test.ts. */
 const SERVICE_IDENTITIES = [
@@ -34,6 +35,7 @@ export const authProject = {
           OIDC_ISSUER: inject("authIdp").issuer,
           OIDC_CLIENT_ID: inject("authIdp").clientId,
           OIDC_CLIENT_SECRET: inject("authIdp").clientSecret,
+          OIDC_ALLOWED_DOMAINS: LOCAL_EMAIL_DOMAIN,
           SERVICE_IDENTITIES: JSON.stringify(SERVICE_IDENTITIES),
           CONSENT_SECRET: "auth-tests-consent-secret-not-for-production",
         },

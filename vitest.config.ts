@@ -1,39 +1,53 @@
+import { existsSync, readdirSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
-import { authProject } from "./vitest.auth.config";
+import manifest from "./fleet.config.ts";
+import { localUpstream, serverFolder } from "./local/fleet.manifest.ts";
+import { authProject } from "./vitest.auth.config.ts";
 
 const migrations = await readD1Migrations("migrations");
 
+/** The kit's settings as every domain Worker's tests see them. */
+const KIT_BINDINGS = {
+  PUBLIC_URL: "http://localhost",
+  AUTH_ISSUER: "http://localhost:8789",
+  TEST_MIGRATIONS: migrations,
+  // The registry stub approves the Worker under test for this environment; a short cache lets
+  // tests see registry changes without waiting 30 s.
+  FLEET_ENV: "test",
+  REGISTRY_CACHE_MS: "50",
+  // An unanswered approval ends as "not approved" this soon (the default is 5 minutes).
+  APPROVAL_TIMEOUT_MS: "1500",
+};
+
+interface WorkerdProject {
+  name: string;
+  configPath: string;
+  include: string[];
+  exclude?: string[];
+  globalSetup?: string[];
+  /** A server's local upstream (fleet.config.ts) started for this project, bound as `env`. */
+  upstream?: { of: string; env: string };
+  /** More bindings. */
+  vars?: Record<string, string>;
+}
+
 /** A project whose tests run inside workerd against one Worker, with real D1 and Durable Objects. */
-function workerdProject(
-  name: string,
-  configPath: string,
-  include: string[],
-  exclude: string[] = [],
-  globalSetup: string[] = [],
-) {
+function workerdProject(project: WorkerdProject) {
+  const { upstream } = project;
   return {
     plugins: [
       cloudflareTest(({ inject }) => ({
-        wrangler: { configPath },
+        wrangler: { configPath: project.configPath },
         miniflare: {
           bindings: {
-            PRESTO_URL: inject("prestoUrl"),
-            ECHO_UPSTREAM_URL: inject("prestoUrl"),
-            PRESTO_REQUEST_TIMEOUT_MS: "2000",
-            PUBLIC_URL: "http://localhost",
-            AUTH_ISSUER: "http://localhost:8789",
-            TEST_MIGRATIONS: migrations,
-            // The registry stub approves echo and presto for this environment; a short cache
-            // lets tests see registry changes without waiting 30 s.
-            FLEET_ENV: "test",
-            REGISTRY_CACHE_MS: "50",
-            // An unanswered approval ends as "not approved" this soon (the default is 5 minutes).
-            APPROVAL_TIMEOUT_MS: "1500",
+            ...KIT_BINDINGS,
+            ...project.vars,
+            ...(upstream ? { [upstream.env]: inject("upstreamUrl") } : {}),
           },
           // As the Workers' wrangler.toml bind it: the TokenValidator entrypoint, for one server.
           serviceBindings: {
-            AUTH: { name: "auth-stub", entrypoint: "TokenValidator", props: { server: name } },
+            AUTH: { name: "auth-stub", entrypoint: "TokenValidator", props: { server: project.name } },
             REGISTRY: "registry-stub",
           },
           workers: [
@@ -54,29 +68,57 @@ function workerdProject(
       })),
     ],
     test: {
-      name,
-      include,
-      exclude: [...configDefaults.exclude, ...exclude],
-      globalSetup: ["test/support/upstreams.global.ts", ...globalSetup],
+      name: project.name,
+      include: project.include,
+      exclude: [...configDefaults.exclude, ...(project.exclude ?? [])],
+      // Upstreams start only for the projects that bind one.
+      globalSetup: [...(upstream ? ["test/support/upstream.global.ts"] : []), ...(project.globalSetup ?? [])],
+      ...(upstream ? { provide: { upstreamOf: upstream.of } } : {}),
       setupFiles: ["test/workers/apply-migrations.ts", "test/workers/registry-stub.setup.ts"],
     },
   };
 }
 
+/** One project per domain server: every `workers/*` folder with a wrangler.toml (the auth Worker has its own). */
+const serverProjects = await Promise.all(
+  readdirSync("workers", { withFileTypes: true })
+    .filter(
+      (entry) => entry.isDirectory() && entry.name !== "auth" && existsSync(`workers/${entry.name}/wrangler.toml`),
+    )
+    .map(async ({ name }) => {
+      const server = manifest.servers.find((candidate) => serverFolder(candidate) === `workers/${name}`);
+      const upstream = server && (await localUpstream(server));
+      return workerdProject({
+        name,
+        configPath: `workers/${name}/wrangler.toml`,
+        include: [`workers/${name}/**/*.test.ts`],
+        ...(upstream ? { upstream: { of: name, env: upstream.env } } : {}),
+        ...(server?.testVars ? { vars: server.testVars } : {}),
+      });
+    }),
+);
+
 export default defineConfig({
   test: {
     projects: [
-      workerdProject("kit", "test/fixtures/echo/wrangler.toml", ["shared/**/*.test.ts", "test/workers/**/*.test.ts"]),
-      workerdProject("presto", "workers/presto/wrangler.toml", ["workers/presto/**/*.test.ts"]),
+      // The kit against its fixture server; the fixture's HTTP upstream (error mapping, timeouts)
+      // is the local Presto coordinator, for its fault injection.
+      workerdProject({
+        name: "kit",
+        configPath: "test/fixtures/echo/wrangler.toml",
+        include: ["shared/**/*.test.ts", "test/workers/**/*.test.ts"],
+        upstream: { of: "presto", env: "ECHO_UPSTREAM_URL" },
+      }),
+      ...serverProjects,
       // The CLI (registry/cli) runs on Node: its tests are node:test files, run by `npm test` before vitest.
       // The health probe's targets (healthy, MCP-only, failing, slow, unreachable) run on Node.
-      workerdProject(
-        "registry",
-        "wrangler.toml",
-        ["registry/**/*.test.ts"],
-        ["registry/cli/**"],
-        ["test/support/health-targets.global.ts"],
-      ),
+      workerdProject({
+        name: "registry",
+        configPath: "wrangler.toml",
+        include: ["registry/**/*.test.ts"],
+        exclude: ["registry/cli/**"],
+        globalSetup: ["test/support/health-targets.global.ts"],
+      }),
       authProject,
       {
         // The whole fleet under `wrangler dev`, driven by real MCP clients over HTTP.

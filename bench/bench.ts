@@ -11,6 +11,8 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import manifest from "../fleet.config.ts";
+import { localUpstream, REGISTRY_APP, serverApp, serverConfig, serverFolder } from "../local/fleet.manifest.ts";
 import {
   applyMigrations,
   authVars,
@@ -21,17 +23,22 @@ import {
 } from "../local/fleet.ts";
 import { startIdp } from "../local/idp.ts";
 import { serviceToken } from "../local/oauth.client.ts";
-import { startPrestoUpstream } from "../local/presto.upstream.ts";
 import { seedRegistry } from "../local/registry.seed.ts";
+import { readServerSpecs } from "../local/server.specs.ts";
 import { measureSearch, publishServers, type SearchFigures } from "./registry.bench.ts";
 
 const HOST = "127.0.0.1";
+/** Targets a, b and c: the kit's fixture server with its two baselines (never deployed, not in the manifest). */
+const FIXTURE = { config: "test/fixtures/echo/wrangler.toml", app: "test/fixtures/echo/echo.app.ts" };
+/** Targets d and d0: Presto as fleet.config.ts declares it, with its local upstream. */
+const PRESTO = manifest.servers.find((server) => server.name === "presto");
 const ECHO_PORT = 18901;
 const PRESTO_PORT = 18902;
 const AUTH_PORT = 18903;
 const REGISTRY_PORT = 18904;
 /** A second Presto Worker, configured without the read-only transaction (target d0). */
 const PRESTO_NO_TRANSACTION_PORT = 18905;
+const NO_TRANSACTION_SERVER = "presto-no-transaction";
 /** Servers registered for the registry search benchmark, and searches timed. */
 const REGISTRY_SERVERS = Number(process.env.BENCH_REGISTRY_SERVERS ?? 1000);
 const REGISTRY_REQUESTS = Number(process.env.BENCH_REGISTRY_REQUESTS ?? 600);
@@ -180,7 +187,12 @@ async function main() {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-bench-"));
   const persistTo = join(state, "state");
   const logDir = join(state, "logs");
-  const upstream = await startPrestoUpstream({ port: 0 });
+  if (!PRESTO) throw new Error("fleet.config.ts declares no presto server");
+  const prestoUpstream = await localUpstream(PRESTO);
+  if (!prestoUpstream) throw new Error("fleet.config.ts declares no local upstream for presto");
+  const specs = readServerSpecs([FIXTURE.app, serverApp(PRESTO), REGISTRY_APP]);
+  const upstream = await prestoUpstream.start({ port: 0, host: HOST });
+  const upstreamVar = { [prestoUpstream.env]: upstream.url };
   const authUrl = `http://${HOST}:${AUTH_PORT}`;
   const idp = await startIdp({
     port: 0,
@@ -188,6 +200,7 @@ async function main() {
     clients: [{ ...LOCAL_SSO_CLIENT, redirectUris: [`${authUrl}/sso/callback`] }],
   });
   const processes: ChildProcess[] = [];
+  const noTransactionConfig = join(serverFolder(PRESTO), `.bench-${NO_TRANSACTION_SERVER}.wrangler.toml`);
   try {
     await applyMigrations(persistTo, logDir);
     const prestoBase = `http://${HOST}:${PRESTO_PORT}`;
@@ -201,7 +214,13 @@ async function main() {
           port: AUTH_PORT,
           vars: authVars({
             authUrl,
-            resources: { echo: echoBase, presto: prestoBase, registry: registryUrl },
+            resources: {
+              echo: echoBase,
+              presto: prestoBase,
+              [NO_TRANSACTION_SERVER]: prestoNoTransactionBase,
+              registry: registryUrl,
+            },
+            specs: await specs,
             idpIssuer: idp.issuer,
           }),
         },
@@ -228,7 +247,7 @@ async function main() {
       await startWorker(
         {
           name: "echo",
-          config: "test/fixtures/echo/wrangler.toml",
+          config: FIXTURE.config,
           port: ECHO_PORT,
           vars: { PUBLIC_URL: echoBase, AUTH_ISSUER: authUrl, FLEET_ENV: "local" },
         },
@@ -241,9 +260,9 @@ async function main() {
       await startWorker(
         {
           name: "presto",
-          config: "workers/presto/wrangler.toml",
+          config: serverConfig(PRESTO),
           port: PRESTO_PORT,
-          vars: { PUBLIC_URL: prestoBase, AUTH_ISSUER: authUrl, PRESTO_URL: upstream.url, FLEET_ENV: "local" },
+          vars: { PUBLIC_URL: prestoBase, AUTH_ISSUER: authUrl, ...upstreamVar, FLEET_ENV: "local" },
         },
         HOST,
         persistTo,
@@ -252,21 +271,27 @@ async function main() {
     );
 
     if (ONLY.has("d0")) {
-      // Same Worker, same registry entry (the gate goes by server name), its own Durable Objects.
+      // Same code, same registry entry (the gate goes by server name), its own Durable Objects
+      // and its own OAuth resource: a copy of Presto's wrangler.toml whose AUTH binding names
+      // another server, so its tokens are for its own origin (the kit serves no other).
       const persistNoTransaction = join(state, "state-no-transaction");
       await applyMigrations(persistNoTransaction, logDir);
+      writeFileSync(
+        noTransactionConfig,
+        readFileSync(serverConfig(PRESTO), "utf8")
+          .replace(/^name = .*$/m, `name = "mcp-fleet-${NO_TRANSACTION_SERVER}"`)
+          .replace(/props = \{ server = "presto" \}/, `props = { server = "${NO_TRANSACTION_SERVER}" }`),
+      );
       processes.push(
         await startWorker(
           {
-            name: "presto-no-transaction",
-            config: "workers/presto/wrangler.toml",
+            name: NO_TRANSACTION_SERVER,
+            config: noTransactionConfig,
             port: PRESTO_NO_TRANSACTION_PORT,
-            // Presto's own resource (its AUTH binding validates tokens for that one server only);
-            // Host checks go by hostname, so this port is accepted too.
             vars: {
-              PUBLIC_URL: prestoBase,
+              PUBLIC_URL: prestoNoTransactionBase,
               AUTH_ISSUER: authUrl,
-              PRESTO_URL: upstream.url,
+              ...upstreamVar,
               FLEET_ENV: "local",
               PRESTO_READ_ONLY_TRANSACTION: "false",
             },
@@ -283,12 +308,10 @@ async function main() {
     await seedRegistry({ registryUrl, authUrl, servers: [echoBase, prestoBase], pipeline });
 
     const bot = { name: "reporting-bot", secret: LOCAL_SERVICES["reporting-bot"].secret };
-    const resources = [echoBase, prestoBase];
+    const resources = [echoBase, prestoBase, ...(ONLY.has("d0") ? [prestoNoTransactionBase] : [])];
     // Access tokens live 5 minutes and a full run takes longer: fresh ones for every round.
     const refreshTokens = async () => {
       for (const resource of resources) tokens.set(resource, await clientCredentials(authUrl, bot, resource));
-      // The transaction-less Presto is the same resource on another port.
-      if (ONLY.has("d0")) tokens.set(prestoNoTransactionBase, tokens.get(prestoBase) as string);
     };
     await refreshTokens();
 
@@ -399,6 +422,7 @@ async function main() {
     await Promise.all(processes.map(stopProcess));
     await Promise.all([upstream.close(), idp.close()]);
     rmSync(state, { recursive: true, force: true });
+    rmSync(noTransactionConfig, { force: true });
   }
 }
 

@@ -1,66 +1,48 @@
 /**
- * Brings the fleet up locally: the Presto-compatible upstream, D1 migrations, and one
- * `wrangler dev` per Worker on its own port, all sharing one local persistence directory.
- * Used by `npm start` and by the end-to-end tests.
+ * Brings the fleet up locally, as `fleet.config.ts` declares it: each server's local upstream,
+ * the local IdP, D1 migrations, and one `wrangler dev` per Worker on its own port, all sharing one
+ * local persistence directory; then publishes and approves every server in the local registry.
+ * Used by `npm start`, the end-to-end tests and the bench.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { once } from "node:events";
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import defaultManifest from "../fleet.config.ts";
+import {
+  type FleetManifest,
+  fleetScopes,
+  localUpstream,
+  portAt,
+  REGISTRY_APP,
+  type RunningUpstream,
+  resourcesVar,
+  serverApp,
+  serverConfig,
+} from "./fleet.manifest.ts";
+import { LOCAL_EMAIL_DOMAIN } from "./idp.admin.ts";
 import { startIdp } from "./idp.ts";
-import { startPrestoUpstream } from "./presto.upstream.ts";
 import { seedRegistry } from "./registry.seed.ts";
+import { readServerSpecs, type ServerSummary } from "./server.specs.ts";
+import { applyMigrations, startWorker, stopProcess, type WorkerSpec } from "./wrangler.process.ts";
+
+export { applyMigrations, startWorker, stopProcess, type WorkerSpec } from "./wrangler.process.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
 export interface FleetOptions {
   host?: string;
-  registryPort?: number;
-  prestoPort?: number;
-  authPort?: number;
-  idpPort?: number;
-  upstreamPort?: number;
+  /** Where the registry listens; every other port moves with it (default: the manifest's, 8787). */
+  portBase?: number;
+  /** For tests: the IdP and the upstreams on free ports, upstreams with their `testOptions`. */
+  forTests?: boolean;
   /** Local D1/KV/DO state; survives restarts of the workers. */
   persistTo?: string;
   /** Where wrangler output goes (one file per Worker). */
   logDir?: string;
-  upstream?: Parameters<typeof startPrestoUpstream>[0];
   /** How long domain servers cache the registry's answer (the kit's default: 30 s). */
   registryCacheMs?: number;
-}
-
-export interface WorkerSpec {
-  name: string;
-  /** wrangler config, relative to the repository root. */
-  config: string;
-  port: number;
-  vars: Record<string, string>;
-}
-
-/**
- * The auth Worker's local configuration: local IdP, local services, the given resources by server
- * name (each Worker's AUTH binding names its server in `props`).
- */
-export function authVars(options: {
-  authUrl: string;
-  resources: Record<string, string>;
-  idpIssuer?: string;
-}): Record<string, string> {
-  return {
-    AUTH_ISSUER: options.authUrl,
-    RESOURCES: Object.entries(options.resources)
-      .map(([server, resource]) => `${server}=${resource}`)
-      .join(","),
-    SCOPES: "presto:read presto:write echo:read echo:write registry:read registry:write",
-    OIDC_ISSUER: options.idpIssuer ?? "http://127.0.0.1:8790",
-    OIDC_CLIENT_ID: LOCAL_SSO_CLIENT.clientId,
-    OIDC_CLIENT_SECRET: LOCAL_SSO_CLIENT.clientSecret,
-    OIDC_GROUPS_CLAIM: "groups",
-    SERVICE_IDENTITIES: serviceIdentitiesJson(),
-    CONSENT_SECRET: randomBytes(32).toString("base64url"),
-  };
+  manifest?: FleetManifest;
 }
 
 /**
@@ -68,9 +50,13 @@ export function authVars(options: {
  * only their SHA-256, as in production (the SERVICE_IDENTITIES secret).
  */
 export const LOCAL_SERVICES = {
-  "reporting-bot": { secret: "reporting-bot-local-secret", scopes: ["presto:read", "echo:read"] },
+  /** Reads through every domain server that admits services: it gets each one's read scopes. */
+  "reporting-bot": {
+    secret: "reporting-bot-local-secret",
+    scopes: (fleet: readonly string[]) => fleet.filter((s) => s.endsWith(":read") && !s.startsWith("registry:")),
+  },
   /** The delivery pipeline: publishes servers to the registry. */
-  pipeline: { secret: "pipeline-local-secret", scopes: ["registry:write"] },
+  pipeline: { secret: "pipeline-local-secret", scopes: () => ["registry:write"] },
 } as const;
 
 /** The OAuth client the auth Worker uses at the local IdP (dev-only credentials). */
@@ -79,81 +65,184 @@ export const LOCAL_SSO_CLIENT = { clientId: "mcp-fleet-auth", clientSecret: "mcp
 /** Opens the local IdP's directory to changes (local/idp.admin.ts): dev and tests only. */
 export const LOCAL_IDP_ADMIN_TOKEN = "local-idp-admin-token";
 
-export function serviceIdentitiesJson(): string {
+/**
+ * The auth Worker's local configuration: local IdP, local services, the given resources by server
+ * name (each Worker's AUTH binding names its server in `props`), the scopes the servers declare.
+ */
+export function authVars(options: {
+  authUrl: string;
+  resources: Record<string, string>;
+  specs: readonly ServerSummary[];
+  idpIssuer?: string;
+}): Record<string, string> {
+  const scopes = fleetScopes(options.specs);
+  return {
+    AUTH_ISSUER: options.authUrl,
+    RESOURCES: resourcesVar(options.resources),
+    SCOPES: scopes.join(" "),
+    OIDC_ISSUER: options.idpIssuer ?? "http://127.0.0.1:8790",
+    OIDC_CLIENT_ID: LOCAL_SSO_CLIENT.clientId,
+    OIDC_CLIENT_SECRET: LOCAL_SSO_CLIENT.clientSecret,
+    OIDC_GROUPS_CLAIM: "groups",
+    // Every local account's email is at this domain (local/idp.users.json).
+    OIDC_ALLOWED_DOMAINS: LOCAL_EMAIL_DOMAIN,
+    SERVICE_IDENTITIES: serviceIdentitiesJson(scopes),
+    CONSENT_SECRET: randomBytes(32).toString("base64url"),
+  };
+}
+
+/** The SERVICE_IDENTITIES of the local auth Worker, for the scopes the fleet grants. */
+export function serviceIdentitiesJson(fleetScopes: readonly string[]): string {
   return JSON.stringify(
     Object.entries(LOCAL_SERVICES).map(([name, { secret, scopes }]) => ({
       name,
       secretSha256: createHash("sha256").update(secret).digest("hex"),
-      scopes,
+      scopes: scopes(fleetScopes),
     })),
   );
 }
 
+export interface FleetServer {
+  name: string;
+  /** Its origin (the MCP endpoints are /mcp and, for legacy clients, /sse). */
+  url: string;
+  /** Its local upstream, if it has one. */
+  upstream?: { url: string; label: string };
+  /** What its `defineServer` declares. */
+  spec: ServerSummary;
+}
+
 export interface Fleet {
   registryUrl: string;
-  prestoUrl: string;
   authUrl: string;
   idpUrl: string;
-  upstreamUrl: string;
+  /** The manifest's servers, in its order. */
+  servers: FleetServer[];
+  /** The registry's own MCP server's declaration. */
+  registrySpec: ServerSummary;
   /** Runs the registry's cron (the live-status probe of every server) once, now. */
   runCron(): Promise<void>;
-  /** Stops and starts one Worker's process (its Durable Object state persists). */
-  restart(name: "registry" | "presto" | "auth"): Promise<void>;
+  /** Stops and starts one Worker's process (its Durable Object state persists): registry, auth or a server. */
+  restart(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
+  const manifest = options.manifest ?? defaultManifest;
   const host = options.host ?? "127.0.0.1";
   const persistTo = resolve(options.persistTo ?? join(ROOT, ".wrangler", "state"));
   const logDir = resolve(options.logDir ?? join(ROOT, ".wrangler", "logs"));
   mkdirSync(logDir, { recursive: true });
+  const port = (local: number) => portAt(manifest, local, options.portBase);
+  const helperPort = (local: number) => (options.forTests ? 0 : port(local));
+  const origin = (local: number) => `http://${host}:${port(local)}`;
+  const registryUrl = origin(manifest.registry.port);
+  const authUrl = origin(manifest.auth.port);
 
-  const registryUrl = `http://${host}:${options.registryPort ?? 8787}`;
-  const prestoUrl = `http://${host}:${options.prestoPort ?? 8788}`;
-  const authUrl = `http://${host}:${options.authPort ?? 8789}`;
-
-  const upstream = await startPrestoUpstream({ port: options.upstreamPort ?? 8090, ...options.upstream });
-  const idp = await startIdp({
-    port: options.idpPort ?? 8790,
-    host,
-    clients: [{ ...LOCAL_SSO_CLIENT, redirectUris: [`${authUrl}/sso/callback`] }],
-    adminToken: LOCAL_IDP_ADMIN_TOKEN,
-  });
-  await applyMigrations(persistTo, logDir);
-
-  const workers: WorkerSpec[] = [
-    {
-      name: "registry",
-      config: "wrangler.toml",
-      port: options.registryPort ?? 8787,
-      vars: { PUBLIC_URL: registryUrl, AUTH_ISSUER: authUrl, FLEET_ENV: "local", ALLOWED_HOSTS: "localhost,127.0.0.1" },
-    },
-    {
-      name: "auth",
-      config: "workers/auth/wrangler.toml",
-      port: options.authPort ?? 8789,
-      vars: authVars({ authUrl, resources: { presto: prestoUrl, registry: registryUrl }, idpIssuer: idp.issuer }),
-    },
-    {
-      name: "presto",
-      config: "workers/presto/wrangler.toml",
-      port: options.prestoPort ?? 8788,
-      vars: {
-        PUBLIC_URL: prestoUrl,
-        AUTH_ISSUER: authUrl,
-        ALLOWED_HOSTS: "localhost,127.0.0.1",
-        PRESTO_URL: upstream.url,
-        FLEET_ENV: "local",
-        ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
-      },
-    },
-  ];
+  const upstreams = new Map<string, RunningUpstream & { label: string; env: string }>();
+  const helpers: { close(): Promise<void> }[] = [];
   const running = new Map<string, ChildProcess>();
   let cron: NodeJS.Timeout | undefined;
-  const launch = async (worker: WorkerSpec) => {
-    running.set(worker.name, await startWorker(worker, host, persistTo, logDir));
+  const stopAll = async () => {
+    clearInterval(cron);
+    await Promise.all([...running.values()].map(stopProcess));
+    await Promise.allSettled(helpers.map((helper) => helper.close()));
   };
+
   try {
+    const startUpstreams = manifest.servers.map(async (server) => {
+      const upstream = await localUpstream(server);
+      if (!upstream) return;
+      const started = await upstream.start({
+        ...(options.forTests ? upstream.testOptions : {}),
+        port: helperPort(upstream.port),
+        host,
+      });
+      helpers.push(started);
+      upstreams.set(server.name, { ...started, label: upstream.label, env: upstream.env });
+    });
+    const startIdpServer = startIdp({
+      port: helperPort(manifest.idp.port),
+      host,
+      clients: [{ ...LOCAL_SSO_CLIENT, redirectUris: [`${authUrl}/sso/callback`] }],
+      adminToken: LOCAL_IDP_ADMIN_TOKEN,
+    }).then((idp) => {
+      helpers.push(idp);
+      return idp;
+    });
+    const readSpecs = readServerSpecs([...manifest.servers.map(serverApp), REGISTRY_APP]);
+    // Wait for all to settle, so that nothing started is left running unseen if one fails.
+    const settled = await Promise.allSettled([
+      readSpecs,
+      startIdpServer,
+      applyMigrations(persistTo, logDir),
+      ...startUpstreams,
+    ]);
+    const failure = settled.find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
+    const [specs, idp] = [await readSpecs, await startIdpServer];
+    const specOf = (name: string, entry: string) => {
+      const spec = specs.find((candidate) => candidate.entry === entry);
+      if (spec?.name !== name) throw new Error(`${entry} declares the server "${spec?.name}", not "${name}"`);
+      return spec;
+    };
+    const servers: FleetServer[] = manifest.servers.map((server) => {
+      const upstream = upstreams.get(server.name);
+      return {
+        name: server.name,
+        url: origin(server.port),
+        ...(upstream ? { upstream: { url: upstream.url, label: upstream.label } } : {}),
+        spec: specOf(server.name, serverApp(server)),
+      };
+    });
+    const registrySpec = specOf("registry", REGISTRY_APP);
+
+    const workers: WorkerSpec[] = [
+      {
+        name: "registry",
+        config: "wrangler.toml",
+        port: port(manifest.registry.port),
+        vars: {
+          PUBLIC_URL: registryUrl,
+          AUTH_ISSUER: authUrl,
+          FLEET_ENV: "local",
+          ALLOWED_HOSTS: "localhost,127.0.0.1",
+        },
+      },
+      {
+        name: "auth",
+        config: "workers/auth/wrangler.toml",
+        port: port(manifest.auth.port),
+        vars: authVars({
+          authUrl,
+          resources: {
+            ...Object.fromEntries(servers.map((server) => [server.name, server.url])),
+            registry: registryUrl,
+          },
+          specs: [...servers.map((server) => server.spec), registrySpec],
+          idpIssuer: idp.issuer,
+        }),
+      },
+      ...manifest.servers.map((server) => {
+        const upstream = upstreams.get(server.name);
+        return {
+          name: server.name,
+          config: serverConfig(server),
+          port: port(server.port),
+          vars: {
+            PUBLIC_URL: origin(server.port),
+            AUTH_ISSUER: authUrl,
+            ALLOWED_HOSTS: "localhost,127.0.0.1",
+            FLEET_ENV: "local",
+            ...(upstream ? { [upstream.env]: upstream.url } : {}),
+            ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
+          },
+        };
+      }),
+    ];
+    const launch = async (worker: WorkerSpec) => {
+      running.set(worker.name, await startWorker(worker, host, persistTo, logDir));
+    };
     // Wait for every start to settle, so none is left running unseen if another one fails.
     const started = await Promise.allSettled(workers.map(launch));
     const failed = started.find((result) => result.status === "rejected");
@@ -162,7 +251,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       registryUrl,
       authUrl,
       // The registry is itself an MCP server (/mcp), governed like every other.
-      servers: [prestoUrl, registryUrl],
+      servers: [...servers.map((server) => server.url), registryUrl],
       pipeline: { name: "pipeline", secret: LOCAL_SERVICES.pipeline.secret },
     });
     // wrangler dev does not fire cron triggers: play the registry's live-status cron, now and every minute.
@@ -171,131 +260,26 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       runRegistryCron(registryUrl).catch((error) => console.warn(`live-status check failed: ${error}`));
     }, 60_000);
     cron.unref();
+
+    return {
+      registryUrl,
+      authUrl,
+      idpUrl: idp.issuer,
+      servers,
+      registrySpec,
+      async restart(name) {
+        const worker = workers.find((w) => w.name === name);
+        if (!worker) throw new Error(`No worker ${name}`);
+        await stopProcess(running.get(name));
+        await launch(worker);
+      },
+      runCron: () => runRegistryCron(registryUrl),
+      stop: stopAll,
+    };
   } catch (error) {
-    await Promise.all([...running.values()].map(stopProcess));
-    await Promise.all([upstream.close(), idp.close()]);
+    await stopAll();
     throw error;
   }
-
-  return {
-    registryUrl,
-    prestoUrl,
-    authUrl,
-    idpUrl: idp.issuer,
-    upstreamUrl: upstream.url,
-    async restart(name) {
-      const worker = workers.find((w) => w.name === name);
-      if (!worker) throw new Error(`No worker ${name}`);
-      await stopProcess(running.get(name));
-      await launch(worker);
-    },
-    runCron: () => runRegistryCron(registryUrl),
-    async stop() {
-      clearInterval(cron);
-      await Promise.all([...running.values()].map(stopProcess));
-      await Promise.all([upstream.close(), idp.close()]);
-    },
-  };
-}
-
-/** Applies the D1 migrations to the local database under `persistTo`. */
-export async function applyMigrations(persistTo: string, logDir: string): Promise<void> {
-  mkdirSync(logDir, { recursive: true });
-  await runWrangler(
-    ["d1", "migrations", "apply", "fleet", "--local", "--persist-to", persistTo],
-    join(logDir, "migrations.log"),
-  );
-}
-
-/** Starts `wrangler dev` for one Worker and resolves once its /health answers. */
-export async function startWorker(
-  worker: WorkerSpec,
-  host: string,
-  persistTo: string,
-  logDir: string,
-): Promise<ChildProcess> {
-  for (let attempt = 1; ; attempt++) {
-    const child = spawnWorker(worker, host, persistTo, logDir);
-    try {
-      await waitForHealth(`http://${host}:${worker.port}/health`, child);
-      return child;
-    } catch (error) {
-      await stopProcess(child);
-      const log = join(logDir, `${worker.name}.log`);
-      const tail = existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-15).join("\n") : "";
-      // wrangler occasionally fails to come up when several start at once; one retry, then give up loudly.
-      if (attempt >= 2) throw new Error(`${worker.name}: ${(error as Error).message}\n${tail}`);
-      console.warn(`${worker.name} did not start (${(error as Error).message}); retrying once. Log tail:\n${tail}`);
-    }
-  }
-}
-
-function spawnWorker(worker: WorkerSpec, host: string, persistTo: string, logDir: string): ChildProcess {
-  const args = [
-    "dev",
-    "-c",
-    worker.config,
-    "--ip",
-    host,
-    "--port",
-    String(worker.port),
-    "--inspector-port",
-    String(worker.port + 1000),
-    "--persist-to",
-    persistTo,
-    "--show-interactive-dev-session=false",
-    // Exposes /__scheduled, through which the launcher plays the registry's cron trigger.
-    "--test-scheduled",
-    ...Object.entries(worker.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
-  ];
-  const log = createWriteStream(join(logDir, `${worker.name}.log`), { flags: "a" });
-  const child = spawn(WRANGLER, args, {
-    cwd: ROOT,
-    detached: true, // own process group, so stopping also stops workerd
-    env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_LOG_PATH: logDir,
-      // Service bindings between these Workers resolve through this fleet's own dev registry,
-      // so a test fleet and `npm start` never see each other's Workers.
-      WRANGLER_REGISTRY_PATH: join(persistTo, "..", "dev-registry"),
-      CI: "true",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  return child;
-}
-
-export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child?.pid || child.exitCode !== null) return;
-  const exited = once(child, "exit");
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-(child.pid as number), "SIGKILL");
-    } catch {}
-  }, 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function waitForHealth(url: string, child: ChildProcess | undefined, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${url}: wrangler exited with ${child.exitCode} (see logs)`);
-    try {
-      const response = await fetch(url);
-      if (response.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not become healthy within ${timeoutMs} ms`);
 }
 
 /** Fires the registry's scheduled handler through wrangler dev's /__scheduled route. */
@@ -309,17 +293,4 @@ export async function runRegistryCron(registryUrl: string): Promise<void> {
     if (attempt >= 3) throw new Error(`the registry's cron failed: ${detail}`);
     await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
   }
-}
-
-async function runWrangler(args: string[], logFile: string): Promise<void> {
-  const log = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(WRANGLER, args, {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  const [code] = await once(child, "exit");
-  if (code !== 0) throw new Error(`wrangler ${args.join(" ")} failed with ${code}; see ${logFile}`);
 }

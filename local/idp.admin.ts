@@ -4,10 +4,19 @@
  * tests can both use it.
  */
 
+/**
+ * The email domain of every local account (idp.users.json, newIdpUser): the local auth Worker's
+ * OIDC_ALLOWED_DOMAINS (local/fleet.ts, vitest.auth.config.ts).
+ */
+export const LOCAL_EMAIL_DOMAIN = "example.com";
+
 export interface IdpUserChange {
   password?: string;
   name?: string;
   email?: string;
+  emailVerified?: boolean;
+  /** The Google Workspace domain the IdP states (`hd`), as Google does for Workspace accounts; "" for none. */
+  hostedDomain?: string;
   groups?: string[];
   disabled?: boolean;
 }
@@ -34,7 +43,7 @@ export async function newIdpUser(
 ): Promise<{ username: string; password: string; email: string }> {
   const username = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
   const password = `${username}-password`;
-  const email = `${username}@example.com`;
+  const email = `${username}@${LOCAL_EMAIL_DOMAIN}`;
   await changeIdpUser(idp, username, { password, name: `Test ${prefix}`, email, groups });
   return { username, password, email };
 }

@@ -287,6 +287,18 @@ test("a refresh reads the directory as it is now: a changed group shows in useri
   assert.deepEqual((await userinfo(refreshed.access_token)).groups, ["ads"]);
 });
 
+test("a user given a hosted domain has hd in the ID token and at userinfo, as Google states it; others have none", async () => {
+  const user = await newIdpUser(admin(), "wanda", []);
+  await changeIdpUser(admin(), user.username, { hostedDomain: "example.com" });
+  const tokens = await signedIn(user);
+  assert.equal((await verifiedIdToken(tokens.id_token)).hd, "example.com");
+  assert.equal((await userinfo(tokens.access_token)).hd, "example.com");
+  await changeIdpUser(admin(), user.username, { hostedDomain: "" });
+  assert.equal((await userinfo(tokens.access_token)).hd, undefined);
+  const alice = await signedIn({ username: "alice", password: "alice-password" });
+  assert.equal((await verifiedIdToken(alice.id_token)).hd, undefined);
+});
+
 test("a disabled user cannot refresh, use userinfo or sign in; re-enabled, they can sign in again", async () => {
   const user = await newIdpUser(admin(), "erin", ["finance"]);
   const tokens = await signedIn(user);

@@ -10,7 +10,8 @@
  * - ID tokens signed RS256 with a key generated at start (published at the JWKS endpoint);
  *   access and ID tokens live 10 minutes.
  * - Scopes `openid profile email groups`: `sub` (the username), `name`, `preferred_username`,
- *   `email`, `email_verified`, `groups`, in the ID token as well as at the userinfo endpoint,
+ *   `email`, `email_verified`, `groups` (and `hd` for a user given a hosted domain, as Google
+ *   states it), in the ID token as well as at the userinfo endpoint,
  *   always as the directory says now (a refresh sees a changed group at once).
  * - Users from `idp.users.json` (development-only passwords), signed in on a plain HTML form at
  *   `/interaction/<uid>`. Consent is granted without asking: the only clients are the configured
@@ -105,7 +106,8 @@ function providerConfiguration(users: Directory, clients: IdpClient[], signingKe
     // unless prompt=consent; refresh tokens come without it (issueRefreshToken below).
     scopes: ["openid", "offline_access"],
     claims: {
-      openid: ["sub"],
+      // hd: the hosted domain, as Google states it for Workspace accounts (only users that have one).
+      openid: ["sub", "hd"],
       profile: ["name", "preferred_username"],
       email: ["email", "email_verified"],
       groups: ["groups"],

@@ -6,7 +6,7 @@
  * userinfo are refused for it, as Okta, Entra ID or Keycloak refuse them for a deactivated user.
  *
  * Changes arrive at `PUT /_local/users/<username>` (JSON: any of `password`, `name`, `email`,
- * `groups`, `disabled`; a new user needs the first three), with `Authorization: Bearer <admin
+ * `emailVerified`, `hostedDomain`, `groups`, `disabled`; a new user needs the first three), with `Authorization: Bearer <admin
  * token>`. The route exists only when the IdP is started with an admin token: development only.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -19,6 +19,10 @@ const User = z.object({
   password: z.string().min(1),
   name: z.string().min(1),
   email: z.email(),
+  /** Whether the IdP says it verified the email (default true); false as for an unverified address. */
+  emailVerified: z.boolean().optional(),
+  /** The hosted domain stated as `hd`, as Google states it for a Workspace account; absent or "" for none. */
+  hostedDomain: z.string().optional(),
   groups: z.array(z.string().min(1)),
   disabled: z.boolean().optional(),
 });
@@ -75,7 +79,8 @@ export function claimsOf(username: string, user: User): AccountClaims {
     name: user.name,
     preferred_username: username,
     email: user.email,
-    email_verified: true,
+    email_verified: user.emailVerified ?? true,
+    ...(user.hostedDomain ? { hd: user.hostedDomain } : {}),
     groups: user.groups,
   };
 }

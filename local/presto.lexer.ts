@@ -10,7 +10,7 @@ export type TokenKind = "word" | "quoted" | "string" | "number" | "symbol";
 export interface Token {
   kind: TokenKind;
   text: string;
-  /** Offset in the original SQL text; rewritten tokens keep the offset of what they replace. */
+  /** Offset in the SQL text. */
   start: number;
 }
 
@@ -78,11 +78,7 @@ function decodeUnicodeEscapes(text: string, start: number): string {
   });
 }
 
-export const synthetic = (text: string, start: number, kind: TokenKind = "word"): Token => ({ kind, text, start });
-
 export const render = (tokens: Token[]): string => tokens.map((token) => token.text).join(" ");
-
-export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /** Index of the `)` closing the `(` at `open`, or `tokens.length` when unbalanced. */
 export function matchingParen(tokens: Token[], open: number): number {
@@ -94,15 +90,97 @@ export function matchingParen(tokens: Token[], open: number): number {
   return tokens.length;
 }
 
-/** Splits tokens at commas outside parentheses. */
-export function splitTopLevel(tokens: Token[]): Token[][] {
-  const parts: Token[][] = [[]];
-  let depth = 0;
-  for (const token of tokens) {
-    if (isSymbol(token, "(")) depth++;
-    if (isSymbol(token, ")")) depth--;
-    if (depth === 0 && isSymbol(token, ",")) parts.push([]);
-    else parts[parts.length - 1]?.push(token);
+/** A dotted name (`a`, `a.b`, `a.b.c`), lowercased, where it starts, and the index after it. */
+export interface QualifiedName {
+  parts: string[];
+  start: number;
+}
+
+/** The dotted name at `index`, if an identifier is there. */
+export function nameAt(tokens: Token[], index: number): (QualifiedName & { end: number }) | undefined {
+  if (!isIdentifier(tokens[index])) return undefined;
+  const parts = [identifierValue(tokens[index] as Token)];
+  let end = index + 1;
+  while (isSymbol(tokens[end], ".") && isIdentifier(tokens[end + 1])) {
+    parts.push(identifierValue(tokens[end + 1] as Token));
+    end += 2;
   }
-  return parts;
+  return { parts, start: (tokens[index] as Token).start, end };
+}
+
+/** A tiny recursive-descent helper for the statements the coordinator reads itself (SHOW, USE, EXPLAIN options). */
+export class Cursor {
+  readonly tokens: Token[];
+  readonly sqlLength: number;
+  index = 0;
+
+  constructor(tokens: Token[], sqlLength: number) {
+    this.tokens = tokens;
+    this.sqlLength = sqlLength;
+  }
+
+  get current(): Token | undefined {
+    return this.tokens[this.index];
+  }
+
+  get position(): number {
+    return this.current?.start ?? this.sqlLength;
+  }
+
+  /** Where the statement starts: Trino locates most semantic errors of DDL and SHOW there. */
+  get start(): number {
+    return this.tokens[0]?.start ?? 0;
+  }
+
+  accept(...words: string[]): boolean {
+    if (!isWord(this.current, ...words)) return false;
+    this.index++;
+    return true;
+  }
+
+  expect(...words: string[]): string {
+    const word = this.current?.text.toUpperCase() ?? "";
+    if (!this.accept(...words)) throw this.unexpected(words.map((expected) => `'${expected}'`).join(", "));
+    return word;
+  }
+
+  acceptSymbol(symbol: string): boolean {
+    if (!isSymbol(this.current, symbol)) return false;
+    this.index++;
+    return true;
+  }
+
+  expectSymbol(symbol: string): void {
+    if (!this.acceptSymbol(symbol)) throw this.unexpected(`'${symbol}'`);
+  }
+
+  /** `a`, `a.b` or `a.b.c`, lowercased. */
+  name(): QualifiedName {
+    const name = nameAt(this.tokens, this.index);
+    if (!name) throw this.unexpected("<identifier>");
+    this.index = name.end;
+    return { parts: name.parts, start: name.start };
+  }
+
+  string(): string {
+    const token = this.current;
+    if (token?.kind !== "string") throw this.unexpected("<string>");
+    this.index++;
+    return stringValue(token);
+  }
+
+  rest(): Token[] {
+    const rest = this.tokens.slice(this.index);
+    this.index = this.tokens.length;
+    return rest;
+  }
+
+  expectEnd(): void {
+    if (this.current) throw this.unexpected("<EOF>");
+  }
+
+  unexpected(expecting: string): TrinoError {
+    const found = this.current ? this.current.text : "<EOF>";
+    return new TrinoError("SYNTAX_ERROR", `mismatched input '${found}'. Expecting: ${expecting}`, this.position);
+  }
 }

@@ -3,10 +3,10 @@
  * (local/presto.upstream.ts): a small retail shop (`hive.sales`) and its
  * advertising (`hive.ads`). Every value comes from a seeded PRNG, so the same
  * seed always yields byte-identical tables — tests may assert exact numbers.
+ * presto.duckdb.catalogs.ts creates and fills the tables.
  */
-import type { DatabaseSync } from "node:sqlite";
 
-/** A column with its Trino type; the type is also used as the SQLite declared type. */
+/** A column with its Trino type; the tables are created with these type names. */
 export interface SampleColumn {
   name: string;
   type: string;
@@ -372,39 +372,10 @@ function adsTables(random: Random): SampleTable[] {
   ];
 }
 
-/** Generates all sample tables (booleans as 0/1, dates and timestamps as ISO text). */
+/** Generates all sample tables (booleans as 0/1, dates and timestamps as ISO text, UTC). */
 export function generateSampleTables(seed: number = DEFAULT_SAMPLE_SEED): SampleTable[] {
   const random = createRandom(seed);
   const customers = customersTable(random);
   const { table: products, products: productList } = productsTable(random);
   return [customers, products, ...ordersTables(random, customers, productList), ...adsTables(random)];
-}
-
-const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-
-/**
- * Creates and fills the sample tables. `databaseFor(schema)` names the SQLite
- * database (already ATTACHed by the caller) that holds that schema's tables.
- */
-export function loadSampleData(
-  db: DatabaseSync,
-  databaseFor: (schema: string) => string,
-  seed: number = DEFAULT_SAMPLE_SEED,
-): SampleTable[] {
-  const tables = generateSampleTables(seed);
-  db.exec("BEGIN");
-  try {
-    for (const table of tables) {
-      const qualified = `${quoteIdentifier(databaseFor(table.schema))}.${quoteIdentifier(table.name)}`;
-      const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`);
-      db.exec(`CREATE TABLE ${qualified} (${columns.join(", ")})`);
-      const insert = db.prepare(`INSERT INTO ${qualified} VALUES (${table.columns.map(() => "?").join(", ")})`);
-      for (const row of table.rows) insert.run(...row);
-    }
-    db.exec("COMMIT");
-  } catch (error) {
-    db.exec("ROLLBACK");
-    throw error;
-  }
-  return tables;
 }

@@ -53,7 +53,7 @@ test("EXPLAIN ANALYZE runs its statement: a write shows in /_local/stats", async
     "EXPLAIN ANALYZE INSERT INTO hive.sales.explained SELECT customer_id FROM customers WHERE customer_id <= 3";
   const explained = await run(upstream.url, sql);
   assert.equal(explained.final.error, undefined, explained.final.error?.message);
-  assert.match(String(explained.rows[0]?.[0]), /Output: 3 rows/);
+  assert.match(String(explained.rows[0]?.[0]), /INSERT: Input: 3 rows/);
   assert.equal(await count("hive.sales.explained"), 8);
   assert.equal(upstream.stats().writes, 1);
   assert.deepEqual(upstream.stats().lastWrites, [sql]);

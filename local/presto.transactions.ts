@@ -1,6 +1,6 @@
 /**
  * Trino's transactions as the client protocol exposes them, for the local coordinator. This is
- * protocol and session state, independent of the SQL engine behind it:
+ * protocol and session state; the SQL engine is reached only through its interface:
  *
  * - a request outside a transaction sends `X-Trino-Transaction-Id: NONE` (a client that sends no
  *   such header at all does not support transactions, and may not START one);
@@ -10,15 +10,14 @@
  * - a statement that fails inside a transaction aborts it: everything but ROLLBACK is refused
  *   until it ends; an idle transaction expires; an unknown id fails the statement.
  *
- * The engine is told only the access mode a statement runs with (`WriteAccess`), and refuses
- * writes accordingly (READ_ONLY_VIOLATION, as Trino's transaction manager does).
+ * Each Trino transaction holds an engine transaction (PrestoEngine.begin), which the statements
+ * of the transaction run in and which refuses writes itself; it is committed or rolled back with
+ * the Trino transaction, and rolled back when the transaction expires or is evicted.
  */
 import { randomUUID } from "node:crypto";
+import type { EngineTransaction, PrestoEngine } from "./presto.engine.ts";
 import { TrinoError } from "./presto.errors.ts";
 import { isSymbol, isWord, type Token } from "./presto.lexer.ts";
-
-/** How a statement may write: in autocommit, in an explicit read-only or read-write transaction. */
-export type WriteAccess = "autocommit" | "read-only" | "read-write";
 
 export type TransactionControl = { kind: "start"; readOnly: boolean } | { kind: "commit" } | { kind: "rollback" };
 
@@ -42,7 +41,7 @@ export interface TransactionDirective {
 
 interface Transaction {
   readonly id: string;
-  readonly readOnly: boolean;
+  readonly engine: EngineTransaction;
   aborted: boolean;
   lastUsedAt: number;
 }
@@ -93,11 +92,13 @@ export function transactionControl(tokens: Token[]): TransactionControl | undefi
 
 export class Transactions {
   readonly #open = new Map<string, Transaction>();
+  readonly #engine: Pick<PrestoEngine, "begin" | "end">;
   readonly #idleTimeoutMs: number;
   readonly #max: number;
   #counts = { started: 0, committed: 0, rolledBack: 0 };
 
-  constructor(options: { idleTimeoutMs: number; max: number }) {
+  constructor(options: { engine: Pick<PrestoEngine, "begin" | "end">; idleTimeoutMs: number; max: number }) {
+    this.#engine = options.engine;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#max = options.max;
   }
@@ -111,9 +112,9 @@ export class Transactions {
     this.#counts = { started: 0, committed: 0, rolledBack: 0 };
   }
 
-  /** The access a statement other than START/COMMIT/ROLLBACK runs with; throws if it may not run. */
-  accessFor(transactionId: string | undefined): WriteAccess {
-    if (transactionId === undefined) return "autocommit";
+  /** The engine transaction a statement other than START/COMMIT/ROLLBACK runs in (none: autocommit); throws if it may not run. */
+  engineTransaction(transactionId: string | undefined): EngineTransaction | undefined {
+    if (transactionId === undefined) return undefined;
     const transaction = this.#get(transactionId);
     if (transaction.aborted) {
       throw new TrinoError(
@@ -121,20 +122,20 @@ export class Transactions {
         "Current transaction is aborted, commands ignored until end of transaction block",
       );
     }
-    return transaction.readOnly ? "read-only" : "read-write";
+    return transaction.engine;
   }
 
   /** Runs START TRANSACTION / COMMIT / ROLLBACK for a request with the given header. */
-  control(
+  async control(
     control: TransactionControl,
     header: { transactionId: string | undefined; clientSupport: boolean },
     directive: TransactionDirective,
-  ): string {
+  ): Promise<string> {
     if (control.kind === "start") {
       if (!header.clientSupport) throw new TrinoError("INCOMPATIBLE_CLIENT", "Client does not support transactions");
       if (header.transactionId !== undefined)
         throw new TrinoError("NOT_SUPPORTED", "Nested transactions not supported");
-      directive.startedTransactionId = this.#begin(control.readOnly);
+      directive.startedTransactionId = await this.#begin(control.readOnly);
       return "START TRANSACTION";
     }
     if (header.transactionId === undefined) throw new TrinoError("NOT_IN_TRANSACTION", "No transaction in progress");
@@ -142,6 +143,8 @@ export class Transactions {
     directive.clearTransactionId = true;
     const transaction = this.#get(header.transactionId);
     this.#open.delete(transaction.id);
+    const commit = control.kind === "commit" && !transaction.aborted;
+    await this.#engine.end(transaction.engine, commit);
     if (control.kind === "rollback") {
       this.#counts.rolledBack++;
       return "ROLLBACK";
@@ -160,16 +163,30 @@ export class Transactions {
     if (transaction) transaction.aborted = true;
   }
 
-  #begin(readOnly: boolean): string {
+  /** Ends every open transaction (rolled back): the coordinator is closing. */
+  async close(): Promise<void> {
+    const open = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.all(open.map((transaction) => this.#forget(transaction)));
+  }
+
+  async #begin(readOnly: boolean): Promise<string> {
     this.#expire();
-    for (const id of this.#open.keys()) {
+    for (const transaction of this.#open.values()) {
       if (this.#open.size < this.#max) break;
-      this.#open.delete(id);
+      this.#open.delete(transaction.id);
+      void this.#forget(transaction);
     }
-    const transaction = { id: randomUUID(), readOnly, aborted: false, lastUsedAt: Date.now() };
+    const engine = await this.#engine.begin(readOnly ? "read-only" : "read-write");
+    const transaction = { id: randomUUID(), engine, aborted: false, lastUsedAt: Date.now() };
     this.#open.set(transaction.id, transaction);
     this.#counts.started++;
     return transaction.id;
+  }
+
+  /** Rolls back the engine transaction of a transaction no client can end any more. */
+  async #forget(transaction: Transaction): Promise<void> {
+    await this.#engine.end(transaction.engine, false).catch(() => undefined);
   }
 
   #get(transactionId: string): Transaction {
@@ -188,7 +205,9 @@ export class Transactions {
   #expire(): void {
     const now = Date.now();
     for (const [id, transaction] of this.#open) {
-      if (now - transaction.lastUsedAt > this.#idleTimeoutMs) this.#open.delete(id);
+      if (now - transaction.lastUsedAt <= this.#idleTimeoutMs) continue;
+      this.#open.delete(id);
+      void this.#forget(transaction);
     }
   }
 }

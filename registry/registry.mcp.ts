@@ -22,6 +22,7 @@ export const registryServer = defineServer({
   // Proposed in the publish document: every signed-in user and every service may read the registry.
   access: { groups: [], services: true, scopes: ["registry:read"] },
   tools: registryTools,
+  example: { tool: "registry_search_servers", arguments: { limit: 5 } },
   upstreams: (env) => {
     const { DB, FLEET_ENV, REGISTRY_NAMESPACE } = env as unknown as RegistryEnv;
     return { db: DB, environment: FLEET_ENV, namespace: REGISTRY_NAMESPACE || DEFAULT_NAMESPACE };

@@ -1,29 +1,61 @@
-/** `npm start`: the whole fleet on local defaults, until Ctrl-C. */
-import { LOCAL_SERVICES, startFleet } from "../local/fleet.ts";
+/**
+ * `npm start`: the whole fleet (fleet.config.ts) on local defaults, until Ctrl-C or SIGTERM.
+ * FLEET_PORT_BASE moves every port (the registry's is the base; default 8787); FLEET_STATE_DIR
+ * holds local state and logs (default .wrangler/). Nothing it starts outlives it: on SIGINT or
+ * SIGTERM it stops every Worker and upstream; if it is killed outright, or its parent dies, the
+ * process guardian (local/process.guardian.ts) stops the Workers (upstreams die with it).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Fleet, LOCAL_SERVICES, startFleet } from "../local/fleet.ts";
 
-const fleet = await startFleet();
-const [serviceName, service] = Object.entries(LOCAL_SERVICES)[0] ?? [];
+let fleet: Fleet | undefined;
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    // Still starting: exiting closes the guardian's pipe, and the guardian stops what had started.
+    await fleet?.stop();
+  }
+  process.exit(code);
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
+// Orphaned (the parent, e.g. `npm`, was killed): stop too, rather than hold the ports.
+const parent = process.ppid;
+setInterval(() => process.ppid !== parent && void stop(0), 1_000).unref();
+
+const stateDir = process.env.FLEET_STATE_DIR;
+fleet = await startFleet({
+  ...(process.env.FLEET_PORT_BASE ? { portBase: Number(process.env.FLEET_PORT_BASE) } : {}),
+  ...(stateDir ? { persistTo: join(stateDir, "state"), logDir: join(stateDir, "logs") } : {}),
+});
+
+const users = JSON.parse(readFileSync(new URL("../local/idp.users.json", import.meta.url), "utf8")).users as Record<
+  string,
+  { password: string; groups: string[] }
+>;
+const pad = (text: string) => text.padEnd(24);
+const [first] = fleet.servers;
 console.log(`
 MCP Fleet is running locally.
 
-  Registry          ${fleet.registryUrl}/            (API: ${fleet.registryUrl}/v0.1/servers)
-  Presto server     ${fleet.prestoUrl}/mcp          (legacy SSE: ${fleet.prestoUrl}/sse)
-  Sign-in (OAuth)   ${fleet.authUrl}              (metadata: ${fleet.authUrl}/.well-known/oauth-authorization-server)
-  Company SSO (dev) ${fleet.idpUrl}              (local OpenID Provider)
-  Presto upstream   ${fleet.upstreamUrl}              (local Trino-compatible coordinator)
+  ${pad("Registry")}${fleet.registryUrl}/   (API: ${fleet.registryUrl}/v0.1/servers, MCP: ${fleet.registryUrl}/mcp)
+${fleet.servers
+  .map(
+    (server) =>
+      `  ${pad(server.spec.title)}${server.url}/mcp   (legacy SSE: ${server.url}/sse)` +
+      (server.upstream ? `\n  ${pad(`  upstream`)}${server.upstream.url}   (${server.upstream.label})` : ""),
+  )
+  .join("\n")}
+  ${pad("Sign-in (OAuth)")}${fleet.authUrl}   (metadata: ${fleet.authUrl}/.well-known/oauth-authorization-server)
+  ${pad("Company SSO (dev)")}${fleet.idpUrl}   (local OpenID Provider)
 
-Point an MCP client at ${fleet.prestoUrl}/mcp; it signs you in through the browser.
-Local accounts (dev only): alice / alice-password (data-eng, ads), bob / bob-password (finance),
-carol / carol-password (no group: refused by Presto), admin / admin-password.
-Service identity (client credentials, dev only): ${serviceName} / ${service?.secret}
-Logs: .wrangler/logs/. Press Ctrl-C to stop.`);
-
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    await fleet.stop();
-    process.exit(0);
-  });
-}
+Point an MCP client at ${first ? `${first.url}/mcp` : `${fleet.registryUrl}/mcp`}; it signs you in through the browser.
+Who may use what (groups as each server proposes them; the registry's approval governs):
+${fleet.servers.map((server) => `  ${pad(server.name)}${server.spec.groups.join(", ") || "every signed-in user"}`).join("\n")}
+Local accounts (dev only; user / password: groups):
+${Object.entries(users)
+  .map(([name, user]) => `  ${name} / ${user.password}: ${user.groups.join(", ") || "no group"}`)
+  .join("\n")}
+Service identity (client credentials, dev only): reporting-bot / ${LOCAL_SERVICES["reporting-bot"].secret}
+Logs: ${stateDir ? join(stateDir, "logs") : ".wrangler/logs"}/. Press Ctrl-C to stop.`);

@@ -73,6 +73,7 @@ async function read(request: IncomingMessage): Promise<unknown> {
 let home: string;
 let origin: string;
 const out: string[] = [];
+const errors: string[] = [];
 
 function context(): CliContext {
   const store = new CredentialsStore(join(home, "credentials.json"));
@@ -82,7 +83,7 @@ function context(): CliContext {
     signIn: new SignIn({ store, registryUrl: origin, log: () => {}, openBrowser: false, timeoutMs: 1_000 }),
     store,
     out: (text) => out.push(text),
-    err: () => {},
+    err: (text) => errors.push(text),
     interactive: false,
     ask: () => Promise.resolve(""),
   };
@@ -130,6 +131,26 @@ describe("fleet admin", () => {
       },
     ]);
     assert.deepEqual(out, ["Revoked user:bob@example.com (2 grant(s) ended)."]);
+  });
+
+  it("passes on the admin API's warning: a restore that leaves the person refused", async () => {
+    out.length = 0;
+    errors.length = 0;
+    const still = "https://idp.example#bob";
+    answer = {
+      status: 200,
+      body: {
+        action: "restore",
+        subject: "user:bob@example.com",
+        restored: true,
+        lifted: ["user:bob@example.com"],
+        stillRevokedBy: [still],
+        warning: `still refused: revoked as ${still} too; restore that to lift it`,
+      },
+    };
+    await admin(context(), "restore", "bob@example.com", { reason: "wrong person" });
+    assert.deepEqual(out, ["Restored user:bob@example.com."]);
+    assert.deepEqual(errors, [`Warning: still refused: revoked as ${still} too; restore that to lift it`]);
   });
 
   it("needs a reason and a subject before asking anyone", async () => {

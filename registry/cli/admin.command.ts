@@ -55,6 +55,8 @@ export async function admin(
   if (!reason) throw usageError(`--reason is required: say why (it is kept in the audit trail)`);
   const entry = (await call(ctx, "POST", `/${action}`, { subject, reason })) as AuditEntry & {
     restored?: boolean;
+    /** What the admin should know: a revocation bound to the email only, a restore that leaves the person refused. */
+    warning?: string;
   };
   if (options.json) return ctx.out(JSON.stringify(entry, null, 2));
   if (action === "revoke") {
@@ -66,6 +68,7 @@ export async function admin(
   } else {
     ctx.out(entry.restored ? `Restored ${entry.subject}.` : `${entry.subject} was not revoked; nothing to restore.`);
   }
+  if (entry.warning) ctx.err(`Warning: ${entry.warning}`);
 }
 
 /** One request to the admin API with an admin token; a refused stored token gets one fresh sign-in. */

@@ -22,8 +22,19 @@ export interface ServerSpec<Upstreams> {
    */
   access: ServerAccess;
   tools: readonly Tool<Upstreams>[];
+  /**
+   * A call of one of its read-only tools that succeeds whenever the server and its upstream are
+   * healthy: the fleet's contract test makes it on every server, over every transport.
+   */
+  example: ExampleCall;
   /** Builds the upstream API clients from the Worker's configuration; called once per session. */
   upstreams: (env: Record<string, unknown>) => Upstreams;
+}
+
+/** A tool call with arguments its schema accepts, e.g. `{ tool: "presto_list_catalogs", arguments: {} }`. */
+export interface ExampleCall {
+  tool: string;
+  arguments: Record<string, unknown>;
 }
 
 /** The owning team and how to reach it. */

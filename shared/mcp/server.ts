@@ -5,13 +5,7 @@
  * session routing), its publish document (server.json) and the session Durable Object class,
  * all derived from one declaration.
  */
-import {
-  insufficientScope,
-  type OAuthResourceAuth,
-  type OAuthResourceContext,
-  OAuthResourceServer,
-} from "@cloudflare/workers-oauth-provider";
-import { readRequestBody, requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js";
+import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
 import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
@@ -28,14 +22,15 @@ import { checkHostAndOrigin } from "./http.guards";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { createSessionClass, MAX_BODY_BYTES } from "./session";
-import { scopeStepUp } from "./step-up";
+import { baselineScopesOf } from "./step-up";
+import { describeInvalidArguments } from "./tool";
 
-type App = { Bindings: KitEnv; Variables: { caller: Caller; auth: OAuthResourceAuth } };
+type App = { Bindings: KitEnv; Variables: { caller: Caller } };
 
 export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
   assertWellFormed(spec);
   const Session = createSessionClass(spec);
-  const baselineScopes = [...(spec.access.scopes ?? commonScopes(spec))];
+  const baselineScopes = baselineScopesOf(spec);
 
   // Public: health and the publish document (server.json with the fleet metadata).
   const publicApp = new Hono<App>();
@@ -81,35 +76,16 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
       return insufficientScope(auth, baselineScopes, `The ${spec.name} server needs the scope ${missing.join(" ")}`);
     }
     c.set("caller", caller);
-    c.set("auth", auth);
     await next();
   });
-  mcpApp.all("/mcp", async (c) => {
+  mcpApp.all("/mcp", (c) => {
     const sessionId = c.req.header("mcp-session-id");
     if (!sessionId && c.req.method !== "POST") {
       return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
     }
     const id = sessionId ? parseSessionId(c.env.SESSIONS, sessionId) : c.env.SESSIONS.newUniqueId();
     if (!id) return jsonRpcError(404, -32001, "Session not found");
-    let request = c.req.raw;
-    if (request.method === "POST") {
-      // Step-up (MCP scope challenge): a call of a tool the caller may use but whose scope the
-      // token lacks is answered 403 insufficient_scope naming every scope needed, so the client
-      // asks the human to consent to more (e.g. presto:write) and retries.
-      const body = await readRequestBody(request, MAX_BODY_BYTES);
-      if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
-      const stepUp = scopeStepUp(spec.tools, c.get("caller"), body.text, baselineScopes);
-      if (stepUp) {
-        c.executionCtx.waitUntil(
-          recordDenial(c.env.DB, denial(spec.name, c.get("caller"), `tools/call ${stepUp.tool}`, stepUp.reason)),
-        );
-        return insufficientScope(c.get("auth"), stepUp.scopes, stepUp.reason);
-      }
-      const headers = new Headers(request.headers);
-      headers.delete("content-length");
-      request = new Request(request.url, { method: "POST", headers, body: body.text });
-    }
-    return forward(c.env.SESSIONS.get(id), request, c.get("caller"));
+    return forward(c.env.SESSIONS.get(id), c.req.raw, c.get("caller"));
   });
   mcpApp.get("/sse", (c) => forward(c.env.SESSIONS.get(c.env.SESSIONS.newUniqueId()), c.req.raw, c.get("caller")));
   mcpApp.post("/messages", (c) => {
@@ -182,12 +158,6 @@ async function recordDenial(d1: D1Database, record: AuditRecord): Promise<void> 
   }
 }
 
-/** The scopes every tool needs: what a token must carry to use the server at all. */
-function commonScopes(spec: ServerSpec<unknown>): string[] {
-  const [first, ...rest] = spec.tools.map((tool) => tool.access.scopes ?? []);
-  return (first ?? []).filter((scope) => rest.every((scopes) => scopes.includes(scope)));
-}
-
 function forward(stub: DurableObjectStub, request: Request, caller: Caller): Promise<Response> {
   const headers = new Headers(request.headers);
   headers.set(CALLER_HEADER, encodeCaller(caller));
@@ -216,6 +186,15 @@ function assertWellFormed(spec: ServerSpec<unknown>): void {
     }
     if (names.has(tool.name)) throw new Error(`Tool ${tool.name} is declared twice`);
     names.add(tool.name);
+  }
+  const example = spec.tools.find((tool) => tool.name === spec.example.tool);
+  if (!example) throw new Error(`The example call names ${spec.example.tool}, which is not one of its tools`);
+  if (example.annotations.readOnlyHint !== true) {
+    throw new Error(`The example call's tool ${example.name} must be read-only (it is made by the contract test)`);
+  }
+  const parsed = example.schema.safeParse(spec.example.arguments);
+  if (!parsed.success) {
+    throw new Error(`The example call: ${describeInvalidArguments(example.name, parsed.error)}`);
   }
   // What the registry would refuse in the spec itself (a 120-character description, an owner
   // team that is not a group name...) fails here, when the Worker loads, not at publish time.

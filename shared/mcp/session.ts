@@ -4,8 +4,13 @@
  * resumption, and buffers invocation records durably until they are in D1.
  */
 import { DurableObject } from "cloudflare:workers";
+import { insufficientScope } from "@cloudflare/workers-oauth-provider";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { readRequestBody, requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js";
+import {
+  MAX_BATCH_SIZE,
+  readRequestBody,
+  requestBodyTooLargeMessage,
+} from "@modelcontextprotocol/sdk/server/requestBody.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   type JSONRPCMessage,
@@ -20,6 +25,7 @@ import { buildMcpServer } from "./mcp.server";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
+import { baselineScopesOf, scopeStepUp } from "./step-up";
 import type { InvocationRuntime } from "./tool.invoke";
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -42,6 +48,7 @@ interface Channel {
 }
 
 export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
+  const baselineScopes = baselineScopesOf(spec);
   const streamingTools = new Set(spec.tools.filter((tool) => tool.needsApproval).map((tool) => tool.name));
 
   /** Requests that may send anything besides their answer need the SSE channel. */
@@ -126,6 +133,21 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       const valid = (Array.isArray(parsed) ? parsed : [parsed]) as JSONRPCMessage[];
       if (valid.length === 0 || !valid.every(isMessageShaped)) {
         return jsonRpcError(400, -32600, "Invalid Request: not a JSON-RPC 2.0 message");
+      }
+      if (valid.length > MAX_BATCH_SIZE) {
+        return jsonRpcError(400, -32600, `Invalid Request: a batch must not exceed ${MAX_BATCH_SIZE} messages`);
+      }
+      // Step-up (the MCP scope challenge): a call of a tool the caller may use but whose scope the
+      // token lacks is answered 403 insufficient_scope naming every scope needed, so the client
+      // asks the human to consent to more (e.g. presto:write) and retries. Nothing of the batch runs.
+      const stepUp = scopeStepUp(spec.tools, caller, valid, baselineScopes);
+      if (stepUp) {
+        this.#enqueue({
+          table: "audit_events",
+          ...denial(spec.name, caller, `tools/call ${stepUp.tool}`, stepUp.reason),
+        });
+        const resource = { token: "", audience: this.env.PUBLIC_URL, scope: caller.scopes };
+        return insufficientScope(resource, stepUp.scopes, stepUp.reason);
       }
       const authInfo = authInfoFor(caller);
 

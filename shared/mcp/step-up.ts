@@ -6,6 +6,7 @@
  */
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
+import type { ServerSpec } from "./server.definition";
 import type { Tool } from "./tool";
 
 export interface StepUp {
@@ -22,25 +23,25 @@ export function allowedWithStepUp(tool: Tool<unknown>, caller: Caller): boolean 
   return checkToolAccess(tool, wider).allowed;
 }
 
+/** The scopes a token must carry to use the server at all: declared, else those every tool needs. */
+export function baselineScopesOf(spec: ServerSpec<unknown>): string[] {
+  if (spec.access.scopes) return [...spec.access.scopes];
+  const [first, ...rest] = spec.tools.map((tool) => tool.access.scopes ?? []);
+  return (first ?? []).filter((scope) => rest.every((scopes) => scopes.includes(scope)));
+}
+
 /**
- * The step-up a POSTed JSON-RPC body needs, or undefined when none does (or the body is not
- * JSON-RPC: the session answers that). Only users are stepped up; a service asks for its
- * scopes itself with the client credentials grant.
+ * The step-up a POSTed batch of JSON-RPC messages needs, or undefined when none does. Only
+ * users are stepped up; a service asks for its scopes itself with the client credentials grant.
  */
 export function scopeStepUp(
   tools: readonly Tool<unknown>[],
   caller: Caller,
-  body: string,
+  messages: readonly unknown[],
   baseline: readonly string[],
 ): StepUp | undefined {
-  if (caller.kind !== "user" || !body.includes("tools/call")) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+  if (caller.kind !== "user") return undefined;
+  for (const message of messages) {
     const { method, params } = (message ?? {}) as { method?: unknown; params?: { name?: unknown } };
     if (method !== "tools/call") continue;
     const tool = tools.find((candidate) => candidate.name === params?.name);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { isReadScope, toolsFor } from "./tool";
+import { toolsFor } from "./tool";
 
 const defineTool = toolsFor<unknown>();
 const base = {
@@ -45,10 +45,5 @@ describe("defineTool: what changes things needs a write scope", () => {
       defineTool({ name: "demo_list", ...base, annotations: { readOnlyHint: true }, access: { scopes: ["demo:read"] } })
         .name,
     ).toBe("demo_list");
-  });
-
-  it("knows read scopes", () => {
-    expect(["presto:read", "registry:read", "read"].every(isReadScope)).toBe(true);
-    expect(["presto:write", "presto:admin", "presto:readwrite"].some(isReadScope)).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/
 import { z } from "zod";
 import type { Caller } from "../auth/caller";
 import type { ToolAccess } from "../auth/policy";
+import { isReadScope } from "../auth/scopes";
 
 export type LogLevel = "debug" | "info" | "notice" | "warning" | "error";
 
@@ -112,11 +113,6 @@ function assertWellFormed(spec: {
         `(e.g. ${spec.name.split("_")[0]}:write), so a client consented only for reading can never call it`,
     );
   }
-}
-
-/** `presto:read`, `registry:read`, `read`: scopes that grant reading only. */
-export function isReadScope(scope: string): boolean {
-  return scope === "read" || scope.endsWith(":read");
 }
 
 /** Formats zod issues as "argument: why" lines an agent can act on. */

@@ -12,10 +12,11 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { LOCAL_IDP_ADMIN_TOKEN, LOCAL_SERVICES } from "../../local/fleet.ts";
 import { newIdpUser } from "../../local/idp.admin.ts";
 import { approveInBrowser, refreshTokens, serviceToken, signInSession } from "../../local/oauth.client.ts";
+import { fleetServer } from "./fleet";
 import { bearer, postInitialize } from "./identities";
 
 const registry = inject("registryUrl");
-const presto = inject("prestoServerUrl");
+const presto = fleetServer("presto").url;
 const authUrl = inject("authUrl");
 const idpAdmin = { issuer: inject("idpUrl"), adminToken: LOCAL_IDP_ADMIN_TOKEN };
 const CLI = fileURLToPath(new URL("../../registry/cli/fleet.ts", import.meta.url));

@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { approveInBrowser } from "../../local/oauth.client.ts";
+import { fleetServer } from "./fleet";
 
 const registry = inject("registryUrl");
-const presto = inject("prestoServerUrl");
+const presto = fleetServer("presto").url;
 const CLI = fileURLToPath(new URL("../../registry/cli/fleet.ts", import.meta.url));
 
 const homes: string[] = [];

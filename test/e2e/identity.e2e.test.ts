@@ -27,11 +27,12 @@ import {
   signInSession,
   type Tokens,
 } from "../../local/oauth.client.ts";
+import { fleetServer, upstreamOf } from "./fleet";
 import { bearer, botToken, postInitialize, userToken } from "./identities";
 
-const server = inject("prestoServerUrl");
+const server = fleetServer("presto").url;
 const authUrl = inject("authUrl");
-const upstream = inject("upstreamUrl");
+const upstream = upstreamOf("presto");
 const registry = inject("registryUrl");
 const idpAdmin = { issuer: inject("idpUrl"), adminToken: LOCAL_IDP_ADMIN_TOKEN };
 const REDIRECT = "http://127.0.0.1:33418/callback";

@@ -6,10 +6,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { fleetServer, upstreamOf } from "./fleet";
 import { bearer, userToken } from "./identities";
 
-const server = inject("prestoServerUrl");
-const upstream = inject("upstreamUrl");
+const server = fleetServer("presto").url;
+const upstream = upstreamOf("presto");
 const registry = inject("registryUrl");
 let alice: Record<string, string>;
 beforeAll(async () => {
@@ -72,7 +73,7 @@ describe("Presto server over Streamable HTTP", () => {
     expect(presto?.server.remotes).toEqual([{ type: "streamable-http", url: `${server}/mcp` }]);
   });
 
-  it("initializes and lists the Presto tools; a presto:read token's kill meets a scope challenge", async () => {
+  it("initializes and lists the Presto tools, kill too: a presto:read token's call of it meets a scope challenge", async () => {
     const { client } = await connect();
     expect(client.getServerVersion()?.name).toBe("presto");
     const { tools } = await client.listTools();
@@ -88,11 +89,12 @@ describe("Presto server over Streamable HTTP", () => {
       "presto_run_query",
     ]);
     for (const tool of tools) {
-      expect(tool.annotations?.readOnlyHint ?? false).toBe(tool.name !== "presto_kill_query");
+      expect(tool.annotations?.readOnlyHint, tool.name).toBe(tool.name === "presto_kill_query" ? undefined : true);
     }
+    // Listed because consenting to presto:write would let alice call it (step-up.e2e.test.ts).
     await expect(
       client.callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } }),
-    ).rejects.toThrow(/insufficient_scope/);
+    ).rejects.toThrow(/insufficient_scope.*presto_kill_query needs the scope presto:write/);
   });
 
   it("runs a query that pages through many upstream pages, with progress", async () => {
@@ -234,7 +236,7 @@ describe("Presto server over legacy HTTP+SSE (2024-11-05)", () => {
     const client = new Client({ name: "legacy", version: "1.0.0" });
     await client.connect(transport);
     clients.push(client);
-    expect((await client.listTools()).tools.length).toBe(8); // presto_kill_query too (step-up to presto:write)
+    expect((await client.listTools()).tools.length).toBe(8); // presto_kill_query is listed: step-up
     const result = await client.callTool({
       name: "presto_run_query",
       arguments: {

@@ -10,10 +10,11 @@ import { describe, expect, inject, it } from "vitest";
 import { runRegistryCron } from "../../local/fleet.ts";
 import { PUBLISHER_META, type ServerJson } from "../../shared/registry/registry.contract";
 import { toolsDigest } from "../../shared/registry/tool.digest";
+import { fleetServer } from "./fleet";
 import { bearer, postInitialize, userToken } from "./identities";
 
 const registry = inject("registryUrl");
-const presto = inject("prestoServerUrl");
+const presto = fleetServer("presto").url;
 const PRESTO = encodeURIComponent("com.example.mcp-fleet/presto");
 
 type ServerResponse = {

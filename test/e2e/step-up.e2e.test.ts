@@ -7,10 +7,11 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { fleetServer } from "./fleet";
 import { bearer, postInitialize, userToken } from "./identities";
 
-const server = inject("prestoServerUrl");
+const server = fleetServer("presto").url;
 const QUERY = "20241126_000000_00000_zzzzz";
 
 describe("step-up to a write scope", () => {

@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { afterAll, expect, inject, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { approveInBrowser } from "../../local/oauth.client.ts";
+import { fleetServer } from "./fleet";
 
-const server = inject("prestoServerUrl");
+const server = fleetServer("presto").url;
 const CALLBACK_PORT = 33419;
 const configDir = mkdtempSync(join(tmpdir(), "mcp-remote-"));
 afterAll(() => rmSync(configDir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 /**
- * Starts the whole fleet under `wrangler dev` for the end-to-end tests (ports apart from
- * `npm start`), plus a tiny control endpoint through which a test can restart a Worker.
+ * Starts the whole fleet (fleet.config.ts) under `wrangler dev` for the end-to-end tests, on ports
+ * apart from `npm start`'s, plus a tiny control endpoint through which a test can restart a Worker.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -8,42 +8,36 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startFleet } from "../../local/fleet.ts";
+import { type FleetServer, startFleet } from "../../local/fleet.ts";
+import type { ServerSummary } from "../../local/server.specs.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     registryUrl: string;
-    prestoServerUrl: string;
-    upstreamUrl: string;
+    /** The manifest's servers by name: origin, local upstream, declaration. */
+    servers: Record<string, FleetServer>;
+    /** The registry's own MCP server's declaration. */
+    registrySpec: ServerSummary;
     authUrl: string;
     idpUrl: string;
-    /** POST {controlUrl}/restart/presto restarts that Worker's wrangler process. */
+    /** POST {controlUrl}/restart/<worker> restarts that Worker's wrangler process (registry, auth, a server). */
     controlUrl: string;
   }
 }
 
 export default async function setup(project: TestProject) {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-e2e-"));
-  // FLEET_E2E_PORT_BASE lets two checkouts run their end-to-end suites side by side.
-  const base = Number(process.env.FLEET_E2E_PORT_BASE ?? 18787);
   const fleet = await startFleet({
-    registryPort: base,
-    prestoPort: base + 1,
-    authPort: base + 2,
-    idpPort: 0,
-    upstreamPort: 0,
+    // FLEET_E2E_PORT_BASE lets two checkouts run their end-to-end suites side by side.
+    portBase: Number(process.env.FLEET_E2E_PORT_BASE ?? 18787),
+    forTests: true,
     persistTo: join(state, "state"),
     logDir: join(state, "logs"),
-    upstream: { pageSize: 500 },
     // Short, so a test that deprecates a server sees it refused within a second.
     registryCacheMs: 1_000,
   });
   const control = createServer(async (request, response) => {
-    const name = /^\/restart\/(registry|presto|auth)$/.exec(request.url ?? "")?.[1] as
-      | "registry"
-      | "presto"
-      | "auth"
-      | undefined;
+    const name = /^\/restart\/([a-z][a-z0-9-]*)$/.exec(request.url ?? "")?.[1];
     if (request.method !== "POST" || !name) {
       response.writeHead(404).end();
       return;
@@ -57,8 +51,8 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
   project.provide("registryUrl", fleet.registryUrl);
-  project.provide("prestoServerUrl", fleet.prestoUrl);
-  project.provide("upstreamUrl", fleet.upstreamUrl);
+  project.provide("servers", Object.fromEntries(fleet.servers.map((server) => [server.name, server])));
+  project.provide("registrySpec", fleet.registrySpec);
   project.provide("authUrl", fleet.authUrl);
   project.provide("idpUrl", fleet.idpUrl);
   project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);

@@ -11,14 +11,18 @@ interface RegistryStub extends RegistryBinding {
   setDelay(ms: number): Promise<void>;
   calls(): Promise<number>;
   reset(): Promise<void>;
-  approvePublished(name: string, approvedVersion: string, toolsDigest: string): Promise<void>;
+  approvePublished(
+    name: string,
+    approvedVersion: string,
+    toolsDigest: string,
+    published: { environments: string[]; allowedGroups: string[]; allowedServices: boolean | string[] },
+  ): Promise<void>;
 }
 
 declare global {
   namespace Cloudflare {
     interface Env extends KitEnv, Omit<RegistryEnv, keyof KitEnv> {
       TEST_MIGRATIONS: D1Migration[];
-      PRESTO_URL: string;
       ECHO_UPSTREAM_URL: string;
       REGISTRY: RegistryStub;
     }
@@ -27,7 +31,8 @@ declare global {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    prestoUrl: string;
+    /** The local upstream of the project's server (test/support/upstream.global.ts). */
+    upstreamUrl: string;
     /** Origins of the registry health probe's targets (test/support/health-targets.global.ts). */
     healthTargets: { healthy: string; authOnly: string; failing: string; slow: string; unreachable: string };
   }

@@ -75,4 +75,15 @@ describe("the publish document (server.json)", () => {
     );
     expect(define({ version: "1.0" })).toThrow(/version: a semantic version/);
   });
+
+  it("refuses an example call the contract test could not make", () => {
+    const define = (example: unknown) => () => defineServer({ ...echoServer.spec, example } as typeof echoServer.spec);
+    expect(define({ tool: "echo_nothing", arguments: {} })).toThrow(
+      /names echo_nothing, which is not one of its tools/,
+    );
+    expect(define({ tool: "echo_delete_item", arguments: { item: "x" } })).toThrow(/must be read-only/);
+    expect(define({ tool: "echo_say", arguments: { words: "hi" } })).toThrow(
+      /The example call: Invalid arguments for echo_say: .*unexpected argument "words"/,
+    );
+  });
 });

@@ -3,43 +3,17 @@
 // count of serverPolicy calls so tests can see what the kit's cache saves. Each test file runs in
 // its own runtime, so this state is per file. The real registry is tested in registry/ and end to end.
 //
-// What was approved (version and tools digest) is not written here: before each test file,
-// test/workers/registry-stub.setup.ts reads the Worker under test's own publish document, computes
-// its digest with the registry's function, and records it with `approvePublished`, as publishing
-// and approving would. So the defaults always match the code the tests run.
+// Nothing about any server is written here: before each test file,
+// test/workers/registry-stub.setup.ts reads the Worker under test's own publish document and
+// records it with `approvePublished`, as publishing and approving would: its version, the digest
+// of its tools (by the registry's function), and the groups and services it proposes, approved for
+// the environment it runs in ("test"). So the defaults always match the code the tests run, for any server.
 import { WorkerEntrypoint } from "cloudflare:workers";
-
-/** Approved for the "test" environment, with the groups and services the specs propose. */
-const DEFAULTS = {
-  echo: {
-    name: "echo",
-    lifecycle: "approved",
-    environments: ["test"],
-    allowedGroups: ["data-eng", "admins"],
-    allowedServices: true,
-    approvedVersion: null,
-    toolsDigest: null,
-  },
-  presto: {
-    name: "presto",
-    lifecycle: "approved",
-    environments: ["test"],
-    allowedGroups: ["data-eng", "ads", "finance"],
-    allowedServices: true,
-    approvedVersion: null,
-    toolsDigest: null,
-  },
-};
 
 const state = { policies: new Map(), approved: new Map(), unreachable: false, delayMs: 0, calls: 0 };
 
 function reset() {
-  state.policies = new Map(
-    Object.entries(structuredClone(DEFAULTS)).map(([name, policy]) => [
-      name,
-      { ...policy, ...(state.approved.get(name) ?? {}) },
-    ]),
-  );
+  state.policies = new Map([...state.approved].map(([name, policy]) => [name, structuredClone(policy)]));
   state.unreachable = false;
   state.delayMs = 0;
   state.calls = 0;
@@ -78,14 +52,25 @@ export default class RegistryStub extends WorkerEntrypoint {
     return state.calls;
   }
 
-  /** Records what was approved for a server (kept across reset) and applies it to its policy now. */
-  async approvePublished(name, approvedVersion, toolsDigest) {
-    state.approved.set(name, { approvedVersion, toolsDigest });
-    const policy = state.policies.get(name);
-    if (policy) state.policies.set(name, { ...policy, approvedVersion, toolsDigest });
+  /**
+   * Records a server as published and approved (kept across reset) and applies it now: `published`
+   * is what its publish document proposes (environments, allowedGroups, allowedServices).
+   */
+  async approvePublished(name, approvedVersion, toolsDigest, published) {
+    const policy = {
+      name,
+      lifecycle: "approved",
+      environments: [...published.environments],
+      allowedGroups: [...published.allowedGroups],
+      allowedServices: published.allowedServices,
+      approvedVersion,
+      toolsDigest,
+    };
+    state.approved.set(name, policy);
+    state.policies.set(name, structuredClone(policy));
   }
 
-  /** Back to the default policies, reachable, no delay, zero calls. */
+  /** Back to the approved policies, reachable, no delay, zero calls. */
   async reset() {
     reset();
   }

@@ -1,8 +1,9 @@
 /**
- * Before each workerd test file: the registry stub learns what "approved" means for the Worker
- * under test, the way the registry does: from the Worker's own publish document (served at
- * /.well-known/mcp-fleet/server.json), its version and the digest of its tools, computed by the
- * registry's own function. Nothing is hard-coded, so the stub never goes stale when a tool changes.
+ * Before each workerd test file: the registry stub learns the Worker under test the way the
+ * registry does: from its own publish document (served at /.well-known/mcp-fleet/server.json),
+ * published and approved as proposed: its version, the digest of its tools (computed by the
+ * registry's own function), its environment, groups and services. Nothing is hard-coded, so the
+ * stub never goes stale when a tool changes, and a new server's project needs nothing here.
  */
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
@@ -15,8 +16,13 @@ const response = await worker.default.fetch(new Request(`http://localhost${PUBLI
 if (response.ok) {
   const document = serverJsonSchema.parse(await response.json());
   const name = document.name.slice(document.name.indexOf("/") + 1);
-  const digest = await toolsDigest(document._meta[PUBLISHER_META].tools);
-  await env.REGISTRY.approvePublished(name, document.version, digest);
+  const published = document._meta[PUBLISHER_META];
+  const digest = await toolsDigest(published.tools);
+  await env.REGISTRY.approvePublished(name, document.version, digest, {
+    environments: published.environments,
+    allowedGroups: published.allowedGroups ?? [],
+    allowedServices: published.allowedServices ?? false,
+  });
 } else {
   await response.body?.cancel();
 }

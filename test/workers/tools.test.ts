@@ -252,6 +252,14 @@ describe("scope step-up", () => {
     expect((await postRpc(say, headers)).status).toBe(200);
   });
 
+  it("refuses a Streamable HTTP batch over 100 messages, notifications included", async () => {
+    const headers = await sessionOf(READER);
+    const notifications = Array.from({ length: 101 }, () => ({ jsonrpc: "2.0", method: "notifications/initialized" }));
+    const response = await postRpc(notifications, headers);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("a batch must not exceed 100 messages");
+  });
+
   it("never steps up what a scope cannot fix: another group's tool, or a service", async () => {
     const headers = await sessionOf(READER);
     const admin = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo_admin_report", arguments: {} } };

@@ -2,10 +2,14 @@
  * The admin API: who may use it (an admin's token for this resource, with fleet:admin), revoking
  * and restoring users and services, and the audit trail.
  */
-import { describe, expect, it } from "vitest";
-import { newIdpUser } from "../../local/idp.admin";
+import { env } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { changeIdpUser, LOCAL_EMAIL_DOMAIN, newIdpUser } from "../../local/idp.admin";
+import type { AuthEnv } from "./auth.config";
 import {
   ADMIN,
+  adminRequest,
+  adminToken,
   authorize,
   authorizeUrl,
   Browser,
@@ -24,21 +28,7 @@ import {
 
 const BOT = { id: "revocable-bot", secret: "revocable-bot-test-secret" };
 
-function adminRequest(path: string, token: string | undefined, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  return worker.fetch(
-    new Request(`${ISSUER}${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    }),
-  );
-}
-
-async function adminToken(user = USERS.admin, scope = "fleet:admin"): Promise<string> {
-  return (await signedInClient(user, scope, ADMIN)).tokens.access_token;
-}
+afterEach(() => vi.restoreAllMocks());
 
 function botToken(): Promise<Response> {
   return tokenRequest(
@@ -145,6 +135,141 @@ describe("revoking a user", () => {
   });
 });
 
+describe("a revocation binds the person at the IdP, not a claim that can change", () => {
+  const settings = env as unknown as AuthEnv;
+  afterEach(() => {
+    settings.OIDC_ALLOWED_DOMAINS = LOCAL_EMAIL_DOMAIN;
+  });
+
+  /** Signing in again, as `user`: the error the client gets back, or null for a code. */
+  async function signInAgain(user: { username: string; password: string }): Promise<string | null> {
+    const client = await registerClient();
+    const { challenge } = await pkcePair();
+    return (await authorize(new Browser(), { client, challenge }, user)).searchParams.get("error");
+  }
+
+  it("keeps refusing a user revoked by email whose email then changes at the IdP", async () => {
+    const user = await newIdpUser(IDP_ADMIN, "max", ["ads"]);
+    const session = await signedInClient(user);
+    const token = await adminToken();
+    const response = await adminRequest("/admin/revoke", token, { subject: user.email, reason: "left" });
+    expect(await response.json()).toMatchObject({
+      subject: `user:${user.email}`,
+      subjects: [`${IDP_ADMIN.issuer}#${user.username}`],
+      revoked: true,
+    });
+
+    await changeIdpUser(IDP_ADMIN, user.username, { email: `${user.username}-new@${LOCAL_EMAIL_DOMAIN}` });
+    expect(await signInAgain(user)).toBe("access_denied");
+    expect((await refresh(session.client, session.tokens.refresh_token)).status).toBe(400);
+
+    // Restored by email, the person is restored, whatever their email is now.
+    await adminRequest("/admin/restore", token, { subject: user.email, reason: "rehired" });
+    expect(await signInAgain(user)).toBeNull();
+  });
+
+  it("keeps refusing a user revoked by email whose email stops being verified", async () => {
+    settings.OIDC_ALLOWED_DOMAINS = "*"; // so that only the revocation can refuse the unverified user
+    const user = await newIdpUser(IDP_ADMIN, "mona", ["ads"]);
+    await signedInClient(user);
+    const token = await adminToken();
+    await adminRequest("/admin/revoke", token, { subject: user.email, reason: "left" });
+    await changeIdpUser(IDP_ADMIN, user.username, { emailVerified: false });
+    expect(await signInAgain(user)).toBe("access_denied");
+    await adminRequest("/admin/restore", token, { subject: user.email, reason: "test over" });
+  });
+
+  it("revokes by email a user whose email the IdP does not verify (as Entra ID): the subjects seen with it", async () => {
+    settings.OIDC_ALLOWED_DOMAINS = "*"; // as an Entra ID tenant must be configured
+    const user = await newIdpUser(IDP_ADMIN, "nils", ["ads"]);
+    await changeIdpUser(IDP_ADMIN, user.username, { emailVerified: false });
+    const session = await signedInClient(user);
+    const subject = `${IDP_ADMIN.issuer}#${user.username}`;
+    expect((await presto.validateToken(PRESTO, session.tokens.access_token))?.props).toMatchObject({
+      principal: subject,
+    });
+    const token = await adminToken();
+    const response = await adminRequest("/admin/revoke", token, { subject: user.email, reason: "left" });
+    expect(await response.json()).toMatchObject({ subjects: [subject], grantsRevoked: 1, revoked: true });
+    expect(await presto.validateToken(PRESTO, session.tokens.access_token)).toBeNull();
+    expect(await signInAgain(user)).toBe("access_denied");
+    await adminRequest("/admin/restore", token, { subject: user.email, reason: "test over" });
+    expect(await signInAgain(user)).toBeNull();
+  });
+
+  it("revokes and restores by <issuer>#<subject>, at every door", async () => {
+    const user = await newIdpUser(IDP_ADMIN, "nia", ["ads"]);
+    const session = await signedInClient(user);
+    const token = await adminToken();
+    const subject = `${IDP_ADMIN.issuer}#${user.username}`;
+    const response = await adminRequest("/admin/revoke", token, { subject, reason: "suspicious" });
+    expect(await response.json()).toMatchObject({ subject, grantsRevoked: 1, revoked: true });
+    expect(await presto.validateToken(PRESTO, session.tokens.access_token)).toBeNull();
+    expect(await signInAgain(user)).toBe("access_denied");
+
+    const restored = await adminRequest("/admin/restore", token, { subject, reason: "cleared" });
+    expect(await restored.json()).toMatchObject({ restored: true });
+    expect(await signInAgain(user)).toBeNull();
+  });
+
+  it("refuses the refresh of a user whose new email is one an admin revoked", async () => {
+    const gone = await newIdpUser(IDP_ADMIN, "olga", []);
+    await signedInClient(gone);
+    const token = await adminToken();
+    await adminRequest("/admin/revoke", token, { subject: gone.email, reason: "left" });
+    const user = await newIdpUser(IDP_ADMIN, "pat", ["ads"]);
+    const session = await signedInClient(user);
+    await changeIdpUser(IDP_ADMIN, user.username, { email: gone.email });
+    const response = await refresh(session.client, session.tokens.refresh_token);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "invalid_grant" });
+    await adminRequest("/admin/restore", token, { subject: gone.email, reason: "test over" });
+  });
+
+  it("refuses, and records nothing for, a name no one has signed in as", async () => {
+    const token = await adminToken();
+    const login = await adminRequest("/admin/revoke", token, { subject: "bob", reason: "login name" });
+    expect(login.status).toBe(400);
+    expect(await login.json()).toMatchObject({ message: expect.stringContaining("not their login name") });
+    const unknown = `nobody-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    for (const subject of [unknown, `${IDP_ADMIN.issuer}#${unknown}`]) {
+      const response = await adminRequest("/admin/revoke", token, { subject, reason: "typo" });
+      expect(response.status, subject).toBe(404);
+      expect(await response.json()).toMatchObject({ message: expect.stringContaining("no one has signed in as") });
+    }
+    const { entries } = (await (await adminRequest("/admin/audit?limit=100", token)).json()) as {
+      entries: { subject: string }[];
+    };
+    expect(entries.filter((entry) => entry.subject.includes(unknown))).toEqual([]);
+  });
+
+  it("keeps the revocation on record when ending the grants fails part-way", async () => {
+    const user = await newIdpUser(IDP_ADMIN, "quinn", ["ads"]);
+    const session = await signedInClient(user);
+    const token = await adminToken();
+    const kv = (env as unknown as AuthEnv).OAUTH_KV;
+    const realDelete = kv.delete.bind(kv);
+    vi.spyOn(kv, "delete").mockImplementation((key) =>
+      key.startsWith("grant:") ? Promise.reject(new Error("KV unavailable")) : realDelete(key),
+    );
+    const response = await adminRequest("/admin/revoke", token, { subject: user.email, reason: "stolen" });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toMatchObject({ message: expect.stringContaining("run the same revoke again") });
+    vi.restoreAllMocks();
+
+    expect(await presto.validateToken(PRESTO, session.tokens.access_token)).toBeNull();
+    const { entries } = (await (await adminRequest("/admin/audit?limit=20", token)).json()) as {
+      entries: Record<string, unknown>[];
+    };
+    expect(entries.find((entry) => entry.subject === `user:${user.email}`)).toMatchObject({
+      action: "revoke",
+      reason: "stolen",
+      grantsRevoked: 0,
+      incomplete: expect.stringContaining("KV unavailable"),
+    });
+  });
+});
+
 describe("revoking a service", () => {
   it("refuses its tokens and new ones until restored", async () => {
     const issued = (await (await botToken()).json()) as { access_token: string };
@@ -168,6 +293,7 @@ describe("the audit trail", () => {
   it("keeps who did what to whom, when and why, newest first", async () => {
     const token = await adminToken();
     const user = await newIdpUser(IDP_ADMIN, "lee", []);
+    await signedInClient(user);
     await adminRequest("/admin/revoke", token, { subject: user.email, reason: "left the company" });
     await adminRequest("/admin/restore", token, { subject: user.email, reason: "rehired" });
     const response = await adminRequest("/admin/audit?limit=10", token);
@@ -180,6 +306,7 @@ describe("the audit trail", () => {
         subject: `user:${user.email}`,
         by: "user:admin@example.com",
         reason: "rehired",
+        lifted: [`user:${user.email}`],
       },
       {
         at: expect.any(String),
@@ -187,7 +314,8 @@ describe("the audit trail", () => {
         subject: `user:${user.email}`,
         by: "user:admin@example.com",
         reason: "left the company",
-        grantsRevoked: 0,
+        subjects: [`${IDP_ADMIN.issuer}#${user.username}`],
+        grantsRevoked: 1,
       },
     ]);
   });

@@ -5,13 +5,18 @@
  * the scope `fleet:admin`, from a member of `ADMINS_GROUP` as the IdP says now (groups are re-read
  * at every refresh). Services are never admins. Anything else is refused, and logged.
  *
- * - `POST /admin/revoke`  `{ subject, reason }`: `user:<principal>` (or a bare principal) ends
- *   every grant of the user with its tokens and refuses them until restored; `service:<name>`
- *   refuses the service's tokens and new ones until restored.
- * - `POST /admin/restore` `{ subject, reason }`: lifts a revocation.
+ * - `POST /admin/revoke`  `{ subject, reason }`: a user by email (`user:<email>` or the bare
+ *   email) or by IdP subject (`<issuer>#<subject>`) ends every grant of the user with its tokens
+ *   and refuses them until restored, bound to every IdP subject seen with that email, so an email
+ *   that changes later changes nothing; someone no one has signed in as is refused (404, nothing
+ *   recorded). `service:<name>` refuses the service's tokens and new ones until restored.
+ * - `POST /admin/restore` `{ subject, reason }`: lifts the revocations that hold what it names
+ *   (each whole, with all its subjects); another revocation of the same person (say, of one of
+ *   their subjects on its own) stays, and the answer names it (`stillRevokedBy`).
  * - `GET /admin/audit?limit=50`: the newest admin actions.
  *
- * Every action is audited (who, whom, when, why): auth.revocations.ts.
+ * Every action is audited (who, whom, when, why) before it takes effect, so one that fails
+ * part-way is still on record, marked `incomplete`: auth.revocations.ts.
  */
 import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
 import { z } from "zod";
@@ -21,14 +26,17 @@ import {
   type AdminAuditEntry,
   clearRevoked,
   markRevoked,
-  parseSubject,
+  parseTarget,
   recentAudit,
   recordAudit,
-  type Subject,
-  subjectId,
+  revokedBy,
+  rewriteAudit,
+  type Target,
+  targetId,
 } from "./auth.revocations";
 import { authorizationServer } from "./auth.server";
-import { subjectOf, validateAccessToken } from "./auth.validation";
+import { subjectsSeenWith, wasSeen } from "./auth.sightings";
+import { callerIdOf, validateAccessToken } from "./auth.validation";
 
 export const ADMIN_METADATA_PATH = `/.well-known/oauth-protected-resource${ADMIN_PATH}`;
 
@@ -73,7 +81,7 @@ async function handle(
 ): Promise<Response> {
   const { props, auth } = ctx;
   const { pathname } = new URL(request.url);
-  const who = subjectOf(props);
+  const who = callerIdOf(props);
   const refuse = (status: 403 | 404 | 405, message: string) => {
     console.warn(
       JSON.stringify({ audit: "admin-refused", by: who, request: `${request.method} ${pathname}`, message }),
@@ -101,53 +109,151 @@ async function handle(
     const message = input.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`);
     return Response.json({ error: "invalid_request", message: message.join("; ") }, { status: 400 });
   }
-  const subject = parseSubject(input.data.subject);
-  if (!subject) {
-    const message = `"${input.data.subject}" is neither user:<principal> (or a bare principal) nor service:<name>`;
+  const target = parseTarget(input.data.subject);
+  if (!target) {
+    const message =
+      `"${input.data.subject}" names no one: give a user's verified email (their identity of record, not ` +
+      "their login name), their <issuer>#<subject> at the IdP, or service:<name>";
     return Response.json({ error: "invalid_request", message }, { status: 400 });
   }
-  if (subject.kind === "service" && !config.services.some((service) => service.name === subject.name)) {
-    const message = `no service identity ${subject.name} is configured`;
+  if (target.kind === "service" && !config.services.some((service) => service.name === target.name)) {
+    const message = `no service identity ${target.name} is configured`;
     return Response.json({ error: "invalid_request", message }, { status: 400 });
   }
   const entry: AdminAuditEntry = {
     at: new Date().toISOString(),
     action,
-    subject: subjectId(subject),
+    subject: targetId(target),
     by: who,
     reason: input.data.reason,
   };
-  if (action === "revoke") {
-    await markRevoked(env.OAUTH_KV, entry); // first: from here on no sign-in, refresh or validation succeeds
-    if (subject.kind === "user") entry.grantsRevoked = await revokeUserGrants(env, config, subject);
-    await recordAudit(env.OAUTH_KV, entry);
-    return Response.json({ ...entry, revoked: true });
-  }
-  const lifted = await clearRevoked(env.OAUTH_KV, entry.subject);
-  await recordAudit(env.OAUTH_KV, entry);
-  return Response.json({ ...entry, restored: lifted });
+  const bound = await bindTarget(env, target);
+  return action === "revoke" ? revoke(env, config, bound, entry) : restore(env, bound, entry);
 }
 
-/** Ends every grant of the user (each with its refresh and access tokens); returns how many. */
-async function revokeUserGrants(
-  env: AuthEnv,
-  config: AuthConfig,
-  subject: Extract<Subject, { kind: "user" }>,
-): Promise<number> {
+/** Whom a revocation of the target binds: its revocation keys and its IdP subjects. */
+interface Bound {
+  target: Target;
+  keys: string[];
+  subjects: string[];
+}
+
+async function bindTarget(env: AuthEnv, target: Target): Promise<Bound> {
+  if (target.kind === "service") return { target, keys: [`service:${target.name}`], subjects: [] };
+  const subjects =
+    target.kind === "subject" ? [target.subject] : await subjectsSeenWith(env.OAUTH_KV, target.principal);
+  const keys = target.kind === "user" ? [`user:${target.principal}`, ...subjects] : subjects;
+  return { target, keys, subjects };
+}
+
+/** The user's grants: they belong to the IdP subject; those from before that, to the principal. */
+async function grantsOfTarget(env: AuthEnv, config: AuthConfig, bound: Bound): Promise<Grant[]> {
+  const { target, subjects } = bound;
+  if (target.kind === "service") return [];
+  const owners = new Set([...subjects, ...(target.kind === "user" ? [target.principal] : [])].map(grantUserId));
+  return (await Promise.all([...owners].map((owner) => grantsOf(env, config, owner)))).flat();
+}
+
+async function revoke(env: AuthEnv, config: AuthConfig, bound: Bound, entry: AdminAuditEntry): Promise<Response> {
+  const { target, keys, subjects } = bound;
+  let warning: string | undefined;
+  if (target.kind !== "service") {
+    const seen = target.kind === "user" ? subjects.length > 0 : await wasSeen(env.OAUTH_KV, target.subject);
+    if (!seen && (await grantsOfTarget(env, config, bound)).length === 0) {
+      // Recording it would look like success and bind nothing: refuse, and record nothing.
+      const message =
+        `no one has signed in as ${targetId(target)} (no grant, no sign-in in the last 400 days), so ` +
+        "nothing was revoked: check the email (the verified email, not the login name), name the user " +
+        "by <issuer>#<subject>, or disable them at the IdP";
+      return Response.json({ error: "not_found", message }, { status: 404 });
+    }
+    if (subjects.length === 0) {
+      warning =
+        `no IdP subject is known for ${targetId(target)} (its grants predate sign-in records): the revocation ` +
+        "holds for this email only; should the email change, revoke <issuer>#<subject> too";
+    }
+    entry.subjects = subjects;
+  }
+  // The audit entry first: whatever fails from here on, the action is on record.
+  const auditKey = await recordAudit(env.OAUTH_KV, entry);
+  try {
+    // From here on no sign-in, code exchange, refresh or validation succeeds...
+    await markRevoked(env.OAUTH_KV, { target: entry.subject, at: entry.at, by: entry.by, reason: entry.reason, keys });
+    if (target.kind !== "service") {
+      // ...so the grants are listed now: one made by a sign-in that finished just before is among them.
+      entry.grantsRevoked = 0;
+      const oauth = authorizationServer(config).getOAuthApi(env);
+      for (const grant of await grantsOfTarget(env, config, bound)) {
+        await oauth.revokeGrant(grant.id, grant.owner);
+        entry.grantsRevoked += 1;
+      }
+    }
+  } catch (error) {
+    return incomplete(env, auditKey, entry, error);
+  }
+  await rewriteAudit(env.OAUTH_KV, auditKey, entry);
+  return Response.json({ ...entry, revoked: true, ...(warning ? { warning } : {}) });
+}
+
+/**
+ * Lifts the revocations that name what the admin names (the email, the subject, the service),
+ * each whole; any other revocation of the person's subjects stays, and the answer says which.
+ */
+async function restore(env: AuthEnv, bound: Bound, entry: AdminAuditEntry): Promise<Response> {
+  const auditKey = await recordAudit(env.OAUTH_KV, entry);
+  try {
+    // What the audit trail calls the target is its revocation key (user:<email>, <issuer>#<subject>, service:<name>).
+    const lifted = await clearRevoked(env.OAUTH_KV, targetId(bound.target));
+    entry.lifted = lifted.map((revocation) => revocation.target);
+    const still = await revokedBy(env.OAUTH_KV, bound.keys);
+    if (still.length > 0) entry.stillRevokedBy = still;
+  } catch (error) {
+    return incomplete(env, auditKey, entry, error);
+  }
+  await rewriteAudit(env.OAUTH_KV, auditKey, entry);
+  const warning =
+    entry.stillRevokedBy &&
+    `still refused: revoked as ${entry.stillRevokedBy.join(", ")} too; restore ${entry.stillRevokedBy.length > 1 ? "those" : "that"} to lift it`;
+  return Response.json({ ...entry, restored: (entry.lifted ?? []).length > 0, ...(warning ? { warning } : {}) });
+}
+
+/** An action that failed part-way: the audit entry says what did not happen, the admin is told to retry. */
+async function incomplete(env: AuthEnv, auditKey: string, entry: AdminAuditEntry, error: unknown) {
+  const detail = error instanceof Error ? error.message : String(error);
+  entry.incomplete = `failed part-way (${detail})`;
+  console.error(JSON.stringify({ audit: `admin-${entry.action}-incomplete`, ...entry }));
+  await rewriteAudit(env.OAUTH_KV, auditKey, entry).catch(() => undefined);
+  const done =
+    entry.action === "revoke"
+      ? `${entry.subject} may be only partly revoked (${entry.grantsRevoked ?? 0} grant(s) ended)`
+      : `${entry.subject} may be only partly restored`;
+  const message = `${done}: the action is in the audit trail; run the same ${entry.action} again to finish`;
+  return Response.json({ error: "server_error", message, ...entry }, { status: 500 });
+}
+
+interface Grant {
+  id: string;
+  owner: string;
+}
+
+/** The ids of every grant the library keeps for this user id. */
+async function grantsOf(env: AuthEnv, config: AuthConfig, owner: string): Promise<Grant[]> {
   const oauth = authorizationServer(config).getOAuthApi(env);
-  const userId = grantUserId(subject.principal);
-  const grantIds: string[] = [];
+  const grants: Grant[] = [];
   let cursor: string | undefined;
   do {
-    const page = await oauth.listUserGrants(userId, cursor ? { cursor } : {});
-    grantIds.push(...page.items.map((grant) => grant.id));
+    const page = await oauth.listUserGrants(owner, cursor ? { cursor } : {});
+    grants.push(...page.items.map((grant) => ({ id: grant.id, owner })));
     cursor = page.cursor;
   } while (cursor);
-  for (const grantId of grantIds) await oauth.revokeGrant(grantId, userId);
-  return grantIds.length;
+  return grants;
 }
 
-/** The library's user id for a principal (it reserves ":"; encoding keeps every principal distinct). */
-export function grantUserId(principal: string): string {
-  return encodeURIComponent(principal);
+/**
+ * The library's user id for a user's grants: their IdP subject (`<issuer>#<subject>`), which an
+ * email change does not move (grants from before were kept under the principal). The library
+ * reserves ":"; encoding keeps every id distinct.
+ */
+export function grantUserId(identity: string): string {
+  return encodeURIComponent(identity);
 }

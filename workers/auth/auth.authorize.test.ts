@@ -134,7 +134,8 @@ describe("sign-in through the company IdP", () => {
     expect(validated).toMatchObject({
       audience: PRESTO,
       scope: ["presto:read"],
-      userId: "alice%40example.com",
+      // The grant belongs to the IdP subject, which an email change does not move.
+      userId: encodeURIComponent(`${idp.issuer}#alice`),
       clientId: client.client_id,
     });
     // The identity of record is the verified email; the IdP's refresh token stays in the grant.

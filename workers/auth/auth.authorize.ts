@@ -17,12 +17,14 @@ import { grantUserId } from "./auth.admin";
 import { ADMIN_SCOPE, type AuthConfig, type AuthEnv } from "./auth.config";
 import { consentPage, messagePage, pageHeaders } from "./auth.consent";
 import { grantPropsOf } from "./auth.refresh";
-import { isRevoked } from "./auth.revocations";
+import { isRevoked, userSubject } from "./auth.revocations";
 import { authorizationServer } from "./auth.server";
+import { recordSighting } from "./auth.sightings";
 import {
   authorizationUrl,
   completeSignIn,
   discover,
+  NotAdmitted,
   newPendingSignIn,
   type PendingSignIn,
   type ProviderMetadata,
@@ -103,6 +105,13 @@ export async function finishSignIn(request: Request, env: AuthEnv, config: AuthC
   try {
     signIn = await completeSignIn(config.sso, callback, pending);
   } catch (error) {
+    if (error instanceof NotAdmitted) {
+      // Nothing is issued or recorded: the client hears why, in words that name no setting.
+      console.warn(JSON.stringify({ audit: "sign-in-refused", reason: "not-admitted", detail: error.message }));
+      const description = `This account may not use the fleet: ${error.reason}. Sign in with your company account`;
+      headers.set("Location", authorizationErrorRedirect(original, "access_denied", description));
+      return new Response(null, { status: 302, headers });
+    }
     if (!(error instanceof SignInError)) throw error;
     const reference = crypto.randomUUID();
     console.error(JSON.stringify({ audit: "sign-in-failed", reference, reason: error.message }));
@@ -114,19 +123,22 @@ export async function finishSignIn(request: Request, env: AuthEnv, config: AuthC
     return new Response(body, { status: 502, headers: pageHeaders(headers) });
   }
 
-  const { principal } = signIn.user;
-  if (await isRevoked(env.OAUTH_KV, `user:${principal}`)) {
-    console.warn(JSON.stringify({ audit: "sign-in-refused", principal, reason: "revoked" }));
+  const { principal, iss, sub } = signIn.user;
+  const subject = userSubject(iss, sub);
+  if (await isRevoked(env.OAUTH_KV, [`user:${principal}`, subject])) {
+    console.warn(JSON.stringify({ audit: "sign-in-refused", principal, subject, reason: "revoked" }));
     const description = "An administrator has revoked this user's access to the fleet";
     headers.set("Location", authorizationErrorRedirect(original, "access_denied", description));
     return new Response(null, { status: 302, headers });
   }
+  // So that an admin who names this user by email reaches this subject, whatever the email becomes.
+  await recordSighting(env.OAUTH_KV, signIn.user);
   const resource = original.resource ?? "";
   try {
     const { redirectTo } = await oauth.completeAuthorization({
       request: original,
-      // The grant belongs to the identity of record, so an admin can list and revoke it by that.
-      userId: grantUserId(principal),
+      // The grant belongs to the IdP subject, which an email change does not move.
+      userId: grantUserId(subject),
       metadata: {},
       scope: grantableScopes(original.scope, resource, config),
       props: grantPropsOf(signIn),

@@ -4,6 +4,7 @@
  * setting, rather than half-working.
  */
 import { z } from "zod";
+import { type Admission, parseAdmission } from "./auth.admission";
 import { parseServiceIdentities, type ServiceIdentity } from "./auth.services";
 
 export interface AuthEnv {
@@ -27,6 +28,13 @@ export interface AuthEnv {
   OIDC_GROUPS_CLAIM?: string;
   /** Scopes asked of the IdP. Default `openid profile email groups offline_access`. */
   OIDC_SCOPES?: string;
+  /**
+   * Required. Verified-email domains allowed to use the fleet, space or comma separated (e.g.
+   * `example.com`), or `*` for whoever the IdP signs in (refused for Google). auth.admission.ts.
+   */
+  OIDC_ALLOWED_DOMAINS: string;
+  /** Claims a user must have, space separated `claim=value|value` (e.g. `tid=<tenant>`). */
+  OIDC_REQUIRED_CLAIMS?: string;
   /** The business group whose members may use the admin API (`/admin`). Default `admins`. */
   ADMINS_GROUP?: string;
   /** Seconds a grant lives without a refresh (idle lifetime). Default 7 days. */
@@ -47,6 +55,8 @@ export interface SsoSettings {
   groupsClaim: string;
   /** Our callback at the IdP: `${AUTH_ISSUER}/sso/callback`. */
   redirectUri: string;
+  /** Who may sign in at all (OIDC_ALLOWED_DOMAINS, OIDC_REQUIRED_CLAIMS). */
+  admission: Admission;
 }
 
 export interface AuthConfig {
@@ -115,6 +125,8 @@ const Vars = z.object({
     .default("openid profile email groups offline_access")
     .transform(list(/\s+/))
     .refine((scopes) => scopes.includes("openid"), { message: 'must include "openid"' }),
+  OIDC_ALLOWED_DOMAINS: z.string().optional(),
+  OIDC_REQUIRED_CLAIMS: z.string().optional(),
   ADMINS_GROUP: z.string().min(1).default("admins"),
   // The library's floor is 60 s; the absolute lifetime must cover at least one idle period.
   REFRESH_IDLE_SECONDS: z.coerce
@@ -143,6 +155,8 @@ export function readConfig(env: AuthEnv): AuthConfig {
     OIDC_CLIENT_SECRET: env.OIDC_CLIENT_SECRET,
     OIDC_GROUPS_CLAIM: env.OIDC_GROUPS_CLAIM || undefined,
     OIDC_SCOPES: env.OIDC_SCOPES || undefined,
+    OIDC_ALLOWED_DOMAINS: env.OIDC_ALLOWED_DOMAINS || undefined,
+    OIDC_REQUIRED_CLAIMS: env.OIDC_REQUIRED_CLAIMS || undefined,
     ADMINS_GROUP: env.ADMINS_GROUP || undefined,
     REFRESH_IDLE_SECONDS: env.REFRESH_IDLE_SECONDS || undefined,
     REFRESH_ABSOLUTE_SECONDS: env.REFRESH_ABSOLUTE_SECONDS || undefined,
@@ -165,6 +179,12 @@ export function readConfig(env: AuthEnv): AuthConfig {
   if (vars.REFRESH_ABSOLUTE_SECONDS < vars.REFRESH_IDLE_SECONDS) {
     throw new Error("auth Worker misconfigured: REFRESH_ABSOLUTE_SECONDS is shorter than REFRESH_IDLE_SECONDS");
   }
+  let admission: Admission;
+  try {
+    admission = parseAdmission(vars.OIDC_ISSUER, vars.OIDC_ALLOWED_DOMAINS, vars.OIDC_REQUIRED_CLAIMS);
+  } catch (error) {
+    throw new Error(`auth Worker misconfigured: ${(error as Error).message}`);
+  }
   const adminResource = `${vars.AUTH_ISSUER}${ADMIN_PATH}`;
   const config: AuthConfig = {
     issuer: vars.AUTH_ISSUER,
@@ -181,6 +201,7 @@ export function readConfig(env: AuthEnv): AuthConfig {
       scopes: vars.OIDC_SCOPES,
       groupsClaim: vars.OIDC_GROUPS_CLAIM,
       redirectUri: `${vars.AUTH_ISSUER}${SSO_CALLBACK_PATH}`,
+      admission,
     },
     services: parseServiceIdentities(vars.SERVICE_IDENTITIES, vars.SCOPES),
     ...(vars.CONSENT_SECRET ? { consentSecret: vars.CONSENT_SECRET } : {}),

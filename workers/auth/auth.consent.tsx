@@ -3,17 +3,19 @@
  * scopes) and plain error pages. Every string that came from a client is rendered as text by
  * hono/jsx, which escapes it. The pages run no script and load nothing.
  *
- * Scopes are shown by what they let the app do: read scopes (`…:read` and anything not below),
- * write scopes (`…:write`: tools that change things, each of which asks the person's approval
- * when it runs), and `fleet:admin` (revoking people's and services' access).
+ * Scopes are shown by what they let the app do, by the kit's own rule (shared/auth/scopes.ts):
+ * read scopes (`…:read`), every other scope as one that may change things (`presto:write`,
+ * `presto:kill`: tools that change things, each of which asks the person's approval when it
+ * runs), and `fleet:admin` (revoking people's and services' access).
  */
 import type { Child } from "hono/jsx";
+import { isReadScope } from "../../shared/auth/scopes";
 
 export type ScopeKind = "read" | "write" | "admin";
 
 export function scopeKind(scope: string): ScopeKind {
   if (scope === "fleet:admin") return "admin";
-  return /:write$/.test(scope) ? "write" : "read";
+  return isReadScope(scope) ? "read" : "write";
 }
 
 export interface ConsentView {

@@ -5,11 +5,16 @@
  * (auth.sso.ts `refreshSignIn`), so a user removed from a group, or disabled, loses it within one
  * access-token lifetime (5 minutes):
  *
- * - the IdP refuses (refresh token revoked, user disabled or gone), the identity of record
- *   changed, the subject was revoked by an admin, or the absolute lifetime is over →
+ * - the IdP refuses (refresh token revoked, user disabled or gone), names another subject or
+ *   issuer, the user was revoked by an admin (by IdP subject, or by the email they had or now
+ *   have), the admission rules no longer admit them (auth.admission.ts: their email left the
+ *   allowed domains, a required claim changed), or the absolute lifetime is over →
  *   `invalid_grant`: the library revokes the grant with all its tokens; the client signs in again;
  * - the IdP cannot be reached or answers nonsense → `temporarily_unavailable` (503): no token is
  *   issued from stale groups, the grant stays, and the client retries or signs in again later.
+ *
+ * A new email at the same IdP subject is the same person: the grant carries on with the new
+ * identity of record (after checking that it is not revoked).
  *
  * Lifetimes: a grant lives `REFRESH_IDLE_SECONDS` after its last use (sign-in or refresh) and at
  * most `REFRESH_ABSOLUTE_SECONDS` after the sign-in, however often it is refreshed. The IdP's
@@ -23,9 +28,11 @@ import {
   type TokenExchangeCallbackResult,
 } from "@cloudflare/workers-oauth-provider";
 import type { TokenProps } from "../../shared/auth/token.validation";
+import { admitsPrincipal } from "./auth.admission";
 import type { AuthConfig, AuthEnv } from "./auth.config";
-import { isRevoked } from "./auth.revocations";
-import { IdpRefusal, refreshSignIn, type SignIn, SignInError } from "./auth.sso";
+import { isRevoked, revocationKeysOf } from "./auth.revocations";
+import { recordSighting } from "./auth.sightings";
+import { IdpRefusal, NotAdmitted, refreshSignIn, type SignIn, SignInError } from "./auth.sso";
 
 export type UserTokenProps = Extract<TokenProps, { kind: "user" }>;
 
@@ -65,6 +72,9 @@ export function identityRefresh(config: AuthConfig) {
     const props = options.props as UserGrantProps | undefined;
     if (props?.kind !== "user") throw refusal(options, "the grant holds no user");
     if (options.grantType === GrantType.AUTHORIZATION_CODE) {
+      // A door like the others: a revocation (or a domain removed) between the sign-in and the
+      // code exchange issues nothing, and the grant ends.
+      await refuseIfShutOut(config, options, props);
       if (!props.idpRefreshToken) {
         // Without it the user cannot be read again: no refresh token, a new sign-in after 5 minutes.
         console.warn(JSON.stringify({ audit: "no-idp-refresh-token", principal: props.principal }));
@@ -87,13 +97,13 @@ async function refresh(
   const left = remaining(config, props);
   if (left < MIN_LIFETIME_SECONDS) throw refusal(options, "the sign-in has reached its absolute lifetime");
   if (!props.idpRefreshToken) throw refusal(options, "the grant holds no IdP refresh token");
-  if (await isRevoked(options.env.OAUTH_KV, `user:${props.principal}`)) {
-    throw refusal(options, "the user's access was revoked by an admin");
-  }
+  await refuseIfShutOut(config, options, props);
   let signIn: SignIn;
   try {
-    signIn = await refreshSignIn(config.sso, props.idpRefreshToken, props.sub);
+    signIn = await refreshSignIn(config.sso, props.idpRefreshToken, props);
   } catch (error) {
+    if (error instanceof NotAdmitted)
+      throw refusal(options, `this account may not use the fleet: ${error.reason}`, error.message);
     if (error instanceof IdpRefusal) throw refusal(options, "the company sign-in no longer accepts it", error.message);
     if (!(error instanceof SignInError)) throw error;
     console.error(
@@ -106,8 +116,21 @@ async function refresh(
       headers: { "Retry-After": RETRY_AFTER_SECONDS },
     });
   }
-  if (signIn.user.principal !== props.principal || signIn.user.iss !== props.iss) {
-    throw refusal(options, "your identity at the company sign-in changed", `now ${signIn.user.principal}`);
+  // Who the user is, is the IdP subject (refreshSignIn refuses another sub): only another IdP is another person.
+  if (signIn.user.iss !== props.iss) {
+    throw refusal(options, "your identity at the company sign-in changed", `now ${signIn.user.iss}`);
+  }
+  if (signIn.user.principal !== props.principal) {
+    // The same person with a new (or newly unverified) email: the new identity of record, if not revoked.
+    if (await isRevoked(options.env.OAUTH_KV, [`user:${signIn.user.principal}`])) {
+      throw refusal(options, "the user's access was revoked by an admin", `as ${signIn.user.principal}`);
+    }
+    console.log(
+      JSON.stringify({ audit: "principal-changed", from: props.principal, to: signIn.user.principal, sub: props.sub }),
+    );
+  }
+  if (signIn.user.principal !== props.principal || signIn.user.email?.toLowerCase() !== props.email?.toLowerCase()) {
+    await recordSighting(options.env.OAUTH_KV, signIn.user); // an admin naming the new email reaches this subject
   }
   const next: UserGrantProps = {
     ...grantPropsOf(signIn),
@@ -124,6 +147,20 @@ async function refresh(
     accessTokenProps: accessTokenPropsOf(next),
     refreshTokenIdleTTL: Math.min(config.refresh.idleSeconds, left),
   };
+}
+
+/** `invalid_grant` when an admin revoked the user (by subject or principal) or the domains no longer admit them. */
+async function refuseIfShutOut(
+  config: AuthConfig,
+  options: TokenExchangeCallbackOptions<AuthEnv>,
+  props: UserGrantProps,
+): Promise<void> {
+  if (await isRevoked(options.env.OAUTH_KV, revocationKeysOf(props, config.sso.issuer))) {
+    throw refusal(options, "the user's access was revoked by an admin");
+  }
+  if (!admitsPrincipal(config.sso.admission, props.principal)) {
+    throw refusal(options, "this account may not use the fleet: its email is not at one of the company's domains");
+  }
 }
 
 /** Seconds until the grant's absolute lifetime ends. */

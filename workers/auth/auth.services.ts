@@ -94,7 +94,7 @@ export async function clientCredentialsGrant(
     const challenge: Record<string, string> = credentials.basic ? { "WWW-Authenticate": 'Basic realm="OAuth"' } : {};
     return tokenError(401, "invalid_client", "Client authentication failed", challenge);
   }
-  if (await isRevoked(context.kv, `service:${service.name}`)) {
+  if (await isRevoked(context.kv, [`service:${service.name}`])) {
     console.warn(JSON.stringify({ audit: "service-token-refused", client: service.name, reason: "revoked" }));
     return tokenError(400, "unauthorized_client", "This service's access has been revoked by an administrator");
   }

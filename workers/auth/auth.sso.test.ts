@@ -5,10 +5,12 @@
  */
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { type Admission, GOOGLE_ISSUER, parseAdmission } from "./auth.admission";
 import type { SsoSettings } from "./auth.config";
 import {
   completeSignIn,
   IdpRefusal,
+  NotAdmitted,
   newPendingSignIn,
   type PendingSignIn,
   refreshSignIn,
@@ -26,15 +28,29 @@ interface StubOptions {
   discovery?: Record<string, unknown>;
   /** The token endpoint's answer to a refresh_token grant (default 200 with a new access token). */
   refresh?: { status: number; body: Record<string, unknown> } | "unreachable";
+  /** Claims of an ID token the refresh returns too (default: none returned). */
+  refreshIdToken?: Record<string, unknown>;
+  /** Who may sign in (default: whoever the IdP signs in). */
+  admission?: Admission;
+  /** The IdP's issuer (default: a new one each time). */
+  issuer?: string;
 }
 
 const CLIENT_ID = "fleet-auth";
 const CLIENT_SECRET = "client-secret-of-at-least-32-characters";
 
+const keyPairs = new Map<string, ReturnType<typeof generateKeyPair>>();
+function keyPairOf(issuer: string): ReturnType<typeof generateKeyPair> {
+  const pair = keyPairs.get(issuer) ?? generateKeyPair("RS256");
+  keyPairs.set(issuer, pair);
+  return pair;
+}
+
 /** A stub IdP answering discovery, JWKS, token and userinfo requests, and what it was asked. */
 async function stubIdp(pending: PendingSignIn, options: StubOptions = {}) {
-  const issuer = `https://idp-${crypto.randomUUID()}.example`;
-  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const issuer = options.issuer ?? `https://idp-${crypto.randomUUID()}.example`;
+  // One key per issuer: the client caches an issuer's discovery and keys across sign-ins.
+  const { publicKey, privateKey } = await keyPairOf(issuer);
   const jwk = { ...(await exportJWK(publicKey)), kid: "key-1", alg: "RS256", use: "sig" };
   const settings: SsoSettings = {
     issuer,
@@ -43,17 +59,16 @@ async function stubIdp(pending: PendingSignIn, options: StubOptions = {}) {
     scopes: ["openid", "profile", "email"],
     groupsClaim: "roles",
     redirectUri: "https://auth.example/sso/callback",
+    admission: options.admission ?? { domains: "any", hostedDomain: false, claims: [] },
   };
   const tokenRequests: { authorization: string | null; form: URLSearchParams }[] = [];
 
-  const signIdToken = async () => {
+  const signIdToken = async (refreshed?: Record<string, unknown>) => {
     const claims = {
       iss: issuer,
       aud: CLIENT_ID,
       sub: "dana",
-      nonce: pending.nonce,
-      name: "Dana Data",
-      ...options.idToken,
+      ...(refreshed ?? { nonce: pending.nonce, name: "Dana Data", ...options.idToken }),
     };
     const jwt = new SignJWT(claims).setIssuedAt().setExpirationTime("5m");
     if (options.signWith === "client-secret") {
@@ -83,7 +98,8 @@ async function stubIdp(pending: PendingSignIn, options: StubOptions = {}) {
         if (form.get("grant_type") === "refresh_token") {
           if (options.refresh === "unreachable") throw new TypeError("Network connection lost.");
           const answer = options.refresh ?? { status: 200, body: { access_token: "idp-access-token" } };
-          return Response.json(answer.body, { status: answer.status });
+          const idToken = options.refreshIdToken ? { id_token: await signIdToken(options.refreshIdToken) } : {};
+          return Response.json({ ...answer.body, ...idToken }, { status: answer.status });
         }
         return Response.json({
           id_token: await signIdToken(),
@@ -182,13 +198,14 @@ describe("OpenID Connect client", () => {
 
 describe("reading the user again with the IdP's refresh token", () => {
   const current = { sub: "dana", email: "dana@example.com", email_verified: true, roles: ["ads"] };
+  const known = { sub: "dana", principal: "dana@example.com", email: "dana@example.com" };
 
   it("refreshes at the token endpoint and takes the groups from userinfo as they are now", async () => {
     const idp = await stubIdp(newPendingSignIn(), {
       userinfo: current,
       refresh: { status: 200, body: { access_token: "idp-access-token", refresh_token: "rotated" } },
     });
-    const signIn = await refreshSignIn(idp.settings, "idp-refresh-token", "dana");
+    const signIn = await refreshSignIn(idp.settings, "idp-refresh-token", known);
     expect(signIn).toEqual({
       user: {
         iss: idp.settings.issuer,
@@ -208,7 +225,7 @@ describe("reading the user again with the IdP's refresh token", () => {
 
   it("keeps the refresh token when the IdP does not rotate it", async () => {
     const idp = await stubIdp(newPendingSignIn(), { userinfo: current });
-    expect((await refreshSignIn(idp.settings, "idp-refresh-token", "dana")).refreshToken).toBe("idp-refresh-token");
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", known)).refreshToken).toBe("idp-refresh-token");
   });
 
   it.each<[string, StubOptions]>([
@@ -220,7 +237,7 @@ describe("reading the user again with the IdP's refresh token", () => {
     ["userinfo about another subject", { userinfo: { ...current, sub: "mallory" } }],
   ])("is refused for good on %s", async (_, options) => {
     const idp = await stubIdp(newPendingSignIn(), { userinfo: current, ...options });
-    await expect(refreshSignIn(idp.settings, "idp-refresh-token", "dana")).rejects.toBeInstanceOf(IdpRefusal);
+    await expect(refreshSignIn(idp.settings, "idp-refresh-token", known)).rejects.toBeInstanceOf(IdpRefusal);
   });
 
   it.each<[string, StubOptions]>([
@@ -230,8 +247,131 @@ describe("reading the user again with the IdP's refresh token", () => {
     ["a client the IdP no longer accepts", { refresh: { status: 401, body: { error: "invalid_client" } } }],
   ])("fails without refusing the user on %s", async (_, options) => {
     const idp = await stubIdp(newPendingSignIn(), { userinfo: current, ...options });
-    const failure = refreshSignIn(idp.settings, "idp-refresh-token", "dana");
+    const failure = refreshSignIn(idp.settings, "idp-refresh-token", known);
     await expect(failure).rejects.toBeInstanceOf(SignInError);
     await expect(failure).rejects.not.toBeInstanceOf(IdpRefusal);
+  });
+});
+
+describe("the same identity of record at sign-in and at refresh", () => {
+  const email = "dana@example.com";
+  const roles = ["ads"];
+
+  it("when only the ID token says the email is verified (userinfo leaves email_verified out)", async () => {
+    const pending = newPendingSignIn();
+    const idp = await stubIdp(pending, {
+      idToken: { email, email_verified: true, roles },
+      userinfo: { sub: "dana", email, roles },
+    });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(user.principal).toBe(email);
+    // Refreshed without a new ID token: userinfo says nothing about verification, so it stands.
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", user)).user.principal).toBe(email);
+  });
+
+  it("when the refreshed ID token says it and userinfo does not", async () => {
+    const pending = newPendingSignIn();
+    const idp = await stubIdp(pending, {
+      idToken: { email, email_verified: true, roles },
+      userinfo: { sub: "dana", email, roles },
+      refreshIdToken: { email, email_verified: true },
+    });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    // Whatever was known before, the refreshed ID token's statement counts.
+    const unknownBefore = { ...user, principal: `${idp.settings.issuer}#dana` };
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", unknownBefore)).user.principal).toBe(email);
+  });
+
+  it("when only userinfo says the email is verified (the ID token leaves email_verified out)", async () => {
+    const pending = newPendingSignIn();
+    const idp = await stubIdp(pending, {
+      idToken: { email, roles },
+      userinfo: { sub: "dana", email, email_verified: true, roles },
+    });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(user.principal).toBe(email);
+    expect((await refreshSignIn(idp.settings, "idp-refresh-token", user)).user.principal).toBe(email);
+  });
+
+  it("never carries a verification over to another email", async () => {
+    const pending = newPendingSignIn();
+    const idp = await stubIdp(pending, {
+      idToken: { email, email_verified: true, roles },
+      userinfo: { sub: "dana", email: "someone-else@example.com", roles },
+    });
+    const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+    expect(user.principal).toBe(email);
+    const again = await refreshSignIn(idp.settings, "idp-refresh-token", user);
+    expect(again.user).toMatchObject({ principal: `${idp.settings.issuer}#dana`, email: "someone-else@example.com" });
+  });
+});
+
+describe("admitting only the company's accounts (auth.admission.ts)", () => {
+  const complete = { email: "dana@example.com", email_verified: true, roles: [] };
+  const known = { sub: "dana", principal: "dana@example.com", email: "dana@example.com" };
+
+  it("reads userinfo for a required claim the ID token leaves out", async () => {
+    const pending = newPendingSignIn();
+    const admission = parseAdmission("https://idp.example", "*", "tid=company");
+    const idp = await stubIdp(pending, { idToken: complete, userinfo: { sub: "dana", tid: "company" }, admission });
+    await expect(completeSignIn(idp.settings, idp.callback, pending)).resolves.toMatchObject({ user: { sub: "dana" } });
+  });
+
+  it("refuses, for good, an account the settings keep out: at sign-in and at refresh", async () => {
+    const pending = newPendingSignIn();
+    const admission = parseAdmission("https://idp.example", "example.org", undefined);
+    const idp = await stubIdp(pending, { idToken: complete, userinfo: { sub: "dana", ...complete }, admission });
+    await expect(completeSignIn(idp.settings, idp.callback, pending)).rejects.toBeInstanceOf(NotAdmitted);
+    await expect(refreshSignIn(idp.settings, "idp-refresh-token", known)).rejects.toBeInstanceOf(NotAdmitted);
+  });
+
+  it("requires a required claim at refresh too, from the refreshed ID token when userinfo leaves it out", async () => {
+    const admission = parseAdmission("https://idp.example", "*", "tid=company");
+    // Everything the profile needs, so only the rule makes the client read the refreshed ID token.
+    const userinfo = { sub: "dana", name: "Dana Data", ...complete };
+    const withIdToken = await stubIdp(newPendingSignIn(), { userinfo, refreshIdToken: { tid: "company" }, admission });
+    await expect(refreshSignIn(withIdToken.settings, "idp-refresh-token", known)).resolves.toBeTruthy();
+    vi.restoreAllMocks();
+    const without = await stubIdp(newPendingSignIn(), { userinfo, admission });
+    await expect(refreshSignIn(without.settings, "idp-refresh-token", known)).rejects.toBeInstanceOf(NotAdmitted);
+  });
+
+  describe("with Google, a Workspace account of an allowed domain only (hd)", () => {
+    const google = parseAdmission(GOOGLE_ISSUER, "example.com", undefined);
+    const stub = (pending: PendingSignIn, options: StubOptions) =>
+      stubIdp(pending, { issuer: GOOGLE_ISSUER, admission: google, ...options });
+
+    it("admits a verified company email whose ID token states hd = the company's domain", async () => {
+      const pending = newPendingSignIn();
+      const idp = await stub(pending, { idToken: { ...complete, hd: "example.com" } });
+      const { user } = await completeSignIn(idp.settings, idp.callback, pending);
+      expect(user).toMatchObject({ iss: GOOGLE_ISSUER, principal: "dana@example.com" });
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      // A consumer Google account made with a company address: verified, but Google is not its host.
+      ["no hd (a consumer account with a company address)", complete],
+      ["another Workspace's hd", { ...complete, hd: "evil.example" }],
+      ["an hd that is not a string", { ...complete, hd: ["example.com"] }],
+      ["a company hd on a gmail.com email", { ...complete, email: "dana@gmail.com", hd: "example.com" }],
+      ["an unverified email", { ...complete, email_verified: false, hd: "example.com" }],
+    ])("refuses %s at sign-in", async (_, idToken) => {
+      const pending = newPendingSignIn();
+      const idp = await stub(pending, { idToken, userinfo: { sub: "dana" } });
+      await expect(completeSignIn(idp.settings, idp.callback, pending)).rejects.toBeInstanceOf(NotAdmitted);
+    });
+
+    it("refuses a refresh whose userinfo and refreshed ID token state no hd, or another", async () => {
+      for (const userinfo of [
+        { sub: "dana", ...complete },
+        { sub: "dana", ...complete, hd: "evil.example" },
+      ]) {
+        const idp = await stub(newPendingSignIn(), { userinfo });
+        await expect(refreshSignIn(idp.settings, "idp-refresh-token", known)).rejects.toBeInstanceOf(NotAdmitted);
+        vi.restoreAllMocks();
+      }
+      const idp = await stub(newPendingSignIn(), { userinfo: { sub: "dana", ...complete, hd: "example.com" } });
+      await expect(refreshSignIn(idp.settings, "idp-refresh-token", known)).resolves.toBeTruthy();
+    });
   });
 });

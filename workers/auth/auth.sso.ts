@@ -9,6 +9,7 @@
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import { z } from "zod";
+import { type AdmissionProblem, admissionClaims, admissionProblem } from "./auth.admission";
 import type { SsoSettings } from "./auth.config";
 import { base64url, randomToken, sha256 } from "./auth.crypto";
 
@@ -71,6 +72,19 @@ const RefreshResponse = z.object({
   refresh_token: z.string().optional(),
 });
 const UserInfo = z.looseObject({ sub: z.string() });
+
+/**
+ * The user is one the fleet does not admit (OIDC_ALLOWED_DOMAINS, OIDC_REQUIRED_CLAIMS): final,
+ * like any refusal. `message` (the detail, with the setting) is for logs; `reason` may be shown.
+ */
+export class NotAdmitted extends IdpRefusal {
+  override name = "NotAdmitted";
+  readonly reason: string;
+  constructor(problem: AdmissionProblem) {
+    super(problem.detail);
+    this.reason = problem.message;
+  }
+}
 
 /** Signature algorithms we accept for ID tokens: asymmetric only (never `none` or a shared-secret HMAC). */
 const ASYMMETRIC_ALGORITHMS = new Set([
@@ -139,7 +153,10 @@ export async function authorizationUrl(
   return url.href;
 }
 
-/** Finishes the sign-in the IdP redirected back from (a success: `code` present) and returns who it is. */
+/**
+ * Finishes the sign-in the IdP redirected back from (a success: `code` present) and returns who it
+ * is; throws NotAdmitted when the admission rules keep the user out (auth.admission.ts).
+ */
 export async function completeSignIn(settings: SsoSettings, callback: URL, pending: PendingSignIn): Promise<SignIn> {
   const idp = await discover(settings.issuer);
   // RFC 9207: an authorization response must come from the IdP we sent the browser to.
@@ -162,23 +179,38 @@ export async function completeSignIn(settings: SsoSettings, callback: URL, pendi
   const { id_token, access_token, refresh_token } = tokens.data;
   const claims = await verifyIdToken(settings, idp, id_token, pending.nonce);
   const fromIdToken = profileOf(claims, settings.groupsClaim);
-  const complete =
-    fromIdToken.groups !== undefined && fromIdToken.name !== undefined && fromIdToken.email !== undefined;
-  const fromUserInfo =
-    complete || !idp.userinfo_endpoint || !access_token
-      ? undefined
-      : profileOf(await userInfo(idp.userinfo_endpoint, access_token, claims.sub), settings.groupsClaim);
-  const user = signedInUser(idp.issuer, claims.sub, fromIdToken, fromUserInfo);
+  const needsUserInfo =
+    !isComplete(fromIdToken) || admissionClaims(settings.admission).some((name) => claims[name] === undefined);
+  const info =
+    needsUserInfo && idp.userinfo_endpoint && access_token
+      ? await userInfo(idp.userinfo_endpoint, access_token, claims.sub)
+      : undefined;
+  const fromUserInfo = info && profileOf(info, settings.groupsClaim);
+  const user = signedInUser(idp.issuer, claims.sub, [fromUserInfo, fromIdToken]);
+  admit(settings, user, [claims, info]);
   return { user, ...(refresh_token ? { refreshToken: refresh_token } : {}) };
 }
+
+/** Throws NotAdmitted when the settings keep this user out (auth.admission.ts). */
+function admit(settings: SsoSettings, user: SignedInUser, sources: (Record<string, unknown> | undefined)[]): void {
+  const present = sources.filter((claims): claims is Record<string, unknown> => claims !== undefined);
+  const problem = admissionProblem(settings.admission, user, present);
+  if (problem) throw new NotAdmitted(problem);
+}
+
+/** Who the grant says the user was at the last sign-in or refresh. */
+export type KnownUser = Pick<SignedInUser, "sub" | "principal" | "email">;
 
 /**
  * Reads the user again at the IdP with its refresh token: a refresh token grant, then userinfo
  * (the claims as the directory holds them now; a refreshed ID token fills in what userinfo
- * leaves out). Throws IdpRefusal when the IdP refuses the refresh token or the user, or names
- * another subject; SignInError when it cannot be reached or answers nonsense.
+ * leaves out, as at sign-in, and so do the claims the admission rules read). Throws NotAdmitted
+ * when the rules no longer admit the user (auth.admission.ts), IdpRefusal when the IdP refuses the
+ * refresh token or the user, or names another subject than `known`'s; SignInError when it cannot
+ * be reached or answers nonsense.
  */
-export async function refreshSignIn(settings: SsoSettings, refreshToken: string, sub: string): Promise<SignIn> {
+export async function refreshSignIn(settings: SsoSettings, refreshToken: string, known: KnownUser): Promise<SignIn> {
+  const { sub } = known;
   const idp = await discover(settings.issuer);
   if (!idp.userinfo_endpoint) throw new SignInError("the IdP has no userinfo endpoint to read the user again");
   const tokens = RefreshResponse.safeParse(
@@ -187,31 +219,60 @@ export async function refreshSignIn(settings: SsoSettings, refreshToken: string,
   if (!tokens.success) throw new SignInError("refresh response without an access_token");
   const info = await userInfo(idp.userinfo_endpoint, tokens.data.access_token, sub);
   const fromUserInfo = profileOf(info, settings.groupsClaim);
-  let fromIdToken: Profile | undefined;
-  if (tokens.data.id_token && (fromUserInfo.groups === undefined || fromUserInfo.email === undefined)) {
-    const claims = await verifyIdToken(settings, idp, tokens.data.id_token);
+  let claims: Record<string, unknown> | undefined;
+  const needsIdToken =
+    !isComplete(fromUserInfo) || admissionClaims(settings.admission).some((name) => info[name] === undefined);
+  if (tokens.data.id_token && needsIdToken) {
+    claims = await verifyIdToken(settings, idp, tokens.data.id_token);
     if (claims.sub !== sub) throw new IdpRefusal("the refreshed ID token names another subject");
-    fromIdToken = profileOf(claims, settings.groupsClaim);
   }
-  const user = signedInUser(idp.issuer, sub, fromUserInfo, fromIdToken);
+  const fromIdToken = claims && profileOf(claims, settings.groupsClaim);
+  const user = signedInUser(idp.issuer, sub, [fromUserInfo, fromIdToken], known);
+  admit(settings, user, [info, claims]);
   return { user, refreshToken: tokens.data.refresh_token ?? refreshToken };
 }
 
-/** The user from the first source's claims, completed by the second's. */
-function signedInUser(iss: string, sub: string, first: Profile, second: Profile | undefined): SignedInUser {
-  const name = first.name ?? second?.name;
-  const username = first.username ?? second?.username;
-  // The email and whether it is verified come together, from one source.
-  const source = first.email !== undefined ? first : second;
-  const email = source?.email;
+/** Everything a user is made of, said by one source: the other need not be asked. */
+function isComplete(profile: Profile): boolean {
+  return (
+    profile.groups !== undefined &&
+    profile.name !== undefined &&
+    profile.email !== undefined &&
+    profile.emailVerified !== undefined
+  );
+}
+
+/**
+ * The user from their claims, in one order at sign-in and at refresh: userinfo (when it was
+ * read), then the ID token. The email is the first source's that has one; whether it is verified
+ * is said by the first source that names the same email and says it at all (IdPs that put
+ * `email_verified` in only one of the two must not flip the identity of record between sign-in
+ * and refresh). When no source says, what was known for the same email at the last sign-in or
+ * refresh stands (`known`).
+ */
+function signedInUser(iss: string, sub: string, sources: (Profile | undefined)[], known?: KnownUser): SignedInUser {
+  const profiles = sources.filter((profile): profile is Profile => profile !== undefined);
+  const first = <K extends keyof Profile>(key: K): Profile[K] | undefined =>
+    profiles.map((profile) => profile[key]).find((value) => value !== undefined);
+  const email = first("email");
+  const lowered = email?.toLowerCase();
+  let verified = profiles
+    .filter((profile) => profile.email?.toLowerCase() === lowered)
+    .map((profile) => profile.emailVerified)
+    .find((value) => value !== undefined);
+  if (verified === undefined && lowered !== undefined && known?.email?.toLowerCase() === lowered) {
+    verified = known.principal === lowered;
+  }
+  const name = first("name");
+  const username = first("username");
   return {
     iss,
     sub,
-    principal: email && source?.emailVerified ? email.toLowerCase() : `${iss}#${sub}`,
+    principal: lowered && verified ? lowered : `${iss}#${sub}`,
     ...(name ? { name } : {}),
     ...(email ? { email } : {}),
     ...(username ? { username } : {}),
-    groups: first.groups ?? second?.groups ?? [],
+    groups: first("groups") ?? [],
   };
 }
 
@@ -290,7 +351,8 @@ async function userInfo(endpoint: string, accessToken: string, sub: string): Pro
 interface Profile {
   name: string | undefined;
   email: string | undefined;
-  emailVerified: boolean;
+  /** `undefined` when the source does not say (Entra ID never does; some IdPs say it in one place only). */
+  emailVerified: boolean | undefined;
   username: string | undefined;
   groups: string[] | undefined;
 }
@@ -300,11 +362,16 @@ function profileOf(claims: Record<string, unknown>, groupsClaim: string): Profil
   return {
     name: text(claims.name),
     email: text(claims.email),
-    // Some IdPs send the boolean as a string.
-    emailVerified: claims.email_verified === true || claims.email_verified === "true",
+    emailVerified: verifiedOf(claims.email_verified),
     username: text(claims.preferred_username),
     groups: groupsOf(claims[groupsClaim]),
   };
+}
+
+/** `email_verified` as a boolean (some IdPs send it as a string); `undefined` when absent. */
+function verifiedOf(value: unknown): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  return value === true || value === "true";
 }
 
 /** A list of group names; one group as a bare string is accepted too. `undefined` when the claim is absent. */

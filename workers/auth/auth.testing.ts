@@ -243,3 +243,21 @@ export async function signedInClient(
 export function refresh(client: RegisteredClient, refreshToken: string): Promise<Response> {
   return tokenRequest({ grant_type: "refresh_token", client_id: client.client_id, refresh_token: refreshToken });
 }
+
+/** A request to the admin API (`/admin/...`): GET without a body, POST with one. */
+export function adminRequest(path: string, token: string | undefined, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return worker.fetch(
+    new Request(`${ISSUER}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }),
+  );
+}
+
+/** An access token for the admin API, signed in as `user` (by default the local admin). */
+export async function adminToken(user = USERS.admin, scope = "fleet:admin"): Promise<string> {
+  return (await signedInClient(user, scope, ADMIN)).tokens.access_token;
+}

@@ -15,8 +15,10 @@ const presto = defineServer({
   // A token needs presto:read to use the server at all; presto_kill_query also needs presto:write.
   access: { groups: ["data-eng", "ads", "finance"], services: true, scopes: ["presto:read"] },
   tools: prestoTools,
+  example: { tool: "presto_list_catalogs", arguments: {} },
   upstreams: (env) => ({ presto: new PrestoClient(readPrestoConfig(env)) }),
 });
 
-export default { fetch: presto.fetch };
+// The Worker's entry (fetch) and the declaration the fleet's tooling reads (spec).
+export default presto;
 export const Session = presto.Session;

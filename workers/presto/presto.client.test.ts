@@ -9,14 +9,8 @@ import {
 import type { PrestoQueryFailure, QueryProgress } from "./presto.client";
 import { PrestoClient, readPrestoConfig } from "./presto.client";
 
-declare module "vitest" {
-  // biome-ignore lint/suspicious/noExportsInTest: a module augmentation for inject(), not an export
-  export interface ProvidedContext {
-    prestoUrl: string;
-  }
-}
-
-const prestoUrl = inject("prestoUrl");
+/** The local coordinator fleet.config.ts starts for this project (test/support/upstream.global.ts). */
+const prestoUrl = inject("upstreamUrl");
 const QUERY_ID = /^\d{8}_\d{6}_\d{5}_[a-z0-9]{5}$/;
 
 function clientWith(env: Record<string, unknown> = {}): PrestoClient {

@@ -1,11 +1,40 @@
 import {
   BadArgumentError,
-  ToolError,
   UpstreamRejectedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from "../../shared/mcp/errors";
 import { upstreamFetch } from "../../shared/upstream/upstream.fetch";
+import type { PrestoConfig } from "./presto.config";
+import {
+  appendRows,
+  asStatementPage,
+  assertQueryId,
+  type Cursor,
+  compactQueryInfo,
+  isGatewayError,
+  progressOf,
+  QUERY_ID,
+  type QueryColumn,
+  type QueryInfo,
+  type QueryProgress,
+  type QueryResult,
+  queryFailure,
+  type StatementPage,
+  transactionNotStarted,
+  UPSTREAM,
+  type WireQueryInfo,
+} from "./presto.wire";
+
+export { type PrestoConfig, readPrestoConfig } from "./presto.config";
+export type {
+  PrestoQueryError,
+  PrestoQueryFailure,
+  QueryColumn,
+  QueryInfo,
+  QueryProgress,
+  QueryResult,
+} from "./presto.wire";
 
 /**
  * A client for the Trino/Presto client REST protocol
@@ -20,36 +49,6 @@ import { upstreamFetch } from "../../shared/upstream/upstream.fetch";
  * as Trino's own clients do. The `X-Presto-*` names are used with PRESTO_DIALECT=presto.
  */
 
-export interface PrestoConfig {
-  /** Coordinator base URL, without a trailing slash. */
-  url: string;
-  /** Which header family the coordinator speaks: `X-Trino-*` or `X-Presto-*`. */
-  dialect: "trino" | "presto";
-  /** Default (service) user; also the HTTP Basic user when a password is set. */
-  user: string;
-  password?: string;
-  catalog?: string;
-  schema?: string;
-  source: string;
-  /** Limit for each HTTP call. */
-  requestTimeoutMs: number;
-  /** Limit for a whole query, from submission to its last page. */
-  queryTimeoutMs: number;
-  /** Run each query inside START TRANSACTION READ ONLY … COMMIT (default true). */
-  readOnlyTransaction: boolean;
-  /** Catalogs whose connector table functions (SQL pass-through, e.g. system.query) the guard allows. */
-  passthroughCatalogs: string[];
-}
-
-export interface QueryProgress {
-  state: string;
-  /** 0..100, when the coordinator reports it. */
-  progress?: number;
-  completedSplits?: number;
-  totalSplits?: number;
-  processedRows?: number;
-}
-
 export interface QueryOptions {
   /** End user on whose behalf the query runs (`X-Trino-User` / `X-Presto-User`); defaults to the service user. */
   user?: string;
@@ -60,57 +59,11 @@ export interface QueryOptions {
   onProgress?: (progress: QueryProgress) => void | Promise<void>;
 }
 
-export interface QueryColumn {
-  name: string;
-  type: string;
-}
-
-export interface QueryResult {
-  queryId: string;
-  columns: QueryColumn[];
-  rows: unknown[][];
-  /** More rows existed beyond `maxRows`; the query was canceled once they were seen. */
-  truncated: boolean;
-  state: string;
-  updateType?: string;
-  stats: { elapsedTimeMillis?: number; processedRows?: number; processedBytes?: number };
-}
-
-/** The coordinator's account of a failed query. */
-export interface PrestoQueryError {
-  queryId: string;
-  message: string;
-  errorName: string;
-  errorCode: number;
-  errorType: string;
-  lineNumber?: number;
-  columnNumber?: number;
-}
-
-/** What `query` throws when the coordinator reports the query failed. */
-export type PrestoQueryFailure = (UpstreamRejectedError | UpstreamUnavailableError) & { queryError: PrestoQueryError };
-
-export interface QueryInfo {
-  queryId: string;
-  state: string;
-  query: string;
-  user: string;
-  /** As the coordinator formats it, e.g. "1.52s". */
-  elapsedTime: string;
-  progress?: number;
-  error?: PrestoQueryError;
-}
-
 export interface RequestOptions {
   user?: string;
   signal?: AbortSignal;
 }
 
-const UPSTREAM = "Presto";
-const DEFAULT_USER = "mcp-fleet";
-const DEFAULT_SOURCE = "mcp-fleet";
-const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 /** A cancel is awaited, but never for longer than this. */
 const CANCEL_TIMEOUT_MS = 2_000;
 /** Ending a transaction (COMMIT/ROLLBACK) is awaited, but never for longer than this. */
@@ -118,28 +71,8 @@ const END_TRANSACTION_TIMEOUT_MS = 5_000;
 /** The transaction header's value outside a transaction, as Trino's clients send it. */
 const NO_TRANSACTION = "NONE";
 /** 502/503/504 come from gateways in front of the coordinator; the protocol says to retry the GET shortly. */
-const GATEWAY_RETRY_STATUSES = new Set([502, 503, 504]);
 const GATEWAY_RETRIES = 4;
 const GATEWAY_RETRY_DELAY_MS = 100;
-/** Error types that describe the cluster's trouble rather than the query's. */
-const RETRIABLE_ERROR_TYPES = new Set(["INTERNAL_ERROR", "INSUFFICIENT_RESOURCES", "EXTERNAL"]);
-const QUERY_ID = /^\d{8}_\d{6}_\d{5}_[a-z0-9]{5}$/;
-
-export function readPrestoConfig(env: Record<string, unknown>): PrestoConfig {
-  return {
-    url: coordinatorUrl(setting(env, "PRESTO_URL")),
-    dialect: dialect(setting(env, "PRESTO_DIALECT")),
-    user: setting(env, "PRESTO_USER") ?? DEFAULT_USER,
-    password: setting(env, "PRESTO_PASSWORD"),
-    catalog: setting(env, "PRESTO_CATALOG"),
-    schema: setting(env, "PRESTO_SCHEMA"),
-    source: setting(env, "PRESTO_SOURCE") ?? DEFAULT_SOURCE,
-    requestTimeoutMs: milliseconds(env, "PRESTO_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS),
-    queryTimeoutMs: milliseconds(env, "PRESTO_QUERY_TIMEOUT_MS", DEFAULT_QUERY_TIMEOUT_MS),
-    readOnlyTransaction: flag(env, "PRESTO_READ_ONLY_TRANSACTION", true),
-    passthroughCatalogs: list(setting(env, "PRESTO_PASSTHROUGH_CATALOGS")),
-  };
-}
 
 export class PrestoClient {
   readonly config: PrestoConfig;
@@ -394,157 +327,6 @@ export class PrestoClient {
   }
 }
 
-// ---- protocol shapes ----
-
-/** Where a running query stands, for cancelling it when `query` gives up. */
-interface Cursor {
-  queryId?: string;
-  nextUri?: string;
-}
-
-interface StatementStats {
-  state: string;
-  progressPercentage?: number;
-  completedSplits?: number;
-  totalSplits?: number;
-  processedRows?: number;
-  processedBytes?: number;
-  elapsedTimeMillis?: number;
-}
-
-interface WireError {
-  message?: string;
-  errorCode?: number;
-  errorName?: string;
-  errorType?: string;
-  errorLocation?: { lineNumber?: number; columnNumber?: number };
-}
-
-/** One `QueryResults` document: the answer to the POST and to each GET of `nextUri`. */
-interface StatementPage {
-  id: string;
-  nextUri?: string;
-  columns?: QueryColumn[];
-  data?: unknown[][];
-  stats: StatementStats;
-  error?: WireError;
-  updateType?: string;
-}
-
-/** The parts of `GET /v1/query/{id}` (Trino/Presto `QueryInfo`) that `queryInfo` reports. */
-interface WireQueryInfo {
-  queryId: string;
-  state: string;
-  query?: string;
-  session?: { user?: string };
-  queryStats?: { elapsedTime?: string; progressPercentage?: number };
-  errorType?: string;
-  errorCode?: { code?: number; name?: string; type?: string };
-  failureInfo?: { message?: string; errorLocation?: { lineNumber?: number; columnNumber?: number } };
-}
-
-function asStatementPage(body: unknown): StatementPage {
-  const page = body as Partial<StatementPage> | null;
-  if (typeof page?.id !== "string" || typeof page.stats?.state !== "string") {
-    throw new UpstreamUnavailableError(`${UPSTREAM} answered with something that is not a query result`);
-  }
-  return page as StatementPage;
-}
-
-/** Appends rows up to `maxRows`; true when `data` held more than fit. */
-function appendRows(rows: unknown[][], data: unknown[][] | undefined, maxRows: number): boolean {
-  for (const row of data ?? []) {
-    if (rows.length >= maxRows) return true;
-    rows.push(row);
-  }
-  return false;
-}
-
-function progressOf(stats: StatementStats): QueryProgress {
-  return {
-    state: stats.state,
-    progress: stats.progressPercentage,
-    completedSplits: stats.completedSplits,
-    totalSplits: stats.totalSplits,
-    processedRows: stats.processedRows,
-  };
-}
-
-function parseQueryError(queryId: string, error: WireError): PrestoQueryError {
-  return {
-    queryId,
-    message: error.message ?? "no message",
-    errorName: error.errorName ?? "UNKNOWN",
-    errorCode: error.errorCode ?? 0,
-    errorType: error.errorType ?? "UNKNOWN",
-    lineNumber: error.errorLocation?.lineNumber,
-    columnNumber: error.errorLocation?.columnNumber,
-  };
-}
-
-function queryFailure(queryId: string, wireError: WireError): PrestoQueryFailure {
-  const queryError = parseQueryError(queryId, wireError);
-  const location =
-    queryError.lineNumber === undefined ? "" : ` at line ${queryError.lineNumber}, column ${queryError.columnNumber}`;
-  const failure =
-    queryError.errorName === "USER_CANCELED"
-      ? new UpstreamRejectedError(`Query ${queryId} was canceled before it finished (USER_CANCELED)`)
-      : RETRIABLE_ERROR_TYPES.has(queryError.errorType)
-        ? new UpstreamUnavailableError(
-            `Query ${queryId} failed: ${queryError.message} (${queryError.errorName}, ${queryError.errorType}); try again later`,
-          )
-        : new UpstreamRejectedError(
-            `Query ${queryId} failed: ${queryError.message} (${queryError.errorName}${location})`,
-          );
-  return Object.assign(failure, { queryError });
-}
-
-function compactQueryInfo(info: WireQueryInfo): QueryInfo {
-  return {
-    queryId: info.queryId,
-    state: info.state,
-    query: info.query ?? "",
-    user: info.session?.user ?? "",
-    elapsedTime: info.queryStats?.elapsedTime ?? "",
-    progress: info.queryStats?.progressPercentage,
-    error: info.errorCode ? queryInfoError(info) : undefined,
-  };
-}
-
-function queryInfoError(info: WireQueryInfo): PrestoQueryError {
-  return parseQueryError(info.queryId, {
-    message: info.failureInfo?.message,
-    errorCode: info.errorCode?.code,
-    errorName: info.errorCode?.name,
-    errorType: info.errorCode?.type ?? info.errorType,
-    errorLocation: info.failureInfo?.errorLocation,
-  });
-}
-
-/** The failure of START TRANSACTION, saying that the query itself was not sent. */
-function transactionNotStarted(error: unknown): unknown {
-  const why = (reason: string) =>
-    `${UPSTREAM} could not start a read-only transaction, so the query was not sent: ${reason}` +
-    " (a coordinator that cannot run transactions needs PRESTO_READ_ONLY_TRANSACTION=false)";
-  if (error instanceof UpstreamRejectedError) return new UpstreamRejectedError(why(error.message), error.status);
-  if (error instanceof UpstreamUnavailableError) return new UpstreamUnavailableError(why(error.message), error.status);
-  if (error instanceof UpstreamTimeoutError) return new UpstreamTimeoutError(why(error.message));
-  return error;
-}
-
-function isGatewayError(error: unknown): error is UpstreamUnavailableError & { status: number } {
-  return error instanceof UpstreamUnavailableError && GATEWAY_RETRY_STATUSES.has(error.status ?? 0);
-}
-
-function assertQueryId(queryId: string): void {
-  if (!QUERY_ID.test(queryId)) {
-    throw new BadArgumentError(
-      "queryId",
-      `${JSON.stringify(queryId.slice(0, 140))} is not a query id; query ids look like 20241126_153012_00001_abcde`,
-    );
-  }
-}
-
 function basicAuthorization(user: string, password: string): string {
   const bytes = new TextEncoder().encode(`${user}:${password}`);
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
@@ -563,60 +345,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-// ---- configuration ----
-
-function configError(message: string): ToolError {
-  return new ToolError(`The Presto server is misconfigured: ${message}`, "internal");
-}
-
-/** A non-empty setting as text; wrangler `[vars]` may hold numbers. */
-function setting(env: Record<string, unknown>, name: string): string | undefined {
-  const value = env[name];
-  if (typeof value !== "string" && typeof value !== "number") return undefined;
-  const text = String(value).trim();
-  return text === "" ? undefined : text;
-}
-
-function coordinatorUrl(value: string | undefined): string {
-  if (value === undefined)
-    throw configError("PRESTO_URL is not set; set it to the coordinator URL, e.g. https://presto.example.com:8443");
-  if (!URL.canParse(value) || !["http:", "https:"].includes(new URL(value).protocol)) {
-    throw configError(`PRESTO_URL must be an http(s) URL, got ${JSON.stringify(value)}`);
-  }
-  return value.replace(/\/+$/, "");
-}
-
-function dialect(value: string | undefined): PrestoConfig["dialect"] {
-  const name = (value ?? "trino").toLowerCase();
-  if (name !== "trino" && name !== "presto") {
-    throw configError(`PRESTO_DIALECT must be "trino" or "presto", got ${JSON.stringify(value)}`);
-  }
-  return name;
-}
-
-function flag(env: Record<string, unknown>, name: string, fallback: boolean): boolean {
-  const value = setting(env, name)?.toLowerCase();
-  if (value === undefined) return fallback;
-  if (value === "true" || value === "false") return value === "true";
-  throw configError(`${name} must be "true" or "false", got ${JSON.stringify(setting(env, name))}`);
-}
-
-/** A comma-separated setting as lowercase names, blanks dropped. */
-function list(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((entry) => entry.trim().toLowerCase())
-    .filter(Boolean);
-}
-
-function milliseconds(env: Record<string, unknown>, name: string, fallback: number): number {
-  const value = setting(env, name);
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) {
-    throw configError(`${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
 }

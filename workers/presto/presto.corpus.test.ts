@@ -11,7 +11,7 @@ import { assertReadOnlySql } from "./presto.statement";
  * corpus straight to the coordinator inside read-only transactions.
  */
 
-const upstream = inject("prestoUrl");
+const upstream = inject("upstreamUrl");
 const ALICE = "alice; groups=data-eng,ads";
 
 async function upstreamStats(): Promise<{ statements: number; writes: number; lastStatements: string[] }> {

@@ -5,7 +5,7 @@ import { connect, textOf } from "../../test/workers/mcp-client";
 const ALICE = "alice; groups=data-eng,ads";
 /** Alice with a token that may also change things on the cluster (presto_kill_query). */
 const ALICE_WRITE = "alice; groups=data-eng,ads; scopes=presto:read presto:write";
-const upstream = inject("prestoUrl");
+const upstream = inject("upstreamUrl");
 
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; _meta?: Record<string, unknown> };
 

@@ -1,0 +1,29 @@
+/**
+ * The fleet: one entry per domain server. Everything else is derived from this and from each
+ * server's own `defineServer` declaration: `npm start` and its banner, the end-to-end fleet, the
+ * workerd test projects, the auth Worker's resources and scopes, the contract test, the bench.
+ * Adding a server: its folder `workers/<name>/` (copy `workers/presto`) and one line here.
+ */
+import { defineFleet } from "./local/fleet.manifest.ts";
+
+export default defineFleet({
+  domain: "mcp.example.com",
+  registry: { port: 8787 },
+  auth: { port: 8789 },
+  idp: { port: 8790 },
+  servers: [
+    {
+      name: "presto",
+      port: 8788,
+      upstream: {
+        env: "PRESTO_URL",
+        port: 8090,
+        label: "local Trino-compatible coordinator",
+        start: async (options) => (await import("./local/presto.upstream.ts")).startPrestoUpstream(options),
+        testOptions: { pageSize: 500 },
+      },
+      testVars: { PRESTO_REQUEST_TIMEOUT_MS: "2000" },
+    },
+    { name: "echo", port: 8791, upstream: () => import("./workers/echo/echo.upstream.ts") },
+  ],
+});
