@@ -72,6 +72,7 @@ function emptyStats(): CoordinatorStats {
     faulted: 0,
     writes: 0,
     lastWrites: [],
+    lastQueryRequests: [],
   };
 }
 
@@ -169,9 +170,18 @@ export class Coordinator {
     const statement = STATEMENT_PATH.exec(path);
     const query = statement ?? QUERY_PATH.exec(path);
     if (query && (method === "GET" || method === "DELETE")) {
-      if (this.#authenticate(request, response) === false) return;
+      const principal = this.#authenticate(request, response);
+      if (principal === false) return;
       const found = this.queries.get(decodeURIComponent(query[1] as string));
       if (!found || (statement && statement[2] !== found.slug)) return sendText(response, 404, "Query not found");
+      if (!statement) {
+        // Trino's QueryResource checks the caller's identity against the query's owner
+        // (checkCanViewQueryOwnedBy / checkCanKillQueryOwnedBy): it needs a user, as a statement does.
+        const user = firstHeader(request.headers, `x-${dialectOf(request.headers).toLowerCase()}-user`) ?? principal;
+        if (user === undefined) return sendText(response, 400, "User must be set");
+        this.#stats.lastQueryRequests.push({ method, queryId: found.id, user });
+        if (this.#stats.lastQueryRequests.length > LAST_STATEMENTS) this.#stats.lastQueryRequests.shift();
+      }
       if (method === "DELETE") {
         this.#cancel(found);
         return sendNoContent(response);

@@ -231,6 +231,22 @@ test("cancels through DELETE on nextUri and on /v1/query/{id}", async () => {
   assert.equal(upstream.stats().canceled, canceledBefore + 2);
 });
 
+test("views and kills a query by id only as a user, and records who did", async () => {
+  const query = await submit(upstream.url, "SELECT 1");
+  for (const method of ["GET", "DELETE"]) {
+    const anonymous = await fetch(`${upstream.url}/v1/query/${query.id}`, { method });
+    assert.equal(anonymous.status, 400, method);
+    assert.equal(await anonymous.text(), "User must be set");
+  }
+  assert.equal(upstream.queries.get(query.id)?.state === "FAILED", false, "an anonymous DELETE kills nothing");
+  await fetch(`${upstream.url}/v1/query/${query.id}`, { headers: { "X-Presto-User": "bob" } });
+  await fetch(`${upstream.url}/v1/query/${query.id}`, { method: "DELETE", headers: { "X-Trino-User": "carol" } });
+  assert.deepEqual(upstream.stats().lastQueryRequests.slice(-2), [
+    { method: "GET", queryId: query.id, user: "bob" },
+    { method: "DELETE", queryId: query.id, user: "carol" },
+  ]);
+});
+
 test("answers retried GETs idempotently and rejects unknown or stale URIs", async () => {
   const first = await submit(upstream.url, "SELECT 1 AS one");
   const second = await (await fetch(first.nextUri, { headers: TRINO_SESSION })).text();

@@ -71,6 +71,11 @@ export interface PrestoUpstreamStats {
   writes: number;
   /** The last 50 SQL texts that wrote. */
   lastWrites: string[];
+  /**
+   * The last 50 requests to the query resource (`GET` / `DELETE /v1/query/{id}`) with the user
+   * they were made as: whose access control a coordinator applies to viewing and killing.
+   */
+  lastQueryRequests: { method: "GET" | "DELETE"; queryId: string; user: string }[];
   /** Explicit transactions: started, committed, rolled back, and open now. */
   transactions: TransactionStats;
 }

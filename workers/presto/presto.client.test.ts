@@ -340,7 +340,9 @@ describe("PrestoClient.query runs each statement in a read-only transaction", ()
 
   /** The transaction a query ran in, as the coordinator's query info records it. */
   async function transactionOf(queryId: string): Promise<string | undefined> {
-    const info = (await (await fetch(`${prestoUrl}/v1/query/${queryId}`)).json()) as {
+    const info = (await (
+      await fetch(`${prestoUrl}/v1/query/${queryId}`, { headers: { "x-trino-user": "admin" } })
+    ).json()) as {
       session: { transactionId?: string };
     };
     return info.session.transactionId;
@@ -487,6 +489,25 @@ describe("PrestoClient.cancel", () => {
     const client = clientWith();
     const result = await client.query("SELECT 1", { maxRows: 1 });
     await expect(client.cancel(result.queryId)).resolves.toBeUndefined();
+  });
+
+  it("looks up and cancels as the given user, in the configured dialect", async () => {
+    for (const [dialect, user] of [
+      ["trino", "alice@example.com"],
+      ["presto", "service-bot"],
+    ] as const) {
+      const client = clientWith({ PRESTO_DIALECT: dialect });
+      const { queryId } = await client.query("SELECT 1", { maxRows: 1 });
+      await client.queryInfo(queryId, { user });
+      await client.cancel(queryId, { user });
+      const stats = (await (await fetch(`${prestoUrl}/_local/stats`)).json()) as {
+        lastQueryRequests: { method: string; queryId: string; user: string }[];
+      };
+      expect(stats.lastQueryRequests.filter((request) => request.queryId === queryId)).toEqual([
+        { method: "GET", queryId, user },
+        { method: "DELETE", queryId, user },
+      ]);
+    }
   });
 
   it("refuses a URL that is not on the coordinator", async () => {

@@ -39,6 +39,22 @@ describe("the guard refuses every write in every disguise", () => {
   });
 });
 
+describe("the statements the read-only transaction does not refuse", () => {
+  // Trino runs these outside the connectors' transactions (CreateCatalogTask and DropCatalogTask
+  // call the catalog manager; session statements change only the session): inside START
+  // TRANSACTION READ ONLY they still run. The guard is the only layer that refuses them.
+  it.each([
+    ["CREATE CATALOG evil USING memory", "CREATE CATALOG statements are not allowed"],
+    ["DROP CATALOG hive", "DROP CATALOG statements are not allowed"],
+    ["SET SESSION query_max_run_time = '1h'", "SET SESSION statements are not allowed"],
+    ["RESET SESSION query_max_run_time", "RESET SESSION statements are not allowed"],
+    ["USE hive.sales", "USE statements are not allowed"],
+    ["PREPARE p FROM DELETE FROM hive.sales.orders", "PREPARE statements are not allowed"],
+  ])("the guard refuses %s", (sql, reason) => {
+    expect(refusal(sql)).toContain(reason);
+  });
+});
+
 describe("through presto_run_query", () => {
   const shown = new Set([
     "as is",

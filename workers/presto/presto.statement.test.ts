@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BadArgumentError } from "../../shared/mcp/errors";
-import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.statement";
+import { assertIdentifier, assertReadOnlySql, explainStatement, quoteIdentifier } from "./presto.statement";
 
 function refusal(sql: string): string {
   try {
@@ -158,7 +158,7 @@ describe("assertReadOnlySql refuses everything else", () => {
     ['SELECT "unterminated FROM t', `${invalid} (line 1, column 8: a quoted identifier is never closed)`],
     ["SELECT 1 /* unterminated", `${invalid} (line 1, column 11: a /* comment is never closed)`],
     ["SELECT 1\n  /* ; DROP TABLE x", `${invalid} (line 2, column 4: a /* comment is never closed)`],
-    [`SELECT ${"(".repeat(101)}1${")".repeat(101)}`, "the query nests brackets more than 100 deep"],
+    [`SELECT ${"(".repeat(33)}1${")".repeat(33)}`, "the query was not checked: it nests brackets more than 32 deep"],
   ];
   it.each(refused)("%s", (sql, reason) => {
     expect(refusal(sql)).toContain(reason);
@@ -218,6 +218,22 @@ describe("assertReadOnlySql reads comments as Trino does", () => {
 
   it("ends a -- comment at CRLF", () => {
     expect(refusal("SELECT 1 --\r\nDELETE FROM t")).toContain("only one statement is allowed, found 2");
+  });
+});
+
+describe("explainStatement", () => {
+  it("explains a checked statement without checking it again", () => {
+    const read = assertReadOnlySql("SELECT 1 -- note\n;");
+    expect(explainStatement(read, "distributed")).toEqual({
+      statement: "EXPLAIN (TYPE DISTRIBUTED) SELECT 1",
+      kind: "explain",
+    });
+  });
+
+  it("refuses a statement that is already an EXPLAIN", () => {
+    expect(() => explainStatement(assertReadOnlySql("EXPLAIN SELECT 1"), "logical")).toThrow(
+      'Invalid argument "sql": give the statement itself, without EXPLAIN',
+    );
   });
 });
 

@@ -90,25 +90,50 @@ const LABEL_ENDS = new Set(
 /** Statements named by their first word alone (`GRANT SELECT ON …` is a GRANT). */
 const ONE_WORD_LABELS = new Set("GRANT REVOKE DENY CALL ANALYZE USE UPDATE COMMIT ROLLBACK".split(" "));
 
+declare const checked: unique symbol;
+
+/** A statement the guard accepted (only this module makes one): what the tools may send. */
+export interface ReadStatement {
+  readonly statement: string;
+  readonly kind: ReadStatementKind;
+  readonly [checked]: true;
+}
+
 /**
  * Accepts exactly one read statement (one optional trailing `;`) and returns its text without
  * the semicolon and the comments around it, ready to send. Throws `BadArgumentError("sql", why)`.
  */
-export function assertReadOnlySql(
-  sql: string,
-  options: GuardOptions = {},
-): { statement: string; kind: ReadStatementKind } {
+export function assertReadOnlySql(sql: string, options: GuardOptions = {}): ReadStatement {
   const parsed = parseTrinoSql(sql);
   if (!parsed.ok) {
+    if ("tooComplex" in parsed) refuse(`the query was not checked: ${parsed.tooComplex}; simplify it or split it up`);
     const { line, column, message } = parsed.problem;
     refuse(`the query is not valid Trino SQL (line ${line}, column ${column}: ${message})`);
   }
   const [statement, ...more] = parsed.statements;
   if (!statement) refuse("the query is empty");
-  const kind = classify(statement);
-  if (more.length > 0) refuse(`only one statement is allowed, found ${more.length + 1}`);
-  assertNoPassthrough(statement, options);
-  return { statement: parsed.textOf(statement), kind };
+  try {
+    const kind = classify(statement);
+    if (more.length > 0) refuse(`only one statement is allowed, found ${more.length + 1}`);
+    assertNoPassthrough(statement, options);
+    return { statement: parsed.textOf(statement), kind } as ReadStatement;
+  } catch (error) {
+    // The tree walks below recurse; the parser's caps keep trees shallow, but fail closed anyway.
+    if (error instanceof RangeError) refuse("the query was not checked: it is too deeply nested or too long to check");
+    throw error;
+  }
+}
+
+export type PlanType = "logical" | "distributed" | "io" | "validate";
+
+/**
+ * `EXPLAIN (TYPE …)` of a statement the guard accepted, without checking it again: the text is
+ * the accepted statement behind a fixed prefix, and EXPLAIN (not EXPLAIN ANALYZE) never runs it.
+ * So a tool call checks its SQL once, however it is then sent.
+ */
+export function explainStatement(read: ReadStatement, type: PlanType): ReadStatement {
+  if (read.kind === "explain") refuse("give the statement itself, without EXPLAIN");
+  return { statement: `EXPLAIN (TYPE ${type.toUpperCase()}) ${read.statement}`, kind: "explain" } as ReadStatement;
 }
 
 /** Quotes a catalog, schema, table or column name for Trino/Presto SQL. */
@@ -215,25 +240,36 @@ function statementLabel(statement: StatementContext): string {
   return words.join(" ") || (statement.start?.text ?? "such");
 }
 
+/** The tree's terminals in order; iterative, so a long chain (`a AND b AND …`) cannot overflow the stack. */
 function* terminals(tree: ParseTree): Generator<TerminalNode> {
-  if (tree instanceof TerminalNode) {
-    yield tree;
-    return;
-  }
-  for (let index = 0; index < tree.getChildCount(); index++) {
-    const child = tree.getChild(index);
-    if (child) yield* terminals(child);
+  const pending: ParseTree[] = [tree];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next instanceof TerminalNode) {
+      yield next;
+      continue;
+    }
+    for (let index = next.getChildCount() - 1; index >= 0; index--) {
+      const child = next.getChild(index);
+      if (child) pending.push(child);
+    }
   }
 }
 
+/** The rule nodes of type `type` below `tree` (not `tree` itself); iterative, as `terminals`. */
 function* descendants<T extends ParserRuleContext>(
   tree: ParseTree,
   type: abstract new (...args: never[]) => T,
 ): Generator<T> {
-  for (let index = 0; index < tree.getChildCount(); index++) {
-    const child = tree.getChild(index);
-    if (!child || child instanceof TerminalNode) continue;
-    if (child instanceof type) yield child;
-    yield* descendants(child, type);
+  const pending: ParseTree[] = [];
+  const below = (node: ParseTree) => {
+    for (let index = node.getChildCount() - 1; index >= 0; index--) {
+      const child = node.getChild(index);
+      if (child && !(child instanceof TerminalNode)) pending.push(child);
+    }
+  };
+  below(tree);
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next instanceof type) yield next;
+    below(next);
   }
 }

@@ -1,3 +1,4 @@
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, inject, it } from "vitest";
 import { connect, textOf } from "../../test/workers/mcp-client";
 
@@ -9,7 +10,11 @@ const upstream = inject("upstreamUrl");
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; _meta?: Record<string, unknown> };
 
 async function stats() {
-  return (await (await fetch(`${upstream}/_local/stats`)).json()) as { statements: number; lastStatements: string[] };
+  return (await (await fetch(`${upstream}/_local/stats`)).json()) as {
+    statements: number;
+    lastStatements: string[];
+    lastQueryRequests: { method: string; queryId: string; user: string }[];
+  };
 }
 
 async function call(name: string, args: Record<string, unknown>, user = ALICE) {
@@ -68,6 +73,15 @@ describe("presto tools", () => {
     ],
     ["WITH t AS (SELECT 1) DELETE FROM hive.sales.orders", "not valid Trino SQL"],
     ["EXPLAIN ANALYZE SELECT 1", "EXPLAIN ANALYZE"],
+    // The review's denial of service (27 s for n=12, over 60 s for n=20): refused at once.
+    [
+      `SELECT ${"(SELECT ".repeat(20)}1${")".repeat(20)}`,
+      "the query was not checked: it nests subqueries more than 8 deep (line 1, column 72); simplify it or split it up",
+    ],
+    [
+      `SELECT ${"(SELECT ".repeat(8)}1${")".repeat(8)}`,
+      "the query was not checked: it is too complex to check (parsing it needs too much work); simplify it or split it up",
+    ],
   ])("refuses %s without reaching the coordinator", async (sql, reason) => {
     const before = await stats();
     const result = await call("presto_run_query", { sql });
@@ -135,6 +149,9 @@ describe("presto tools", () => {
     }
     const own = await call("presto_query_status", { queryId: failedId });
     expect(textOf(own)).toContain("secret_column");
+    // Each looked the query up as themselves: the coordinator's access control judges the caller.
+    const lookups = (await stats()).lastQueryRequests.filter((request) => request.queryId === failedId);
+    expect(lookups.map((request) => request.user)).toEqual(["user-bob", "reporting-bot", "user-alice"]);
   });
 
   it("maps a failing coordinator to a retriable error", async () => {
@@ -177,10 +194,23 @@ describe("presto tools", () => {
         return { action: "accept", content: { approve: true } };
       },
     });
+    const logged: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      logged.push(notification.params.data);
+    });
     const result = await client.callTool({ name: "presto_kill_query", arguments: { queryId: id } });
     expect(asked).toEqual([`Kill Presto query ${id}? Its results are lost and its user is told it was canceled.`]);
     expect(textOf(result)).toContain(`Killed query ${id}`);
-    const info = (await (await fetch(`${upstream}/v1/query/${id}`)).json()) as {
+    // Looked up and killed as the caller's identity of record, never as the service user, and
+    // logged with it (not with the display name "alice").
+    expect((await stats()).lastQueryRequests.filter((request) => request.queryId === id)).toEqual([
+      { method: "GET", queryId: id, user: "user-alice" },
+      { method: "DELETE", queryId: id, user: "user-alice" },
+    ]);
+    expect(logged).toEqual([`user-alice killed query ${id} of someone-else`]);
+    const info = (await (
+      await fetch(`${upstream}/v1/query/${id}`, { headers: { "x-trino-user": "admin" } })
+    ).json()) as {
       state: string;
       errorCode?: { name: string };
     };

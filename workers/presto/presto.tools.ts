@@ -1,8 +1,14 @@
 import { z } from "zod";
-import { BadArgumentError, type ToolContext, toolsFor } from "../../shared/mcp";
+import { type ToolContext, toolsFor } from "../../shared/mcp";
 import type { PrestoClient, QueryInfo, QueryOptions, QueryResult } from "./presto.client";
 import { formatRows } from "./presto.format";
-import { assertIdentifier, assertReadOnlySql, quoteIdentifier } from "./presto.statement";
+import {
+  assertIdentifier,
+  assertReadOnlySql,
+  explainStatement,
+  quoteIdentifier,
+  type ReadStatement,
+} from "./presto.statement";
 
 export interface PrestoUpstreams {
   presto: PrestoClient;
@@ -16,21 +22,25 @@ const OUTPUT_CHARS = 60_000;
 /** What presto_query_status shows instead of the SQL text of another user's query. */
 export const REDACTED_QUERY = "(redacted: the SQL text of another user's query is not shown)";
 
+/** Checks SQL with the read-only guard (presto.statement.ts), once per tool call. */
+function guard(ctx: ToolContext<PrestoUpstreams>, sql: string, catalog?: string): ReadStatement {
+  const { presto } = ctx.upstream;
+  return assertReadOnlySql(sql, {
+    passthroughCatalogs: presto.config.passthroughCatalogs,
+    catalog: catalog ?? presto.config.catalog,
+  });
+}
+
 /**
- * The one way a tool sends SQL: through the read-only guard (presto.statement.ts), then as the
- * caller, inside the client's read-only transaction. Even SQL a tool builds itself is guarded.
+ * The one way a tool sends SQL: a statement the guard accepted, as the caller, inside the
+ * client's read-only transaction. Even SQL a tool builds itself is guarded.
  */
 async function runRead(
   ctx: ToolContext<PrestoUpstreams>,
-  sql: string,
+  read: ReadStatement,
   options: Omit<QueryOptions, "user" | "signal">,
 ): Promise<QueryResult> {
-  const { presto } = ctx.upstream;
-  const { statement } = assertReadOnlySql(sql, {
-    passthroughCatalogs: presto.config.passthroughCatalogs,
-    catalog: options.catalog ?? presto.config.catalog,
-  });
-  return presto.query(statement, { ...options, user: ctx.caller.principal, signal: ctx.signal });
+  return ctx.upstream.presto.query(read.statement, { ...options, user: ctx.caller.principal, signal: ctx.signal });
 }
 
 /** Runs a metadata statement as the caller and renders it compactly. */
@@ -39,7 +49,7 @@ async function metadata(
   sql: string,
   options: { maxRows: number; format?: "tsv" | "markdown" },
 ): Promise<string> {
-  const result = await runRead(ctx, sql, { maxRows: options.maxRows });
+  const result = await runRead(ctx, guard(ctx, sql), { maxRows: options.maxRows });
   return formatRows(result, { format: options.format ?? "tsv", maxRows: options.maxRows, maxChars: OUTPUT_CHARS });
 }
 
@@ -134,7 +144,7 @@ export const runQuery = defineTool({
   async run(args, ctx) {
     if (args.catalog) assertIdentifier("catalog", args.catalog);
     if (args.schema) assertIdentifier("schema", args.schema);
-    const result = await runRead(ctx, args.sql, {
+    const result = await runRead(ctx, guard(ctx, args.sql, args.catalog), {
       ...(args.catalog ? { catalog: args.catalog } : {}),
       ...(args.schema ? { schema: args.schema } : {}),
       maxRows: args.limit,
@@ -169,11 +179,8 @@ export const explainQuery = defineTool({
   access: READ,
   minutesSaved: 5,
   async run(args, ctx) {
-    const { presto } = ctx.upstream;
-    const guard = { passthroughCatalogs: presto.config.passthroughCatalogs, catalog: presto.config.catalog };
-    const { statement, kind } = assertReadOnlySql(args.sql, guard);
-    if (kind === "explain") throw new BadArgumentError("sql", "give the statement itself, without EXPLAIN");
-    const result = await runRead(ctx, `EXPLAIN (TYPE ${args.type.toUpperCase()}) ${statement}`, { maxRows: 10_000 });
+    const plan = explainStatement(guard(ctx, args.sql), args.type);
+    const result = await runRead(ctx, plan, { maxRows: 10_000 });
     return result.rows.map((row) => String(row[0] ?? "")).join("\n") || "(empty plan)";
   },
 });
@@ -191,7 +198,7 @@ export const queryStatus = defineTool({
   async run(args, ctx) {
     const info = visibleTo(
       ctx.caller.principal,
-      await ctx.upstream.presto.queryInfo(args.queryId, { signal: ctx.signal }),
+      await ctx.upstream.presto.queryInfo(args.queryId, { user: ctx.caller.principal, signal: ctx.signal }),
     );
     return { text: JSON.stringify(info, null, 2), structured: { ...info } };
   },
@@ -209,12 +216,15 @@ export const killQuery = defineTool({
   minutesSaved: 5,
   approval: ({ queryId }) => `Kill Presto query ${queryId}? Its results are lost and its user is told it was canceled.`,
   async run({ queryId }, ctx) {
-    const before = await ctx.upstream.presto.queryInfo(queryId, { signal: ctx.signal });
+    // As the caller, like every query: the coordinator's access control decides whether this
+    // person may view and kill that query, and its log shows who did.
+    const as = { user: ctx.caller.principal, signal: ctx.signal };
+    const before = await ctx.upstream.presto.queryInfo(queryId, as);
     if (["FINISHED", "FAILED"].includes(before.state)) {
       return `Query ${queryId} is already ${before.state}; nothing to kill.`;
     }
-    await ctx.upstream.presto.cancel(queryId, { signal: ctx.signal });
-    await ctx.log("warning", `${ctx.caller.name} killed query ${queryId} of ${before.user}`);
+    await ctx.upstream.presto.cancel(queryId, as);
+    await ctx.log("warning", `${ctx.caller.principal} killed query ${queryId} of ${before.user}`);
     return `Killed query ${queryId} (${before.state} for ${before.elapsedTime}, user ${before.user}).`;
   },
 });
