@@ -385,11 +385,20 @@ export async function setLifecycle(
 
 export async function addReview(
   d1: D1Database,
-  review: Omit<ReviewRow, "id" | "reviewerGroups"> & { reviewerGroups?: string[] },
+  review: Omit<ReviewRow, "id" | "reviewerGroups" | "reviewerSubject"> & {
+    reviewerGroups?: string[];
+    /** Caller.subject; defaults to the reviewer (tests that record reviews directly). */
+    reviewerSubject?: string;
+  },
   actor: string,
 ): Promise<ReviewRow> {
   const orm = db(d1);
-  const row: ReviewRow = { ...review, reviewerGroups: review.reviewerGroups ?? [], id: crypto.randomUUID() };
+  const row: ReviewRow = {
+    ...review,
+    reviewerGroups: review.reviewerGroups ?? [],
+    reviewerSubject: review.reviewerSubject ?? review.reviewer,
+    id: crypto.randomUUID(),
+  };
   await orm.batch([
     orm.insert(reviews).values(row),
     orm.update(servers).set({ updatedAt: review.at }).where(eq(servers.name, review.serverName)),
