@@ -151,6 +151,29 @@ export async function getServerPolicy(d1: D1Database, name: string): Promise<Ser
   return row ? policyOf(row) : null;
 }
 
+/**
+ * The version reviewers approved (what domain servers serve and agents may read), else the
+ * latest; undefined when there is no such server.
+ */
+export async function getServedEntry(d1: D1Database, name: string): Promise<ServerEntry | undefined> {
+  const server = await getServerRow(d1, name);
+  if (!server) return undefined;
+  return (
+    (server.approvedVersion ? await getServerEntry(d1, name, server.approvedVersion) : undefined) ??
+    getServerEntry(d1, name, "latest")
+  );
+}
+
+/**
+ * The version waiting for reviewers: the latest of a server in review, or of an approved server
+ * whose latest is not the approved one; null otherwise.
+ */
+export function versionInReview(server: ServerRow): string | null {
+  if (server.lifecycle === "in_review") return server.latestVersion;
+  if (server.lifecycle === "approved" && server.latestVersion !== server.approvedVersion) return server.latestVersion;
+  return null;
+}
+
 /** A server row's governance, as the access evaluation reads it. */
 export function policyOf(server: ServerRow): ServerPolicy {
   return {
@@ -237,25 +260,9 @@ export async function publishVersion(
     );
     if (isLatest) {
       // An approval covers the version that was reviewed: a new latest version of an approved
-      // server goes back to review (and its sessions close) until reviewers approve it. Decided
-      // in SQL, not from the read above, so an approval landing meanwhile is caught too.
+      // server is in review (servers.latestVersion differs from approvedVersion) while the
+      // approved version, and only it, keeps serving, until reviewers approve the new one.
       statements.push(
-        orm
-          .update(servers)
-          .set({ lifecycle: "in_review", lifecycleChangedAt: now })
-          .where(and(eq(servers.name, shortName), eq(servers.lifecycle, "approved"))),
-        eventIfChanged(
-          orm,
-          shortName,
-          actor,
-          "lifecycle",
-          {
-            from: "approved",
-            to: "in_review",
-            note: `version ${document.version} was published: it needs its own reviews before approval`,
-          },
-          now,
-        ),
         orm
           .update(serverVersions)
           .set({ isLatest: false, updatedAt: now })
