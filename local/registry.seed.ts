@@ -8,7 +8,7 @@
  * Idempotent: a server already approved at the version it runs is left alone.
  */
 import type { PUBLISHER_META as ContractPublisherMeta, ServerJson } from "../shared/registry/registry.contract.ts";
-import { shortDigest, toolsDigest } from "../shared/registry/tool.digest.ts";
+import { inventoryDigest, publishedInventory, shortDigest } from "../shared/registry/tool.digest.ts";
 import { serviceToken, signIn } from "./oauth.client.ts";
 
 export interface SeedOptions {
@@ -64,7 +64,7 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
     ).json()) as { _meta: Record<string, Governance> };
     const governance = stored._meta["dev.mcp-fleet/governance"] ?? {};
     if (published.status === 409) {
-      const running = await toolsDigest(document._meta[PUBLISHER_META].tools);
+      const running = await inventoryDigest(publishedInventory(document));
       if (governance.toolsDigest !== running) {
         console.warn(
           `${document.name} ${document.version} is already published with other tools (digest ` +

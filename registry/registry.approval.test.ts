@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ToolManifest } from "../shared/registry/registry.contract";
-import { toolsDigest } from "../shared/registry/tool.digest";
+import { inventoryDigest, publishedInventory } from "../shared/registry/tool.digest";
 import { listEvents, publishVersion, setLifecycle } from "./registry.store";
 import { callRegistry as call, testServerJson } from "./registry.testing";
 
@@ -41,6 +41,10 @@ const TOOLS: ToolManifest[] = [
 function document(name: string, version = "1.0.0", tools = TOOLS) {
   return testServerJson(name, { version, tools, allowedGroups: ["data-eng"], allowedServices: ["etl-bot"] });
 }
+
+/** The inventory digest of what `publish(name, version, tools)` publishes. */
+const digestOf = (name: string, version = "1.0.0", tools = TOOLS) =>
+  inventoryDigest(publishedInventory(document(name, version, tools)));
 
 async function publish(name: string, version = "1.0.0", tools = TOOLS) {
   const response = await call("POST", "/v0.1/publish", { as: PIPELINE, body: document(name, version, tools) });
@@ -85,7 +89,7 @@ describe("an approval covers the version reviewed and its tool inventory", () =>
     await reviewed("apv-alpha");
     const approved = await approve("apv-alpha", { version: "1.0.0" });
     expect(approved.status, await approved.clone().text()).toBe(200);
-    const digest = await toolsDigest(TOOLS);
+    const digest = await digestOf("apv-alpha");
     expect(((await approved.json()) as Json)._meta["dev.mcp-fleet/governance"]).toMatchObject({
       lifecycle: "approved",
       approvedVersion: "1.0.0",
@@ -106,9 +110,11 @@ describe("an approval covers the version reviewed and its tool inventory", () =>
     await publish("apv-bravo", "1.1.0", changedTools);
     const policy = (await worker.default.serverPolicy("apv-bravo")) as Json;
     expect(policy).toMatchObject({ lifecycle: "approved", approvedVersion: "1.0.0" });
-    expect(policy.toolsDigest).toBe(await toolsDigest(TOOLS));
+    expect(policy.toolsDigest).toBe(await digestOf("apv-bravo"));
     const latest = (await (await call("GET", "/v0.1/servers/apv-bravo/versions/latest")).json()) as Json;
-    expect(latest._meta["dev.mcp-fleet/governance"].toolsDigest).toBe(await toolsDigest(changedTools));
+    expect(latest._meta["dev.mcp-fleet/governance"].toolsDigest).toBe(
+      await digestOf("apv-bravo", "1.1.0", changedTools),
+    );
   });
 
   it("refuses to approve a version that is not the latest", async () => {

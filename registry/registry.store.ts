@@ -24,7 +24,7 @@ import {
 } from "../shared/db/fleet.schema";
 import type { ServerPolicy } from "../shared/registry/access";
 import { PUBLISHER_META, type ServerJson } from "../shared/registry/registry.contract";
-import { toolsDigest } from "../shared/registry/tool.digest";
+import { inventoryDigest, publishedInventory } from "../shared/registry/tool.digest";
 
 /** One version of one server with everything the registry knows about it. */
 export interface ServerEntry {
@@ -296,7 +296,7 @@ export async function publishVersion(
       document,
       status: "active",
       isLatest,
-      toolsDigest: await toolsDigest(meta.tools),
+      toolsDigest: await inventoryDigest(publishedInventory(document)),
       publishedBy: actor,
       publishedAt: now,
       updatedAt: now,
