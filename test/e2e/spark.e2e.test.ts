@@ -7,7 +7,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { FLEET_META, PUBLISHER_META } from "../../shared/registry/registry.contract";
 import { fleetServer, upstreamOf } from "./fleet";
 import { bearer, botToken, userToken } from "./identities";
 
@@ -50,6 +51,18 @@ async function submissions(): Promise<{ id: number; request: Record<string, unkn
 }
 
 describe("Spark server end to end", () => {
+  it("is published and approved by the local seeding, for data-eng, with its 12 tools", async () => {
+    const listing = (await (await fetch(`${inject("registryUrl")}/v0.1/servers?version=latest`)).json()) as {
+      servers: {
+        server: { name: string; _meta: Record<string, { tools: { name: string }[] }> };
+        _meta: Record<string, { lifecycle: string; allowedGroups: string[] }>;
+      }[];
+    };
+    const spark = listing.servers.find((entry) => entry.server.name.endsWith("/spark"));
+    expect(spark?._meta[FLEET_META]).toMatchObject({ lifecycle: "approved", allowedGroups: ["data-eng"] });
+    expect(spark?.server._meta[PUBLISHER_META]?.tools.map((tool) => tool.name)).toHaveLength(12);
+  });
+
   it("lists its 12 tools and diagnoses the failed application with progress", async () => {
     const client = await connect(bearer(await userToken("alice", server, "spark:read")));
     const { tools } = await client.listTools();
