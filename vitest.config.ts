@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
 import manifest from "./fleet.config.ts";
-import { localUpstream, serverFolder } from "./local/fleet.manifest.ts";
+import { type LocalUpstream, localUpstream, serverFolder, upstreamVars } from "./local/fleet.manifest.ts";
 import { authProject } from "./vitest.auth.config.ts";
 
 const migrations = await readD1Migrations("migrations");
@@ -26,8 +26,8 @@ interface WorkerdProject {
   include: string[];
   exclude?: string[];
   globalSetup?: string[];
-  /** A server's local upstream (fleet.config.ts) started for this project, bound as `env`. */
-  upstream?: { of: string; env: string };
+  /** A server's local upstream (fleet.config.ts) started for this project, bound as `env` (and `alsoEnv`). */
+  upstream?: { of: string } & Pick<LocalUpstream, "env" | "alsoEnv">;
   /** More bindings. */
   vars?: Record<string, string>;
 }
@@ -43,7 +43,7 @@ function workerdProject(project: WorkerdProject) {
           bindings: {
             ...KIT_BINDINGS,
             ...project.vars,
-            ...(upstream ? { [upstream.env]: inject("upstreamUrl") } : {}),
+            ...(upstream ? upstreamVars(upstream, inject("upstreamUrl")) : {}),
           },
           // As the Workers' wrangler.toml bind it: the TokenValidator entrypoint, for one server.
           serviceBindings: {
@@ -92,7 +92,7 @@ const serverProjects = await Promise.all(
         name,
         configPath: `workers/${name}/wrangler.toml`,
         include: [`workers/${name}/**/*.test.ts`],
-        ...(upstream ? { upstream: { of: name, env: upstream.env } } : {}),
+        ...(upstream ? { upstream: { of: name, env: upstream.env, alsoEnv: upstream.alsoEnv } } : {}),
         ...(server?.testVars ? { vars: server.testVars } : {}),
       });
     }),
