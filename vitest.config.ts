@@ -27,7 +27,7 @@ interface WorkerdProject {
   exclude?: string[];
   globalSetup?: string[];
   /** A server's local upstream (fleet.config.ts) started for this project, bound as `env`. */
-  upstream?: { of: string; env: string };
+  upstream?: { of: string; env: string; vars?: Record<string, string> };
   /** More bindings. */
   vars?: Record<string, string>;
 }
@@ -43,7 +43,7 @@ function workerdProject(project: WorkerdProject) {
           bindings: {
             ...KIT_BINDINGS,
             ...project.vars,
-            ...(upstream ? { [upstream.env]: inject("upstreamUrl") } : {}),
+            ...(upstream ? { ...upstream.vars, [upstream.env]: inject("upstreamUrl") } : {}),
           },
           // As the Workers' wrangler.toml bind it: the TokenValidator entrypoint, for one server.
           serviceBindings: {
@@ -92,7 +92,9 @@ const serverProjects = await Promise.all(
         name,
         configPath: `workers/${name}/wrangler.toml`,
         include: [`workers/${name}/**/*.test.ts`],
-        ...(upstream ? { upstream: { of: name, env: upstream.env } } : {}),
+        ...(upstream
+          ? { upstream: { of: name, env: upstream.env, ...(upstream.vars ? { vars: upstream.vars } : {}) } }
+          : {}),
         ...(server?.testVars ? { vars: server.testVars } : {}),
       });
     }),

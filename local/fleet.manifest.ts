@@ -20,6 +20,11 @@ export interface LocalUpstream {
   start(options: { port: number; host: string } & Record<string, any>): Promise<RunningUpstream>;
   /** Extra options for `start` in test runs (end-to-end and workerd tests). */
   testOptions?: Record<string, unknown>;
+  /**
+   * More Worker variables the server needs to reach it besides its URL (e.g. the local
+   * stand-in's credentials), passed wherever the URL is: `npm start`, end-to-end, workerd tests.
+   */
+  vars?: Record<string, string>;
 }
 
 export interface RunningUpstream {

@@ -139,7 +139,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const registryUrl = origin(manifest.registry.port);
   const authUrl = origin(manifest.auth.port);
 
-  const upstreams = new Map<string, RunningUpstream & { label: string; env: string }>();
+  const upstreams = new Map<string, RunningUpstream & { label: string; env: string; vars: Record<string, string> }>();
   const helpers: { close(): Promise<void> }[] = [];
   const running = new Map<string, ChildProcess>();
   let cron: NodeJS.Timeout | undefined;
@@ -159,7 +159,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         host,
       });
       helpers.push(started);
-      upstreams.set(server.name, { ...started, label: upstream.label, env: upstream.env });
+      upstreams.set(server.name, { ...started, label: upstream.label, env: upstream.env, vars: upstream.vars ?? {} });
     });
     const startIdpServer = startIdp({
       port: helperPort(manifest.idp.port),
@@ -234,7 +234,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
             AUTH_ISSUER: authUrl,
             ALLOWED_HOSTS: "localhost,127.0.0.1",
             FLEET_ENV: "local",
-            ...(upstream ? { [upstream.env]: upstream.url } : {}),
+            ...(upstream ? { ...upstream.vars, [upstream.env]: upstream.url } : {}),
             ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
           },
         };
