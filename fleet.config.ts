@@ -25,5 +25,6 @@ export default defineFleet({
       testVars: { PRESTO_REQUEST_TIMEOUT_MS: "2000" },
     },
     { name: "echo", port: 8791, upstream: () => import("./workers/echo/echo.upstream.ts") },
+    { name: "airflow", port: 8795, upstream: () => import("./workers/airflow/airflow.upstream.ts") },
   ],
 });
