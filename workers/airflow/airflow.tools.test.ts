@@ -9,6 +9,9 @@ const BOB = "bob; groups=finance; scopes=airflow:read";
 
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; _meta?: Record<string, unknown> };
 
+/** A result's structured content (empty when it has none). */
+const sc = (result: Result): Record<string, unknown> => result.structuredContent ?? {};
+
 async function call(name: string, args: Record<string, unknown>, user = ALICE) {
   const { client } = await connect({ user });
   return (await client.callTool({ name, arguments: args })) as Result;
@@ -16,7 +19,7 @@ async function call(name: string, args: Record<string, unknown>, user = ALICE) {
 
 async function latestRun(dagId: string, state: string): Promise<string> {
   const runs = await call("airflow_list_runs", { dag_id: dagId, states: [state], limit: 1 });
-  return ((runs.structuredContent?.runs as { runId: string }[])[0] as { runId: string }).runId;
+  return ((sc(runs).runs as { runId: string }[])[0] as { runId: string }).runId;
 }
 
 describe("airflow read tools", () => {
@@ -35,13 +38,13 @@ describe("airflow read tools", () => {
   it("lists DAGs with filters and pages", async () => {
     const all = await call("airflow_list_dags", {});
     expect(textOf(all).split("\n")[0]).toBe("dag_id\tstate\tschedule\towners\ttags\tproblems");
-    expect(all.structuredContent?.total).toBe(4);
+    expect(sc(all).total).toBe(4);
     const paused = await call("airflow_list_dags", { paused: true });
-    expect((paused.structuredContent?.dags as { dagId: string }[]).map((d) => d.dagId)).toEqual(["ml_features"]);
+    expect((sc(paused).dags as { dagId: string }[]).map((d) => d.dagId)).toEqual(["ml_features"]);
     const page = await call("airflow_list_dags", { limit: 1 });
     expect(textOf(page)).toContain("… 3 more (offset 1)");
     const tagged = await call("airflow_list_dags", { tags: ["ads"] });
-    expect((tagged.structuredContent?.dags as { dagId: string }[]).map((d) => d.dagId)).toEqual(["ads_daily_report"]);
+    expect((sc(tagged).dags as { dagId: string }[]).map((d) => d.dagId)).toEqual(["ads_daily_report"]);
   });
 
   it("explores a DAG: metadata, tasks, recent runs, warnings, source", async () => {
@@ -54,7 +57,7 @@ describe("airflow read tools", () => {
     expect(text).toContain("compute_features\tKubernetesPodOperator\t0\tpublish_features");
     expect(text).toContain("from airflow.sdk import dag, task");
     const orders = await call("airflow_explore_dag", { dag_id: "etl_orders", runs: 3, source_chars: 0 });
-    expect((orders.structuredContent?.recentRuns as unknown[]).length).toBe(3);
+    expect((sc(orders).recentRuns as unknown[]).length).toBe(3);
     expect(textOf(orders)).not.toContain("Source (");
     const missing = await call("airflow_explore_dag", { dag_id: "no_such_dag" });
     expect(missing.isError).toBe(true);
@@ -71,7 +74,7 @@ describe("airflow read tools", () => {
     expect(text).toContain("KeyError: 'currency'");
     expect(text).toContain("load_orders ← transform_orders");
     expect(text).toContain("notify ← transform_orders");
-    const failed = result.structuredContent?.failed as { taskId: string; logTail: string[]; retriesLeft: number }[];
+    const failed = sc(result).failed as { taskId: string; logTail: string[]; retriesLeft: number }[];
     expect(failed[0]?.logTail).toHaveLength(5);
     expect(failed[0]?.logTail.at(-1)).toContain("Marking task as FAILED");
     const none = await call("airflow_diagnose_run", { dag_id: "quick_check" });
@@ -87,13 +90,13 @@ describe("airflow read tools", () => {
     expect(text).toContain("broken_dag.py");
     expect(text).toContain("ModuleNotFoundError: No module named 'airflow.providers.snowflake'");
     expect(text).toContain("ml_features (non-existent pool)");
-    expect(result.structuredContent?.healthy).toBe(true);
+    expect(sc(result).healthy).toBe(true);
   });
 
   it("lists runs and task instances with retries left", async () => {
     const runId = await latestRun("etl_orders", "failed");
     const tis = await call("airflow_list_task_instances", { dag_id: "etl_orders", run_id: runId, states: ["failed"] });
-    expect(tis.structuredContent?.taskInstances).toEqual([
+    expect(sc(tis).taskInstances).toEqual([
       { taskId: "transform_orders", mapIndex: -1, state: "failed", tryNumber: 2, retriesLeft: 0, duration: 8 },
     ]);
     const all = await call("airflow_list_runs", {});
@@ -104,21 +107,21 @@ describe("airflow read tools", () => {
     const runId = await latestRun("etl_orders", "success");
     const base = { dag_id: "etl_orders", run_id: runId, task_id: "load_orders" };
     const tail = await call("airflow_task_logs", { ...base, tail_lines: 3 });
-    const lines = tail.structuredContent?.lines as string[];
+    const lines = sc(tail).lines as string[];
     expect(lines).toHaveLength(3);
     expect(lines.at(-1)).toContain("Loaded 48211 rows into warehouse.orders");
-    expect(tail.structuredContent?.scanned).toBe(260); // every page read, the group markers dropped
+    expect(sc(tail).scanned).toBe(260); // every page read, the group markers dropped
     expect(textOf(tail)).toContain("257 more matching lines left out");
     expect(textOf(tail)).toContain("end of log");
 
     const warnings = await call("airflow_task_logs", { ...base, level: "warning" });
-    expect((warnings.structuredContent?.lines as string[]).length).toBe(5);
-    expect((warnings.structuredContent?.lines as string[]).every((line) => line.includes(" WARNING "))).toBe(true);
+    expect((sc(warnings).lines as string[]).length).toBe(5);
+    expect((sc(warnings).lines as string[]).every((line) => line.includes(" WARNING "))).toBe(true);
     const batch = await call("airflow_task_logs", { ...base, contains: "batch 77 " });
-    expect(batch.structuredContent?.lines).toHaveLength(1);
+    expect(sc(batch).lines).toHaveLength(1);
 
     const capped = await call("airflow_task_logs", { ...base, max_bytes: 300 });
-    const cappedLines = capped.structuredContent?.lines as string[];
+    const cappedLines = sc(capped).lines as string[];
     expect(new TextEncoder().encode(cappedLines.join("\n")).length).toBeLessThanOrEqual(300);
     expect(cappedLines.length).toBeGreaterThan(0);
   });
@@ -145,15 +148,15 @@ describe("airflow read tools", () => {
       continuation_token: first.continuation_token,
       tail_lines: 100,
     });
-    const lines = next.structuredContent?.lines as string[];
+    const lines = sc(next).lines as string[];
     expect(lines).toHaveLength(100);
     expect(lines[0]).toContain("Loaded batch 99 (200 rows)");
     const after = await call("airflow_task_logs", {
       ...base,
-      continuation_token: next.structuredContent?.continuationToken as string,
+      continuation_token: sc(next).continuationToken as string,
       tail_lines: 100,
     });
-    expect((after.structuredContent?.lines as string[])[0]).toContain("Loaded batch 199 (200 rows)");
+    expect((sc(after).lines as string[])[0]).toContain("Loaded batch 199 (200 rows)");
     const forged = await call("airflow_task_logs", { ...base, continuation_token: "eyJ4IjoxfQ.forged" });
     expect(textOf(forged)).toContain("Bad Signature. Please use only the tokens provided by the API.");
   });
