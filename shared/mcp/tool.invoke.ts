@@ -169,7 +169,13 @@ async function askApproval(form: ApprovalRequest, request: CallRequest, timeoutM
     return { decision: "cancelled", message: `Not approved: ${why}; ${nothingDone}` };
   }
   if (answer.action === "accept" && answer.content?.approve === true) {
-    const { approve: _approve, ...answers } = answer.content;
+    // Only the fields asked for reach the handler (the SDK checked them against their schema).
+    const content = answer.content;
+    const answers = Object.fromEntries(
+      Object.keys(form.fields)
+        .filter((field) => content[field] !== undefined)
+        .map((field) => [field, content[field]]),
+    );
     return { decision: "approved", answers };
   }
   const decision = answer.action === "cancel" ? "cancelled" : "declined";
