@@ -31,5 +31,6 @@ export default defineFleet({
       upstream: () => import("./local/spark.upstream.ts"),
       testVars: { SPARK_REQUEST_TIMEOUT_MS: "3000" },
     },
+    { name: "airflow", port: 8796, upstream: () => import("./workers/airflow/airflow.upstream.ts") },
   ],
 });

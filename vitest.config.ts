@@ -26,8 +26,8 @@ interface WorkerdProject {
   include: string[];
   exclude?: string[];
   globalSetup?: string[];
-  /** A server's local upstream (fleet.config.ts) started for this project, bound as `env` (and `alsoEnv`). */
-  upstream?: { of: string } & Pick<LocalUpstream, "env" | "alsoEnv">;
+  /** A server's local upstream (fleet.config.ts) started for this project, bound as `env` (and `alsoEnv`), with its `vars`. */
+  upstream?: { of: string } & Pick<LocalUpstream, "env" | "alsoEnv" | "vars">;
   /** More bindings. */
   vars?: Record<string, string>;
 }
@@ -92,7 +92,9 @@ const serverProjects = await Promise.all(
         name,
         configPath: `workers/${name}/wrangler.toml`,
         include: [`workers/${name}/**/*.test.ts`],
-        ...(upstream ? { upstream: { of: name, env: upstream.env, alsoEnv: upstream.alsoEnv } } : {}),
+        ...(upstream
+          ? { upstream: { of: name, env: upstream.env, alsoEnv: upstream.alsoEnv, vars: upstream.vars } }
+          : {}),
         ...(server?.testVars ? { vars: server.testVars } : {}),
       });
     }),

@@ -26,6 +26,11 @@ export interface LocalUpstream {
   start(options: { port: number; host: string } & Record<string, any>): Promise<RunningUpstream>;
   /** Extra options for `start` in test runs (end-to-end and workerd tests). */
   testOptions?: Record<string, unknown>;
+  /**
+   * More Worker variables the server needs to reach it besides its URL (e.g. the local
+   * stand-in's credentials), passed wherever the URL is: `npm start`, end-to-end, workerd tests.
+   */
+  vars?: Record<string, string>;
 }
 
 export interface RunningUpstream {
@@ -92,9 +97,18 @@ export function defineFleet(manifest: FleetManifest): FleetManifest {
   return manifest;
 }
 
-/** The Worker variables that carry a running local upstream's URL: `env` and every `alsoEnv`. */
-export function upstreamVars(upstream: Pick<LocalUpstream, "env" | "alsoEnv">, url: string): Record<string, string> {
-  return Object.fromEntries([upstream.env, ...(upstream.alsoEnv ?? [])].map((name) => [name, url]));
+/**
+ * The Worker variables that reach a running local upstream: its `vars`, and its URL as `env` and
+ * every `alsoEnv`.
+ */
+export function upstreamVars(
+  upstream: Pick<LocalUpstream, "env" | "alsoEnv" | "vars">,
+  url: string,
+): Record<string, string> {
+  return {
+    ...upstream.vars,
+    ...Object.fromEntries([upstream.env, ...(upstream.alsoEnv ?? [])].map((name) => [name, url])),
+  };
 }
 
 export const serverFolder = (server: ServerEntry) => server.folder ?? `workers/${server.name}`;

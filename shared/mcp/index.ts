@@ -1,4 +1,4 @@
 export * from "./errors";
 export { defineServer } from "./server";
 export type { ExampleCall, KitEnv, ServerSpec } from "./server.definition";
-export { type Tool, type ToolContext, toolsFor } from "./tool";
+export { type ApprovalRequest, type Tool, type ToolContext, toolsFor } from "./tool";

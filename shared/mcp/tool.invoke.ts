@@ -10,7 +10,14 @@ import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision } from "../db/fleet.schema";
 import type { InvocationRecord } from "../db/invocations.store";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
-import { describeInvalidArguments, type LogLevel, type Tool, type ToolContext, toCallToolResult } from "./tool";
+import {
+  type ApprovalRequest,
+  describeInvalidArguments,
+  type LogLevel,
+  type Tool,
+  type ToolContext,
+  toCallToolResult,
+} from "./tool";
 
 export interface InvocationRuntime<Upstreams> {
   serverName: string;
@@ -92,9 +99,12 @@ async function runChecked<Upstreams>(
   const parsed = tool.schema.safeParse(request.arguments ?? {});
   if (!parsed.success) throw new ToolError(describeInvalidArguments(tool.name, parsed.error), "bad_arguments");
   const args = parsed.data as Record<string, unknown>;
+  const ctx = contextFor(runtime, tool, request);
   if (tool.approval) {
-    const action = tool.approval(args);
-    const decision = await askApproval(action, request, approvalTimeoutMs(runtime.env));
+    const asked = await tool.approval(args, ctx);
+    const form: ApprovalRequest = typeof asked === "string" ? { message: asked, fields: {} } : asked;
+    const action = form.message;
+    const decision = await askApproval(form, request, approvalTimeoutMs(runtime.env));
     runtime.auditApproval({
       caller: request.caller,
       toolName: tool.name,
@@ -103,20 +113,23 @@ async function runChecked<Upstreams>(
       action,
     });
     if (decision.decision !== "approved") throw new NotApprovedError(decision.message);
+    ctx.answers = decision.answers;
   }
-  const output = await tool.run(args, contextFor(runtime, tool, request));
+  const output = await tool.run(args, ctx);
   return toCallToolResult(output);
 }
 
 type ApprovalOutcome =
-  | { decision: "approved" }
+  | { decision: "approved"; answers: Record<string, unknown> }
   | { decision: Exclude<ApprovalAnswer["decision"], "approved">; message: string };
 
 /**
- * Puts the exact action to the human through MCP elicitation; anything but an explicit yes
- * within `timeoutMs` stops it. Never throws: every ending is an outcome the caller records.
+ * Puts the exact action to the human through MCP elicitation (with the form's extra fields, if
+ * any); anything but an explicit yes within `timeoutMs` stops it. Never throws: every ending is
+ * an outcome the caller records.
  */
-async function askApproval(action: string, request: CallRequest, timeoutMs: number): Promise<ApprovalOutcome> {
+async function askApproval(form: ApprovalRequest, request: CallRequest, timeoutMs: number): Promise<ApprovalOutcome> {
+  const action = form.message;
   const nothingDone = `nothing was done: ${action}`;
   if (request.caller.kind !== "user") {
     return { decision: "not_human", message: `Not approved: only a human can approve this action; ${nothingDone}` };
@@ -135,8 +148,8 @@ async function askApproval(action: string, request: CallRequest, timeoutMs: numb
         message: action,
         requestedSchema: {
           type: "object",
-          properties: { approve: { type: "boolean", title: "Approve", description: action } },
-          required: ["approve"],
+          properties: { ...form.fields, approve: { type: "boolean", title: "Approve", description: action } },
+          required: [...(form.required ?? []), "approve"],
         },
       },
       { relatedRequestId: request.requestId, signal: request.signal, timeout: timeoutMs },
@@ -155,7 +168,16 @@ async function askApproval(action: string, request: CallRequest, timeoutMs: numb
       : "the approval request got no answer";
     return { decision: "cancelled", message: `Not approved: ${why}; ${nothingDone}` };
   }
-  if (answer.action === "accept" && answer.content?.approve === true) return { decision: "approved" };
+  if (answer.action === "accept" && answer.content?.approve === true) {
+    // Only the fields asked for reach the handler (the SDK checked them against their schema).
+    const content = answer.content;
+    const answers = Object.fromEntries(
+      Object.keys(form.fields)
+        .filter((field) => content[field] !== undefined)
+        .map((field) => [field, content[field]]),
+    );
+    return { decision: "approved", answers };
+  }
   const decision = answer.action === "cancel" ? "cancelled" : "declined";
   return { decision, message: `Not approved (${answer.action}); ${nothingDone}` };
 }
@@ -178,6 +200,7 @@ function contextFor<Upstreams>(
       return runtime.upstreams();
     },
     signal: request.signal,
+    answers: {},
     async progress(progress, total, message) {
       if (request.progressToken === undefined) return;
       await request.sendNotification({

@@ -1,4 +1,4 @@
-import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, PrimitiveSchemaDefinition, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Caller } from "../auth/caller";
 import type { ToolAccess } from "../auth/policy";
@@ -18,7 +18,34 @@ export interface ToolContext<Upstreams> {
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** Sends a log message to the client (when the call streams) and to the Worker's logs. */
   log(level: LogLevel, message: string): Promise<void>;
+  /**
+   * What the human filled in on the approval form besides approving (the `fields` of an
+   * `ApprovalRequest`), validated against them; empty for a plain yes/no approval.
+   */
+  answers: Record<string, unknown>;
 }
+
+/**
+ * An approval that asks for more than yes or no: `fields` (primitive form fields, e.g. an enum
+ * of choices) are shown with the approval and the human's answers reach the handler as
+ * `ctx.answers`.
+ */
+export interface ApprovalRequest {
+  message: string;
+  fields: Record<string, PrimitiveSchemaDefinition>;
+  /** Fields the human must fill in (besides approving). */
+  required?: string[];
+}
+
+/**
+ * What is put to the human: the exact action (or an `ApprovalRequest`), from the validated
+ * arguments, and may look things up first (e.g. a dry run whose result the human sees). An
+ * approval function that throws ends the call with that error; nothing is done.
+ */
+export type ApprovalSpec<Args, Upstreams> = {
+  // Method syntax: checked bivariantly like `run`, so a Tool<Upstreams> is a Tool<unknown>.
+  approval(args: Args, ctx: ToolContext<Upstreams>): string | ApprovalRequest | Promise<string | ApprovalRequest>;
+}["approval"];
 
 /** A handler returns text, text with structured content, or a full MCP result. */
 export type ToolOutput = string | { text: string; structured?: Record<string, unknown> } | CallToolResult;
@@ -42,7 +69,7 @@ export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
    * Dangerous tools: the exact action put to the human for approval (MCP elicitation) before
    * the handler runs. No approval, no action; services can never call such a tool.
    */
-  approval?: (args: z.output<z.ZodObject<Shape>>) => string;
+  approval?: ApprovalSpec<z.output<z.ZodObject<Shape>>, Upstreams>;
   run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -57,7 +84,7 @@ export interface Tool<Upstreams = unknown> {
   access: ToolAccess;
   minutesSaved: number;
   needsApproval: boolean;
-  approval: ((args: Record<string, unknown>) => string) | undefined;
+  approval: ApprovalSpec<Record<string, unknown>, Upstreams> | undefined;
   run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -81,7 +108,7 @@ export function toolsFor<Upstreams>() {
       access: spec.access,
       minutesSaved: spec.minutesSaved,
       needsApproval: spec.approval !== undefined,
-      approval: spec.approval as Tool["approval"],
+      approval: spec.approval as Tool<Upstreams>["approval"],
       run: spec.run as Tool<Upstreams>["run"],
     };
   };

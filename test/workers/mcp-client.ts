@@ -2,7 +2,7 @@
 import { exports } from "cloudflare:workers";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import { type ElicitRequest, ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
 
 export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write presto:read presto:write";
@@ -48,8 +48,8 @@ export const workerFetch = (input: string | URL | Request, init?: RequestInit) =
 
 export interface ConnectOptions {
   user?: string;
-  /** Answers approval requests; absent means the client does not support elicitation. */
-  onElicit?: (message: string) => ElicitResult | Promise<ElicitResult>;
+  /** Answers approval requests (given the message and the whole request); absent: no elicitation support. */
+  onElicit?: (message: string, params: ElicitRequest["params"]) => ElicitResult | Promise<ElicitResult>;
   sessionId?: string;
   protocolVersion?: string;
 }
@@ -69,7 +69,7 @@ export async function connect(options: ConnectOptions = {}) {
   );
   if (options.onElicit) {
     const answer = options.onElicit;
-    client.setRequestHandler(ElicitRequestSchema, async (request) => answer(request.params.message));
+    client.setRequestHandler(ElicitRequestSchema, async (request) => answer(request.params.message, request.params));
   }
   await client.connect(transport);
   return { client, transport };

@@ -133,6 +133,36 @@ describe("human approval", () => {
     expect(textOf(result)).toBe("deleted report-7");
   });
 
+  it("asks for a choice after a look-up, handing the handler only the fields it asked for", async () => {
+    const asked: unknown[] = [];
+    const { client } = await connect({
+      user: ALICE,
+      onElicit: (message, params) => {
+        asked.push([message, (params as { requestedSchema?: unknown }).requestedSchema]);
+        return { action: "accept", content: { colour: "red", approve: true, sneaked: "in" } };
+      },
+    });
+    const result = await client.callTool({ name: "echo_pick", arguments: { options: ["red", "blue"] } });
+    expect(asked).toEqual([
+      [
+        "Pick one of red, blue?",
+        {
+          type: "object",
+          properties: {
+            colour: { type: "string", title: "Colour", enum: ["red", "blue"] },
+            approve: { type: "boolean", title: "Approve", description: "Pick one of red, blue?" },
+          },
+          required: ["colour", "approve"],
+        },
+      ],
+    ]);
+    expect(textOf(result)).toBe('picked {"colour":"red"}');
+    // An approval that fails before asking: nobody is asked, nothing runs.
+    const refused = (await client.callTool({ name: "echo_pick", arguments: { options: ["none"] } })) as Result;
+    expect(textOf(refused)).toBe('Invalid argument "options": "none" is not a colour');
+    expect(asked).toHaveLength(1);
+  });
+
   it.each([
     ["declines", { action: "decline" }],
     ["cancels", { action: "cancel" }],
