@@ -24,6 +24,7 @@ import {
   getServerEntry,
   getServerRow,
   InvalidCursorError,
+  isPublic,
   listHealthChecks,
   listReviews,
   listTeams,
@@ -48,7 +49,9 @@ pageApp.get("/", withViewer, async (c) => {
   const notices: string[] = [];
   const filters = readFilters(c, notices);
   const cursor = c.req.query("cursor") || undefined;
-  const query = { ...filters, latestOnly: true, limit: PAGE_SIZE };
+  // As the API: without registry:read, only what reviewers approved (each server's approved version).
+  const detail = c.get("viewer")?.caller.scopes.includes(PAGE_SCOPE) ?? false;
+  const query = { ...filters, latestOnly: detail, approvedOnly: !detail, limit: PAGE_SIZE };
   let page: Awaited<ReturnType<typeof searchServers>>;
   let isFirstPage = cursor === undefined;
   try {
@@ -94,10 +97,19 @@ pageApp.get("/servers/:name", withViewer, async (c) => {
     const url = new URL(c.req.url);
     return c.redirect(`/servers/${encodeURIComponent(requested.slice(prefix.length))}${url.search}`, 301);
   }
-  const version = c.req.query("version") || "latest";
-  const entry = await getServerEntry(c.env.DB, requested, version);
+  const asked = c.req.query("version") || "latest";
+  const detail = c.get("viewer")?.caller.scopes.includes(PAGE_SCOPE) ?? false;
+  const row = await getServerRow(c.env.DB, requested);
+  // Without registry:read, a server reviewers never approved is not there, and its approved
+  // version is the only one (and the latest) there is.
+  const shown = row && (detail || isPublic(row)) ? row : undefined;
+  const version = !shown || detail || asked !== "latest" ? asked : (shown.approvedVersion as string);
+  const entry =
+    shown && (detail || version === shown.approvedVersion)
+      ? await getServerEntry(c.env.DB, shown.name, version)
+      : undefined;
   if (!entry) {
-    const exists = version !== "latest" && (await getServerRow(c.env.DB, requested));
+    const exists = version !== "latest" && shown !== undefined;
     return render(
       c,
       404,
@@ -118,11 +130,14 @@ pageApp.get("/servers/:name", withViewer, async (c) => {
     );
   }
   const name = entry.server.name;
-  const [versions, reviewHistory, checks] = await Promise.all([
+  const [allVersions, allReviews, checks] = await Promise.all([
     listVersions(c.env.DB, name),
     listReviews(c.env.DB, name),
     listHealthChecks(c.env.DB, name, RECENT_CHECKS),
   ]);
+  const approved = entry.server.approvedVersion;
+  const versions = detail ? allVersions : allVersions.filter((item) => item.version.version === approved);
+  const reviewHistory = detail ? allReviews : allReviews.filter((review) => review.version === approved);
   const viewer = c.get("viewer");
   const environment = c.env.FLEET_ENV;
   const verdicts = viewer
@@ -149,7 +164,7 @@ pageApp.get("/servers/:name", withViewer, async (c) => {
       now={new Date()}
       {...(viewer ? { viewer } : {})}
       {...(verdicts ? { verdicts } : {})}
-      detail={viewer?.caller.scopes.includes(PAGE_SCOPE) ?? false}
+      detail={detail}
     />,
     { withScript: true },
   );
