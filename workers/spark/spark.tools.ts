@@ -81,7 +81,8 @@ export const applications = defineTool({
         ...(args.maxDate ? { maxDate: args.maxDate } : {}),
         ...(args.minEndDate ? { minEndDate: args.minEndDate } : {}),
         ...(args.maxEndDate ? { maxEndDate: args.maxEndDate } : {}),
-        ...(args.nameContains ? {} : { limit: args.offset + args.limit + 1 }),
+        // A name filter is applied here, over the newest 5000 (the History Server cannot filter by name).
+        limit: args.nameContains ? 5_000 : args.offset + args.limit + 1,
       },
       ctx.signal,
     );
