@@ -1,4 +1,5 @@
-import { describe, expect, inject, it } from "vitest";
+import { env } from "cloudflare:test";
+import { describe, expect, inject, it, vi } from "vitest";
 import { connect, textOf } from "../../test/workers/mcp-client";
 import { call, type Result } from "./spark.testing";
 
@@ -74,6 +75,22 @@ describe("Livy batches", () => {
     expect(after.submitted.length).toBe(before + 1);
     expect(after.submitted.at(-1)?.request).toEqual({ ...SUBMISSION, proxyUser: "user-alice" });
     expect(textOf(result)).toMatch(/^Submitted batch \d+ \(starting\)/);
+
+    // Both answers are in the audit trail, with the exact text the human saw.
+    await vi.waitFor(
+      async () => {
+        const { results } = await env.DB.prepare(
+          "SELECT decision, reason, caller_id FROM audit_events WHERE server_name = 'spark' AND action = 'approval spark_submit_batch'",
+        ).all<{ decision: string; reason: string; caller_id: string }>();
+        expect(results).toEqual(
+          expect.arrayContaining([
+            { decision: "declined", reason: asked[0], caller_id: "user:user-alice" },
+            { decision: "approved", reason: asked[0], caller_id: "user:user-alice" },
+          ]),
+        );
+      },
+      { timeout: 5_000, interval: 200 },
+    );
   });
 
   it("follows a batch until it ends, with progress, and shows its log", async () => {
