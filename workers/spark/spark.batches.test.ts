@@ -96,8 +96,9 @@ describe("Livy batches", () => {
   it("follows a batch until it ends, with progress, and shows its log", async () => {
     const id = await submitted();
     const { client } = await connect({ user: "service:etl-bot; scopes=spark:read" });
+    const owner = (await connect({ user: WRITER })).client;
     const progress: string[] = [];
-    const result = (await client.callTool(
+    const result = (await owner.callTool(
       { name: "spark_batches", arguments: { batchId: id, waitSeconds: 20 } },
       undefined,
       {
@@ -108,6 +109,11 @@ describe("Livy batches", () => {
     expect(progress.length).toBeGreaterThan(0);
     expect(progress[0]).toMatch(new RegExp(`^batch ${id} is (starting|running)$`));
     expect(textOf(result)).toContain("(state: FINISHED)");
+    await owner.close();
+    // Another caller sees its state, not its log.
+    const bots = (await client.callTool({ name: "spark_batches", arguments: { batchId: id } })) as Result;
+    expect(textOf(bots)).toContain("(Its log is shown only to whoever submitted it.)");
+    expect(textOf(bots)).not.toContain("INFO Client");
     const list = (await client.callTool({ name: "spark_batches", arguments: {} })) as Result;
     expect(textOf(list)).toMatch(new RegExp(`\\n${id}\\tsuccess\\t-\\tuser-alice\\tapplication_`));
     await client.close();
