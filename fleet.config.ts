@@ -25,6 +25,12 @@ export default defineFleet({
       testVars: { PRESTO_REQUEST_TIMEOUT_MS: "2000" },
     },
     { name: "echo", port: 8791, upstream: () => import("./workers/echo/echo.upstream.ts") },
-    { name: "airflow", port: 8795, upstream: () => import("./workers/airflow/airflow.upstream.ts") },
+    {
+      name: "spark",
+      port: 8795,
+      upstream: () => import("./local/spark.upstream.ts"),
+      testVars: { SPARK_REQUEST_TIMEOUT_MS: "3000" },
+    },
+    { name: "airflow", port: 8796, upstream: () => import("./workers/airflow/airflow.upstream.ts") },
   ],
 });

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
 import manifest from "./fleet.config.ts";
-import { localUpstream, serverFolder } from "./local/fleet.manifest.ts";
+import { type LocalUpstream, localUpstream, serverFolder, upstreamVars } from "./local/fleet.manifest.ts";
 import { authProject } from "./vitest.auth.config.ts";
 
 const migrations = await readD1Migrations("migrations");
@@ -26,8 +26,8 @@ interface WorkerdProject {
   include: string[];
   exclude?: string[];
   globalSetup?: string[];
-  /** A server's local upstream (fleet.config.ts) started for this project, bound as `env`. */
-  upstream?: { of: string; env: string; vars?: Record<string, string> };
+  /** A server's local upstream (fleet.config.ts) started for this project, bound as `env` (and `alsoEnv`), with its `vars`. */
+  upstream?: { of: string } & Pick<LocalUpstream, "env" | "alsoEnv" | "vars">;
   /** More bindings. */
   vars?: Record<string, string>;
 }
@@ -43,7 +43,7 @@ function workerdProject(project: WorkerdProject) {
           bindings: {
             ...KIT_BINDINGS,
             ...project.vars,
-            ...(upstream ? { ...upstream.vars, [upstream.env]: inject("upstreamUrl") } : {}),
+            ...(upstream ? upstreamVars(upstream, inject("upstreamUrl")) : {}),
           },
           // As the Workers' wrangler.toml bind it: the TokenValidator entrypoint, for one server.
           serviceBindings: {
@@ -93,7 +93,7 @@ const serverProjects = await Promise.all(
         configPath: `workers/${name}/wrangler.toml`,
         include: [`workers/${name}/**/*.test.ts`],
         ...(upstream
-          ? { upstream: { of: name, env: upstream.env, ...(upstream.vars ? { vars: upstream.vars } : {}) } }
+          ? { upstream: { of: name, env: upstream.env, alsoEnv: upstream.alsoEnv, vars: upstream.vars } }
           : {}),
         ...(server?.testVars ? { vars: server.testVars } : {}),
       });

@@ -11,6 +11,12 @@ import type { ServerSummary } from "./server.specs.ts";
 export interface LocalUpstream {
   /** The Worker variable that carries its URL, e.g. PRESTO_URL. */
   env: string;
+  /**
+   * More Worker variables given the same URL: one local process standing in for several
+   * upstreams that live apart in production, under distinct paths (Spark: the History Server
+   * at /api/v1 and Livy at /batches, as SPARK_HISTORY_URL and LIVY_URL).
+   */
+  alsoEnv?: readonly string[];
   /** Its port under `npm start` (tests give it a free one). */
   port: number;
   /** What it is, for the launcher's banner. */
@@ -89,6 +95,20 @@ export function defineFleet(manifest: FleetManifest): FleetManifest {
     claim(server.port, server.name);
   }
   return manifest;
+}
+
+/**
+ * The Worker variables that reach a running local upstream: its `vars`, and its URL as `env` and
+ * every `alsoEnv`.
+ */
+export function upstreamVars(
+  upstream: Pick<LocalUpstream, "env" | "alsoEnv" | "vars">,
+  url: string,
+): Record<string, string> {
+  return {
+    ...upstream.vars,
+    ...Object.fromEntries([upstream.env, ...(upstream.alsoEnv ?? [])].map((name) => [name, url])),
+  };
 }
 
 export const serverFolder = (server: ServerEntry) => server.folder ?? `workers/${server.name}`;

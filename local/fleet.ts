@@ -19,6 +19,7 @@ import {
   resourcesVar,
   serverApp,
   serverConfig,
+  upstreamVars,
 } from "./fleet.manifest.ts";
 import { LOCAL_EMAIL_DOMAIN } from "./idp.admin.ts";
 import { startIdp } from "./idp.ts";
@@ -139,7 +140,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const registryUrl = origin(manifest.registry.port);
   const authUrl = origin(manifest.auth.port);
 
-  const upstreams = new Map<string, RunningUpstream & { label: string; env: string; vars: Record<string, string> }>();
+  const upstreams = new Map<string, RunningUpstream & { label: string; vars: Record<string, string> }>();
   const helpers: { close(): Promise<void> }[] = [];
   const running = new Map<string, ChildProcess>();
   let cron: NodeJS.Timeout | undefined;
@@ -159,7 +160,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         host,
       });
       helpers.push(started);
-      upstreams.set(server.name, { ...started, label: upstream.label, env: upstream.env, vars: upstream.vars ?? {} });
+      upstreams.set(server.name, { ...started, label: upstream.label, vars: upstreamVars(upstream, started.url) });
     });
     const startIdpServer = startIdp({
       port: helperPort(manifest.idp.port),
@@ -234,7 +235,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
             AUTH_ISSUER: authUrl,
             ALLOWED_HOSTS: "localhost,127.0.0.1",
             FLEET_ENV: "local",
-            ...(upstream ? { ...upstream.vars, [upstream.env]: upstream.url } : {}),
+            ...upstream?.vars,
             ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
           },
         };

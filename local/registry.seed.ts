@@ -8,7 +8,7 @@
  * Idempotent: a server already approved at the version it runs is left alone.
  */
 import type { PUBLISHER_META as ContractPublisherMeta, ServerJson } from "../shared/registry/registry.contract.ts";
-import { shortDigest, toolsDigest } from "../shared/registry/tool.digest.ts";
+import { inventoryDigest, publishedInventory, shortDigest } from "../shared/registry/tool.digest.ts";
 import { serviceToken, signIn } from "./oauth.client.ts";
 
 export interface SeedOptions {
@@ -64,7 +64,7 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
     ).json()) as { _meta: Record<string, Governance> };
     const governance = stored._meta["dev.mcp-fleet/governance"] ?? {};
     if (published.status === 409) {
-      const running = await toolsDigest(document._meta[PUBLISHER_META].tools);
+      const running = await inventoryDigest(publishedInventory(document));
       if (governance.toolsDigest !== running) {
         console.warn(
           `${document.name} ${document.version} is already published with other tools (digest ` +
@@ -85,15 +85,8 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
       await expectOk(api(registryUrl, "PUT", `/v0.1/servers/${name}/lifecycle`, pipeline, { lifecycle: "in_review" }));
       lifecycle = "in_review";
     }
-    if (lifecycle === "approved") {
-      // Approved before the registry recorded what an approval covers: review this version again.
-      await expectOk(
-        api(registryUrl, "PUT", `/v0.1/servers/${name}/lifecycle`, await reviewer(first), {
-          lifecycle: "in_review",
-          note: REVIEW_NOTE,
-        }),
-      );
-    }
+    // Approved at another version (or before approvals recorded their version): the version this
+    // server runs is in review while the approved one keeps serving; review it and approve it.
     for (const [kind, by] of [
       ["security", first],
       ["legal", first],

@@ -1,11 +1,12 @@
 /**
  * The registry's answer to "may this caller use server X (and tool T)?", as the access API and
  * the registry's MCP tool give it: the one evaluation (shared/registry/access.ts) applied to the
- * server's latest version, read once.
+ * version that serves (the approved one; the latest when none is approved), read once: a newer
+ * version in review adds no tools until it is approved.
  */
 import type { Caller } from "../shared/auth/caller";
 import { checkAccess } from "../shared/registry/access";
-import { getServerEntry, policyOf, type ServerEntry } from "./registry.store";
+import { getServedEntry, policyOf, type ServerEntry } from "./registry.store";
 
 export interface AccessQuestion {
   /** The server's short name (already resolved from a full name), or the name as asked if unknown. */
@@ -17,10 +18,8 @@ export interface AccessQuestion {
 }
 
 export async function answerAccess(d1: D1Database, caller: Caller, question: AccessQuestion) {
-  const latest: ServerEntry | undefined = question.known
-    ? await getServerEntry(d1, question.server, "latest")
-    : undefined;
-  const decision = checkAccess(latest && policyOf(latest.server), latest?.tools ?? [], caller, {
+  const served: ServerEntry | undefined = question.known ? await getServedEntry(d1, question.server) : undefined;
+  const decision = checkAccess(served && policyOf(served.server), served?.tools ?? [], caller, {
     environment: question.environment,
     tool: question.tool,
     evaluateScopes: question.evaluateScopes,
@@ -34,5 +33,5 @@ export async function answerAccess(d1: D1Database, caller: Caller, question: Acc
       : { allowed: false as const, code: decision.code, reason: decision.reason }),
     caller: { kind: caller.kind, name: caller.name, groups: caller.groups },
   };
-  return { answer, decision, latest };
+  return { answer, decision, served };
 }

@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ToolManifest } from "../shared/registry/registry.contract";
-import { toolsDigest } from "../shared/registry/tool.digest";
+import { inventoryDigest, publishedInventory } from "../shared/registry/tool.digest";
 import { listEvents, publishVersion, setLifecycle } from "./registry.store";
 import { callRegistry as call, testServerJson } from "./registry.testing";
 
@@ -41,6 +41,10 @@ const TOOLS: ToolManifest[] = [
 function document(name: string, version = "1.0.0", tools = TOOLS) {
   return testServerJson(name, { version, tools, allowedGroups: ["data-eng"], allowedServices: ["etl-bot"] });
 }
+
+/** The inventory digest of what `publish(name, version, tools)` publishes. */
+const digestOf = (name: string, version = "1.0.0", tools = TOOLS) =>
+  inventoryDigest(publishedInventory(document(name, version, tools)));
 
 async function publish(name: string, version = "1.0.0", tools = TOOLS) {
   const response = await call("POST", "/v0.1/publish", { as: PIPELINE, body: document(name, version, tools) });
@@ -85,7 +89,7 @@ describe("an approval covers the version reviewed and its tool inventory", () =>
     await reviewed("apv-alpha");
     const approved = await approve("apv-alpha", { version: "1.0.0" });
     expect(approved.status, await approved.clone().text()).toBe(200);
-    const digest = await toolsDigest(TOOLS);
+    const digest = await digestOf("apv-alpha");
     expect(((await approved.json()) as Json)._meta["dev.mcp-fleet/governance"]).toMatchObject({
       lifecycle: "approved",
       approvedVersion: "1.0.0",
@@ -99,16 +103,18 @@ describe("an approval covers the version reviewed and its tool inventory", () =>
     });
   });
 
-  it("keeps what was approved while a new version is in review (the server is closed by its lifecycle)", async () => {
+  it("keeps what was approved while a new version is in review (the approved version keeps serving)", async () => {
     await reviewed("apv-bravo");
     expect((await approve("apv-bravo")).status).toBe(200);
     const changedTools = [{ ...(TOOLS[0] as ToolManifest), description: "Read and write things" }];
     await publish("apv-bravo", "1.1.0", changedTools);
     const policy = (await worker.default.serverPolicy("apv-bravo")) as Json;
-    expect(policy).toMatchObject({ lifecycle: "in_review", approvedVersion: "1.0.0" });
-    expect(policy.toolsDigest).toBe(await toolsDigest(TOOLS));
+    expect(policy).toMatchObject({ lifecycle: "approved", approvedVersion: "1.0.0" });
+    expect(policy.toolsDigest).toBe(await digestOf("apv-bravo"));
     const latest = (await (await call("GET", "/v0.1/servers/apv-bravo/versions/latest")).json()) as Json;
-    expect(latest._meta["dev.mcp-fleet/governance"].toolsDigest).toBe(await toolsDigest(changedTools));
+    expect(latest._meta["dev.mcp-fleet/governance"].toolsDigest).toBe(
+      await digestOf("apv-bravo", "1.1.0", changedTools),
+    );
   });
 
   it("refuses to approve a version that is not the latest", async () => {
@@ -173,18 +179,19 @@ describe("compare-and-set: a publish racing an approval cannot land it on an unr
     expect(await listEvents(env.DB, "apv-race2")).toHaveLength(events + 1);
   });
 
-  it("a publish landing after an approval it read before still sends the server back to review", async () => {
+  it("a publish landing after an approval it read before puts the new version in review", async () => {
     await reviewed("apv-race3");
     const stale = document("apv-race3", "1.1.0");
     expect((await approve("apv-race3")).status).toBe(200);
     await publishVersion(env.DB, "apv-race3", stale, "service:pipeline");
     expect(await worker.default.serverPolicy("apv-race3")).toMatchObject({
-      lifecycle: "in_review",
+      lifecycle: "approved",
       approvedVersion: "1.0.0",
     });
+    const latest = (await (await call("GET", "/v0.1/servers/apv-race3/versions/latest", { as: RITA })).json()) as Json;
+    expect(latest._meta["dev.mcp-fleet/governance"]).toMatchObject({ versionInReview: "1.1.0" });
     const [last] = await listEvents(env.DB, "apv-race3");
     expect(last?.action).toBe("publish");
-    expect((await listEvents(env.DB, "apv-race3")).map((event) => event.detail.to)).toContain("in_review");
   });
 });
 

@@ -70,8 +70,12 @@ export function mayChangeLifecycle(
   approval?: { version: string; toolsDigest: string | null },
 ): Verdict {
   const from = server.lifecycle;
-  if (from === to) return deny(409, `${server.name} is already ${to}`);
-  const edge = TRANSITIONS[from][to];
+  // An approved server whose latest version is in review: approving that version replaces the
+  // approval (the approved version serves until then).
+  const newVersion =
+    from === "approved" && to === "approved" && approval !== undefined && approval.version !== server.approvedVersion;
+  if (from === to && !newVersion) return deny(409, `${server.name} is already ${to}`);
+  const edge = newVersion ? TRANSITIONS.in_review.approved : TRANSITIONS[from][to];
   if (!edge) {
     const targets = Object.keys(TRANSITIONS[from]);
     return deny(
@@ -85,6 +89,15 @@ export function mayChangeLifecycle(
     return deny(
       403,
       `moving ${server.name} from ${from} to ${to} is for: ${edge.map(describeRole(server)).join(", ")}`,
+    );
+  }
+  if (to === "approved" && roles.has("owner")) {
+    // Approving, or reinstating, is vouching for the server: never by the team that owns it,
+    // whatever other groups its members are in.
+    return deny(
+      403,
+      `${caller.name} is a member of ${server.team}, the team that owns ${server.name}: ` +
+        "its approval must come from a reviewer outside the owning team",
     );
   }
   if (to === "approved")
@@ -136,11 +149,13 @@ function mayApprove(
         .join(", ")}`,
     );
   }
-  const reviewers = [...new Set(counted.map((review) => review.reviewer))];
-  if (reviewers.length < DISTINCT_REVIEWERS) {
+  // People are counted by who they are at the IdP (Caller.subject), not by email or login: one
+  // person signed in under two emails is one reviewer.
+  const people = new Map(counted.map((review) => [review.reviewerSubject || review.reviewer, review.reviewer]));
+  if (people.size < DISTINCT_REVIEWERS) {
     return deny(
       409,
-      `${server.name} needs reviews by at least ${DISTINCT_REVIEWERS} different people before approval (so far only ${reviewers.join(", ")})`,
+      `${server.name} needs reviews by at least ${DISTINCT_REVIEWERS} different people before approval (so far only ${[...new Set(people.values())].join(", ")})`,
     );
   }
   return OK;
@@ -165,26 +180,44 @@ export interface AccessChange {
   environments?: string[];
 }
 
-export function maySetAccess(caller: Caller, env: RegistryEnv, server: ServerRow, change: AccessChange): Verdict {
+/**
+ * May `caller` set who may use `server`? `reviewed`: its latest version has reviews recorded (they
+ * looked at the access it has now).
+ */
+export function maySetAccess(
+  caller: Caller,
+  env: RegistryEnv,
+  server: ServerRow,
+  change: AccessChange,
+  reviewed: boolean,
+): Verdict {
   const roles = rolesOf(caller, env, server.team);
+  // A reviewer outside the owning team: a team member who is also a reviewer or an admin does
+  // not review, approve or widen the team's own server.
+  const outsideReviewer = roles.has("reviewer") && !roles.has("owner");
   const { environments } = change;
   const sameEnvironments =
     !environments ||
     (environments.length === server.environments.length && environments.every((e) => server.environments.includes(e)));
-  if (!sameEnvironments && !roles.has("reviewer")) {
+  if (!sameEnvironments && !outsideReviewer) {
     return deny(
       403,
-      `where ${server.name} may run is part of its approval: only ${env.REVIEWERS_GROUP} or ${env.ADMINS_GROUP} may change its environments`,
+      `where ${server.name} may run is part of its approval: only ${env.REVIEWERS_GROUP} or ${env.ADMINS_GROUP} outside ${server.team} (its owning team) may change its environments`,
     );
   }
-  // Past its draft, who may use a server is part of what reviewers looked at: owners may narrow
-  // it, but widening it is for reviewers.
+  // Once reviewers have looked (the server left its draft, or its version has reviews), who may
+  // use it is part of what they approved: owners may narrow it, widening is for reviewers
+  // outside the owning team.
   const widened = widening(server, change);
-  if (widened && server.lifecycle !== "draft" && roles.has("owner") && !roles.has("reviewer")) {
+  if (widened && roles.has("owner") && (server.lifecycle !== "draft" || reviewed)) {
+    const where =
+      server.lifecycle === "draft"
+        ? `whose version ${server.latestVersion} already has reviews (they approved the access it has; publish a new version to propose wider access)`
+        : `which is ${server.lifecycle.replace("_", " ")}`;
     return deny(
       403,
-      `${widened} widens who may use ${server.name}, which is ${server.lifecycle.replace("_", " ")}: ` +
-        `only ${env.REVIEWERS_GROUP} or ${env.ADMINS_GROUP} may widen it (owners may narrow it)`,
+      `${widened} widens who may use ${server.name}, ${where}: ` +
+        `only ${env.REVIEWERS_GROUP} or ${env.ADMINS_GROUP} outside ${server.team} may widen it (owners may narrow it)`,
     );
   }
   if (roles.has("owner") || roles.has("reviewer")) return OK;

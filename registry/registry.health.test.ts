@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { healthChecks } from "../shared/db/fleet.schema";
 import type { ServerJson } from "../shared/registry/registry.contract";
 import { type HealthCheckResult, runHealthChecks, scheduledHealth } from "./registry.health";
-import { db, getServerRow, listHealthChecks, publishVersion, setLifecycle } from "./registry.store";
+import { addReview, db, getServerRow, listHealthChecks, publishVersion, setLifecycle } from "./registry.store";
 import { testServerJson } from "./registry.testing";
 
 const targets = inject("healthTargets");
@@ -60,6 +60,9 @@ beforeAll(async () => {
   for (const [name, origin] of Object.entries(SERVERS)) {
     await publishVersion(env.DB, name, serverJson(name, origin), "test");
     await setLifecycle(env.DB, name, { from: "draft", to: "in_review" }, "test");
+    // A reviewer vetted its URL (registry.probe.test.ts: URLs nobody reviewed are not probed).
+    const review = { serverName: name, version: "1.0.0", kind: "security", state: "approved" } as const;
+    await addReview(env.DB, { ...review, notes: "", reviewer: "rita", at: new Date() }, "user:rita");
   }
   // An approved server is probed like one in review. Drafts (anyone in a group may publish one,
   // with any https URL), deprecated and retired servers are not probed at all.

@@ -1,8 +1,9 @@
 /**
  * Live status: every minute (root wrangler.toml `[triggers]`) the registry probes each server in
- * review or approved, at the remote of its latest version, and records the results. Drafts are
- * never probed: anyone in a group may publish one with any https URL, and the registry must not
- * become a scanner of whatever they name; deprecated and retired servers are out of service.
+ * review or approved, at a remote a reviewer vetted (listProbeTargets), and records the results.
+ * Drafts are never probed, nor URLs no reviewer has looked at: anyone in a group may publish a
+ * server with any https URL, and the registry must not become a scanner of whatever they name;
+ * deprecated and retired servers are out of service.
  * The Worker runs with `global_fetch_strictly_public`, so a probe goes out as a request from the
  * public Internet would (never straight to an origin behind this account's zones).
  *
@@ -17,8 +18,8 @@
  * history pruned to the newest `keep` per server. If that write fails, the results are logged
  * and the error is rethrown, so the scheduled run shows as failed.
  */
-import { and, eq, inArray } from "drizzle-orm";
-import { servers, serverVersions } from "../shared/db/fleet.schema";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { reviews, servers, serverVersions } from "../shared/db/fleet.schema";
 import { preferredRemote, type ServerJson } from "../shared/registry/registry.contract";
 import type { RegistryEnv } from "./registry.env";
 import { db } from "./registry.store";
@@ -96,12 +97,26 @@ export function scheduledHealth(
 /** The lifecycles whose servers are probed. */
 export const PROBED_LIFECYCLES = ["in_review", "approved"] as const;
 
-/** Servers in review or approved, with the remote of their latest version. */
+/**
+ * Servers in review or approved, each at a remote a reviewer vetted: its approved version's, or,
+ * for a server never approved, its latest version's once that version's current security review
+ * is approved. Owners alone can put any URL in review (draft → in_review is theirs, and so is
+ * publishing a new version): that URL is not probed until a reviewer has looked at it.
+ */
 export async function listProbeTargets(d1: D1Database): Promise<ProbeTarget[]> {
+  const securityApproved = sql`(SELECT ${reviews.state} FROM ${reviews}
+    WHERE ${reviews.serverName} = ${servers.name} AND ${reviews.version} = ${servers.latestVersion}
+      AND ${reviews.kind} = 'security'
+    ORDER BY ${reviews.at} DESC LIMIT 1) = 'approved'`;
+  const vettedVersion = sql`CASE WHEN ${servers.approvedVersion} IS NOT NULL THEN ${servers.approvedVersion}
+    WHEN ${securityApproved} THEN ${servers.latestVersion} END`;
   const rows = await db(d1)
     .select({ server: servers.name, document: serverVersions.document })
     .from(servers)
-    .innerJoin(serverVersions, and(eq(serverVersions.serverName, servers.name), eq(serverVersions.isLatest, true)))
+    .innerJoin(
+      serverVersions,
+      and(eq(serverVersions.serverName, servers.name), eq(serverVersions.version, vettedVersion)),
+    )
     .where(inArray(servers.lifecycle, [...PROBED_LIFECYCLES]))
     .orderBy(servers.name);
   return rows.map(({ server, document }) => ({ server, remote: preferredRemote(document as Partial<ServerJson>) }));

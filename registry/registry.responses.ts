@@ -10,7 +10,7 @@
  */
 import type { ReviewRow } from "../shared/db/fleet.schema";
 import { FLEET_META, OFFICIAL_META, PUBLISHER_META } from "../shared/registry/registry.contract";
-import type { ServerEntry } from "./registry.store";
+import { type ServerEntry, versionInReview } from "./registry.store";
 
 export type OfficialStatus = "active" | "deprecated" | "deleted";
 
@@ -90,6 +90,9 @@ export function toServerResponse(entry: ServerEntry, detail: boolean) {
         /** What the last approval covered; the server refuses to serve anything else. */
         approvedVersion: server.approvedVersion,
         approvedToolsDigest: server.approvedToolsDigest,
+        /** The newest version published, and the one waiting for reviewers (null when none is). */
+        latestVersion: server.latestVersion,
+        versionInReview: versionInReview(server),
         /** This version's tool inventory digest (shared/registry/tool.digest.ts). */
         toolsDigest: version.toolsDigest,
         environments: server.environments,

@@ -24,7 +24,7 @@ import {
 } from "../shared/db/fleet.schema";
 import type { ServerPolicy } from "../shared/registry/access";
 import { PUBLISHER_META, type ServerJson } from "../shared/registry/registry.contract";
-import { toolsDigest } from "../shared/registry/tool.digest";
+import { inventoryDigest, publishedInventory } from "../shared/registry/tool.digest";
 
 /** One version of one server with everything the registry knows about it. */
 export interface ServerEntry {
@@ -151,6 +151,29 @@ export async function getServerPolicy(d1: D1Database, name: string): Promise<Ser
   return row ? policyOf(row) : null;
 }
 
+/**
+ * The version reviewers approved (what domain servers serve and agents may read), else the
+ * latest; undefined when there is no such server.
+ */
+export async function getServedEntry(d1: D1Database, name: string): Promise<ServerEntry | undefined> {
+  const server = await getServerRow(d1, name);
+  if (!server) return undefined;
+  return (
+    (server.approvedVersion ? await getServerEntry(d1, name, server.approvedVersion) : undefined) ??
+    getServerEntry(d1, name, "latest")
+  );
+}
+
+/**
+ * The version waiting for reviewers: the latest of a server in review, or of an approved server
+ * whose latest is not the approved one; null otherwise.
+ */
+export function versionInReview(server: ServerRow): string | null {
+  if (server.lifecycle === "in_review") return server.latestVersion;
+  if (server.lifecycle === "approved" && server.latestVersion !== server.approvedVersion) return server.latestVersion;
+  return null;
+}
+
 /** A server row's governance, as the access evaluation reads it. */
 export function policyOf(server: ServerRow): ServerPolicy {
   return {
@@ -237,25 +260,9 @@ export async function publishVersion(
     );
     if (isLatest) {
       // An approval covers the version that was reviewed: a new latest version of an approved
-      // server goes back to review (and its sessions close) until reviewers approve it. Decided
-      // in SQL, not from the read above, so an approval landing meanwhile is caught too.
+      // server is in review (servers.latestVersion differs from approvedVersion) while the
+      // approved version, and only it, keeps serving, until reviewers approve the new one.
       statements.push(
-        orm
-          .update(servers)
-          .set({ lifecycle: "in_review", lifecycleChangedAt: now })
-          .where(and(eq(servers.name, shortName), eq(servers.lifecycle, "approved"))),
-        eventIfChanged(
-          orm,
-          shortName,
-          actor,
-          "lifecycle",
-          {
-            from: "approved",
-            to: "in_review",
-            note: `version ${document.version} was published: it needs its own reviews before approval`,
-          },
-          now,
-        ),
         orm
           .update(serverVersions)
           .set({ isLatest: false, updatedAt: now })
@@ -289,7 +296,7 @@ export async function publishVersion(
       document,
       status: "active",
       isLatest,
-      toolsDigest: await toolsDigest(meta.tools),
+      toolsDigest: await inventoryDigest(publishedInventory(document)),
       publishedBy: actor,
       publishedAt: now,
       updatedAt: now,
@@ -385,11 +392,20 @@ export async function setLifecycle(
 
 export async function addReview(
   d1: D1Database,
-  review: Omit<ReviewRow, "id" | "reviewerGroups"> & { reviewerGroups?: string[] },
+  review: Omit<ReviewRow, "id" | "reviewerGroups" | "reviewerSubject"> & {
+    reviewerGroups?: string[];
+    /** Caller.subject; defaults to the reviewer (tests that record reviews directly). */
+    reviewerSubject?: string;
+  },
   actor: string,
 ): Promise<ReviewRow> {
   const orm = db(d1);
-  const row: ReviewRow = { ...review, reviewerGroups: review.reviewerGroups ?? [], id: crypto.randomUUID() };
+  const row: ReviewRow = {
+    ...review,
+    reviewerGroups: review.reviewerGroups ?? [],
+    reviewerSubject: review.reviewerSubject ?? review.reviewer,
+    id: crypto.randomUUID(),
+  };
   await orm.batch([
     orm.insert(reviews).values(row),
     orm.update(servers).set({ updatedAt: review.at }).where(eq(servers.name, review.serverName)),

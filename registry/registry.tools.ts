@@ -168,7 +168,7 @@ export const checkAccessTool = defineTool({
     const { db, environment, namespace } = ctx.upstream;
     const name = shortName(asked, { REGISTRY_NAMESPACE: namespace });
     // This session's token is for the registry: the domain server's scopes are listed, not evaluated.
-    const { answer, decision, latest } = await answerAccess(db, ctx.caller, {
+    const { answer, decision, served } = await answerAccess(db, ctx.caller, {
       server: name ?? asked,
       known: name !== undefined,
       tool,
@@ -192,8 +192,8 @@ export const checkAccessTool = defineTool({
     }
     // A draft's support channel is its publisher's unreviewed text: not passed on.
     const help =
-      latest && latest.server.lifecycle !== "draft"
-        ? ` To ask for access: ${latest.server.supportChannel} (team ${latest.server.team}).`
+      served && served.server.lifecycle !== "draft"
+        ? ` To ask for access: ${served.server.supportChannel} (team ${served.server.team}).`
         : "";
     return {
       text: `Denied (${decision.code}): ${who} may not use ${target} in ${environment}: ${decision.reason}.${help}`,

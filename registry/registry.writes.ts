@@ -177,6 +177,7 @@ export function registerWriteRoutes(): void {
           state: input.state,
           notes: input.notes,
           reviewer: caller.principal,
+          reviewerSubject: caller.subject,
           reviewerGroups: caller.groups,
           at: new Date(),
         },
@@ -210,7 +211,9 @@ export function registerWriteRoutes(): void {
       if (server instanceof Response) return server;
       const { name } = server;
       const change = c.req.valid("json");
-      const verdict = maySetAccess(caller, c.env, server, change);
+      const latest = await getServerEntry(c.env.DB, name, "latest");
+      const reviewed = Object.values(latest?.reviews ?? {}).some((review) => review !== null);
+      const verdict = maySetAccess(caller, c.env, server, change, reviewed);
       if (!verdict.ok) return refused(c, verdict);
       await setAccess(c.env.DB, name, change, actorOf(caller));
       const entry = await getServerEntry(c.env.DB, name, "latest");

@@ -118,7 +118,13 @@ export const reviews = sqliteTable(
     version: text("version").notNull(),
     kind: text("kind", { enum: REVIEW_KINDS }).notNull(),
     state: text("state", { enum: REVIEW_STATES }).notNull(),
+    /** The reviewer's identity of record (Caller.principal), for people to read. */
     reviewer: text("reviewer").notNull(),
+    /**
+     * Who the reviewer is at the IdP (Caller.subject, `<issuer>#<subject>`), whatever their email
+     * becomes: "two different people" counts these, never emails or logins.
+     */
+    reviewerSubject: text("reviewer_subject").notNull().default(""),
     /**
      * The reviewer's business groups when the review was recorded: approval checks that no
      * review counted came from the owning team, even if the team changed since.

@@ -14,6 +14,7 @@ import {
   serverJsonSchema,
   type ToolManifest,
 } from "./registry.contract";
+import type { Inventory } from "./tool.digest";
 
 /** Where every domain Worker serves its publish document (public, no token). */
 export const PUBLISH_DOCUMENT_PATH = "/.well-known/mcp-fleet/server.json";
@@ -54,6 +55,8 @@ export function publishDocument(spec: ServerSpec<unknown>, context: PublishConte
     environments: [context.environment],
     allowedGroups: [...(spec.access.groups ?? [])],
     allowedServices: serviceRule(spec.access.services),
+    ...(spec.instructions ? { instructions: spec.instructions } : {}),
+    ...(spec.access.scopes ? { scopes: [...spec.access.scopes] } : {}),
     tools: spec.tools.map(toolManifest),
   };
   const document: ServerJson = {
@@ -80,6 +83,7 @@ export function toolManifest(tool: Tool<unknown>): ToolManifest {
   const { groups, scopes, services } = tool.access;
   return {
     name: tool.name,
+    ...(tool.title ? { title: tool.title } : {}),
     description: tool.description,
     annotations: { ...tool.annotations },
     access: {
@@ -95,4 +99,13 @@ export function toolManifest(tool: Tool<unknown>): ToolManifest {
 
 function serviceRule(rule: boolean | readonly string[] | undefined): boolean | string[] {
   return typeof rule === "object" ? [...rule] : (rule ?? false);
+}
+
+/** The inventory of a running server, from its own declaration (what agents are shown; tool.digest.ts). */
+export function runningInventory(
+  spec: Pick<ServerSpec<unknown>, "title" | "description" | "instructions" | "access" | "tools">,
+): Inventory {
+  const { title, description, instructions } = spec;
+  const scopes = spec.access.scopes && [...spec.access.scopes];
+  return { server: { title, description, instructions, scopes }, tools: spec.tools.map(toolManifest) };
 }

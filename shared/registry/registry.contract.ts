@@ -46,6 +46,8 @@ export const serviceRuleSchema = z.union([z.boolean(), z.array(serviceName).max(
 export const toolManifestSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a snake_case tool name"),
+    /** The tool's display title (tools/list `title`), when it declares one. */
+    title: z.string().min(1).max(200).optional(),
     description: z.string().min(1).max(2000),
     annotations: z.record(z.string(), z.unknown()),
     access: z
@@ -76,6 +78,10 @@ export const publisherMetaSchema = z
     /** Proposed on first publish; afterwards the registry's value governs (see PUT .../access). */
     allowedGroups: z.array(groupName).max(100).optional(),
     allowedServices: serviceRuleSchema.optional(),
+    /** What the server tells the model at initialize (its `instructions`); reviewed like its tools. */
+    instructions: z.string().min(1).max(8000).optional(),
+    /** Scopes the server declares a token needs to use it at all (its code enforces them). */
+    scopes: z.array(scopeName).max(50).optional(),
     tools: z.array(toolManifestSchema).max(200),
   })
   .strict();

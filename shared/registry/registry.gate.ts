@@ -11,12 +11,15 @@
 import type { Caller } from "../auth/caller";
 import type { KitEnv, ServerSpec } from "../mcp/server.definition";
 import { checkLifecycle, checkServerPolicy, type ServerPolicy } from "./access";
-import { DEFAULT_ENVIRONMENT, toolManifest } from "./publish.document";
+import { DEFAULT_ENVIRONMENT, runningInventory } from "./publish.document";
 import { cacheMsFrom, RegistryUnreachableError, ServerPolicyCache } from "./registry.client";
-import { shortDigest, toolsDigest } from "./tool.digest";
+import { inventoryDigest, shortDigest } from "./tool.digest";
 
 /** What the gate needs to know about the code that is running: the server's own declaration. */
-export type RunningServer = Pick<ServerSpec<unknown>, "name" | "version" | "tools">;
+export type RunningServer = Pick<
+  ServerSpec<unknown>,
+  "name" | "version" | "title" | "description" | "instructions" | "access" | "tools"
+>;
 
 export type RegistryGateDecision =
   | { allowed: true }
@@ -56,7 +59,7 @@ export function registryGate(running: RunningServer, cache = new ServerPolicyCac
     const environment = env.FLEET_ENV || DEFAULT_ENVIRONMENT;
     const lifecycle = checkLifecycle(policy, environment);
     if (lifecycle.allowed) {
-      runningDigest ??= toolsDigest(running.tools.map(toolManifest));
+      runningDigest ??= inventoryDigest(runningInventory(running));
       const mismatch = inventoryMismatch(running, await runningDigest, policy);
       if (mismatch) {
         console.error(`${serverName}: ${mismatch}`);

@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { describe, expect, inject, it } from "vitest";
 import { runRegistryCron } from "../../local/fleet.ts";
 import { PUBLISHER_META, type ServerJson } from "../../shared/registry/registry.contract";
-import { toolsDigest } from "../../shared/registry/tool.digest";
+import { inventoryDigest, publishedInventory } from "../../shared/registry/tool.digest";
 import { fleetServer } from "./fleet";
 import { bearer, postInitialize, userToken } from "./identities";
 
@@ -85,7 +85,7 @@ describe("the registry in the running fleet", () => {
     );
     // Approved at the version and tool inventory Presto runs (its own publish document).
     expect(governance.approvedVersion).toBe(published.version);
-    expect(governance.approvedToolsDigest).toBe(await toolsDigest(published._meta[PUBLISHER_META].tools));
+    expect(governance.approvedToolsDigest).toBe(await inventoryDigest(publishedInventory(published)));
     const kill = governance.tools.find((tool) => tool.name === "presto_kill_query");
     expect(kill).toMatchObject({
       needsApproval: true,

@@ -25,7 +25,15 @@ export function bearer(spec: string, options: { audience?: string; expiresIn?: n
   const scope = attrs.has("scopes") ? list("scopes", /[\s,]+/) : ["echo:read", "presto:read"];
   const props = name.startsWith("service:")
     ? { kind: "service", name: name.slice("service:".length) }
-    : { kind: "user", sub: attrs.get("sub") ?? `user-${name}`, username: name, groups: list("groups", /,/) };
+    : {
+        kind: "user",
+        sub: attrs.get("sub") ?? `user-${name}`,
+        username: name,
+        groups: list("groups", /,/),
+        // The identity of record and the IdP, as the auth Worker derives them (absent: the subject alone).
+        ...(attrs.has("principal") ? { principal: attrs.get("principal") } : {}),
+        ...(attrs.has("iss") ? { iss: attrs.get("iss") } : {}),
+      };
   const claims = {
     props,
     scope,

@@ -9,7 +9,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { PUBLISH_DOCUMENT_PATH } from "../../shared/registry/publish.document";
 import { PUBLISHER_META, serverJsonSchema } from "../../shared/registry/registry.contract";
-import { toolsDigest } from "../../shared/registry/tool.digest";
+import { inventoryDigest, publishedInventory } from "../../shared/registry/tool.digest";
 
 const worker = exports as unknown as { default: Fetcher };
 const response = await worker.default.fetch(new Request(`http://localhost${PUBLISH_DOCUMENT_PATH}`));
@@ -17,7 +17,7 @@ if (response.ok) {
   const document = serverJsonSchema.parse(await response.json());
   const name = document.name.slice(document.name.indexOf("/") + 1);
   const published = document._meta[PUBLISHER_META];
-  const digest = await toolsDigest(published.tools);
+  const digest = await inventoryDigest(publishedInventory(document));
   await env.REGISTRY.approvePublished(name, document.version, digest, {
     environments: published.environments,
     allowedGroups: published.allowedGroups ?? [],

@@ -7,8 +7,8 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ServerPolicy } from "../../shared/registry/access";
-import { toolManifest } from "../../shared/registry/publish.document";
-import { toolsDigest } from "../../shared/registry/tool.digest";
+import { runningInventory } from "../../shared/registry/publish.document";
+import { inventoryDigest } from "../../shared/registry/tool.digest";
 import { echoServer } from "../fixtures/echo/echo.app";
 import { ALICE, BOT, bearer, CAROL, connect, initializeMessage, postRpc, workerFetch } from "./mcp-client";
 
@@ -57,7 +57,7 @@ describe("the registry gate", () => {
 
   it("knows the approval by the running server's own version and tools digest", async () => {
     expect(APPROVED.approvedVersion).toBe(echoServer.spec.version);
-    expect(APPROVED.toolsDigest).toBe(await toolsDigest(echoServer.spec.tools.map(toolManifest)));
+    expect(APPROVED.toolsDigest).toBe(await inventoryDigest(runningInventory(echoServer.spec)));
   });
 
   it.each([

@@ -1,0 +1,147 @@
+import { describe, expect, inject, it } from "vitest";
+import { connect, textOf } from "../../test/workers/mcp-client";
+import { call, type Result } from "./spark.testing";
+
+const upstream = inject("upstreamUrl");
+const WRITER = "alice; groups=data-eng; scopes=spark:read spark:write";
+const OTHER = "erik; groups=data-eng; scopes=spark:read spark:write";
+const APPROVE = { action: "accept" as const, content: { approve: true } };
+const SUBMISSION = {
+  file: "hdfs:///jobs/rollup.jar",
+  className: "com.example.Rollup",
+  args: ["--day", "2026-12-01"],
+  executorMemory: "8g",
+  conf: { "spark.sql.shuffle.partitions": "400" },
+};
+
+async function livyStats() {
+  const stats = (await (await fetch(`${upstream}/_local/stats`)).json()) as {
+    livy: { submitted: { id: number; request: Record<string, unknown> }[]; deleted: number[] };
+  };
+  return stats.livy;
+}
+
+async function callAs(
+  user: string,
+  onElicit: ((message: string) => { action: "accept" | "decline"; content?: { approve: boolean } }) | undefined,
+  name: string,
+  args: Record<string, unknown>,
+) {
+  const { client } = await connect({ user, ...(onElicit ? { onElicit } : {}) });
+  const result = (await client.callTool({ name, arguments: args })) as Result;
+  await client.close();
+  return result;
+}
+
+async function submitted(user = WRITER, submission: Record<string, unknown> = SUBMISSION): Promise<number> {
+  const result = await callAs(user, () => APPROVE, "spark_submit_batch", submission);
+  expect(result.isError, textOf(result)).toBeFalsy();
+  return result.structuredContent?.id as number;
+}
+
+describe("Livy batches", () => {
+  it("submits only what the human approved, exactly once, as the caller", async () => {
+    const before = (await livyStats()).submitted.length;
+    const declined = await callAs(WRITER, () => ({ action: "decline" }), "spark_submit_batch", SUBMISSION);
+    expect(declined._meta?.["fleet/errorClass"]).toBe("not_approved");
+    expect((await livyStats()).submitted.length).toBe(before);
+
+    const asked: string[] = [];
+    const result = await callAs(
+      WRITER,
+      (message) => {
+        asked.push(message);
+        return APPROVE;
+      },
+      "spark_submit_batch",
+      SUBMISSION,
+    );
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect(asked).toEqual([
+      `Submit this Spark batch to Livy, to run as you (proxyUser: your principal)?\n${JSON.stringify(
+        {
+          file: SUBMISSION.file,
+          className: SUBMISSION.className,
+          args: SUBMISSION.args,
+          executorMemory: "8g",
+          conf: SUBMISSION.conf,
+        },
+        null,
+        2,
+      )}`,
+    ]);
+    const after = await livyStats();
+    expect(after.submitted.length).toBe(before + 1);
+    expect(after.submitted.at(-1)?.request).toEqual({ ...SUBMISSION, proxyUser: "user-alice" });
+    expect(textOf(result)).toMatch(/^Submitted batch \d+ \(starting\)/);
+  });
+
+  it("follows a batch until it ends, with progress, and shows its log", async () => {
+    const id = await submitted();
+    const { client } = await connect({ user: "service:etl-bot; scopes=spark:read" });
+    const progress: string[] = [];
+    const result = (await client.callTool(
+      { name: "spark_batches", arguments: { batchId: id, waitSeconds: 20 } },
+      undefined,
+      {
+        onprogress: (p) => void progress.push(p.message ?? ""),
+      },
+    )) as Result;
+    expect(result.structuredContent).toMatchObject({ id, state: "success", ended: true });
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0]).toMatch(new RegExp(`^batch ${id} is (starting|running)$`));
+    expect(textOf(result)).toContain("(state: FINISHED)");
+    const list = (await client.callTool({ name: "spark_batches", arguments: {} })) as Result;
+    expect(textOf(list)).toMatch(new RegExp(`\\n${id}\\tsuccess\\t-\\tuser-alice\\tapplication_`));
+    await client.close();
+  });
+
+  it("kills the caller's own running batch, refuses another's, and leaves an ended one alone", async () => {
+    const id = await submitted();
+    const other = await callAs(OTHER, () => APPROVE, "spark_kill_batch", { batchId: id });
+    expect(other._meta?.["fleet/errorClass"]).toBe("denied");
+    expect(textOf(other)).toBe(`Access denied: batch ${id} runs as user-alice; only whoever submitted it may kill it`);
+    const killed = await callAs(WRITER, () => APPROVE, "spark_kill_batch", { batchId: id });
+    expect(textOf(killed)).toMatch(new RegExp(`^Killed batch ${id} \\(was (starting|running); Livy: deleted\\)\\.$`));
+    expect((await livyStats()).deleted).toContain(id);
+    const gone = await call("alice; groups=data-eng; scopes=spark:read", "spark_batches", { batchId: id });
+    expect(textOf(gone)).toBe(`Livy refused the request (HTTP 404): {\n  "msg": "Session '${id}' not found."\n}`);
+
+    const ended = await submitted();
+    await call("alice; groups=data-eng; scopes=spark:read", "spark_batches", {
+      batchId: ended,
+      waitSeconds: 20,
+      logLines: 0,
+    });
+    const late = await callAs(WRITER, () => APPROVE, "spark_kill_batch", { batchId: ended });
+    expect(textOf(late)).toBe(`Batch ${ended} already ended (success); nothing to kill.`);
+    expect((await livyStats()).deleted).not.toContain(ended);
+  });
+
+  it("refuses settings that would change who a batch runs as, after approval and before Livy", async () => {
+    const before = (await livyStats()).submitted.length;
+    const result = await callAs(WRITER, () => APPROVE, "spark_submit_batch", {
+      file: "hdfs:///jobs/x.jar",
+      conf: { "spark.kerberos.keytab": "/etc/x" },
+    });
+    expect(textOf(result)).toBe('Invalid argument "conf": spark.kerberos.keytab may not be set through this server');
+    expect((await livyStats()).submitted.length).toBe(before);
+    const bad = await callAs(WRITER, () => APPROVE, "spark_submit_batch", {
+      file: "hdfs:///x.jar",
+      executorMemory: "lots",
+    });
+    expect(textOf(bad)).toContain('"executorMemory": must be a JVM memory size such as 4g or 512m');
+  });
+
+  it("never lets a service, or a token without spark:write, submit or kill", async () => {
+    const before = (await livyStats()).submitted.length;
+    const bot = await call("service:etl-bot; scopes=spark:read spark:write", "spark_submit_batch", SUBMISSION);
+    expect(bot._meta?.["fleet/errorClass"]).toBe("denied");
+    const { client } = await connect({ user: "alice; groups=data-eng; scopes=spark:read", onElicit: () => APPROVE });
+    await expect(client.callTool({ name: "spark_kill_batch", arguments: { batchId: 0 } })).rejects.toThrow(
+      /insufficient_scope/,
+    );
+    await client.close();
+    expect((await livyStats()).submitted.length).toBe(before);
+  });
+});
