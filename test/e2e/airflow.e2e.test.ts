@@ -115,6 +115,32 @@ describe("Airflow server end to end", () => {
     expect((await airflowApi("/dags/etl_orders/dagRuns/manual__spare_decline")).state).toBe("failed");
   });
 
+  it("answers a human-in-the-loop task with the human's choice from the form", async () => {
+    const pending = (await airflowApi("/dags/ads_daily_report/dagRuns/~/hitlDetails?response_received=false"))
+      .hitl_details as { task_instance: { dag_run_id: string } }[];
+    const runId = pending[0]?.task_instance.dag_run_id as string;
+    const client = new Client({ name: "e2e", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } } });
+    let options: unknown;
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      const schema = (request.params as { requestedSchema?: { properties: { choice: { enum: string[] } } } })
+        .requestedSchema;
+      options = schema?.properties.choice.enum;
+      return { action: "accept", content: { choice: "Hold", approve: true } };
+    });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${server}/mcp`), { requestInit: { headers: writer } }),
+    );
+    clients.push(client);
+    const result = await client.callTool({
+      name: "airflow_answer_hitl",
+      arguments: { dag_id: "ads_daily_report", run_id: runId, task_id: "approve_report" },
+    });
+    expect(options).toEqual(["Publish", "Hold"]);
+    expect(textOf(result)).toContain(`Answered approve_report of ${runId}: Hold.`);
+    const path = `/dags/ads_daily_report/dagRuns/${encodeURIComponent(runId)}/taskInstances/approve_report/-1/hitlDetails`;
+    expect(await airflowApi(path)).toMatchObject({ response_received: true, chosen_options: ["Hold"] });
+  });
+
   it("a service identity (read scopes only) is refused a write, and nothing is triggered", async () => {
     const before = await runsOf("quick_check");
     const bot = bearer(await botToken(server, "airflow:read"));

@@ -137,8 +137,9 @@ export class AirflowClient {
     return this.#get("/importErrors", { limit }, signal);
   }
 
-  dagWarnings(limit: number, signal?: AbortSignal): Promise<Collection<"dag_warnings", DagWarning>> {
-    return this.#get("/dagWarnings", { limit }, signal);
+  /** DAG warnings, of one DAG or all. */
+  dagWarnings(limit: number, dagId?: string, signal?: AbortSignal): Promise<Collection<"dag_warnings", DagWarning>> {
+    return this.#get("/dagWarnings", { limit, dag_id: dagId }, signal);
   }
 
   hitlDetails(

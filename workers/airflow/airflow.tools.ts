@@ -131,10 +131,10 @@ export const exploreDag = defineTool({
       airflow.dag(dag_id, ctx.signal),
       airflow.tasks(dag_id, ctx.signal),
       runs > 0 ? airflow.listRuns(dag_id, { limit: runs, order_by: "-run_after" }, ctx.signal) : undefined,
-      airflow.dagWarnings(100, ctx.signal),
+      airflow.dagWarnings(100, dag_id, ctx.signal),
       source_chars > 0 ? airflow.source(dag_id, ctx.signal) : undefined,
     ]);
-    const dagWarnings = warnings.dag_warnings.filter((w) => w.dag_id === dag_id);
+    const dagWarnings = warnings.dag_warnings;
     const lines = [
       `DAG ${dag.dag_id}${dag.is_paused ? " (PAUSED)" : ""}: ${dag.description ?? "no description"}`,
       `schedule ${dag.timetable_summary ?? "-"}; owners ${dag.owners.join(", ") || "-"}; tags ${dag.tags.map((t) => t.name).join(", ") || "-"}; file ${dag.fileloc}; parsed ${shortTime(dag.last_parsed_time)}${dag.has_import_errors ? "; HAS IMPORT ERRORS" : ""}`,
@@ -281,7 +281,7 @@ export const systemHealth = defineTool({
     const [health, imports, warnings, failed] = await Promise.all([
       airflow.health(ctx.signal),
       airflow.importErrors(limit, ctx.signal),
-      airflow.dagWarnings(limit, ctx.signal),
+      airflow.dagWarnings(limit, undefined, ctx.signal),
       airflow.listRuns("~", { state: ["failed"], limit, order_by: "-run_after" }, ctx.signal),
     ]);
     const components = Object.entries(health).map(([name, value]) => {
