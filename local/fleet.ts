@@ -232,6 +232,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           vars: {
             PUBLIC_URL: origin(server.port),
             AUTH_ISSUER: authUrl,
+            // High-risk approvals are given on the registry's page.
+            REGISTRY_URL: registryUrl,
             ALLOWED_HOSTS: "localhost,127.0.0.1",
             FLEET_ENV: "local",
             ...(upstream ? { [upstream.env]: upstream.url } : {}),

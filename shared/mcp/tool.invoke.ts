@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { type ApprovalOutcome, askUrlApproval, usesUrlApproval } from "../approval/approval.elicit";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision } from "../db/fleet.schema";
@@ -94,13 +95,29 @@ async function runChecked<Upstreams>(
   const args = parsed.data as Record<string, unknown>;
   if (tool.approval) {
     const action = tool.approval(args);
-    const decision = await askApproval(action, request, approvalTimeoutMs(runtime.env));
+    const timeoutMs = approvalTimeoutMs(runtime.env);
+    // High-risk tools, and clients that open links but answer no forms: the registry page decides,
+    // bound to the digest of the validated arguments (what the page shows and the handler gets).
+    const onPage = usesUrlApproval(tool.approvalRisk ?? "normal", request.server);
+    const decision = onPage
+      ? await askUrlApproval(
+          { ...approvalSubject(runtime, tool, request, args), action },
+          {
+            server: request.server,
+            requestId: request.requestId,
+            signal: request.signal,
+            registryUrl: runtime.env.REGISTRY_URL as string | undefined,
+            db: runtime.env.DB as D1Database,
+          },
+          timeoutMs,
+        )
+      : await askApproval(action, request, timeoutMs);
     runtime.auditApproval({
       caller: request.caller,
       toolName: tool.name,
-      argsDigest,
+      argsDigest: onPage ? digestArguments(args) : argsDigest,
       decision: decision.decision,
-      action,
+      action: decision.approvalId ? `${action} [approval ${decision.approvalId}]` : action,
     });
     if (decision.decision !== "approved") throw new NotApprovedError(decision.message);
   }
@@ -108,9 +125,22 @@ async function runChecked<Upstreams>(
   return toCallToolResult(output);
 }
 
-type ApprovalOutcome =
-  | { decision: "approved" }
-  | { decision: Exclude<ApprovalAnswer["decision"], "approved">; message: string };
+/** What the registry-page approval binds to: who calls, where, which tool, with what (validated) arguments. */
+function approvalSubject<Upstreams>(
+  runtime: InvocationRuntime<Upstreams>,
+  tool: Tool<Upstreams>,
+  request: CallRequest,
+  args: Record<string, unknown>,
+) {
+  return {
+    caller: request.caller,
+    serverName: runtime.serverName,
+    toolName: tool.name,
+    sessionId: runtime.sessionId,
+    arguments: args,
+    argsDigest: digestArguments(args),
+  };
+}
 
 /**
  * Puts the exact action to the human through MCP elicitation; anything but an explicit yes

@@ -41,10 +41,15 @@ export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
   /**
    * Dangerous tools: the exact action put to the human for approval (MCP elicitation) before
    * the handler runs. No approval, no action; services can never call such a tool.
+   * `{ risk: "high", action }`: the human decides on the registry's page, signed in as
+   * themselves (URL-mode elicitation; docs/approvals.md), never by whatever the client answers.
    */
-  approval?: (args: z.output<z.ZodObject<Shape>>) => string;
+  approval?: ApprovalSpec<z.output<z.ZodObject<Shape>>>;
   run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
+
+/** A tool's approval: its preview of the action, or that and the owner's risk declaration. */
+export type ApprovalSpec<Args> = ((args: Args) => string) | { risk: "high"; action: (args: Args) => string };
 
 /** A tool as the kit holds it: the spec plus the derived strict schema. */
 export interface Tool<Upstreams = unknown> {
@@ -58,6 +63,8 @@ export interface Tool<Upstreams = unknown> {
   minutesSaved: number;
   needsApproval: boolean;
   approval: ((args: Record<string, unknown>) => string) | undefined;
+  /** "high": approved on the registry page only (see ToolSpec.approval). */
+  approvalRisk: "normal" | "high" | undefined;
   run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -81,7 +88,8 @@ export function toolsFor<Upstreams>() {
       access: spec.access,
       minutesSaved: spec.minutesSaved,
       needsApproval: spec.approval !== undefined,
-      approval: spec.approval as Tool["approval"],
+      approval: (typeof spec.approval === "object" ? spec.approval.action : spec.approval) as Tool["approval"],
+      approvalRisk: spec.approval === undefined ? undefined : typeof spec.approval === "object" ? "high" : "normal",
       run: spec.run as Tool<Upstreams>["run"],
     };
   };
