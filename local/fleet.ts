@@ -42,6 +42,8 @@ export interface FleetOptions {
   logDir?: string;
   /** How long domain servers cache the registry's answer (the kit's default: 30 s). */
   registryCacheMs?: number;
+  /** More variables for every domain server (tests: e.g. a short APPROVAL_TIMEOUT_MS). */
+  serverVars?: Record<string, string>;
   manifest?: FleetManifest;
 }
 
@@ -238,6 +240,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
             FLEET_ENV: "local",
             ...(upstream ? { [upstream.env]: upstream.url } : {}),
             ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
+            ...options.serverVars,
           },
         };
       }),
