@@ -46,7 +46,15 @@ export interface ElicitationChannel {
   /** The registry's public origin (REGISTRY_URL). */
   registryUrl: string | undefined;
   db: D1Database;
+  /**
+   * Tells the client the call is waiting for the human (a progress notification when it asked for
+   * progress): sent when the wait begins and every WAIT_NOTICE_MS, so a client's request timeout
+   * that resets on progress does not end the call before the approval's own expiry.
+   */
+  waiting?: (message: string) => Promise<void>;
 }
+
+const WAIT_NOTICE_MS = 10_000;
 
 /**
  * Asks for approval on the registry page through URL-mode elicitation and waits for it, bounded by
@@ -111,10 +119,14 @@ export async function askUrlApproval(
     const decision = answer.action === "cancel" ? "cancelled" : "declined";
     return { decision, approvalId, message: `Not approved (the approval link was ${answer.action}d); ${nothingDone}` };
   }
+  const notice = `Waiting for your decision on the registry page: ${request.url}`;
+  const sendNotice = () => channel.waiting?.(notice).catch(() => {});
+  void sendNotice();
+  const notices = setInterval(sendNotice, WAIT_NOTICE_MS);
   const decision = await awaitApprovalDecision(channel.db, request.id, {
     expiresAt: request.expiresAt,
     signal: channel.signal,
-  });
+  }).finally(() => clearInterval(notices));
   await notifyComplete(channel, request.id);
   switch (decision) {
     case "approved":

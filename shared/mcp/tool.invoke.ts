@@ -108,6 +108,7 @@ async function runChecked<Upstreams>(
             signal: request.signal,
             registryUrl: runtime.env.REGISTRY_URL as string | undefined,
             db: runtime.env.DB as D1Database,
+            waiting: (message) => contextFor(runtime, tool, request).progress(0, undefined, message),
           },
           timeoutMs,
         )

@@ -7,9 +7,12 @@
  * the expiry; a client with neither elicitation mode → refused. The audit trail (D1) shows each.
  */
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators' innerText(), not DOM nodes
-import { readdirSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -17,7 +20,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ElicitationCompleteNotificationSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { PASSWORDS } from "../../local/oauth.client.ts";
+import { approveInBrowser, PASSWORDS } from "../../local/oauth.client.ts";
 import { launchChromium } from "./chromium.ts";
 import { fleetServer } from "./fleet.ts";
 import { bearer, userToken } from "./identities.ts";
@@ -256,6 +259,55 @@ describe("a high-risk tool approved on the registry page", () => {
       timeout: 15_000,
       interval: 500,
     });
+  });
+
+  it("works from the fleet CLI: it prints the link, waits, and prints the result once approved", async () => {
+    const home = mkdtempSync(join(tmpdir(), "fleet-cli-approval-"));
+    try {
+      const cli = fileURLToPath(new URL("../../registry/cli/fleet.ts", import.meta.url));
+      const child = spawn(process.execPath, [cli, "call", "echo", "echo_forget"], {
+        env: { ...process.env, FLEET_REGISTRY_URL: registry, XDG_CONFIG_HOME: home, CI: "true" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      const signIns = new Set<string>();
+      const browsing: Promise<unknown>[] = [];
+      let approvalLink: Promise<void> | undefined;
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // Sign-ins (registry, then echo with echo:write): the scripted consent and IdP sign-in.
+        for (const [, url] of stderr.matchAll(/^\s+(http\S+\/authorize\?\S+)$/gm)) {
+          if (!url || signIns.has(url)) continue;
+          signIns.add(url);
+          const redirectUri = new URL(url).searchParams.get("redirect_uri") ?? "";
+          browsing.push(approveInBrowser(url, { username: "alice" }, { redirectUri }).then((back) => fetch(back)));
+        }
+        const link = new RegExp(`^\\s+(${registry}/approvals/[A-Za-z0-9_-]{43})$`, "m").exec(stderr)?.[1];
+        if (link && !approvalLink) {
+          approvalLink = (async () => {
+            const page = await asAlice(link);
+            await page.getByRole("button", { name: "Approve", exact: true }).click();
+            await page.locator("[data-field=status]", { hasText: /^Approved/ }).waitFor();
+          })();
+        }
+      });
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.on("error", reject);
+        child.on("close", resolve);
+      });
+      await Promise.all([...browsing, approvalLink]);
+      expect(code, `stderr:\n${stderr}`).toBe(0);
+      expect(stderr).toContain(`The server asks for your decision on a web page:\n  Approve or reject`);
+      expect(stderr).toContain("Waiting for your decision…");
+      expect(stderr).toContain("The decision is in; the call goes on.");
+      expect(stdout).toMatch(/^Forgot \d+ messages?\.$/m);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it("refuses a client with neither form nor URL elicitation, saying why", async () => {
