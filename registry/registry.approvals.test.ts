@@ -9,9 +9,10 @@ import { env } from "cloudflare:test";
 import { desc, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { consumeApproval, createApproval, getApproval } from "../shared/approval/approval.store";
+import { consumeApproval, createApproval, getApproval, SWEEP_GRACE_MS } from "../shared/approval/approval.store";
 import { auditEvents } from "../shared/db/fleet.schema";
 import { digestArguments } from "../shared/mcp/tool.invoke";
+import { sweepApprovals } from "./registry.approvals";
 import { pageApp } from "./registry.page";
 
 const ORIGIN = "http://localhost";
@@ -231,5 +232,25 @@ describe("the approval page", () => {
     const theirs = await pageApp.request(`${ORIGIN}/approvals`, { headers: { cookie: sessionCookie(MALLORY) } }, env);
     expect(await theirs.text()).not.toContain(open.id);
     expect((await pageApp.request(`${ORIGIN}/approvals`, {}, env)).status).toBe(401);
+  });
+});
+
+describe("the registry's sweep", () => {
+  it("closes requests left pending a minute past their expiry, and audits each as expired", async () => {
+    const abandoned = await pending({ expiresIn: -(SWEEP_GRACE_MS + 1_000) });
+    const recent = await pending({ expiresIn: -1_000 });
+    const open = await pending();
+    expect(await sweepApprovals(env)).toBeGreaterThanOrEqual(1);
+    expect((await getApproval(env.DB, abandoned.id))?.status).toBe("expired");
+    expect((await getApproval(env.DB, recent.id))?.status).toBe("pending");
+    expect((await getApproval(env.DB, open.id))?.status).toBe("pending");
+    const [audit] = await auditFor(abandoned.id);
+    expect(audit).toMatchObject({
+      decision: "expired",
+      action: "approval echo_forget",
+      callerId: "user:alice@example.com",
+      argsDigest: abandoned.argsDigest,
+    });
+    expect(await consumeApproval(env.DB, abandoned.id, binding(abandoned))).toBe(false);
   });
 });

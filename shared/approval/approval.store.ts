@@ -206,3 +206,23 @@ export async function approvalStatus(d1: D1Database, id: string): Promise<Approv
 export function effectiveStatus(row: ApprovalRow, now = Date.now()): ApprovalStatus {
   return row.status === "pending" && row.expiresAt.getTime() <= now ? "expired" : row.status;
 }
+
+/**
+ * How long after its expiry a pending request is closed by the registry's sweep: well after the
+ * call itself would have closed it (it does at the expiry, within one poll), so the two never
+ * both record the same expiry.
+ */
+export const SWEEP_GRACE_MS = 60_000;
+
+/**
+ * Closes, as expired, every request still pending SWEEP_GRACE_MS after its expiry: the call that
+ * waited on it is gone (its session ended or its Worker restarted). Returns the rows it closed.
+ */
+export async function expireAbandonedApprovals(d1: D1Database, now = Date.now()): Promise<ApprovalRow[]> {
+  return drizzle(d1)
+    .update(approvals)
+    .set({ status: "expired", decidedAt: new Date(now) })
+    .where(and(eq(approvals.status, "pending"), lte(approvals.expiresAt, new Date(now - SWEEP_GRACE_MS))))
+    .returning()
+    .all();
+}
