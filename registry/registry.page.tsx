@@ -1,6 +1,6 @@
 /**
- * The registry page (hono/jsx): the server list at `/`, one server at `/servers/:name`, and
- * sign-in through the auth Worker (`/auth/signin`, `/auth/callback`, `/auth/signout`). Every
+ * The registry page (hono/jsx): the server list at `/`, one server at `/servers/:name`, the
+ * signed-in person's approvals at `/approvals` (page/page.approvals.tsx), and sign-in through the auth Worker (`/auth/signin`, `/auth/callback`, `/auth/signout`). Every
  * fact shown is read from D1 through the registry store; access answers come from the fleet's
  * one evaluation (shared/registry/access.ts). Mounted by registry.app.tsx with
  * `app.route("/", pageApp)`: middleware is attached per route so nothing leaks onto the API.
@@ -11,6 +11,7 @@ import type { Child } from "hono/jsx";
 import { LIFECYCLES, type Lifecycle } from "../shared/db/fleet.schema";
 import type { AccessDecision } from "../shared/registry/access";
 import { serverVerdict, toolVerdict } from "./page/page.access";
+import { approvalRoutes } from "./page/page.approvals";
 import { type HealthStatus, STATUS_LABELS } from "./page/page.format";
 import { Layout, PAGE_SCRIPT_PATH, renderDocument } from "./page/page.layout";
 import { type ListFilters, ListPage } from "./page/page.list";
@@ -178,6 +179,7 @@ pageApp.get(PAGE_SCRIPT_PATH, (c) => {
 });
 
 pageApp.route("/auth", signInRoutes(render));
+pageApp.route("/approvals", approvalRoutes(render));
 
 pageApp.onError(async (error, c) => {
   if (error instanceof HTTPException) return error.getResponse();
@@ -217,7 +219,7 @@ export type RenderPage = typeof render;
 /** A full page in the layout, with the page's security and caching headers. */
 async function render(
   c: PageContext,
-  status: 200 | 400 | 404 | 500 | 503,
+  status: 200 | 400 | 401 | 403 | 404 | 409 | 500 | 503,
   title: string,
   body: Child,
   options: { notices?: string[]; withScript?: boolean } = {},
