@@ -7,7 +7,7 @@
  * none of them on the owning team (`admin` is in data-eng, which owns Presto).
  * Idempotent: a server already approved at the version it runs is left alone.
  */
-import type { PUBLISHER_META as ContractPublisherMeta, ServerJson } from "../shared/registry/registry.contract.ts";
+import type { ServerJson } from "../shared/registry/registry.contract.ts";
 import { inventoryDigest, publishedInventory, shortDigest } from "../shared/registry/tool.digest.ts";
 import { serviceToken, signIn } from "./oauth.client.ts";
 
@@ -20,10 +20,6 @@ export interface SeedOptions {
   /** Two members of the reviewers group at the local IdP, on none of the servers' owning teams. */
   reviewers?: [string, string];
 }
-
-// The contract module has extensionless imports Node cannot load: its constant is repeated here,
-// and the compiler holds it equal to the contract's.
-const PUBLISHER_META: typeof ContractPublisherMeta = "io.modelcontextprotocol.registry/publisher-provided";
 
 const REVIEW_NOTE = "Local development fleet: reviewed automatically by `npm start` (local/registry.seed.ts).";
 const DEFAULT_REVIEWERS: [string, string] = ["dave", "erin"];

@@ -65,6 +65,11 @@ export function documentFor(document: Record<string, unknown>, detail: boolean):
   return { ...document, _meta: { ...meta, [PUBLISHER_META]: shown } };
 }
 
+function publisherOf(document: Record<string, unknown>): { supportChannel?: string } | undefined {
+  const meta = document._meta as Record<string, { supportChannel?: string } | undefined> | undefined;
+  return meta?.[PUBLISHER_META];
+}
+
 export function toServerResponse(entry: ServerEntry, detail: boolean) {
   const { server, version } = entry;
   const review = (kind: keyof ServerEntry["reviews"]) => {
@@ -84,7 +89,10 @@ export function toServerResponse(entry: ServerEntry, detail: boolean) {
       [FLEET_META]: {
         name: server.name,
         team: server.team,
-        supportChannel: server.supportChannel,
+        // The public view shows the approved version: its support channel, not a newer one's in review.
+        supportChannel: detail
+          ? server.supportChannel
+          : (publisherOf(version.document)?.supportChannel ?? server.supportChannel),
         ...(detail ? { onCall: server.onCall } : {}),
         lifecycle: server.lifecycle,
         lifecycleChangedAt: server.lifecycleChangedAt.toISOString(),

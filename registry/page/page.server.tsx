@@ -7,7 +7,7 @@ import type { HealthCheckRow, ReviewRow, ToolRow } from "../../shared/db/fleet.s
 import { REVIEW_KINDS } from "../../shared/db/fleet.schema";
 import type { AccessDecision } from "../../shared/registry/access";
 import { SNIPPET_CLIENTS, SNIPPET_TARGETS, snippetFor } from "../../shared/registry/client.snippets";
-import { serverJsonSchema } from "../../shared/registry/registry.contract";
+import { PUBLISHER_META, serverJsonSchema } from "../../shared/registry/registry.contract";
 import { officialStatus } from "../registry.responses";
 import type { ServerEntry } from "../registry.store";
 import {
@@ -77,7 +77,7 @@ export function ServerPage(view: ServerView) {
           <dt>Team</dt>
           <dd>{server.team}</dd>
           <dt>Support channel</dt>
-          <dd>{server.supportChannel}</dd>
+          <dd>{view.detail ? server.supportChannel : (document.supportChannel ?? server.supportChannel)}</dd>
           <dt>On-call</dt>
           <dd>{view.detail ? server.onCall : <SignInToSee />}</dd>
           <dt>Lifecycle</dt>
@@ -418,7 +418,11 @@ function parseDocument(document: Record<string, unknown>) {
   const remotes = shape.remotes.safeParse(document.remotes);
   const websiteUrl = shape.websiteUrl.safeParse(document.websiteUrl);
   const repository = shape.repository.safeParse(document.repository);
+  // The support channel this version published (the server row carries the latest version's).
+  const meta = document._meta as Record<string, { supportChannel?: unknown } | undefined> | undefined;
+  const channel = meta?.[PUBLISHER_META]?.supportChannel;
   return {
+    supportChannel: typeof channel === "string" ? channel : undefined,
     remotes: remotes.success ? remotes.data : [],
     websiteUrl: websiteUrl.success ? webLink(websiteUrl.data) : undefined,
     repository: repository.success && repository.data && webLink(repository.data.url) ? repository.data : undefined,
