@@ -18,6 +18,8 @@ const KIT_BINDINGS = {
   REGISTRY_CACHE_MS: "50",
   // An unanswered approval ends as "not approved" this soon (the default is 5 minutes).
   APPROVAL_TIMEOUT_MS: "1500",
+  // Where high-risk approvals are given (the registry page; its links are only put to clients here).
+  REGISTRY_URL: "http://registry.localhost",
 };
 
 interface WorkerdProject {

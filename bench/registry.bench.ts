@@ -1,7 +1,9 @@
 /**
  * Registry search at fleet scale: publishes `count` servers through the real API (the pipeline's
  * token), then times GET /v0.1/servers searches and filters against a baseline measured in the
- * same loop (GET /health: the Worker's fixed cost), interleaved so drift hits both alike.
+ * same loop (GET /health: the Worker's fixed cost), interleaved so drift hits both alike. The
+ * searches carry a registry:read token (the bench's servers are drafts, which an anonymous reader
+ * is not shown), so each one includes its token's validation.
  */
 const WORDS = ["billing", "ledger", "spark", "airflow", "search", "ads", "metrics", "identity", "catalog", "jobs"];
 
@@ -77,12 +79,12 @@ const QUERIES = [
 ];
 
 /** How many servers the registry lists (latest versions), paging as a client would. */
-async function countServers(registryUrl: string): Promise<number> {
+async function countServers(registryUrl: string, headers: Record<string, string>): Promise<number> {
   let count = 0;
   let cursor: string | undefined;
   do {
     const query = new URLSearchParams({ version: "latest", limit: "100", ...(cursor ? { cursor } : {}) });
-    const page = (await (await fetch(`${registryUrl}/v0.1/servers?${query}`)).json()) as {
+    const page = (await (await fetch(`${registryUrl}/v0.1/servers?${query}`, { headers })).json()) as {
       servers: unknown[];
       metadata: { nextCursor?: string };
     };
@@ -92,13 +94,15 @@ async function countServers(registryUrl: string): Promise<number> {
   return count;
 }
 
-export async function measureSearch(registryUrl: string, requests: number): Promise<SearchFigures> {
-  const servers = await countServers(registryUrl);
+/** `readToken`: an access token for the registry with registry:read (a signed-in reader). */
+export async function measureSearch(registryUrl: string, requests: number, readToken: string): Promise<SearchFigures> {
+  const reader = { authorization: `Bearer ${readToken}` };
+  const servers = await countServers(registryUrl, reader);
   const search: number[] = [];
   const baseline: number[] = [];
   const timed = async (path: string, into: number[]) => {
     const t0 = performance.now();
-    const response = await fetch(`${registryUrl}${path}`);
+    const response = await fetch(`${registryUrl}${path}`, path.startsWith("/v0.1/") ? { headers: reader } : {});
     await response.arrayBuffer();
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
     into.push(performance.now() - t0);

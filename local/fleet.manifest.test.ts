@@ -130,3 +130,14 @@ describe("every workers/* wrangler.toml has what the kit needs", () => {
     });
   }
 });
+
+describe("the registry Worker's wrangler.toml", () => {
+  it("fetches only the public Internet (global_fetch_strictly_public): its health probes are no way in", () => {
+    const config = readConfig("wrangler.toml");
+    assert.equal(config.name, "mcp-fleet-registry");
+    assert.ok(
+      config.compatibility_flags.includes("global_fetch_strictly_public"),
+      "compatibility_flags: global_fetch_strictly_public",
+    );
+  });
+});

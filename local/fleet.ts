@@ -43,6 +43,8 @@ export interface FleetOptions {
   logDir?: string;
   /** How long domain servers cache the registry's answer (the kit's default: 30 s). */
   registryCacheMs?: number;
+  /** More variables for every domain server (tests: e.g. a short APPROVAL_TIMEOUT_MS). */
+  serverVars?: Record<string, string>;
   manifest?: FleetManifest;
 }
 
@@ -233,10 +235,13 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           vars: {
             PUBLIC_URL: origin(server.port),
             AUTH_ISSUER: authUrl,
+            // High-risk approvals are given on the registry's page.
+            REGISTRY_URL: registryUrl,
             ALLOWED_HOSTS: "localhost,127.0.0.1",
             FLEET_ENV: "local",
             ...upstream?.vars,
             ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
+            ...options.serverVars,
           },
         };
       }),

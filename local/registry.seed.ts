@@ -59,8 +59,11 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
       throw new Error(`publishing ${document.name}: ${published.status} ${await published.text()}`);
     }
     const name = encodeURIComponent(document.name);
+    // Read as a reviewer: an anonymous reader is shown approved versions only, not a new draft.
     const stored = (await (
-      await fetch(`${registryUrl}/v0.1/servers/${name}/versions/${encodeURIComponent(document.version)}`)
+      await fetch(`${registryUrl}/v0.1/servers/${name}/versions/${encodeURIComponent(document.version)}`, {
+        headers: { authorization: `Bearer ${await reviewer(first)}` },
+      })
     ).json()) as { _meta: Record<string, Governance> };
     const governance = stored._meta["dev.mcp-fleet/governance"] ?? {};
     if (published.status === 409) {

@@ -37,7 +37,9 @@ import {
 } from "./registry.routes";
 import {
   getServerEntry,
+  getServerRow,
   InvalidCursorError,
+  isPublic,
   listHealthChecks,
   listReviews,
   listVersions,
@@ -86,19 +88,21 @@ register(
   }),
   async (c) => {
     const query = c.req.valid("query");
+    const detail = seesGovernanceDetail(c);
     try {
       const { entries, nextCursor } = await searchServers(c.env.DB, {
+        // Without registry:read, only what reviewers approved, one version per server.
+        approvedOnly: !detail,
         search: query.search,
         team: query.team,
         lifecycle: query.lifecycle,
         status: query.status,
         updatedSince: query.updated_since ? new Date(query.updated_since) : undefined,
-        latestOnly: query.version === "latest",
+        latestOnly: detail && query.version === "latest",
         version: query.version && query.version !== "latest" ? query.version : undefined,
         cursor: query.cursor,
         limit: query.limit,
       });
-      const detail = seesGovernanceDetail(c);
       const servers = entries.map((entry) => toServerResponse(entry, detail));
       return c.json({ servers, metadata: { ...(nextCursor ? { nextCursor } : {}), count: servers.length } }, 200);
     } catch (error) {
@@ -120,9 +124,11 @@ register(
   }),
   async (c) => {
     const name = shortName(c.req.valid("param").name, c.env);
-    const entries = name ? await listVersions(c.env.DB, name) : [];
-    if (entries.length === 0) return notFound(c, c.req.valid("param").name);
     const detail = seesGovernanceDetail(c);
+    const entries = (name ? await listVersions(c.env.DB, name) : []).filter(
+      (entry) => detail || (isPublic(entry.server) && entry.version.version === entry.server.approvedVersion),
+    );
+    if (entries.length === 0) return notFound(c, c.req.valid("param").name);
     return c.json(
       { servers: entries.map((entry) => toServerResponse(entry, detail)), metadata: { count: entries.length } },
       200,
@@ -145,9 +151,16 @@ register(
   async (c) => {
     const params = c.req.valid("param");
     const name = shortName(params.name, c.env);
-    const entry = name ? await getServerEntry(c.env.DB, name, params.version) : undefined;
+    const detail = seesGovernanceDetail(c);
+    const server = name ? await getServerRow(c.env.DB, name) : undefined;
+    // Without registry:read, the approved version is the only one there is (and the latest).
+    const version = detail || !server || !isPublic(server) ? params.version : server.approvedVersion;
+    const entry =
+      server && (detail || (isPublic(server) && (params.version === "latest" || params.version === version)))
+        ? await getServerEntry(c.env.DB, server.name, version)
+        : undefined;
     if (!entry) return notFound(c, `${params.name} version ${params.version}`);
-    return c.json(toServerResponse(entry, seesGovernanceDetail(c)), 200);
+    return c.json(toServerResponse(entry, detail), 200);
   },
 );
 
@@ -176,11 +189,11 @@ register(
     },
   }),
   async (c) => {
-    const server = await serverRowOf(c, c.req.valid("param").name);
+    const detail = seesGovernanceDetail(c);
+    const server = await serverRowOf(c, c.req.valid("param").name, detail);
     if (server instanceof Response) return server;
     const { name } = server;
     const checks = await listHealthChecks(c.env.DB, name);
-    const detail = seesGovernanceDetail(c);
     return c.json(
       {
         checks: checks.map((check) => ({
@@ -209,11 +222,14 @@ register(
     },
   }),
   async (c) => {
-    const server = await serverRowOf(c, c.req.valid("param").name);
-    if (server instanceof Response) return server;
-    const { name } = server;
     const detail = seesGovernanceDetail(c);
-    return c.json({ reviews: (await listReviews(c.env.DB, name)).map((review) => reviewJson(review, detail)) }, 200);
+    const server = await serverRowOf(c, c.req.valid("param").name, detail);
+    if (server instanceof Response) return server;
+    // Without registry:read, the reviews of the approved version (what the public view shows).
+    const history = (await listReviews(c.env.DB, server.name)).filter(
+      (review) => detail || review.version === server.approvedVersion,
+    );
+    return c.json({ reviews: history.map((review) => reviewJson(review, detail)) }, 200);
   },
 );
 

@@ -12,6 +12,7 @@ import { cachedValidator, type TokenProps } from "../shared/auth/token.validatio
 import type { ServerPolicy } from "../shared/registry/access";
 import type { RegistryBinding } from "../shared/registry/registry.contract";
 import { apiApp, isProtectedApiRequest } from "./registry.api";
+import { sweepApprovals } from "./registry.approvals";
 import type { RegistryEnv } from "./registry.env";
 import { scheduledHealth } from "./registry.health";
 import { fetchMcp, isMcpRequest } from "./registry.mcp";
@@ -63,9 +64,10 @@ export default class Registry extends WorkerEntrypoint<RegistryEnv> implements R
     return app.fetch(request, this.env, this.ctx);
   }
 
-  /** The cron trigger: probe every registered server and record its live status. */
+  /** The cron trigger: probe every registered server and record its live status; close abandoned approvals. */
   override async scheduled(controller: ScheduledController): Promise<void> {
-    await scheduledHealth(controller, this.env, this.ctx);
+    const sweep = sweepApprovals(this.env).catch((error) => console.error("approval sweep failed", error));
+    await Promise.all([scheduledHealth(controller, this.env, this.ctx), sweep]);
   }
 
   /** RPC for domain servers: the governance they enforce (null when the server is not registered). */

@@ -111,7 +111,7 @@ describe("an approval covers the version reviewed and its tool inventory", () =>
     const policy = (await worker.default.serverPolicy("apv-bravo")) as Json;
     expect(policy).toMatchObject({ lifecycle: "approved", approvedVersion: "1.0.0" });
     expect(policy.toolsDigest).toBe(await digestOf("apv-bravo"));
-    const latest = (await (await call("GET", "/v0.1/servers/apv-bravo/versions/latest")).json()) as Json;
+    const latest = (await (await call("GET", "/v0.1/servers/apv-bravo/versions/latest", { as: RITA })).json()) as Json;
     expect(latest._meta["dev.mcp-fleet/governance"].toolsDigest).toBe(
       await digestOf("apv-bravo", "1.1.0", changedTools),
     );

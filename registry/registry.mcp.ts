@@ -14,7 +14,7 @@ export const registryServer = defineServer({
   name: "registry",
   title: "MCP Fleet registry",
   description: "Find the fleet's MCP servers, how to connect to them, and whether you may use them.",
-  version: "0.1.0",
+  version: "0.2.0",
   instructions:
     "Use registry_search_servers to find servers for a task, registry_get_server for one server's tools, " +
     "owner and status, and registry_check_access before connecting to a server or calling one of its tools.",

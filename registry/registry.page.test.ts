@@ -110,6 +110,11 @@ function escaped(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 }
 
+/** A signed-in viewer with registry:read, who sees drafts and every version. */
+function reader() {
+  return sessionCookie({ name: "rhea", groups: [] });
+}
+
 function sessionCookie(user: { name: string; groups: string[] }, options: { expiresIn?: number } = {}) {
   const exp = Math.floor(Date.now() / 1000) + (options.expiresIn ?? 300);
   const claims = {
@@ -124,7 +129,7 @@ function sessionCookie(user: { name: string; groups: string[] }, options: { expi
 
 describe("the server list", () => {
   it("lists each server once (latest version) with team, lifecycle, status, version and tool count", async () => {
-    const { response, html } = await page("/");
+    const { response, html } = await page("/", { headers: reader() });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(html).toMatch(/^<!doctype html><html lang="en">/);
@@ -140,13 +145,14 @@ describe("the server list", () => {
     expect(html).toContain("<dt>Tools</dt><dd>2</dd>");
     expect(html).toContain("sparkpage title");
     expect(html).toContain('<span class="badge st-unknown">Unknown</span> · not checked yet');
-    expect(html).toContain("Sign in");
+    expect(html).toContain("Signed in as <strong>rhea</strong>");
     expect(html).not.toContain("You can use");
+    expect((await page("/")).html).toContain("Sign in");
   });
 
   it("narrows by search, team, lifecycle and status", async () => {
     const titles = async (query: string) => {
-      const { html } = await page(`/?${query}`);
+      const { html } = await page(`/?${query}`, { headers: reader() });
       return ["Page Test SQL", "sparkpage title"].filter((title) => html.includes(title));
     };
     expect(await titles("search=PAGE+TEST")).toEqual(["Page Test SQL"]);
@@ -185,13 +191,13 @@ describe("the server list", () => {
       const name = `zz-paging-${String(i).padStart(2, "0")}`;
       await publishVersion(env.DB, name, document(name, { team: "paging" }), "service:pipeline");
     }
-    const first = await page("/?team=paging");
+    const first = await page("/?team=paging", { headers: reader() });
     expect(first.html.match(/href="\/servers\/zz-paging-\d\d"/g)).toHaveLength(24);
     expect(first.html).toContain("more on the next page");
     expect(first.html).not.toContain(">First page</a>");
     const next = /<a href="(\/\?team=paging&amp;cursor=[^"]+)" rel="next">Next page<\/a>/.exec(first.html)?.[1];
     expect(next).toBeDefined();
-    const second = await page((next as string).replaceAll("&amp;", "&"));
+    const second = await page((next as string).replaceAll("&amp;", "&"), { headers: reader() });
     expect(second.html.match(/href="\/servers\/zz-paging-\d\d"/g)).toEqual([
       'href="/servers/zz-paging-24"',
       'href="/servers/zz-paging-25"',
@@ -238,7 +244,8 @@ describe("a server's page", () => {
     expect(html).toContain("<dt>Minutes saved</dt><dd>5 per call (owner&#39;s estimate)</dd>");
     // Versions, newest first.
     expect(html.indexOf("1.1.0 (shown)")).toBeGreaterThan(-1);
-    expect(html).toContain('href="/servers/pagetest?version=1.0.0"');
+    // Anonymously, only the approved version (1.1.0) is there: 1.0.0 was never approved.
+    expect(html).not.toContain('href="/servers/pagetest?version=1.0.0"');
     // Snippets, exactly as the shared functions write them.
     const url = "https://pagetest.mcp.example.com/mcp";
     for (const client of ["claude", "cursor", "vscode", "mcp-remote"] as const) {
@@ -249,14 +256,23 @@ describe("a server's page", () => {
   });
 
   it("shows an older version on request and links back to the latest", async () => {
-    const { html } = await page("/servers/pagetest?version=1.0.0");
+    const { html } = await page("/servers/pagetest?version=1.0.0", { headers: reader() });
     expect(html).toContain("You are looking at version 1.0.0.");
     expect(html).toContain("1.0.0 (shown)");
   });
 
   it("never renders a published non-http URL as a link", async () => {
-    const { html } = await page("/servers/pagetest?version=1.0.0");
+    const { html } = await page("/servers/pagetest?version=1.0.0", { headers: reader() });
     expect(html).not.toContain("javascript:");
+  });
+
+  it("shows an anonymous viewer only what reviewers approved: no drafts, no unapproved versions", async () => {
+    const list = await page("/");
+    expect(list.html).toContain("Page Test SQL");
+    expect(list.html).not.toContain("sparkpage");
+    expect((await page("/servers/sparkpage")).response.status).toBe(404);
+    expect((await page("/servers/pagetest?version=1.0.0")).response.status).toBe(404);
+    expect((await page("/servers/sparkpage", { headers: reader() })).response.status).toBe(200);
   });
 
   it("answers 404 for an unknown server or version", async () => {

@@ -1,6 +1,6 @@
 /**
- * The registry page (hono/jsx): the server list at `/`, one server at `/servers/:name`, and
- * sign-in through the auth Worker (`/auth/signin`, `/auth/callback`, `/auth/signout`). Every
+ * The registry page (hono/jsx): the server list at `/`, one server at `/servers/:name`, the
+ * signed-in person's approvals at `/approvals` (page/page.approvals.tsx), and sign-in through the auth Worker (`/auth/signin`, `/auth/callback`, `/auth/signout`). Every
  * fact shown is read from D1 through the registry store; access answers come from the fleet's
  * one evaluation (shared/registry/access.ts). Mounted by registry.app.tsx with
  * `app.route("/", pageApp)`: middleware is attached per route so nothing leaks onto the API.
@@ -11,6 +11,7 @@ import type { Child } from "hono/jsx";
 import { LIFECYCLES, type Lifecycle } from "../shared/db/fleet.schema";
 import type { AccessDecision } from "../shared/registry/access";
 import { serverVerdict, toolVerdict } from "./page/page.access";
+import { approvalRoutes } from "./page/page.approvals";
 import { type HealthStatus, STATUS_LABELS } from "./page/page.format";
 import { Layout, PAGE_SCRIPT_PATH, renderDocument } from "./page/page.layout";
 import { type ListFilters, ListPage } from "./page/page.list";
@@ -24,6 +25,7 @@ import {
   getServerEntry,
   getServerRow,
   InvalidCursorError,
+  isPublic,
   listHealthChecks,
   listReviews,
   listTeams,
@@ -48,7 +50,9 @@ pageApp.get("/", withViewer, async (c) => {
   const notices: string[] = [];
   const filters = readFilters(c, notices);
   const cursor = c.req.query("cursor") || undefined;
-  const query = { ...filters, latestOnly: true, limit: PAGE_SIZE };
+  // As the API: without registry:read, only what reviewers approved (each server's approved version).
+  const detail = c.get("viewer")?.caller.scopes.includes(PAGE_SCOPE) ?? false;
+  const query = { ...filters, latestOnly: detail, approvedOnly: !detail, limit: PAGE_SIZE };
   let page: Awaited<ReturnType<typeof searchServers>>;
   let isFirstPage = cursor === undefined;
   try {
@@ -94,10 +98,19 @@ pageApp.get("/servers/:name", withViewer, async (c) => {
     const url = new URL(c.req.url);
     return c.redirect(`/servers/${encodeURIComponent(requested.slice(prefix.length))}${url.search}`, 301);
   }
-  const version = c.req.query("version") || "latest";
-  const entry = await getServerEntry(c.env.DB, requested, version);
+  const asked = c.req.query("version") || "latest";
+  const detail = c.get("viewer")?.caller.scopes.includes(PAGE_SCOPE) ?? false;
+  const row = await getServerRow(c.env.DB, requested);
+  // Without registry:read, a server reviewers never approved is not there, and its approved
+  // version is the only one (and the latest) there is.
+  const shown = row && (detail || isPublic(row)) ? row : undefined;
+  const version = !shown || detail || asked !== "latest" ? asked : (shown.approvedVersion as string);
+  const entry =
+    shown && (detail || version === shown.approvedVersion)
+      ? await getServerEntry(c.env.DB, shown.name, version)
+      : undefined;
   if (!entry) {
-    const exists = version !== "latest" && (await getServerRow(c.env.DB, requested));
+    const exists = version !== "latest" && shown !== undefined;
     return render(
       c,
       404,
@@ -118,11 +131,14 @@ pageApp.get("/servers/:name", withViewer, async (c) => {
     );
   }
   const name = entry.server.name;
-  const [versions, reviewHistory, checks] = await Promise.all([
+  const [allVersions, allReviews, checks] = await Promise.all([
     listVersions(c.env.DB, name),
     listReviews(c.env.DB, name),
     listHealthChecks(c.env.DB, name, RECENT_CHECKS),
   ]);
+  const approved = entry.server.approvedVersion;
+  const versions = detail ? allVersions : allVersions.filter((item) => item.version.version === approved);
+  const reviewHistory = detail ? allReviews : allReviews.filter((review) => review.version === approved);
   const viewer = c.get("viewer");
   const environment = c.env.FLEET_ENV;
   const verdicts = viewer
@@ -149,7 +165,7 @@ pageApp.get("/servers/:name", withViewer, async (c) => {
       now={new Date()}
       {...(viewer ? { viewer } : {})}
       {...(verdicts ? { verdicts } : {})}
-      detail={viewer?.caller.scopes.includes(PAGE_SCOPE) ?? false}
+      detail={detail}
     />,
     { withScript: true },
   );
@@ -163,6 +179,7 @@ pageApp.get(PAGE_SCRIPT_PATH, (c) => {
 });
 
 pageApp.route("/auth", signInRoutes(render));
+pageApp.route("/approvals", approvalRoutes(render));
 
 pageApp.onError(async (error, c) => {
   if (error instanceof HTTPException) return error.getResponse();
@@ -202,7 +219,7 @@ export type RenderPage = typeof render;
 /** A full page in the layout, with the page's security and caching headers. */
 async function render(
   c: PageContext,
-  status: 200 | 400 | 404 | 500 | 503,
+  status: 200 | 400 | 401 | 403 | 404 | 409 | 500 | 503,
   title: string,
   body: Child,
   options: { notices?: string[]; withScript?: boolean } = {},

@@ -33,6 +33,12 @@ beforeAll(async () => {
     },
     "user:sam-security",
   );
+  // Approved (with a review still open, as data): only approved servers are listed publicly
+  // (registry.anonymous.test.ts).
+  await db(env.DB)
+    .update(servers)
+    .set({ lifecycle: "approved", approvedVersion: "1.0.0" })
+    .where(eq(servers.name, "pub-alpha"));
   const at = new Date();
   await db(env.DB)
     .insert(healthChecks)

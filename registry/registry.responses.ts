@@ -78,7 +78,8 @@ export function toServerResponse(entry: ServerEntry, detail: boolean) {
         status: officialStatus(entry),
         publishedAt: version.publishedAt.toISOString(),
         updatedAt: version.updatedAt.toISOString(),
-        isLatest: version.isLatest,
+        // The public view holds only the approved version: the latest a reader without a token can sync.
+        isLatest: detail ? version.isLatest : true,
       },
       [FLEET_META]: {
         name: server.name,
@@ -90,9 +91,8 @@ export function toServerResponse(entry: ServerEntry, detail: boolean) {
         /** What the last approval covered; the server refuses to serve anything else. */
         approvedVersion: server.approvedVersion,
         approvedToolsDigest: server.approvedToolsDigest,
-        /** The newest version published, and the one waiting for reviewers (null when none is). */
-        latestVersion: server.latestVersion,
-        versionInReview: versionInReview(server),
+        /** The newest version published, and the one waiting for reviewers (null when none is): registry:read only. */
+        ...(detail ? { latestVersion: server.latestVersion, versionInReview: versionInReview(server) } : {}),
         /** This version's tool inventory digest (shared/registry/tool.digest.ts). */
         toolsDigest: version.toolsDigest,
         environments: server.environments,

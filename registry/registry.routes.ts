@@ -14,7 +14,7 @@ import type { ServerRow } from "../shared/db/fleet.schema";
 import type { Verdict } from "./registry.authz";
 import type { RegistryEnv } from "./registry.env";
 import { problem, validationProblem } from "./registry.problems";
-import { getServerRow } from "./registry.store";
+import { getServerRow, isPublic } from "./registry.store";
 
 export type ApiEnv = { Bindings: RegistryEnv };
 
@@ -154,10 +154,14 @@ export function shortName(value: string, env: Pick<RegistryEnv, "REGISTRY_NAMESP
 }
 
 /** The registered server a path names, or the 404 answering it. */
-export async function serverRowOf(c: Context<ApiEnv>, param: string): Promise<ServerRow | Response> {
+/**
+ * The server a path names, or a 404. `detail` false (a reader without registry:read): a server
+ * reviewers never approved is not there for them either (registry.store.ts isPublic).
+ */
+export async function serverRowOf(c: Context<ApiEnv>, param: string, detail = true): Promise<ServerRow | Response> {
   const name = shortName(param, c.env);
   const server = name ? await getServerRow(c.env.DB, name) : undefined;
-  return server ?? notFound(c, param);
+  return server && (detail || isPublic(server)) ? server : notFound(c, param);
 }
 
 export function notFound(c: Context<ApiEnv>, what: string) {

@@ -43,6 +43,11 @@ export interface ServerQuery {
   lifecycle?: Lifecycle;
   /** Leave out drafts (their text is unreviewed). */
   excludeDrafts?: boolean;
+  /**
+   * Only what reviewers approved: servers with an approved version that are approved, deprecated
+   * or retired, at that version (the public view; see isPublic).
+   */
+  approvedOnly?: boolean;
   status?: "up" | "down" | "unknown";
   updatedSince?: Date;
   /** Only each server's latest version (`version=latest`). */
@@ -85,6 +90,9 @@ export async function searchServers(
   if (query.team) where.push(eq(servers.team, query.team));
   if (query.lifecycle) where.push(eq(servers.lifecycle, query.lifecycle));
   if (query.excludeDrafts) where.push(ne(servers.lifecycle, "draft"));
+  if (query.approvedOnly) {
+    where.push(inArray(servers.lifecycle, [...PUBLIC_LIFECYCLES]), eq(serverVersions.version, servers.approvedVersion));
+  }
   if (query.status === "up") where.push(eq(servers.healthUp, true));
   if (query.status === "down") where.push(eq(servers.healthUp, false));
   if (query.status === "unknown") where.push(sql`${servers.healthUp} IS NULL`);
@@ -162,6 +170,14 @@ export async function getServedEntry(d1: D1Database, name: string): Promise<Serv
     (server.approvedVersion ? await getServerEntry(d1, name, server.approvedVersion) : undefined) ??
     getServerEntry(d1, name, "latest")
   );
+}
+
+/** Lifecycles whose approved version anyone may read: approved, and the ends of approved servers. */
+export const PUBLIC_LIFECYCLES = ["approved", "deprecated", "retired"] as const;
+
+/** Whether anyone (no token) may read this server: reviewers approved a version of it. */
+export function isPublic(server: ServerRow): server is ServerRow & { approvedVersion: string } {
+  return server.approvedVersion !== null && (PUBLIC_LIFECYCLES as readonly string[]).includes(server.lifecycle);
 }
 
 /**

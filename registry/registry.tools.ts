@@ -2,18 +2,27 @@
  * The registry's own MCP tools: find servers, read one in full, and ask "may I use it?".
  * They read the registry's D1 directly; answers are compact markdown an agent can act on.
  *
- * Drafts are left out unless the agent asks for them (`includeDrafts: true`): anyone in a group
- * may publish a draft, and its title, description and tool texts are unreviewed words of its
- * publisher that would otherwise land in an agent's context (a prompt-injection path).
+ * By default an agent reads only what reviewers approved: each server at its approved version
+ * (its title, description, tools, support channel). Drafts, servers in review that were never
+ * approved, and newer versions in review are left out unless the agent asks
+ * (`includeUnapproved: true`), and then marked: anyone in a group may publish a server, and its
+ * words would otherwise land unreviewed in an agent's context (a prompt-injection path).
  */
 import { z } from "zod";
 import { LIFECYCLES, type ServiceRule, type ToolRow } from "../shared/db/fleet.schema";
 import { BadArgumentError, toolsFor } from "../shared/mcp";
-import { preferredRemote, type ServerJson } from "../shared/registry/registry.contract";
+import { PUBLISHER_META, preferredRemote, type ServerJson } from "../shared/registry/registry.contract";
 import { answerAccess } from "./registry.access";
 import { shortName } from "./registry.api";
 import { healthOf, officialStatus } from "./registry.responses";
-import { getServerEntry, type ServerEntry, searchServers } from "./registry.store";
+import {
+  getServedEntry,
+  getServerEntry,
+  isPublic,
+  type ServerEntry,
+  searchServers,
+  versionInReview,
+} from "./registry.store";
 
 /** What the tools work with: this registry's database and settings. */
 export interface RegistryUpstreams {
@@ -27,12 +36,15 @@ export interface RegistryUpstreams {
 const defineTool = toolsFor<RegistryUpstreams>();
 
 const READ = { scopes: ["registry:read"], services: true } as const;
-/** After a draft's title, when the agent asked for drafts. */
-const DRAFT_MARK = " [DRAFT: unreviewed text from its publisher]";
-const includeDrafts = z
+/** After the title of text reviewers have not approved, when the agent asked for it. */
+const UNREVIEWED_MARK = " [UNREVIEWED: its publisher's words, not approved by reviewers]";
+const includeUnapproved = z
   .boolean()
   .default(false)
-  .describe("Also show draft servers: their text is unreviewed, written by whoever published them");
+  .describe(
+    "Also show what reviewers have not approved (drafts, servers in review, newer versions in review): " +
+      "its text is unreviewed, written by whoever published it",
+  );
 const serverName = z
   .string()
   .trim()
@@ -56,14 +68,17 @@ export const searchServersTool = defineTool({
     lifecycle: z.enum(LIFECYCLES).optional().describe("Only servers at this lifecycle stage (approved: usable)"),
     status: z.enum(["up", "down", "unknown"]).optional().describe("Only servers whose last health probe says this"),
     limit: z.number().int().min(1).max(50).default(10).describe("Most servers to list"),
-    includeDrafts,
+    includeUnapproved,
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   access: READ,
   minutesSaved: 3,
-  async run({ query, team, lifecycle, status, limit, includeDrafts }, ctx) {
-    if (lifecycle === "draft" && !includeDrafts) {
-      return "Drafts are left out unless you ask for them: their text is unreviewed. Call again with includeDrafts: true.";
+  async run({ query, team, lifecycle, status, limit, includeUnapproved }, ctx) {
+    if ((lifecycle === "draft" || lifecycle === "in_review") && !includeUnapproved) {
+      return (
+        `Servers ${lifecycle === "draft" ? "in draft" : "in review"} are left out unless you ask for them: ` +
+        "their text is not approved by reviewers. Call again with includeUnapproved: true."
+      );
     }
     const words = query.split(/\s+/).filter(Boolean);
     const { entries, nextCursor } = await searchServers(ctx.upstream.db, {
@@ -71,8 +86,9 @@ export const searchServersTool = defineTool({
       team,
       lifecycle,
       status,
-      excludeDrafts: !includeDrafts,
-      latestOnly: true,
+      // By default each server at its approved version; asked, every server at its latest.
+      approvedOnly: !includeUnapproved,
+      latestOnly: includeUnapproved,
       limit,
     });
     const filters = [
@@ -82,15 +98,17 @@ export const searchServersTool = defineTool({
       status ? `status ${status}` : "",
     ].filter(Boolean);
     const scope = filters.length ? ` ${filters.join(", ")}` : "";
-    const drafts = includeDrafts ? "" : " (drafts left out: includeDrafts: true to see them)";
+    const drafts = includeUnapproved
+      ? ""
+      : " (what reviewers have not approved is left out: includeUnapproved: true to see it)";
     if (entries.length === 0) return `No servers${scope}${drafts}. Try fewer or shorter words, or no filters.`;
     const blocks = entries.map((entry) => {
       const { server, version } = entry;
       return [
-        `### ${server.name}: ${version.title}${server.lifecycle === "draft" ? DRAFT_MARK : ""}`,
+        `### ${server.name}: ${version.title}${markOf(entry)}`,
         version.description,
         `- lifecycle: ${server.lifecycle} · registry status: ${officialStatus(entry)} · live: ${describeHealth(entry)}`,
-        `- connect: ${remoteOf(entry) ?? "(no remote published)"} · version ${version.version} · team ${server.team}`,
+        `- connect: ${remoteOf(entry) ?? "(no remote published)"} · version ${version.version}${inReviewNote(entry)} · team ${server.team}`,
         `- tools: ${entry.tools.map((tool) => tool.name).join(", ") || "(none)"}`,
       ].join("\n");
     });
@@ -105,30 +123,31 @@ export const getServerTool = defineTool({
   description:
     "Everything the registry knows about one server: owner and support, lifecycle and reviews, live status, " +
     "connection URL, who may use it, and each tool with its access rules and whether it needs a human's approval.",
-  input: { name: serverName, includeDrafts },
+  input: { name: serverName, includeUnapproved },
   annotations: { readOnlyHint: true, openWorldHint: false },
   access: READ,
   minutesSaved: 5,
-  async run({ name, includeDrafts }, ctx) {
-    const entry = await findServer(name, ctx.upstream);
-    const { server, version, reviews } = entry;
-    if (server.lifecycle === "draft" && !includeDrafts) {
+  async run({ name, includeUnapproved }, ctx) {
+    const entry = await findServer(name, ctx.upstream, includeUnapproved);
+    if (!entry) {
       return (
-        `${server.name} is a draft: not reviewed, not usable, and its text (title, description, tools) is ` +
-        "unreviewed words of its publisher, so it is not shown. Call again with includeDrafts: true to read it."
+        `reviewers have not approved any version of ${name} (it is not usable), and its text (title, description, ` +
+        "tools) is unreviewed words of its publisher, so it is not shown. Call again with includeUnapproved: true to read it."
       );
     }
+    const { server, version, reviews } = entry;
     const published = version.publishedAt.toISOString();
+    const which = version.version === server.approvedVersion ? "approved" : version.isLatest ? "latest" : "shown";
     const lines = [
-      `# ${version.title} (${server.name})${server.lifecycle === "draft" ? DRAFT_MARK : ""}`,
+      `# ${version.title} (${server.name})${markOf(entry)}`,
       version.description,
       "",
       `- full name: ${ctx.upstream.namespace}/${server.name}`,
-      `- version: ${version.version} (latest; published ${published} by ${version.publishedBy})`,
+      `- version: ${version.version} (${which}; published ${published} by ${version.publishedBy})${inReviewNote(entry)}`,
       `- lifecycle: ${server.lifecycle} since ${server.lifecycleChangedAt.toISOString()} · registry status: ${officialStatus(entry)}`,
       `- live status: ${describeHealth(entry)}`,
       `- connect: ${remoteOf(entry) ?? "(no remote published)"}`,
-      `- owner: team ${server.team} · support ${server.supportChannel} · on call ${server.onCall}`,
+      `- owner: team ${server.team} · support ${publisherOf(entry).supportChannel} · on call ${publisherOf(entry).onCall}`,
       `- approved environments: ${server.environments.join(", ") || "(none)"}`,
       `- who may use it: ${server.allowedGroups.length ? `groups ${server.allowedGroups.join(", ")}` : "every signed-in user"}; services: ${describeServices(server.allowedServices)}`,
       "",
@@ -190,10 +209,10 @@ export const checkAccessTool = defineTool({
         structured: answer,
       };
     }
-    // A draft's support channel is its publisher's unreviewed text: not passed on.
+    // Only a support channel reviewers approved (the approved version's) is passed on.
     const help =
-      served && served.server.lifecycle !== "draft"
-        ? ` To ask for access: ${served.server.supportChannel} (team ${served.server.team}).`
+      served && isPublic(served.server) && served.version.version === served.server.approvedVersion
+        ? ` To ask for access: ${publisherOf(served).supportChannel} (team ${served.server.team}).`
         : "";
     return {
       text: `Denied (${decision.code}): ${who} may not use ${target} in ${environment}: ${decision.reason}.${help}`,
@@ -204,16 +223,47 @@ export const checkAccessTool = defineTool({
 
 export const registryTools = [searchServersTool, getServerTool, checkAccessTool];
 
-async function findServer(asked: string, upstream: RegistryUpstreams): Promise<ServerEntry> {
+/**
+ * The server's approved version (or, `includeUnapproved`, its latest); undefined when reviewers
+ * never approved one and the agent did not ask for unapproved text.
+ */
+async function findServer(
+  asked: string,
+  upstream: RegistryUpstreams,
+  includeUnapproved: boolean,
+): Promise<ServerEntry | undefined> {
   const name = shortName(asked, { REGISTRY_NAMESPACE: upstream.namespace });
-  const entry = name ? await getServerEntry(upstream.db, name, "latest") : undefined;
+  const entry = name
+    ? await (includeUnapproved ? getServerEntry(upstream.db, name, "latest") : getServedEntry(upstream.db, name))
+    : undefined;
   if (!entry) {
     throw new BadArgumentError(
       "name",
       `no server "${asked}" is registered in this registry; find servers with registry_search_servers`,
     );
   }
+  if (!includeUnapproved && entry.version.version !== entry.server.approvedVersion) return undefined;
   return entry;
+}
+
+/** The mark after the title of a version reviewers have not approved. */
+function markOf(entry: ServerEntry): string {
+  return entry.version.version === entry.server.approvedVersion ? "" : UNREVIEWED_MARK;
+}
+
+/** Names (only names) the version waiting for reviewers, when it is not the one shown. */
+function inReviewNote(entry: ServerEntry): string {
+  const next = versionInReview(entry.server);
+  return next && next !== entry.version.version ? ` · version ${next} is in review` : "";
+}
+
+/** Support channel and on-call as this version published them (the server row has the latest's). */
+function publisherOf(entry: ServerEntry): { supportChannel: string; onCall: string } {
+  const meta = (entry.version.document as Partial<ServerJson>)._meta?.[PUBLISHER_META];
+  return {
+    supportChannel: meta?.supportChannel ?? entry.server.supportChannel,
+    onCall: meta?.onCall ?? entry.server.onCall,
+  };
 }
 
 function remoteOf(entry: ServerEntry): string | undefined {

@@ -7,13 +7,14 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
   type CallToolResult,
+  ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   LoggingMessageNotificationSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT } from "./cli.errors.ts";
-import { answerElicitation } from "./elicitation.prompt.ts";
+import { answerElicitation, answerUrlElicitation } from "./elicitation.prompt.ts";
 import type { AccessToken } from "./oauth.session.ts";
 import {
   type AccessAnswer,
@@ -146,12 +147,11 @@ async function checkAccess(ctx: CliContext, server: string, tool: string): Promi
 async function connect(ctx: CliContext, url: string, token: AccessToken, options: CallOptions): Promise<Client> {
   const client = new Client(
     { name: "fleet-cli", version: options.version },
-    { capabilities: { elicitation: { form: {} } } },
+    { capabilities: { elicitation: { form: {}, url: {} } } },
   );
   client.setRequestHandler(ElicitRequestSchema, async (request) => {
     if (request.params.mode === "url") {
-      ctx.err(`The server asks you to open ${request.params.url}; the fleet CLI does not follow such requests.`);
-      return { action: "decline" };
+      return answerUrlElicitation(request.params, { yes: options.yes ?? false, log: ctx.err }, ctx.openUrl);
     }
     return answerElicitation(request.params, {
       yes: options.yes ?? false,
@@ -159,6 +159,9 @@ async function connect(ctx: CliContext, url: string, token: AccessToken, options
       ask: ctx.ask,
       log: ctx.err,
     });
+  });
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, () => {
+    ctx.err("The decision is in; the call goes on.");
   });
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
     const { level, data } = notification.params;

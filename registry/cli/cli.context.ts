@@ -16,6 +16,8 @@ export interface CliContext {
   interactive: boolean;
   /** Asks one question on the terminal. */
   ask: (question: string) => Promise<string>;
+  /** Opens a link in the person's browser; absent when no browser is configured (--no-browser, CI). */
+  openUrl?: (url: string) => void;
 }
 
 /** A table with a header row, columns padded to their widest cell. */

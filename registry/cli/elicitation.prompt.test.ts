@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ElicitRequestFormParams } from "@modelcontextprotocol/sdk/types.js";
-import { answerElicitation, type ElicitationIo } from "./elicitation.prompt.ts";
+import { answerElicitation, answerUrlElicitation, type ElicitationIo } from "./elicitation.prompt.ts";
 
 /** The kit's approval request (shared/mcp/tool.invoke.ts). */
 const approval: ElicitRequestFormParams = {
@@ -69,5 +69,47 @@ describe("answerElicitation", () => {
       content: { cluster: "b", rows: 10 },
     });
     assert.deepEqual(await answerElicitation(form, io({ yes: true })), { action: "decline" });
+  });
+});
+
+describe("answerUrlElicitation", () => {
+  const link = {
+    mode: "url" as const,
+    message: "Approve or reject on the fleet registry, signed in as yourself: Forget everything?",
+    url: "https://registry.mcp.example.com/approvals/abc",
+    elicitationId: "abc",
+  };
+
+  it("prints the link, opens it when a browser is configured, and waits for the page's decision", () => {
+    const opened: string[] = [];
+    const answers = io({});
+    assert.deepEqual(
+      answerUrlElicitation(link, answers, (url) => opened.push(url)),
+      { action: "accept" },
+    );
+    assert.deepEqual(opened, [link.url]);
+    const printed = answers.lines.join("\n");
+    assert.match(printed, /Forget everything\?/);
+    assert.match(printed, /\n {2}https:\/\/registry\.mcp\.example\.com\/approvals\/abc\n/);
+    assert.match(printed, /Opened it in your browser\.\nWaiting for your decision…$/);
+  });
+
+  it("only prints the link without a browser; --yes approves nothing", () => {
+    const answers = io({ yes: true });
+    assert.deepEqual(answerUrlElicitation(link, answers), { action: "accept" });
+    const printed = answers.lines.join("\n");
+    assert.match(printed, /--yes does not apply/);
+    assert.doesNotMatch(printed, /Opened it/);
+  });
+
+  it("declines a link that is not http(s), opening nothing", () => {
+    const opened: string[] = [];
+    for (const url of ["file:///etc/passwd", "javascript:alert(1)", "not a url"]) {
+      assert.deepEqual(
+        answerUrlElicitation({ ...link, url }, io({}), (u) => opened.push(u)),
+        { action: "decline" },
+      );
+    }
+    assert.deepEqual(opened, []);
   });
 });

@@ -1,8 +1,10 @@
 /**
- * Answers a server's elicitation (form mode), e.g. the approval of a destructive tool call: asks
- * the person on the terminal; without a terminal, declines unless `--yes` was given.
+ * Answers a server's elicitation. Form mode (e.g. the approval of a destructive tool call): asks
+ * the person on the terminal; without a terminal, declines unless `--yes` was given. URL mode
+ * (a high-risk approval given on the fleet registry's page): prints the link, opens it when a
+ * browser is configured, and lets the call wait for the decision made there (`--yes` cannot give it).
  */
-import type { ElicitRequestFormParams, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import type { ElicitRequestFormParams, ElicitRequestURLParams, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 
 type Field = ElicitRequestFormParams["requestedSchema"]["properties"][string];
 type Value = string | number | boolean | string[];
@@ -15,6 +17,33 @@ export interface ElicitationIo {
   /** Asks one question on the terminal and returns the answer line. */
   ask: (question: string) => Promise<string>;
   log: (line: string) => void;
+}
+
+/** Opens a URL in the person's browser (fleet.ts: only when a browser is configured). */
+export type OpenUrl = (url: string) => void;
+
+/**
+ * A URL elicitation: only an http(s) link is shown (anything else is declined); the answer
+ * "accept" says the person was given it, not that anything is approved: that happens on the page.
+ */
+export function answerUrlElicitation(
+  params: ElicitRequestURLParams,
+  io: Pick<ElicitationIo, "log" | "yes">,
+  open?: OpenUrl,
+): ElicitResult {
+  if (!URL.canParse(params.url) || !/^https?:$/.test(new URL(params.url).protocol)) {
+    io.log(`\nThe server asked to open "${params.url}", which is not an http(s) link: declined.`);
+    return { action: "decline" };
+  }
+  io.log(`\nThe server asks for your decision on a web page:\n  ${params.message}`);
+  io.log(`\nOpen this link, sign in as yourself, and approve or reject it there:\n\n  ${params.url}\n`);
+  if (io.yes) io.log("(--yes does not apply: this approval is given only on that page.)");
+  if (open) {
+    open(params.url);
+    io.log("Opened it in your browser.");
+  }
+  io.log("Waiting for your decision…");
+  return { action: "accept" };
 }
 
 export async function answerElicitation(params: ElicitRequestFormParams, io: ElicitationIo): Promise<ElicitResult> {

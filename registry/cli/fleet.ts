@@ -14,7 +14,7 @@ import { CliError, EXIT, type ExitCode, usageError } from "./cli.errors.ts";
 import { printConfig } from "./config.command.ts";
 import { CredentialsStore } from "./credentials.store.ts";
 import { login, logout } from "./login.command.ts";
-import { SignIn } from "./oauth.session.ts";
+import { openInBrowser, SignIn } from "./oauth.session.ts";
 import { RegistryClient } from "./registry.api.client.ts";
 import { listServers, showServer } from "./servers.command.ts";
 
@@ -141,8 +141,8 @@ ${Object.entries(COMMANDS)
 
 Global options:
   --registry <url>   The registry (default $FLEET_REGISTRY_URL, else ${DEFAULT_REGISTRY})
-  --browser          Open sign-in pages in a browser (default: only on a terminal outside CI)
-  --no-browser       Only print sign-in URLs
+  --browser          Open sign-in and approval pages in a browser (default: only on a terminal outside CI)
+  --no-browser       Only print sign-in and approval URLs
   -h, --help         Help; \`fleet <command> --help\` for a command's options
 
 Exit codes: 0 ok, 1 tool error or failure, 2 usage, 3 refused (registry or server), 4 sign-in needed or failed.
@@ -207,6 +207,7 @@ function createContext(values: Values, env: NodeJS.ProcessEnv): CliContext & { c
       readline ??= createInterface({ input: process.stdin, output: process.stderr });
       return readline.question(question);
     },
+    ...(openBrowser ? { openUrl: openInBrowser } : {}),
     close: () => readline?.close(),
   };
 }

@@ -491,7 +491,7 @@ function escapeHtml(text: string): string {
 }
 
 /** Best effort, detached: xdg-open / open / start. The URL is printed either way. */
-function openInBrowser(url: string): void {
+export function openInBrowser(url: string): void {
   const [command, args] =
     process.platform === "darwin"
       ? ["open", [url]]

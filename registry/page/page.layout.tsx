@@ -80,6 +80,7 @@ function Account({ viewer, here }: { viewer: Viewer | undefined; here: string })
         Signed in as <strong>{viewer.displayName}</strong>
         <span class="muted"> ({groups.length > 0 ? groups.join(", ") : "no groups"})</span>
       </span>
+      <a href="/approvals">Your approvals</a>
       <form method="post" action="/auth/signout">
         <button type="submit" class="secondary">
           Sign out

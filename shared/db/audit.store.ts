@@ -51,6 +51,31 @@ export function approvalDecision(
   };
 }
 
+/**
+ * A decision (or a refused attempt at one) on the registry's approval page, by the signed-in
+ * `caller`, about one approval request for `toolName` on `serverName`.
+ */
+export function approvalPageDecision(
+  serverName: string,
+  caller: Caller | undefined,
+  toolName: string,
+  argsDigest: string | null,
+  decision: "approved" | "rejected" | "refused",
+  reason: string,
+): AuditRecord {
+  return {
+    id: crypto.randomUUID(),
+    at: Date.now(),
+    serverName,
+    callerKind: caller?.kind ?? "anonymous",
+    callerId: caller?.id ?? "anonymous",
+    action: `approval decision ${toolName}`,
+    decision,
+    reason,
+    argsDigest,
+  };
+}
+
 /** D1 allows 100 bound parameters per statement; an audit row has 9 columns. */
 const ROWS_PER_STATEMENT = 11;
 

@@ -194,11 +194,13 @@ export const invocations = sqliteTable(
   ],
 );
 
-/** Every refusal (who, what, why, when): the audit trail of the fleet's access control. */
 /**
  * What an audit record says happened: a refusal (`denied`), or the human's answer to an approval
  * request (`approved`, `declined`, `cancelled`, `timed_out`, `no_elicitation`: the client cannot
- * ask, `not_human`: a service cannot approve).
+ * ask, `not_human`: a service cannot approve). Approvals given on the registry's page add
+ * `rejected` (the human said no there), `expired` (nobody decided in time) and `refused` (an
+ * attempt the binding rules turned away: another person, changed arguments, a replay, a forged
+ * form, or a client that can open no approval link).
  */
 export const AUDIT_DECISIONS = [
   "denied",
@@ -208,6 +210,9 @@ export const AUDIT_DECISIONS = [
   "timed_out",
   "no_elicitation",
   "not_human",
+  "rejected",
+  "expired",
+  "refused",
 ] as const;
 export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
 
@@ -227,6 +232,52 @@ export const auditEvents = sqliteTable(
   },
   (t) => [index("audit_events_at").on(t.at), index("audit_events_caller").on(t.callerId)],
 );
+
+/** Where an approval request given on the registry's page stands. */
+export const APPROVAL_STATUSES = ["pending", "approved", "rejected", "expired", "cancelled"] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/**
+ * Approval requests for high-risk tool calls (docs/approvals.md): the call writes one, the human
+ * decides it on the registry page (`/approvals/<id>`), the call consumes it once. Every decision
+ * is a compare-and-set on `status` (pending → approved/rejected/expired/cancelled), bound to the
+ * caller's IdP subject, the server, the tool, the canonical arguments' digest and `expires_at`;
+ * `consumed_at` is set by the single call that may run on it.
+ */
+export const approvals = sqliteTable(
+  "approvals",
+  {
+    /** Unguessable (256 random bits, base64url): also the URL elicitation's elicitationId. */
+    id: text("id").primaryKey(),
+    serverName: text("server_name").notNull(),
+    toolName: text("tool_name").notNull(),
+    /** The caller's `<issuer>#<subject>`: only this person may decide it. */
+    subject: text("subject").notNull(),
+    /** The caller's id (`user:<principal>`), for the audit trail and the page. */
+    callerId: text("caller_id").notNull(),
+    sessionId: text("session_id").notNull(),
+    /** SHA-256 of the validated arguments, keys sorted (digestArguments). */
+    argsDigest: text("args_digest").notNull(),
+    /** The validated arguments exactly as the handler will get them, shown on the page. */
+    arguments: text("arguments", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** The tool's own words for the action (its approval preview). */
+    action: text("action").notNull(),
+    status: text("status", { enum: APPROVAL_STATUSES }).notNull().default("pending"),
+    /** A per-request anti-forgery token, echoed by the page's form and compared on POST. */
+    formToken: text("form_token").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    /** No decision is accepted at or after this instant. */
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    decidedAt: integer("decided_at", { mode: "timestamp_ms" }),
+    /** The subject who decided (always `subject`: the rules accept no one else). */
+    decidedBy: text("decided_by"),
+    /** When the call took the approval and ran: at most once. */
+    consumedAt: integer("consumed_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("approvals_subject_created").on(t.subject, t.createdAt)],
+);
+
+export type ApprovalRow = typeof approvals.$inferSelect;
 
 export type ServerRow = typeof servers.$inferSelect;
 export type ServerVersionRow = typeof serverVersions.$inferSelect;

@@ -71,6 +71,11 @@ export interface KitEnv {
   ALLOWED_ORIGINS?: string;
   /** How long a human has to answer an approval request (ms); default 300000, then "not approved". */
   APPROVAL_TIMEOUT_MS?: string;
+  /**
+   * The registry's public origin, e.g. https://registry.mcp.example.com: high-risk approvals are
+   * given on its page (`/approvals/<id>`). Without it such tools refuse every call.
+   */
+  REGISTRY_URL?: string;
 }
 
 /** A denial, for the audit trail. */

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { askUrlApproval, usesUrlApproval } from "../approval/approval.elicit";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision } from "../db/fleet.schema";
@@ -104,13 +105,19 @@ async function runChecked<Upstreams>(
     const asked = await tool.approval(args, ctx);
     const form: ApprovalRequest = typeof asked === "string" ? { message: asked, fields: {} } : asked;
     const action = form.message;
-    const decision = await askApproval(form, request, approvalTimeoutMs(runtime.env));
+    const timeoutMs = approvalTimeoutMs(runtime.env);
+    // High-risk tools, and clients that open links but answer no forms: the registry page decides,
+    // bound to the digest of the validated arguments (what the page shows and the handler gets).
+    const onPage = usesUrlApproval(tool.approvalRisk ?? "normal", request.server);
+    const decision = onPage
+      ? await askOnPage(form, runtime, tool, request, args, timeoutMs)
+      : await askApproval(form, request, timeoutMs);
     runtime.auditApproval({
       caller: request.caller,
       toolName: tool.name,
-      argsDigest,
+      argsDigest: onPage ? digestArguments(args) : argsDigest,
       decision: decision.decision,
-      action,
+      action: decision.approvalId ? `${action} [approval ${decision.approvalId}]` : action,
     });
     if (decision.decision !== "approved") throw new NotApprovedError(decision.message);
     ctx.answers = decision.answers;
@@ -120,8 +127,59 @@ async function runChecked<Upstreams>(
 }
 
 type ApprovalOutcome =
-  | { decision: "approved"; answers: Record<string, unknown> }
-  | { decision: Exclude<ApprovalAnswer["decision"], "approved">; message: string };
+  | { decision: "approved"; answers: Record<string, unknown>; approvalId?: string }
+  | { decision: Exclude<ApprovalAnswer["decision"], "approved">; message: string; approvalId?: string };
+
+/**
+ * The registry page decides (URL-mode elicitation). The page takes a yes or no, not the form's
+ * extra fields: an approval that asks for choices needs a client with form elicitation.
+ */
+async function askOnPage<Upstreams>(
+  form: ApprovalRequest,
+  runtime: InvocationRuntime<Upstreams>,
+  tool: Tool<Upstreams>,
+  request: CallRequest,
+  args: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<ApprovalOutcome> {
+  const action = form.message;
+  if (Object.keys(form.fields).length > 0) {
+    return {
+      decision: "no_elicitation",
+      message: `Not approved: this approval asks for choices, which only a client with form elicitation can give; nothing was done: ${action}`,
+    };
+  }
+  const outcome = await askUrlApproval(
+    { ...approvalSubject(runtime, tool, request, args), action },
+    {
+      server: request.server,
+      requestId: request.requestId,
+      signal: request.signal,
+      registryUrl: runtime.env.REGISTRY_URL as string | undefined,
+      db: runtime.env.DB as D1Database,
+      waiting: (message) => contextFor(runtime, tool, request).progress(0, undefined, message),
+    },
+    timeoutMs,
+  );
+  return outcome.decision === "approved" ? { ...outcome, answers: {} } : outcome;
+}
+
+/** What the registry-page approval binds to: who calls, where, which tool, with what (validated) arguments. */
+function approvalSubject<Upstreams>(
+  runtime: InvocationRuntime<Upstreams>,
+  tool: Tool<Upstreams>,
+  request: CallRequest,
+  args: Record<string, unknown>,
+) {
+  return {
+    caller: request.caller,
+    serverName: runtime.serverName,
+    toolName: tool.name,
+    sessionId: runtime.sessionId,
+    arguments: args,
+    argsDigest: digestArguments(args),
+  };
+}
 
 /**
  * Puts the exact action to the human through MCP elicitation (with the form's extra fields, if

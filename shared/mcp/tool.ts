@@ -42,10 +42,18 @@ export interface ApprovalRequest {
  * arguments, and may look things up first (e.g. a dry run whose result the human sees). An
  * approval function that throws ends the call with that error; nothing is done.
  */
-export type ApprovalSpec<Args, Upstreams> = {
+export type ApprovalFn<Args, Upstreams> = {
   // Method syntax: checked bivariantly like `run`, so a Tool<Upstreams> is a Tool<unknown>.
   approval(args: Args, ctx: ToolContext<Upstreams>): string | ApprovalRequest | Promise<string | ApprovalRequest>;
 }["approval"];
+
+/**
+ * A tool's approval: the action put to the human, or that and the owner's risk declaration
+ * (`{ risk: "high", action }`: decided on the registry's page only, docs/approvals.md).
+ */
+export type ApprovalSpec<Args, Upstreams> =
+  | ApprovalFn<Args, Upstreams>
+  | { risk: "high"; action: ApprovalFn<Args, Upstreams> };
 
 /** A handler returns text, text with structured content, or a full MCP result. */
 export type ToolOutput = string | { text: string; structured?: Record<string, unknown> } | CallToolResult;
@@ -68,6 +76,8 @@ export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
   /**
    * Dangerous tools: the exact action put to the human for approval (MCP elicitation) before
    * the handler runs. No approval, no action; services can never call such a tool.
+   * `{ risk: "high", action }`: the human decides on the registry's page, signed in as
+   * themselves (URL-mode elicitation; docs/approvals.md), never by whatever the client answers.
    */
   approval?: ApprovalSpec<z.output<z.ZodObject<Shape>>, Upstreams>;
   run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
@@ -84,7 +94,9 @@ export interface Tool<Upstreams = unknown> {
   access: ToolAccess;
   minutesSaved: number;
   needsApproval: boolean;
-  approval: ApprovalSpec<Record<string, unknown>, Upstreams> | undefined;
+  approval: ApprovalFn<Record<string, unknown>, Upstreams> | undefined;
+  /** "high": approved on the registry page only (see ToolSpec.approval). */
+  approvalRisk: "normal" | "high" | undefined;
   run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -108,7 +120,10 @@ export function toolsFor<Upstreams>() {
       access: spec.access,
       minutesSaved: spec.minutesSaved,
       needsApproval: spec.approval !== undefined,
-      approval: spec.approval as Tool<Upstreams>["approval"],
+      approval: (typeof spec.approval === "object"
+        ? spec.approval.action
+        : spec.approval) as Tool<Upstreams>["approval"],
+      approvalRisk: spec.approval === undefined ? undefined : typeof spec.approval === "object" ? "high" : "normal",
       run: spec.run as Tool<Upstreams>["run"],
     };
   };

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LOCAL_SERVICES } from "../../local/fleet.ts";
-import { PASSWORDS, serviceToken } from "../../local/oauth.client.ts";
+import { PASSWORDS, serviceToken, signIn } from "../../local/oauth.client.ts";
 import { snippetFor } from "../../shared/registry/client.snippets.ts";
 import { chooseChromium, launchChromium } from "./chromium.ts";
 
@@ -36,6 +36,12 @@ const EXTRA_TEAM = "pagee2e-team";
 
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+/**
+ * A reviewer (dave) signed in with registry:read, in the browser and as a token: drafts and
+ * servers in review are shown only to such a reader (anonymously, only what reviewers approved).
+ */
+let readerState: Awaited<ReturnType<BrowserContext["storageState"]>>;
+let readerToken: string;
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
@@ -45,6 +51,14 @@ beforeAll(async () => {
   console.log(
     `page tests: Chromium ${browser.version()} from ${choice.source} (${choice.executablePath ?? "@sparticuz/chromium"})`,
   );
+  readerToken = (await signIn(authUrl, "dave", registry, "registry:read")).access_token;
+  const context = await browser.newContext({ baseURL: registry });
+  const page = await context.newPage();
+  await page.goto("/");
+  await signInThroughBrowser(page, "dave");
+  await page.waitForURL(`${registry}/`);
+  readerState = await context.storageState();
+  await context.close();
 });
 
 afterAll(async () => {
@@ -52,10 +66,13 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function newPage(options: { width?: number; height?: number; clipboard?: boolean } = {}): Promise<Page> {
+async function newPage(
+  options: { width?: number; height?: number; clipboard?: boolean; reader?: boolean } = {},
+): Promise<Page> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
     baseURL: registry,
+    ...(options.reader ? { storageState: readerState } : {}),
   });
   if (options.clipboard) {
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: registry });
@@ -73,13 +90,14 @@ async function cardTitles(page: Page): Promise<string[]> {
   return page.locator("ul.cards article h3").allInnerTexts();
 }
 
-/** The server titles the API lists for the same filters (every page of them). */
-async function apiTitles(query: Record<string, string>): Promise<string[]> {
+/** The server titles the API lists for the same filters (every page of them), to the reader or anonymously. */
+async function apiTitles(query: Record<string, string>, as: "reader" | "anonymous" = "reader"): Promise<string[]> {
   const titles: string[] = [];
   let cursor: string | undefined;
   do {
     const params = new URLSearchParams({ ...query, version: "latest", limit: "100", ...(cursor ? { cursor } : {}) });
-    const response = await fetch(`${registry}/v0.1/servers?${params}`);
+    const headers: Record<string, string> = as === "reader" ? { authorization: `Bearer ${readerToken}` } : {};
+    const response = await fetch(`${registry}/v0.1/servers?${params}`, { headers });
     expect(response.status).toBe(200);
     const body = (await response.json()) as {
       servers: { server: { title: string } }[];
@@ -92,8 +110,19 @@ async function apiTitles(query: Record<string, string>): Promise<string[]> {
 }
 
 describe("the server list", () => {
-  it("shows every server with its team, lifecycle, live status, version and tools", async () => {
+  it("shows an anonymous visitor only approved servers, as the API does", async () => {
     const page = await newPage();
+    await page.goto("/");
+    const titles = await cardTitles(page);
+    expect(titles).toContain("Presto SQL");
+    for (const server of EXTRA) expect(titles).not.toContain(server.title);
+    expect([...titles].sort()).toEqual(await apiTitles({}, "anonymous"));
+    const draft = await page.goto(`/servers/${EXTRA[0].name}`);
+    expect(draft?.status()).toBe(404);
+  });
+
+  it("shows a signed-in reader every server with its team, lifecycle, live status, version and tools", async () => {
+    const page = await newPage({ reader: true });
     const response = await page.goto("/");
     expect(response?.status()).toBe(200);
     await expect(page.locator("h1").innerText()).resolves.toBe("MCP servers");
@@ -113,7 +142,11 @@ describe("the server list", () => {
   });
 
   it("searches name, title and description without JavaScript", async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false, baseURL: registry });
+    const context = await browser.newContext({
+      javaScriptEnabled: false,
+      baseURL: registry,
+      storageState: readerState,
+    });
     contexts.push(context);
     const page = await context.newPage();
     await page.goto("/");
@@ -132,7 +165,7 @@ describe("the server list", () => {
   });
 
   it("narrows by team, lifecycle and status, agreeing with the API", async () => {
-    const page = await newPage();
+    const page = await newPage({ reader: true });
     await page.goto("/");
     const all = await cardTitles(page);
 

@@ -148,6 +148,8 @@ describe("the registry in the running fleet", () => {
 
   it("Presto refuses new sessions while the registry lists it as deprecated, and serves again once reinstated", async () => {
     const admin = await userToken("admin", registry, "registry:read registry:write");
+    // Reinstating is an approval: never by the owning team (admin is in data-eng, which owns Presto).
+    const dave = await userToken("dave", registry, "registry:read registry:write");
     const alice = await userToken("alice", presto);
     expect((await postInitialize(`${presto}/mcp`, bearer(alice))).status).toBe(200);
     await setLifecycle("deprecated", admin);
@@ -160,8 +162,15 @@ describe("the registry in the running fleet", () => {
       }
       expect(refused?.status).toBe(403);
       expect(JSON.stringify(await refused?.json())).toContain("deprecated");
+      const byOwner = await fetch(`${registry}/v0.1/servers/${PRESTO}/lifecycle`, {
+        method: "PUT",
+        headers: { ...bearer(admin), "content-type": "application/json" },
+        body: JSON.stringify({ lifecycle: "approved" }),
+      });
+      expect(byOwner.status).toBe(403);
+      expect(await byOwner.text()).toContain("the team that owns presto");
     } finally {
-      await setLifecycle("approved", admin);
+      await setLifecycle("approved", dave);
     }
     let status = 0;
     for (let attempt = 0; attempt < 40 && status !== 200; attempt++) {

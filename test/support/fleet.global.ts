@@ -22,8 +22,15 @@ declare module "vitest" {
     idpUrl: string;
     /** POST {controlUrl}/restart/<worker> restarts that Worker's wrangler process (registry, auth, a server). */
     controlUrl: string;
+    /** The fleet's local persistence (D1's SQLite file is under it), for tests that read the audit trail. */
+    statePath: string;
+    /** How long an approval waits for the human in this fleet (ms). */
+    approvalTimeoutMs: number;
   }
 }
+
+/** FLEET_E2E_APPROVAL_TIMEOUT_MS, else 20 s. */
+const APPROVAL_TIMEOUT_MS = Number(process.env.FLEET_E2E_APPROVAL_TIMEOUT_MS ?? 20_000);
 
 export default async function setup(project: TestProject) {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-e2e-"));
@@ -35,6 +42,8 @@ export default async function setup(project: TestProject) {
     logDir: join(state, "logs"),
     // Short, so a test that deprecates a server sees it refused within a second.
     registryCacheMs: 1_000,
+    // Long enough to sign in and decide in Chromium, short enough to wait out in the timeout test.
+    serverVars: { APPROVAL_TIMEOUT_MS: String(APPROVAL_TIMEOUT_MS) },
   });
   const control = createServer(async (request, response) => {
     const name = /^\/restart\/([a-z][a-z0-9-]*)$/.exec(request.url ?? "")?.[1];
@@ -55,6 +64,8 @@ export default async function setup(project: TestProject) {
   project.provide("registrySpec", fleet.registrySpec);
   project.provide("authUrl", fleet.authUrl);
   project.provide("idpUrl", fleet.idpUrl);
+  project.provide("statePath", join(state, "state"));
+  project.provide("approvalTimeoutMs", APPROVAL_TIMEOUT_MS);
   project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
   return async () => {
     control.close();

@@ -2,7 +2,12 @@
 import { exports } from "cloudflare:workers";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type ElicitRequest, ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ElicitationCompleteNotificationSchema,
+  type ElicitRequest,
+  ElicitRequestSchema,
+  type ElicitResult,
+} from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
 
 export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write presto:read presto:write";
@@ -50,6 +55,15 @@ export interface ConnectOptions {
   user?: string;
   /** Answers approval requests (given the message and the whole request); absent: no elicitation support. */
   onElicit?: (message: string, params: ElicitRequest["params"]) => ElicitResult | Promise<ElicitResult>;
+  /**
+   * Answers elicitations of the modes declared in `modes` (URL-mode approvals, docs/approvals.md)
+   * with the whole request; `onComplete` hears notifications/elicitation/complete.
+   */
+  elicit?: {
+    modes: { form?: boolean; url?: boolean };
+    answer: (params: ElicitRequest["params"]) => ElicitResult | Promise<ElicitResult>;
+    onComplete?: (elicitationId: string) => void;
+  };
   sessionId?: string;
   protocolVersion?: string;
 }
@@ -63,13 +77,31 @@ export async function connect(options: ConnectOptions = {}) {
   const client = new Client(
     { name: "kit-test", version: "1.0.0" },
     {
-      capabilities: options.onElicit ? { elicitation: { form: {} } } : {},
+      // An empty elicitation capability would mean form (SDK): declare none for a client with neither.
+      capabilities:
+        options.elicit && (options.elicit.modes.form || options.elicit.modes.url)
+          ? {
+              elicitation: {
+                ...(options.elicit.modes.form ? { form: {} } : {}),
+                ...(options.elicit.modes.url ? { url: {} } : {}),
+              },
+            }
+          : options.onElicit
+            ? { elicitation: { form: {} } }
+            : {},
       jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
     },
   );
   if (options.onElicit) {
     const answer = options.onElicit;
     client.setRequestHandler(ElicitRequestSchema, async (request) => answer(request.params.message, request.params));
+  }
+  const elicit = options.elicit;
+  if (elicit) {
+    client.setRequestHandler(ElicitRequestSchema, async (request) => elicit.answer(request.params));
+    client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (notification) => {
+      elicit.onComplete?.(notification.params.elicitationId);
+    });
   }
   await client.connect(transport);
   return { client, transport };

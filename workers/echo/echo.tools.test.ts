@@ -5,7 +5,6 @@ import { readEchoConfig } from "./echo.client";
 /** The local echo service fleet.config.ts starts for this project (test/support/upstream.global.ts). */
 const upstream = inject("upstreamUrl");
 const ALICE = "alice; groups=data-eng; scopes=echo:read";
-const ALICE_WRITE = "alice; groups=data-eng; scopes=echo:read echo:write";
 const CAROL = "carol; scopes=echo:read";
 const BOT = "service:reporting-bot; scopes=echo:read";
 
@@ -45,25 +44,7 @@ describe("echo tools", () => {
     expect(textOf(await call(BOT, "echo_history"))).toBe("You have echoed nothing yet.");
   });
 
-  it("forgets only after the human approves, only with echo:write, never for a service", async () => {
-    await call(ALICE_WRITE, "echo_say", { text: "to forget" });
-    const declined = await connect({ user: ALICE_WRITE, onElicit: () => ({ action: "decline" }) });
-    const kept = (await declined.client.callTool({ name: "echo_forget", arguments: {} })) as Result;
-    expect(kept._meta?.["fleet/errorClass"]).toBe("not_approved");
-
-    const asked: string[] = [];
-    const approving = await connect({
-      user: ALICE_WRITE,
-      onElicit: (message) => {
-        asked.push(message);
-        return { action: "accept", content: { approve: true } };
-      },
-    });
-    const forgot = (await approving.client.callTool({ name: "echo_forget", arguments: {} })) as Result;
-    expect(asked).toEqual(["Make the echo service forget every message you sent? This cannot be undone."]);
-    expect(forgot.structuredContent?.forgotten).toBeGreaterThan(0);
-    expect(textOf(await call(ALICE_WRITE, "echo_history"))).toBe("You have echoed nothing yet.");
-
+  it("forgets only with echo:write, never for a service (its approval: echo.approvals.test.ts)", async () => {
     // A read-only token: listed (consenting to echo:write would allow it), met with a scope challenge.
     const readOnly = await connect({ user: ALICE, onElicit: () => ({ action: "accept", content: { approve: true } }) });
     expect((await readOnly.client.listTools()).tools.map((t) => t.name)).toContain("echo_forget");

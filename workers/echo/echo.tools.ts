@@ -62,12 +62,17 @@ export const history = defineTool({
 export const forget = defineTool({
   name: "echo_forget",
   title: "Forget what you echoed",
-  description: "Make the echo service forget every message you sent. Destructive: you approve it first.",
+  description:
+    "Make the echo service forget every message you sent. High-risk: you approve it on the fleet registry's page.",
   input: {},
   annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
   access: { scopes: ["echo:read", "echo:write"] },
   minutesSaved: 0.5,
-  approval: () => "Make the echo service forget every message you sent? This cannot be undone.",
+  // High-risk: the human decides on the registry page, never whatever the client answers.
+  approval: {
+    risk: "high",
+    action: () => "Make the echo service forget every message you sent? This cannot be undone.",
+  },
   async run(_args, ctx) {
     const { forgotten } = await ctx.upstream.echo.forget(ctx.caller.id, ctx.signal);
     return { text: `Forgot ${forgotten} message${forgotten === 1 ? "" : "s"}.`, structured: { forgotten } };

@@ -6,7 +6,7 @@ const presto = defineServer({
   name: "presto",
   title: "Presto SQL",
   description: "Explore catalogs and tables and run read-only SQL on the company's Presto/Trino clusters.",
-  version: "1.0.0",
+  version: "1.0.1",
   instructions:
     "Use presto_list_catalogs / presto_list_schemas / presto_list_tables / presto_describe_table to find data, " +
     "then presto_run_query with a single read-only statement. Results are capped; raise `limit` if needed.",

@@ -1,4 +1,5 @@
-import { describe, expect, inject, it } from "vitest";
+import { env } from "cloudflare:test";
+import { describe, expect, inject, it, vi } from "vitest";
 import { connect, textOf } from "../../test/workers/mcp-client";
 import { call, type Result } from "./spark.testing";
 
@@ -74,13 +75,30 @@ describe("Livy batches", () => {
     expect(after.submitted.length).toBe(before + 1);
     expect(after.submitted.at(-1)?.request).toEqual({ ...SUBMISSION, proxyUser: "user-alice" });
     expect(textOf(result)).toMatch(/^Submitted batch \d+ \(starting\)/);
+
+    // Both answers are in the audit trail, with the exact text the human saw.
+    await vi.waitFor(
+      async () => {
+        const { results } = await env.DB.prepare(
+          "SELECT decision, reason, caller_id FROM audit_events WHERE server_name = 'spark' AND action = 'approval spark_submit_batch'",
+        ).all<{ decision: string; reason: string; caller_id: string }>();
+        expect(results).toEqual(
+          expect.arrayContaining([
+            { decision: "declined", reason: asked[0], caller_id: "user:user-alice" },
+            { decision: "approved", reason: asked[0], caller_id: "user:user-alice" },
+          ]),
+        );
+      },
+      { timeout: 5_000, interval: 200 },
+    );
   });
 
   it("follows a batch until it ends, with progress, and shows its log", async () => {
     const id = await submitted();
     const { client } = await connect({ user: "service:etl-bot; scopes=spark:read" });
+    const owner = (await connect({ user: WRITER })).client;
     const progress: string[] = [];
-    const result = (await client.callTool(
+    const result = (await owner.callTool(
       { name: "spark_batches", arguments: { batchId: id, waitSeconds: 20 } },
       undefined,
       {
@@ -91,6 +109,11 @@ describe("Livy batches", () => {
     expect(progress.length).toBeGreaterThan(0);
     expect(progress[0]).toMatch(new RegExp(`^batch ${id} is (starting|running)$`));
     expect(textOf(result)).toContain("(state: FINISHED)");
+    await owner.close();
+    // Another caller sees its state, not its log.
+    const bots = (await client.callTool({ name: "spark_batches", arguments: { batchId: id } })) as Result;
+    expect(textOf(bots)).toContain("(Its log is shown only to whoever submitted it.)");
+    expect(textOf(bots)).not.toContain("INFO Client");
     const list = (await client.callTool({ name: "spark_batches", arguments: {} })) as Result;
     expect(textOf(list)).toMatch(new RegExp(`\\n${id}\\tsuccess\\t-\\tuser-alice\\tapplication_`));
     await client.close();

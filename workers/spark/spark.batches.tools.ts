@@ -113,7 +113,8 @@ export const batches = defineTool({
   name: "spark_batches",
   title: "Livy batches",
   description:
-    "List Livy batches, or follow one: its state, YARN application id and the tail of its log; with waitSeconds it " +
+    "List Livy batches, or follow one: its state, YARN application id and the tail of its log (your own batches' logs " +
+    "only); with waitSeconds it " +
     "waits (reporting progress) until the batch ends or the time is up.",
   input: {
     batchId: batchId.optional().describe("Follow this batch instead of listing"),
@@ -160,7 +161,13 @@ export const batches = defineTool({
     }
     if (args.waitSeconds > 0) await waitForEnd(ctx, args.batchId, args.waitSeconds);
     const batch = await livy.get(args.batchId, ctx.signal);
-    const log = args.logLines > 0 ? await livy.log(args.batchId, args.logFrom, args.logLines, ctx.signal) : undefined;
+    // As Livy shows a batch's log only to who may view it: when batches run as their submitter,
+    // another person's log (it may print their data or paths) is not shown.
+    const mayReadLog = livy.config.livyProxyUser !== "caller" || batch.proxyUser === ctx.caller.principal;
+    const log =
+      args.logLines > 0 && mayReadLog
+        ? await livy.log(args.batchId, args.logFrom, args.logLines, ctx.signal)
+        : undefined;
     const lines = [
       `Batch ${batch.id} ${batch.state}${LIVY_FINAL_STATES.includes(batch.state) ? " (ended)" : ""}; application ${batch.appId ?? "not yet assigned"}; runs as ${batch.proxyUser ?? batch.owner ?? "Livy's user"}`,
       ...Object.entries(batch.appInfo)
@@ -168,6 +175,7 @@ export const batches = defineTool({
         .map(([key, value]) => `${key}: ${value}`),
     ];
     if (log) lines.push(`Log lines ${log.from + 1}-${log.from + log.log.length} of ${log.total}:`, ...log.log);
+    if (!mayReadLog) lines.push("(Its log is shown only to whoever submitted it.)");
     return {
       text: cap(lines.join("\n")),
       structured: {
