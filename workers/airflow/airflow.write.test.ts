@@ -101,16 +101,20 @@ describe("airflow write tools", () => {
   });
 
   it("pauses and unpauses for data-eng only, after approval, refusing a no-op", async () => {
-    const byAds = await call("airflow_set_paused", { dag_id: "ml_features", paused: false }, approve, ANN);
+    // quick_check, not ml_features: the read tests expect ml_features paused throughout.
+    const byAds = await call("airflow_set_paused", { dag_id: "quick_check", paused: true }, approve, ANN);
     expect(byAds.result._meta?.["fleet/errorClass"]).toBe("denied");
     expect(textOf(byAds.result)).toContain("group:data-eng");
-    const noop = await call("airflow_set_paused", { dag_id: "ml_features", paused: true }, approve);
-    expect(textOf(noop.result)).toContain('Invalid argument "paused": DAG ml_features is already paused');
-    const unpause = await call("airflow_set_paused", { dag_id: "ml_features", paused: false }, approve);
-    expect(unpause.asked[0]).toMatch(/^Unpause DAG ml_features \(schedule @daily\)\?/);
-    expect(textOf(unpause.result)).toBe("DAG ml_features is now active.");
-    const pause = await call("airflow_set_paused", { dag_id: "ml_features", paused: true }, approve);
-    expect(textOf(pause.result)).toBe("DAG ml_features is now paused.");
+    const noop = await call("airflow_set_paused", { dag_id: "quick_check", paused: false }, approve);
+    expect(textOf(noop.result)).toContain('Invalid argument "paused": DAG quick_check is already active');
+    const pause = await call("airflow_set_paused", { dag_id: "quick_check", paused: true }, approve);
+    expect(pause.asked[0]).toBe(
+      "Pause DAG quick_check? The scheduler creates no new runs of it until it is unpaused; running tasks finish.",
+    );
+    expect(textOf(pause.result)).toBe("DAG quick_check is now paused.");
+    const unpause = await call("airflow_set_paused", { dag_id: "quick_check", paused: false }, approve);
+    expect(unpause.asked[0]).toMatch(/^Unpause DAG quick_check \(schedule None\)\?/);
+    expect(textOf(unpause.result)).toBe("DAG quick_check is now active.");
   });
 
   it("deletes a run after approval that shows its state", async () => {
