@@ -342,11 +342,11 @@ function distributions(tasks: TaskData[], quantiles: number[]): TaskMetricDistri
   };
 }
 
-/** How fleet.config.ts starts it: SPARK_HISTORY_URL and LIVY_URL, on 18080 under `npm start`. */
+/** How fleet.config.ts starts it: SPARK_HISTORY_URL and LIVY_URL, on 8095 under `npm start`. */
 const sparkUpstream: LocalUpstream = {
   env: "SPARK_HISTORY_URL",
   alsoEnv: ["LIVY_URL"],
-  port: 18080,
+  port: 8095,
   label: "local Spark History Server and Livy",
   start: startSparkUpstream,
   testOptions: { startingMs: 300, runningMs: 700 },
