@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
 import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
 import { type AuditRecord, denial, writeAuditEvents } from "../db/audit.store";
+import { countDeadLetters } from "../db/dead-letters.store";
 import {
   DEFAULT_ENVIRONMENT,
   DEFAULT_NAMESPACE,
@@ -34,7 +35,16 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
 
   // Public: health and the publish document (server.json with the fleet metadata).
   const publicApp = new Hono<App>();
-  publicApp.get("/health", (c) => c.json({ status: "ok", server: spec.name, version: spec.version }));
+  publicApp.get("/health", async (c) => {
+    // Records a session's outbox could not write to D1 (session.outbox): kept, and counted here.
+    let deadLetters: number | null = null;
+    try {
+      deadLetters = await countDeadLetters(c.env.DB, spec.name);
+    } catch (error) {
+      console.error(`${spec.name}: could not count dead letters`, error);
+    }
+    return c.json({ status: "ok", server: spec.name, version: spec.version, deadLetters });
+  });
   publicApp.get(PUBLISH_DOCUMENT_PATH, (c) => {
     try {
       return c.json(

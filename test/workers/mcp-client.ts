@@ -13,7 +13,7 @@ export const BOT = "service:etl-bot; scopes=echo:read presto:read";
 const worker = exports as unknown as { default: Fetcher };
 
 /**
- * A test access token for a caller described as `name; groups=a,b; scopes=x y; sub=id` (or
+ * A test access token for a caller described as `name; groups=a,b; scopes=x y; sub=id; principal=email; iss=issuer` (or
  * `service:name; scopes=…`). The kit's workerd tests bind AUTH to a stand-in of the auth Worker
  * (test/workers/auth-stub.js) that validates exactly these; the real auth Worker, its OAuth flows
  * and its tokens are tested in workers/auth and end to end.
@@ -25,7 +25,14 @@ export function bearer(spec: string, options: { audience?: string; expiresIn?: n
   const scope = attrs.has("scopes") ? list("scopes", /[\s,]+/) : ["echo:read", "presto:read"];
   const props = name.startsWith("service:")
     ? { kind: "service", name: name.slice("service:".length) }
-    : { kind: "user", sub: attrs.get("sub") ?? `user-${name}`, username: name, groups: list("groups", /,/) };
+    : {
+        kind: "user",
+        sub: attrs.get("sub") ?? `user-${name}`,
+        username: name,
+        groups: list("groups", /,/),
+        ...(attrs.has("principal") ? { principal: attrs.get("principal") } : {}),
+        ...(attrs.has("iss") ? { iss: attrs.get("iss") } : {}),
+      };
   const claims = {
     props,
     scope,

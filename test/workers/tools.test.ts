@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { fetchSse, postTo } from "./legacy-sse.client";
 import { ADMIN, ALICE, bearer, connect, initializeMessage, postRpc, textOf } from "./mcp-client";
 
 type Result = { isError?: boolean; content?: unknown; _meta?: Record<string, unknown> };
@@ -323,39 +324,3 @@ describe("legacy HTTP+SSE transport", () => {
     await opened.close();
   });
 });
-
-async function postTo(url: string, body: unknown, user = ALICE) {
-  const { workerFetch } = await import("./mcp-client");
-  return workerFetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: bearer(user) },
-    body: JSON.stringify(body),
-  });
-}
-
-async function fetchSse(url: string, user = ALICE) {
-  const { workerFetch } = await import("./mcp-client");
-  const response = await workerFetch(url, { headers: { accept: "text/event-stream", authorization: bearer(user) } });
-  expect(response.headers.get("content-type")).toContain("text/event-stream");
-  const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  return {
-    async next(event: string): Promise<string> {
-      for (;;) {
-        const end = buffer.indexOf("\n\n");
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const name = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (name === event && data !== undefined) return data;
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        buffer += value;
-      }
-    },
-    close: () => reader.cancel(),
-  };
-}
