@@ -1,12 +1,5 @@
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-  type Tool as McpTool,
-} from "@modelcontextprotocol/sdk/types.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
+import { type Tool as McpTool, ProtocolError, ProtocolErrorCode, Server } from "@modelcontextprotocol/server";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import type { ServerSpec } from "./server.definition";
@@ -15,9 +8,9 @@ import type { Tool } from "./tool";
 import { type InvocationRuntime, invokeTool } from "./tool.invoke";
 
 /** Reads the caller the session attached to this request (see Session). */
-export function callerOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): Caller {
-  const caller = extra.authInfo?.extra?.caller as Caller | undefined;
-  if (!caller) throw new McpError(ErrorCode.InternalError, "No caller on this request");
+export function callerOf(ctx: { http?: { authInfo?: { extra?: Record<string, unknown> } } }): Caller {
+  const caller = ctx.http?.authInfo?.extra?.caller as Caller | undefined;
+  if (!caller) throw new ProtocolError(ProtocolErrorCode.InternalError, "No caller on this request");
   return caller;
 }
 
@@ -36,28 +29,31 @@ export function buildMcpServer<Upstreams>(spec: ServerSpec<Upstreams>, runtime: 
   );
   const byName = new Map(spec.tools.map((tool) => [tool.name, tool]));
 
-  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
-    const caller = callerOf(extra);
+  server.setRequestHandler("tools/list", async (_request, ctx) => {
+    const caller = callerOf(ctx);
     // A tool is listed when the caller may call it now, or once it consents to the tool's scope
     // (the call is then answered with a step-up challenge at the Worker; see step-up.ts).
     const usable = (tool: Tool<unknown>) => checkToolAccess(tool, caller).allowed || allowedWithStepUp(tool, caller);
     return { tools: spec.tools.filter(usable).map(describeTool) };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler("tools/call", async (request, ctx) => {
     const tool = byName.get(request.params.name);
     if (!tool) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}" on the ${spec.name} server`);
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Unknown tool "${request.params.name}" on the ${spec.name} server`,
+      );
     }
     return invokeTool(runtime, {
       tool,
       arguments: request.params.arguments,
-      caller: callerOf(extra),
-      signal: extra.signal,
-      requestId: extra.requestId,
+      caller: callerOf(ctx),
+      signal: ctx.mcpReq.signal,
+      requestId: ctx.mcpReq.id,
       progressToken: request.params._meta?.progressToken,
       server,
-      sendNotification: (notification) => extra.sendNotification(notification as never),
+      sendNotification: (notification) => ctx.mcpReq.notify(notification as never),
     });
   });
   return server;

@@ -4,12 +4,13 @@
  * resumable event log. After an eviction a channel is rebuilt by replaying the stored
  * `initialize` through its fresh transport.
  */
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   type EventStore,
+  LATEST_PROTOCOL_VERSION,
+  type Server,
+  SUPPORTED_PROTOCOL_VERSIONS,
   WebStandardStreamableHTTPServerTransport,
-} from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 import type { ChannelKind } from "./session.routing";
 import { authInfoFor } from "./session.routing";
 import type { SessionRecord } from "./session.storage";

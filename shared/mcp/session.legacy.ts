@@ -6,11 +6,10 @@
  * server's own close runs first (running calls are aborted, pending elicitations rejected),
  * then the session is forgotten.
  */
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { readRequestBody, requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js";
+import { readRequestBody, type Server } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import { LegacySseTransport } from "./legacy-sse.transport";
-import { authInfoFor, forbiddenSession, sameIdentity } from "./session.routing";
+import { authInfoFor, forbiddenSession, requestBodyTooLargeMessage, sameIdentity } from "./session.routing";
 
 export interface LegacySession {
   transport: LegacySseTransport;

@@ -2,10 +2,17 @@
  * What a session object decides before any SDK code runs: the shape of a posted body, which
  * channel a request needs, and whether the caller owns the session.
  */
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import { jsonRpcError } from "./responses";
 import type { ServerSpec } from "./server.definition";
+
+/** At most this many messages in one POST (the limit SDK v1 set; v2 accepts no batches at all in 2026). */
+export const MAX_BATCH_SIZE = 100;
+
+export function requestBodyTooLargeMessage(maxBytes: number): string {
+  return `Request body exceeds the ${maxBytes} byte limit`;
+}
 
 export type MessageKind = "request" | "notification" | "response";
 

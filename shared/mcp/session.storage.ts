@@ -4,8 +4,7 @@
  * Tables are created when a session is, never on a mere lookup: an object that only answered
  * 404 writes nothing and leaves nothing behind.
  */
-import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { EventId, EventStore, JSONRPCMessage, StreamId } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import type { AuditRecord } from "../db/audit.store";
 import type { InvocationRecord } from "../db/invocations.store";

@@ -8,12 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
-import {
-  MAX_BATCH_SIZE,
-  readRequestBody,
-  requestBodyTooLargeMessage,
-} from "@modelcontextprotocol/sdk/server/requestBody.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { type JSONRPCMessage, readRequestBody } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { approvalDecision, denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
@@ -30,6 +25,8 @@ import {
   isInitialize,
   isMessageShaped,
   kindOf,
+  MAX_BATCH_SIZE,
+  requestBodyTooLargeMessage,
   sameIdentity,
 } from "./session.routing";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";

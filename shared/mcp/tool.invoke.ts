@@ -3,8 +3,7 @@
  * mapping, and the invocation record. Handlers only do their job.
  */
 import { createHash } from "node:crypto";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, SdkError, SdkErrorCode, type Server } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision } from "../db/fleet.schema";
@@ -142,7 +141,7 @@ async function askApproval(action: string, request: CallRequest, timeoutMs: numb
       { relatedRequestId: request.requestId, signal: request.signal, timeout: timeoutMs },
     );
   } catch (error) {
-    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout && !request.signal.aborted) {
+    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout && !request.signal.aborted) {
       return {
         decision: "timed_out",
         message: `Not approved: no answer within ${Math.round(timeoutMs / 1000)} s; ${nothingDone}`,

@@ -1,9 +1,7 @@
-/** SDK clients talking to the Worker under test through its real fetch handler. */
+/** SDK v2 clients (speaking 2025-11-25, as a legacy-mode v2 client does) talking to the Worker under test through its real fetch handler. */
 import { exports } from "cloudflare:workers";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
+import { Client, type ElicitResult, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/validators/cf-worker";
 
 export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write presto:read presto:write";
 export const ADMIN = "root; groups=admins; scopes=echo:read echo:write";
@@ -68,7 +66,7 @@ export async function connect(options: ConnectOptions = {}) {
   );
   if (options.onElicit) {
     const answer = options.onElicit;
-    client.setRequestHandler(ElicitRequestSchema, async (request) => answer(request.params.message));
+    client.setRequestHandler("elicitation/create", async (request) => answer(request.params.message));
   }
   await client.connect(transport);
   return { client, transport };

@@ -90,11 +90,14 @@ describe("tool calls through the kit", () => {
   it("streams progress over SSE when the client asks for it, JSON otherwise", async () => {
     const { client, transport } = await connect();
     const progress: number[] = [];
-    const result = await client.callTool({ name: "echo_count", arguments: { to: 4, delayMs: 1 } }, undefined, {
-      onprogress: (p) => {
-        progress.push(p.progress);
+    const result = await client.callTool(
+      { name: "echo_count", arguments: { to: 4, delayMs: 1 } },
+      {
+        onprogress: (p) => {
+          progress.push(p.progress);
+        },
       },
-    });
+    );
     expect(textOf(result)).toBe("counted to 4");
     expect(progress).toEqual([1, 2, 3, 4]);
 
