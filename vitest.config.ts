@@ -18,6 +18,8 @@ const KIT_BINDINGS = {
   REGISTRY_CACHE_MS: "50",
   // An unanswered approval ends as "not approved" this soon (the default is 5 minutes).
   APPROVAL_TIMEOUT_MS: "1500",
+  // Per-caller limits of the 2026-07-28 era, low enough for a test to reach (each test's callers differ).
+  CALLS_PER_MINUTE: "40",
 };
 
 interface WorkerdProject {

@@ -5,7 +5,7 @@ import { checkToolAccess } from "../auth/policy";
 import type { ServerSpec } from "./server.definition";
 import { allowedWithStepUp } from "./step-up";
 import type { Tool } from "./tool";
-import { type InvocationRuntime, invokeTool } from "./tool.invoke";
+import { digestArguments, type InvocationRuntime, invokeTool } from "./tool.invoke";
 
 /** Reads the caller the session attached to this request (see Session). */
 export function callerOf(ctx: { http?: { authInfo?: { extra?: Record<string, unknown> } } }): Caller {
@@ -40,6 +40,22 @@ export function buildMcpServer<Upstreams>(spec: ServerSpec<Upstreams>, runtime: 
   server.setRequestHandler("tools/call", async (request, ctx) => {
     const tool = byName.get(request.params.name);
     if (!tool) {
+      // Recorded too (as an error of the name asked for): a client calling tools that do not exist shows up.
+      const caller = callerOf(ctx);
+      runtime.record({
+        id: crypto.randomUUID(),
+        serverName: runtime.serverName,
+        toolName: request.params.name,
+        sessionId: runtime.sessionId,
+        callerKind: caller.kind,
+        callerId: caller.id,
+        startedAt: Date.now(),
+        durationMs: 0,
+        outcome: "error",
+        errorClass: "unknown_tool",
+        minutesSaved: 0,
+        argsDigest: digestArguments(request.params.arguments ?? {}),
+      });
       throw new ProtocolError(
         ProtocolErrorCode.InvalidParams,
         `Unknown tool "${request.params.name}" on the ${spec.name} server`,
