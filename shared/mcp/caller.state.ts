@@ -17,6 +17,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { approvalDecision, denial } from "../db/audit.store";
+import { APPROVAL_STATE_TTL_SECONDS, approvalStateCodec } from "./approval.modern";
 import { buildMcpServer } from "./mcp.server";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
@@ -27,6 +28,8 @@ import { authInfoFor, isMessageShaped, requestBodyTooLargeMessage } from "./sess
 import { type OutboxRecord, SessionStorage } from "./session.storage";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
 import type { InvocationRuntime } from "./tool.invoke";
+
+const NONCE = "nonce:";
 
 /** Per identity per server, unless the server's declaration says otherwise (`limits`). */
 export const DEFAULT_LIMITS = { callsPerMinute: 120, callsInFlight: 8 } as const;
@@ -69,8 +72,12 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         retryBy: (at) => void this.#schedule.noLaterThan(at),
       });
       const runtime = this.#runtime(`caller:${ctx.id.toString()}`);
+      const modern = {
+        codec: approvalStateCodec(env.APPROVAL_STATE_KEY),
+        consumeNonce: (nonce: string) => this.#consumeNonce(nonce),
+      };
       // Stateless: a fresh SDK server per request; only 2026-07-28 requests reach this object.
-      this.#handler = createMcpHandler(() => buildMcpServer(spec, runtime), { legacy: "reject" });
+      this.#handler = createMcpHandler(() => buildMcpServer(spec, runtime, modern), { legacy: "reject" });
     }
 
     override async fetch(request: Request): Promise<Response> {
@@ -115,8 +122,23 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       return withBothEras(await this.#handler.fetch(request, options));
     }
 
+    /** An approval's nonce, used once (kept until its state has expired anyway). */
+    async #consumeNonce(nonce: string): Promise<boolean> {
+      const key = `${NONCE}${nonce}`;
+      if ((await this.ctx.storage.get(key)) !== undefined) return false;
+      const now = Date.now();
+      await this.ctx.storage.put(key, now);
+      await this.#schedule.noLaterThan(now + APPROVAL_STATE_TTL_SECONDS * 1000 + 1000);
+      return true;
+    }
+
     override async alarm(): Promise<void> {
       this.#schedule.fired();
+      const expired = Date.now() - APPROVAL_STATE_TTL_SECONDS * 1000;
+      const nonces = await this.ctx.storage.list<number>({ prefix: NONCE });
+      const old = [...nonces].filter(([, at]) => at < expired).map(([key]) => key);
+      if (old.length > 0) await this.ctx.storage.delete(old.slice(0, 128));
+      if (nonces.size > old.length) await this.#schedule.noLaterThan(Date.now() + APPROVAL_STATE_TTL_SECONDS * 1000);
       if (!(await this.#outbox.flush())) {
         await this.#schedule.noLaterThan(Date.now() + (await this.#outbox.retryDelay()));
       }

@@ -1,7 +1,15 @@
-import { type Tool as McpTool, ProtocolError, ProtocolErrorCode, Server } from "@modelcontextprotocol/server";
+import {
+  type Tool as McpTool,
+  ProtocolError,
+  ProtocolErrorCode,
+  type RequestStateCodec,
+  Server,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
+import type { ApprovalState } from "./approval.modern";
 import type { ServerSpec } from "./server.definition";
 import { allowedWithStepUp } from "./step-up";
 import type { Tool } from "./tool";
@@ -14,16 +22,29 @@ export function callerOf(ctx: { http?: { authInfo?: { extra?: Record<string, unk
   return caller;
 }
 
+/** How the caller's object serves 2026-07-28 requests (approval.modern.ts). */
+export interface ModernServing {
+  codec: RequestStateCodec<ApprovalState> | undefined;
+  consumeNonce(nonce: string): Promise<boolean>;
+}
+
 /**
  * An SDK `Server` for one session: tools/list shows the caller only what it may call,
  * tools/call goes through the kit's pipeline.
  */
-export function buildMcpServer<Upstreams>(spec: ServerSpec<Upstreams>, runtime: InvocationRuntime<Upstreams>): Server {
+export function buildMcpServer<Upstreams>(
+  spec: ServerSpec<Upstreams>,
+  runtime: InvocationRuntime<Upstreams>,
+  modern?: ModernServing,
+): Server {
+  const codec = modern?.codec;
   const server = new Server(
     { name: spec.name, title: spec.title, version: spec.version },
     {
       capabilities: { tools: { listChanged: false }, logging: {} },
       jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+      // A tampered, expired or another caller's requestState is refused (-32602) before any handler runs.
+      ...(codec ? { requestState: { verify: (state: string, ctx: ServerContext) => codec.verify(state, ctx) } } : {}),
       ...(spec.instructions ? { instructions: spec.instructions } : {}),
     },
   );
@@ -69,10 +90,22 @@ export function buildMcpServer<Upstreams>(spec: ServerSpec<Upstreams>, runtime: 
       requestId: ctx.mcpReq.id,
       progressToken: request.params._meta?.progressToken,
       server,
-      sendNotification: (notification) => ctx.mcpReq.notify(notification as never),
+      sendNotification: (notification) =>
+        modern && !logWanted(ctx, notification) ? Promise.resolve() : ctx.mcpReq.notify(notification as never),
+      ...(modern ? { modern: { codec, ctx, consumeNonce: modern.consumeNonce } } : {}),
     });
   });
   return server;
+}
+
+const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+/** 2026-07-28: a log notification only when the request set a level (io.modelcontextprotocol/logLevel) it reaches. */
+function logWanted(ctx: ServerContext, notification: { method: string; params: Record<string, unknown> }): boolean {
+  if (notification.method !== "notifications/message") return true;
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const wanted = LOG_LEVELS.indexOf(String(envelope?.["io.modelcontextprotocol/logLevel"]));
+  return wanted >= 0 && LOG_LEVELS.indexOf(String(notification.params.level)) >= wanted;
 }
 
 function describeTool(tool: Tool<unknown>): McpTool {

@@ -57,6 +57,8 @@ export interface KitEnv {
   /** Override the server's declared per-caller limits (whole numbers). */
   CALLS_PER_MINUTE?: string;
   CALLS_IN_FLIGHT?: string;
+  /** Secret (at least 32 bytes) signing approval requestStates on 2026-07-28; without it approvals there are refused. */
+  APPROVAL_STATE_KEY?: string;
   DB: D1Database;
   /** The auth Worker (Service Binding to its `validateToken` RPC). */
   AUTH: AuthBinding;

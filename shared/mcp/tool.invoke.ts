@@ -3,11 +3,18 @@
  * mapping, and the invocation record. Handlers only do their job.
  */
 import { createHash } from "node:crypto";
-import { type CallToolResult, SdkError, SdkErrorCode, type Server } from "@modelcontextprotocol/server";
+import {
+  type CallToolResult,
+  type InputRequiredResult,
+  SdkError,
+  SdkErrorCode,
+  type Server,
+} from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision } from "../db/fleet.schema";
 import type { InvocationRecord } from "../db/invocations.store";
+import { approveModern, type ModernApprovalRound } from "./approval.modern";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import { describeInvalidArguments, type LogLevel, type Tool, type ToolContext, toCallToolResult } from "./tool";
 
@@ -45,18 +52,23 @@ export interface CallRequest {
   /** The SDK server the call arrived on (used to ask the human for approval). */
   server: Server;
   sendNotification(notification: { method: string; params: Record<string, unknown> }): Promise<void>;
+  /** A 2026-07-28 request: approval by input_required and a signed requestState (approval.modern.ts). */
+  modern?: ModernApprovalRound;
 }
 
 export async function invokeTool<Upstreams>(
   runtime: InvocationRuntime<Upstreams>,
   request: CallRequest,
-): Promise<CallToolResult> {
+): Promise<CallToolResult | InputRequiredResult> {
   const tool = request.tool as Tool<Upstreams>;
   const startedAt = Date.now();
   const argsDigest = digestArguments(request.arguments ?? {});
   let outcome: { errorClass: ErrorClass | null; result: CallToolResult };
   try {
-    outcome = { errorClass: null, result: await runChecked(runtime, tool, request, argsDigest) };
+    const result = await runChecked(runtime, tool, request, argsDigest);
+    // An approval asked for (2026-07-28): not an invocation yet; the retry that answers it is.
+    if ("resultType" in result && result.resultType === "input_required") return result as InputRequiredResult;
+    outcome = { errorClass: null, result: result as CallToolResult };
   } catch (error) {
     outcome = toErrorOutcome(tool.name, error);
   }
@@ -82,7 +94,7 @@ async function runChecked<Upstreams>(
   tool: Tool<Upstreams>,
   request: CallRequest,
   argsDigest: string,
-): Promise<CallToolResult> {
+): Promise<CallToolResult | InputRequiredResult> {
   const decision = checkToolAccess(tool, request.caller);
   if (!decision.allowed) {
     runtime.auditDenial(request.caller, `tools/call ${tool.name}`, decision.reason);
@@ -91,7 +103,19 @@ async function runChecked<Upstreams>(
   const parsed = tool.schema.safeParse(request.arguments ?? {});
   if (!parsed.success) throw new ToolError(describeInvalidArguments(tool.name, parsed.error), "bad_arguments");
   const args = parsed.data as Record<string, unknown>;
-  if (tool.approval) {
+  if (tool.approval && request.modern) {
+    const action = tool.approval(args);
+    const call = { caller: request.caller, server: runtime.serverName, tool: tool.name, argsDigest, action };
+    const approval = await approveModern(request.modern, call);
+    if (approval.kind === "ask") return approval.result;
+    if (approval.kind === "refused") {
+      runtime.auditDenial(request.caller, `tools/call ${tool.name}`, `approval refused: ${approval.reason}`);
+      throw new ToolError(`Not approved: ${approval.reason}; nothing was done: ${action}`, "not_approved");
+    }
+    const decision = approval.kind === "approved" ? "approved" : approval.decision;
+    runtime.auditApproval({ caller: request.caller, toolName: tool.name, argsDigest, decision, action });
+    if (approval.kind !== "approved") throw new NotApprovedError(approval.message);
+  } else if (tool.approval) {
     const action = tool.approval(args);
     const decision = await askApproval(action, request, approvalTimeoutMs(runtime.env));
     runtime.auditApproval({

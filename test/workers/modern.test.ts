@@ -155,6 +155,30 @@ describe("2026-07-28 on the same endpoint", () => {
     expect(anonymous.status).toBe(401);
   });
 
+  it("sends logs only when the request sets logLevel, on the request's own stream", async () => {
+    const count = (meta: Record<string, unknown>) =>
+      postRpc(
+        {
+          jsonrpc: "2.0",
+          id: 7,
+          method: "tools/call",
+          params: { name: "echo_count", arguments: { to: 2, delayMs: 1 }, _meta: envelope(meta) },
+        },
+        {
+          "mcp-protocol-version": MODERN,
+          "mcp-method": "tools/call",
+          "mcp-name": "echo_count",
+          authorization: bearer("lou; groups=data-eng"),
+        },
+      ).then((response) => response.text());
+    expect(await count({})).not.toContain("notifications/message");
+    const logged = await count({ "io.modelcontextprotocol/logLevel": "info", progressToken: "p1" });
+    expect(logged).toContain("counted to 2");
+    expect(logged).toContain('"method":"notifications/message"');
+    expect(logged).toContain('"method":"notifications/progress"');
+    expect(await count({ "io.modelcontextprotocol/logLevel": "error" })).not.toContain("notifications/message");
+  });
+
   it("records unknown-tool calls as errors", async () => {
     const answer = await postModern("tools/call", { name: "echo_nope", arguments: {} }, "uma; groups=data-eng");
     expect(((await answer.json()) as { error?: { message: string } }).error?.message).toContain(
