@@ -197,6 +197,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     });
     const registrySpec = specOf("registry", REGISTRY_APP);
 
+    // Signs approval requestStates on 2026-07-28 (shared/mcp/approval.modern.ts): a fresh secret per launch.
+    const approvalStateKey = randomBytes(32).toString("hex");
     const workers: WorkerSpec[] = [
       {
         name: "registry",
@@ -207,6 +209,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           AUTH_ISSUER: authUrl,
           FLEET_ENV: "local",
           ALLOWED_HOSTS: "localhost,127.0.0.1",
+          APPROVAL_STATE_KEY: approvalStateKey,
         },
       },
       {
@@ -234,6 +237,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
             AUTH_ISSUER: authUrl,
             ALLOWED_HOSTS: "localhost,127.0.0.1",
             FLEET_ENV: "local",
+            APPROVAL_STATE_KEY: approvalStateKey,
             ...(upstream ? { [upstream.env]: upstream.url } : {}),
             ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
           },
