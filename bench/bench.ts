@@ -46,12 +46,12 @@ const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 300);
 const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT ?? 1000);
 const CONCURRENCY = 10;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const ALL_TARGETS = ["a", "b", "c", "d", "d0", "registry"];
+const ALL_TARGETS = ["a", "b", "c", "c2026", "d", "d0", "registry"];
 /** Comma-separated subset of a,b,c,d,d0,registry to run (default: all). */
 const ONLY = new Set(process.env.BENCH_TARGETS?.split(",") ?? ALL_TARGETS);
 
 interface Target {
-  key: "a" | "b" | "c" | "d" | "d0";
+  key: "a" | "b" | "c" | "c2026" | "d" | "d0";
   label: string;
   /** Opens what one client needs (an MCP session) and returns a function making one call. */
   open(): Promise<() => Promise<void>>;
@@ -104,6 +104,35 @@ async function mcpCaller(url: string, tool: string, args: Record<string, unknown
   };
 }
 
+/**
+ * A 2026-07-28 caller (no session): every call carries its own _meta envelope and headers, and
+ * reaches the caller's Durable Object (limits, outbox) as its one hop.
+ */
+async function modernCaller(url: string, tool: string, args: Record<string, unknown>): Promise<() => Promise<void>> {
+  const token = tokens.get(new URL(url).origin);
+  const headers: Record<string, string> = {
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    "mcp-protocol-version": "2026-07-28",
+    "mcp-method": "tools/call",
+    "mcp-name": tool,
+  };
+  const _meta = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1" },
+  };
+  let id = 1;
+  return async () => {
+    const response = await rpc(
+      url,
+      { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: tool, arguments: args, _meta } },
+      headers,
+    );
+    const body = (await response.json()) as { result?: { isError?: boolean } };
+    if (!body.result || body.result.isError) throw new Error(`${tool} failed: ${JSON.stringify(body)}`);
+  };
+}
+
 const echoBase = `http://${HOST}:${ECHO_PORT}`;
 const PRESTO_QUERY = {
   sql: "SELECT customer_id, name, tier FROM hive.sales.customers ORDER BY customer_id",
@@ -135,6 +164,11 @@ const allTargets: Target[] = [
     key: "c",
     label: "kit full path (echo tool)",
     open: () => mcpCaller(`${echoBase}/mcp`, "echo_say", { text: "hi" }),
+  },
+  {
+    key: "c2026",
+    label: "kit full path (echo tool) over 2026-07-28, rate limiting on",
+    open: () => modernCaller(`${echoBase}/mcp`, "echo_say", { text: "hi" }),
   },
   {
     key: "d",
@@ -338,6 +372,8 @@ async function main() {
         for (const [x, y] of [
           ["c", "a"],
           ["c", "b"],
+          ["c2026", "a"],
+          ["c2026", "b"],
           ["d", "d0"],
         ] as const) {
           const num = thisRound[x]?.[mode].callsPerSecond;
@@ -357,6 +393,8 @@ async function main() {
     const ratiosOf = (mode: "sequential" | "concurrent") => ({
       "c/a": medianOf(roundRatios[`${mode} c/a`]),
       "c/b": medianOf(roundRatios[`${mode} c/b`]),
+      "c2026/a": medianOf(roundRatios[`${mode} c2026/a`]),
+      "c2026/b": medianOf(roundRatios[`${mode} c2026/b`]),
       "d/d0": medianOf(roundRatios[`${mode} d/d0`]),
     });
     const ratios = { sequential: ratiosOf("sequential"), concurrent: ratiosOf("concurrent") };

@@ -200,6 +200,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     });
     const registrySpec = specOf("registry", REGISTRY_APP);
 
+    // Signs approval requestStates on 2026-07-28 (shared/mcp/approval.modern.ts): a fresh secret per launch.
+    const approvalStateKey = randomBytes(32).toString("hex");
     const workers: WorkerSpec[] = [
       {
         name: "registry",
@@ -210,6 +212,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           AUTH_ISSUER: authUrl,
           FLEET_ENV: "local",
           ALLOWED_HOSTS: "localhost,127.0.0.1",
+          APPROVAL_STATE_KEY: approvalStateKey,
         },
       },
       {
@@ -239,6 +242,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
             REGISTRY_URL: registryUrl,
             ALLOWED_HOSTS: "localhost,127.0.0.1",
             FLEET_ENV: "local",
+            APPROVAL_STATE_KEY: approvalStateKey,
             ...upstream?.vars,
             ...(options.registryCacheMs !== undefined ? { REGISTRY_CACHE_MS: String(options.registryCacheMs) } : {}),
             ...options.serverVars,

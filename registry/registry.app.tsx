@@ -46,7 +46,7 @@ function resourceServerFor(env: RegistryEnv): OAuthResourceServer<RegistryEnv, T
   return server;
 }
 
-export { Session } from "./registry.mcp";
+export { CallerState, Session } from "./registry.mcp";
 
 export default class Registry extends WorkerEntrypoint<RegistryEnv> implements RegistryBinding {
   override async fetch(request: Request): Promise<Response> {

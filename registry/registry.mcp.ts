@@ -31,6 +31,7 @@ export const registryServer = defineServer({
 
 /** The session Durable Object of the registry's MCP server (the SESSIONS binding). */
 export const Session = registryServer.Session;
+export const CallerState = registryServer.CallerState;
 
 /** Paths the registry's MCP server answers (its publish document included). */
 export function isMcpRequest(pathname: string): boolean {

@@ -1,11 +1,10 @@
 /**
- * URL-mode elicitation (MCP 2025-11-25) over an SDK v1 `Server`, as 2025 sessions and legacy SSE
+ * URL-mode elicitation (MCP 2025-11-25) over the SDK's `Server`, as 2025 sessions and legacy SSE
  * use it: the approval link goes to the client as `elicitation/create` with mode "url", the call
  * waits for the decision on the registry page, then says `notifications/elicitation/complete`.
  * The request, the wait and the single-use consumption are transport-free (url.approval.ts).
  */
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { SdkError, SdkErrorCode, type Server } from "@modelcontextprotocol/server";
 import type { AuditDecision } from "../db/fleet.schema";
 import {
   type ApprovalSubject,
@@ -102,7 +101,7 @@ export async function askUrlApproval(
       { relatedRequestId: channel.requestId, signal: channel.signal, timeout: remaining() },
     );
   } catch (error) {
-    const timedOut = error instanceof McpError && error.code === ErrorCode.RequestTimeout && !channel.signal.aborted;
+    const timedOut = error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout && !channel.signal.aborted;
     await abandonApproval(channel.db, request.id, timedOut ? "expired" : "cancelled");
     if (timedOut) {
       return { decision: "expired", approvalId, message: `Not approved: nobody decided in time; ${nothingDone}` };

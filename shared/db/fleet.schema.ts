@@ -279,6 +279,27 @@ export const approvals = sqliteTable(
 
 export type ApprovalRow = typeof approvals.$inferSelect;
 
+/**
+ * Records a session's outbox could not write after repeated attempts (D1 refused that record, not
+ * the whole batch): kept here whole, counted in the server's /health, never dropped.
+ */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: text("id").primaryKey(),
+    serverName: text("server_name").notNull(),
+    /** The table the record was meant for: invocations or audit_events. */
+    target: text("target").notNull(),
+    /** The record as the outbox held it (JSON). */
+    record: text("record").notNull(),
+    /** What D1 answered to the record on its own. */
+    error: text("error").notNull(),
+    attempts: integer("attempts").notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("dead_letters_server").on(t.serverName, t.at)],
+);
+
 export type ServerRow = typeof servers.$inferSelect;
 export type ServerVersionRow = typeof serverVersions.$inferSelect;
 export type ToolRow = typeof tools.$inferSelect;

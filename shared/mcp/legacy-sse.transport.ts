@@ -3,10 +3,8 @@
  * event stream and announces `/messages?sessionId=…`; the client POSTs JSON-RPC there and every
  * answer travels back over the stream. (The SDK's SSEServerTransport needs Node's http.)
  */
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { MAX_BATCH_SIZE } from "@modelcontextprotocol/sdk/server/requestBody.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type AuthInfo, type JSONRPCMessage, parseJSONRPCMessage, type Transport } from "@modelcontextprotocol/server";
+import { MAX_BATCH_SIZE } from "./session.routing";
 
 const KEEP_ALIVE_MS = 15_000;
 
@@ -59,9 +57,11 @@ export class LegacySseTransport implements Transport {
     if (batch.length === 0) return new Response("Invalid Request: an empty batch", { status: 400 });
     const messages: JSONRPCMessage[] = [];
     for (const item of batch) {
-      const parsed = JSONRPCMessageSchema.safeParse(item);
-      if (!parsed.success) return new Response("Invalid JSON-RPC message", { status: 400 });
-      messages.push(parsed.data);
+      try {
+        messages.push(parseJSONRPCMessage(item));
+      } catch {
+        return new Response("Invalid JSON-RPC message", { status: 400 });
+      }
     }
     for (const message of messages) this.onmessage?.(message, { authInfo });
     return new Response("Accepted", { status: 202 });

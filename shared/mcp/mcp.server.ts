@@ -1,66 +1,111 @@
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
   type Tool as McpTool,
-} from "@modelcontextprotocol/sdk/types.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
+  ProtocolError,
+  ProtocolErrorCode,
+  type RequestStateCodec,
+  Server,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
+import type { ApprovalState } from "./approval.modern";
 import type { ServerSpec } from "./server.definition";
 import { allowedWithStepUp } from "./step-up";
 import type { Tool } from "./tool";
-import { type InvocationRuntime, invokeTool } from "./tool.invoke";
+import { digestArguments, type InvocationRuntime, invokeTool } from "./tool.invoke";
 
 /** Reads the caller the session attached to this request (see Session). */
-export function callerOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): Caller {
-  const caller = extra.authInfo?.extra?.caller as Caller | undefined;
-  if (!caller) throw new McpError(ErrorCode.InternalError, "No caller on this request");
+export function callerOf(ctx: { http?: { authInfo?: { extra?: Record<string, unknown> } } }): Caller {
+  const caller = ctx.http?.authInfo?.extra?.caller as Caller | undefined;
+  if (!caller) throw new ProtocolError(ProtocolErrorCode.InternalError, "No caller on this request");
   return caller;
+}
+
+/** How the caller's object serves 2026-07-28 requests (approval.modern.ts). */
+export interface ModernServing {
+  codec: RequestStateCodec<ApprovalState> | undefined;
+  consumeNonce(nonce: string): Promise<boolean>;
 }
 
 /**
  * An SDK `Server` for one session: tools/list shows the caller only what it may call,
  * tools/call goes through the kit's pipeline.
  */
-export function buildMcpServer<Upstreams>(spec: ServerSpec<Upstreams>, runtime: InvocationRuntime<Upstreams>): Server {
+export function buildMcpServer<Upstreams>(
+  spec: ServerSpec<Upstreams>,
+  runtime: InvocationRuntime<Upstreams>,
+  modern?: ModernServing,
+): Server {
+  const codec = modern?.codec;
   const server = new Server(
     { name: spec.name, title: spec.title, version: spec.version },
     {
       capabilities: { tools: { listChanged: false }, logging: {} },
       jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+      // A tampered, expired or another caller's requestState is refused (-32602) before any handler runs.
+      ...(codec ? { requestState: { verify: (state: string, ctx: ServerContext) => codec.verify(state, ctx) } } : {}),
       ...(spec.instructions ? { instructions: spec.instructions } : {}),
     },
   );
   const byName = new Map(spec.tools.map((tool) => [tool.name, tool]));
 
-  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
-    const caller = callerOf(extra);
+  server.setRequestHandler("tools/list", async (_request, ctx) => {
+    const caller = callerOf(ctx);
     // A tool is listed when the caller may call it now, or once it consents to the tool's scope
     // (the call is then answered with a step-up challenge at the Worker; see step-up.ts).
     const usable = (tool: Tool<unknown>) => checkToolAccess(tool, caller).allowed || allowedWithStepUp(tool, caller);
     return { tools: spec.tools.filter(usable).map(describeTool) };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler("tools/call", async (request, ctx) => {
     const tool = byName.get(request.params.name);
     if (!tool) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}" on the ${spec.name} server`);
+      // Recorded too (as an error of the name asked for): a client calling tools that do not exist shows up.
+      const caller = callerOf(ctx);
+      runtime.record({
+        id: crypto.randomUUID(),
+        serverName: runtime.serverName,
+        toolName: request.params.name,
+        sessionId: runtime.sessionId,
+        callerKind: caller.kind,
+        callerId: caller.id,
+        startedAt: Date.now(),
+        durationMs: 0,
+        outcome: "error",
+        errorClass: "unknown_tool",
+        minutesSaved: 0,
+        argsDigest: digestArguments(request.params.arguments ?? {}),
+      });
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Unknown tool "${request.params.name}" on the ${spec.name} server`,
+      );
     }
     return invokeTool(runtime, {
       tool,
       arguments: request.params.arguments,
-      caller: callerOf(extra),
-      signal: extra.signal,
-      requestId: extra.requestId,
+      caller: callerOf(ctx),
+      signal: ctx.mcpReq.signal,
+      requestId: ctx.mcpReq.id,
       progressToken: request.params._meta?.progressToken,
       server,
-      sendNotification: (notification) => extra.sendNotification(notification as never),
+      sendNotification: (notification) =>
+        modern && !logWanted(ctx, notification) ? Promise.resolve() : ctx.mcpReq.notify(notification as never),
+      ...(modern ? { modern: { codec, ctx, consumeNonce: modern.consumeNonce } } : {}),
     });
   });
   return server;
+}
+
+const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+/** 2026-07-28: a log notification only when the request set a level (io.modelcontextprotocol/logLevel) it reaches. */
+function logWanted(ctx: ServerContext, notification: { method: string; params: Record<string, unknown> }): boolean {
+  if (notification.method !== "notifications/message") return true;
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const wanted = LOG_LEVELS.indexOf(String(envelope?.["io.modelcontextprotocol/logLevel"]));
+  return wanted >= 0 && LOG_LEVELS.indexOf(String(notification.params.level)) >= wanted;
 }
 
 function describeTool(tool: Tool<unknown>): McpTool {

@@ -13,6 +13,8 @@ export interface ServerSpec<Upstreams> {
   version: string;
   /** Shown to the model at initialize. */
   instructions?: string;
+  /** Per identity (user or service) on this server; defaults in caller.state.ts (DEFAULT_LIMITS). */
+  limits?: { callsPerMinute?: number; callsInFlight?: number };
   /** Who runs the server: published to the registry with every version. */
   owner: ServerOwner;
   /**
@@ -50,6 +52,13 @@ export interface ServerOwner {
 /** The bindings and settings every domain Worker has (its own vars come on top). */
 export interface KitEnv {
   SESSIONS: DurableObjectNamespace;
+  /** Per-caller state (2026-07-28 requests): one object per identity on this server. */
+  CALLERS?: DurableObjectNamespace;
+  /** Override the server's declared per-caller limits (whole numbers). */
+  CALLS_PER_MINUTE?: string;
+  CALLS_IN_FLIGHT?: string;
+  /** Secret (at least 32 bytes) signing approval requestStates on 2026-07-28; without it approvals there are refused. */
+  APPROVAL_STATE_KEY?: string;
   DB: D1Database;
   /** The auth Worker (Service Binding to its `validateToken` RPC). */
   AUTH: AuthBinding;

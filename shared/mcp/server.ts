@@ -6,10 +6,12 @@
  * all derived from one declaration.
  */
 import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
+import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
 import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
 import { type AuditRecord, denial, writeAuditEvents } from "../db/audit.store";
+import { countDeadLetters } from "../db/dead-letters.store";
 import {
   DEFAULT_ENVIRONMENT,
   DEFAULT_NAMESPACE,
@@ -18,6 +20,7 @@ import {
   publishDocument,
 } from "../registry/publish.document";
 import { registryGate } from "../registry/registry.gate";
+import { callerKey, createCallerStateClass } from "./caller.state";
 import { checkHostAndOrigin } from "./http.guards";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
@@ -30,11 +33,21 @@ type App = { Bindings: KitEnv; Variables: { caller: Caller } };
 export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
   assertWellFormed(spec);
   const Session = createSessionClass(spec);
+  const CallerState = createCallerStateClass(spec);
   const baselineScopes = baselineScopesOf(spec);
 
   // Public: health and the publish document (server.json with the fleet metadata).
   const publicApp = new Hono<App>();
-  publicApp.get("/health", (c) => c.json({ status: "ok", server: spec.name, version: spec.version }));
+  publicApp.get("/health", async (c) => {
+    // Records a session's outbox could not write to D1 (session.outbox): kept, and counted here.
+    let deadLetters: number | null = null;
+    try {
+      deadLetters = await countDeadLetters(c.env.DB, spec.name);
+    } catch (error) {
+      console.error(`${spec.name}: could not count dead letters`, error);
+    }
+    return c.json({ status: "ok", server: spec.name, version: spec.version, deadLetters });
+  });
   publicApp.get(PUBLISH_DOCUMENT_PATH, (c) => {
     try {
       return c.json(
@@ -78,8 +91,19 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     c.set("caller", caller);
     await next();
   });
-  mcpApp.all("/mcp", (c) => {
+  mcpApp.all("/mcp", async (c) => {
     const sessionId = c.req.header("mcp-session-id");
+    // Era routing, after the same token, gate and baseline-scope checks for every era: a request
+    // claiming 2026-07-28 (per-request _meta, a modern MCP-Protocol-Version) is served statelessly
+    // by the caller's object; everything else (initialize, sessions, GET/DELETE) as 2025.
+    if (c.req.method === "POST" && !sessionId && !(await isLegacyRequest(c.req.raw.clone()))) {
+      if (!c.env.CALLERS) {
+        console.error(`${spec.name}: the CALLERS Durable Object binding (per-caller state) must be configured`);
+        return jsonRpcError(503, -32603, "This server does not serve protocol 2026-07-28 yet");
+      }
+      const caller = c.get("caller");
+      return forward(c.env.CALLERS.get(c.env.CALLERS.idFromName(callerKey(spec.name, caller))), c.req.raw, caller);
+    }
     if (!sessionId && c.req.method !== "POST") {
       return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
     }
@@ -146,7 +170,7 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     return response;
   }
 
-  return { fetch, Session, spec };
+  return { fetch, Session, CallerState, spec };
 }
 
 /** Audit writes from the Worker (before any session exists) must not fail the request, nor vanish. */

@@ -1,9 +1,10 @@
 /**
  * The session object's own SQLite storage: what `initialize` carried (to rebuild the session
  * after eviction), the SSE event log (for `Last-Event-ID` resumption) and the invocation outbox.
+ * Tables are created when a session is, never on a mere lookup: an object that only answered
+ * 404 writes nothing and leaves nothing behind.
  */
-import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { EventId, EventStore, JSONRPCMessage, StreamId } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import type { AuditRecord } from "../db/audit.store";
 import type { InvocationRecord } from "../db/invocations.store";
@@ -17,6 +18,7 @@ CREATE TABLE IF NOT EXISTS session (
   session_id TEXT NOT NULL,
   owner TEXT NOT NULL,
   initialize TEXT NOT NULL,
+  transport TEXT NOT NULL DEFAULT 'streamable',
   created_at INTEGER NOT NULL,
   last_active_at INTEGER NOT NULL
 );
@@ -29,17 +31,23 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_stream ON events (stream_id, seq);`;
 
 const OUTBOX = "outbox:";
+/** How many flushes in a row failed (outside the outbox prefix, so never listed with its records). */
+const OUTBOX_ATTEMPTS = "outbox-attempts";
 /** Durable Object storage writes and deletes at most this many keys per call. */
 const DELETE_CHUNK = 128;
 const PUT_CHUNK = 128;
 /** How long finished calls' records wait to be written together (see enqueue). */
 const GROUP_COMMIT_MS = 100;
 
+/** Streamable HTTP (2025-03-26 and later) or the legacy HTTP+SSE transport (2024-11-05). */
+export type SessionTransport = "streamable" | "sse";
+
 export interface SessionRecord {
   sessionId: string;
+  transport: SessionTransport;
   owner: Caller;
-  /** The client's `initialize` request, replayed into a fresh transport on wake. */
-  initialize: JSONRPCMessage;
+  /** The client's `initialize` request, replayed into a fresh transport on wake (none for SSE). */
+  initialize: JSONRPCMessage | null;
   createdAt: number;
   lastActiveAt: number;
 }
@@ -58,31 +66,55 @@ export class SessionStorage {
   readonly #sql: SqlStorage;
   readonly #pending = new Map<string, OutboxRecord>();
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  #schemaReady = false;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.#sql = storage.sql;
+  }
+
+  /** Creates the tables (and adds columns newer than an existing table). Only when something is stored. */
+  #ensureSchema(): void {
+    if (this.#schemaReady) return;
     this.#sql.exec(SCHEMA);
+    const columns = this.#sql.exec<{ name: string }>("PRAGMA table_info(session)").toArray();
+    if (!columns.some((column) => column.name === "transport")) {
+      this.#sql.exec("ALTER TABLE session ADD COLUMN transport TEXT NOT NULL DEFAULT 'streamable'");
+    }
+    this.#schemaReady = true;
+  }
+
+  #hasTables(): boolean {
+    if (this.#schemaReady) return true;
+    const found = this.#sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'session'")
+      .one();
+    return found.n > 0;
   }
 
   load(): SessionRecord | undefined {
+    if (!this.#hasTables()) return undefined;
+    this.#ensureSchema();
     const row = this.#sql
       .exec<Record<string, string | number | null>>("SELECT * FROM session WHERE id = 1")
       .toArray()[0];
     if (!row) return undefined;
     return {
       sessionId: String(row.session_id),
+      transport: row.transport === "sse" ? "sse" : "streamable",
       owner: JSON.parse(String(row.owner)) as Caller,
-      initialize: JSON.parse(String(row.initialize)) as JSONRPCMessage,
+      initialize: JSON.parse(String(row.initialize)) as JSONRPCMessage | null,
       createdAt: Number(row.created_at),
       lastActiveAt: Number(row.last_active_at),
     };
   }
 
   create(record: Omit<SessionRecord, "lastActiveAt">): void {
+    this.#ensureSchema();
     this.#sql.exec(
-      "INSERT INTO session (id, session_id, owner, initialize, created_at, last_active_at) VALUES (1, ?, ?, ?, ?, ?)",
+      "INSERT INTO session (id, session_id, transport, owner, initialize, created_at, last_active_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
       record.sessionId,
+      record.transport,
       JSON.stringify(record.owner),
       JSON.stringify(record.initialize),
       record.createdAt,
@@ -91,12 +123,23 @@ export class SessionStorage {
   }
 
   touch(at: number): void {
+    if (!this.#schemaReady) return;
     this.#sql.exec("UPDATE session SET last_active_at = ? WHERE id = 1", at);
   }
 
   /** Drops the session and its events; the outbox is kept until it has been flushed. */
   forgetSession(): void {
-    this.#sql.exec("DELETE FROM session; DELETE FROM events;");
+    if (this.#hasTables()) this.#sql.exec("DELETE FROM session; DELETE FROM events;");
+  }
+
+  /** Deletes everything the object stores, tables included (the object then costs nothing). */
+  async wipe(): Promise<void> {
+    this.#pending.clear();
+    if (this.#commitTimer !== undefined) clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    await this.#storage.deleteAlarm();
+    await this.#storage.deleteAll();
+    this.#schemaReady = false;
   }
 
   // --- invocation outbox ---
@@ -137,6 +180,15 @@ export class SessionStorage {
     for (let i = 0; i < keys.length; i += DELETE_CHUNK) await this.#storage.delete(keys.slice(i, i + DELETE_CHUNK));
   }
 
+  async failedFlushes(): Promise<number> {
+    return (await this.#storage.get<number>(OUTBOX_ATTEMPTS)) ?? 0;
+  }
+
+  async setFailedFlushes(count: number): Promise<void> {
+    if (count === 0) await this.#storage.delete(OUTBOX_ATTEMPTS);
+    else await this.#storage.put(OUTBOX_ATTEMPTS, count);
+  }
+
   async outboxSize(): Promise<number> {
     await this.commitPending();
     return (await this.#storage.list({ prefix: OUTBOX })).size;
@@ -145,11 +197,13 @@ export class SessionStorage {
   // --- SSE events (resumability) ---
 
   pruneEvents(now: number): void {
+    if (!this.#hasTables()) return;
     this.#sql.exec("DELETE FROM events WHERE created_at < ?", now - EVENT_RETENTION_MS);
     this.#sql.exec("DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?", MAX_EVENTS);
   }
 
   eventStore(): EventStore {
+    this.#ensureSchema();
     const sql = this.#sql;
     const prune = (now: number) => this.pruneEvents(now);
     return {

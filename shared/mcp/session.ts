@@ -1,85 +1,72 @@
 /**
- * One MCP session = one Durable Object. It holds the SDK server(s) and transports, persists
- * what `initialize` carried so the session outlives eviction, keeps the SSE event log for
- * resumption, and buffers invocation records durably until they are in D1.
+ * One MCP session = one Durable Object: a Streamable HTTP session (its channels), or a legacy
+ * HTTP+SSE one. It persists what `initialize` carried so the session outlives eviction, keeps
+ * the SSE event log for resumption and buffers invocation records durably until they are in D1.
+ * Each concern has its module: routing and ownership (session.routing), channels
+ * (session.channels), the legacy session (session.legacy), the outbox (session.outbox), the one
+ * alarm (session.alarm), storage (session.storage).
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import {
-  MAX_BATCH_SIZE,
-  readRequestBody,
-  requestBodyTooLargeMessage,
-} from "@modelcontextprotocol/sdk/server/requestBody.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import {
-  type JSONRPCMessage,
-  LATEST_PROTOCOL_VERSION,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from "@modelcontextprotocol/sdk/types.js";
+import { type JSONRPCMessage, readRequestBody } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
-import { type AuditRecord, approvalDecision, denial, writeAuditEvents } from "../db/audit.store";
-import { type InvocationRecord, writeInvocations } from "../db/invocations.store";
-import { LegacySseTransport } from "./legacy-sse.transport";
+import { approvalDecision, denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
+import { AlarmSchedule, earliest } from "./session.alarm";
+import { Channels } from "./session.channels";
+import { type LegacySession, openLegacySession, receiveLegacyMessage } from "./session.legacy";
+import { Outbox } from "./session.outbox";
+import {
+  authInfoFor,
+  channelNeeds,
+  forbiddenSession,
+  isInitialize,
+  isMessageShaped,
+  kindOf,
+  MAX_BATCH_SIZE,
+  requestBodyTooLargeMessage,
+  sameIdentity,
+} from "./session.routing";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
 import type { InvocationRuntime } from "./tool.invoke";
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** A session nobody has used for this long is forgotten. */
-const SESSION_IDLE_TTL_MS = 24 * 60 * 60_000;
-/** Invocation records are flushed to D1 in batches, this soon after the first call of a batch… */
-const FLUSH_DELAY_MS = 2_000;
-/** …a durable alarm, armed at most this far ahead, backs the in-memory timer up (eviction)… */
-const FLUSH_BACKSTOP_MS = 30_000;
-/** …and retries with backoff while D1 keeps failing. */
-const FLUSH_RETRY_MS = [1_000, 5_000, 15_000, 60_000];
-const OUTBOX_BATCH = 400;
+export const SESSION_IDLE_TTL_MS = 24 * 60 * 60_000;
 const TOUCH_EVERY_MS = 60_000;
-
-/** JSON answers where nothing streams; SSE (with resumable event log) where something does. */
-type ChannelKind = "json" | "stream";
-interface Channel {
-  server: Server;
-  transport: WebStandardStreamableHTTPServerTransport;
-}
 
 export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
   const baselineScopes = baselineScopesOf(spec);
-  const streamingTools = new Set(spec.tools.filter((tool) => tool.needsApproval).map((tool) => tool.name));
-
-  /** Requests that may send anything besides their answer need the SSE channel. */
-  function needsStream(messages: JSONRPCMessage[]): boolean {
-    return messages.some((message) => {
-      const kind = kindOf(message);
-      if (kind !== "request") return kind === "response"; // client answers to our requests (elicitation)
-      const { method, params: rawParams } = message as { method: string; params?: unknown };
-      if (method === "logging/setLevel") return true;
-      if (method !== "tools/call") return false;
-      const params = rawParams as { name?: string; _meta?: { progressToken?: unknown } } | undefined;
-      return params?._meta?.progressToken !== undefined || streamingTools.has(String(params?.name));
-    });
-  }
+  const channelFor = channelNeeds(spec as ServerSpec<unknown>);
 
   return class Session extends DurableObject<KitEnv> {
     readonly #storage: SessionStorage;
+    readonly #schedule: AlarmSchedule;
+    readonly #outbox: Outbox;
+    readonly #channels: Channels;
     #record: SessionRecord | undefined;
-    readonly #channels = new Map<ChannelKind, Promise<Channel>>();
-    #legacy: { transport: LegacySseTransport; owner: Caller } | undefined;
+    #legacy: LegacySession | undefined;
     #upstreams: Upstreams | undefined;
     #lastTouch = 0;
-    #flushTimer: ReturnType<typeof setTimeout> | undefined;
-    #flushing: Promise<boolean> | undefined;
-    #retryAttempt = 0;
-    /** When the alarm is known to fire (undefined: not known in this instance). */
-    #alarmAt: number | undefined;
 
     constructor(ctx: DurableObjectState, env: KitEnv) {
       super(ctx, env);
       this.#storage = new SessionStorage(ctx.storage);
+      this.#schedule = new AlarmSchedule(ctx.storage);
+      this.#outbox = new Outbox({
+        storage: this.#storage,
+        d1: () => this.env.DB,
+        serverName: spec.name,
+        retryBy: (at) => void this.#schedule.noLaterThan(at),
+      });
+      this.#channels = new Channels({
+        buildServer: (sessionId) => buildMcpServer(spec, this.#runtime(sessionId)),
+        eventStore: () => this.#storage.eventStore(),
+        maxBodyBytes: MAX_BODY_BYTES,
+      });
       this.#record = this.#storage.load();
     }
 
@@ -88,34 +75,46 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       if (!caller) return jsonRpcError(500, -32603, "Session reached without a caller");
       const { pathname } = new URL(request.url);
       if (pathname.endsWith("/sse")) return this.#openLegacy(request, caller);
-      if (pathname.endsWith("/messages")) return this.#legacyMessage(request, caller);
+      if (pathname.endsWith("/messages")) {
+        if (this.#record && this.#legacy) this.#touch(this.#record);
+        return receiveLegacyMessage(this.#legacy, request, caller, MAX_BODY_BYTES);
+      }
       if (request.method === "POST") return this.#post(request, caller);
-      const record = this.#record;
+      const record = this.#streamable();
       if (!record) return jsonRpcError(404, -32001, "Session not found");
       if (!sameIdentity(record.owner, caller)) return forbiddenSession();
       if (request.method === "DELETE") return this.#end();
       if (request.method === "GET") {
-        const channel = await this.#channel("stream");
+        const channel = await this.#channels.get("stream", record);
         return channel.transport.handleRequest(request, { authInfo: authInfoFor(caller) });
       }
       return jsonRpcError(405, -32000, "Method not allowed", { allow: "GET, POST, DELETE" });
     }
 
+    /** The one alarm: flush the outbox, prune the event log, then end or re-arm (session.alarm). */
     override async alarm(): Promise<void> {
-      this.#alarmAt = undefined;
-      if (!(await this.#flush())) {
-        await this.#armRetry();
-        return;
-      }
+      this.#schedule.fired();
+      const now = Date.now();
+      const flushed = await this.#outbox.flush();
+      this.#storage.pruneEvents(now);
       const record = this.#record;
-      if (record && Date.now() - record.lastActiveAt < SESSION_IDLE_TTL_MS) {
-        await this.#setAlarm(record.lastActiveAt + SESSION_IDLE_TTL_MS);
+      const legacyGone = record?.transport === "sse" && !this.#legacy; // its stream did not survive a restart
+      if (record && (legacyGone || now - record.lastActiveAt >= SESSION_IDLE_TTL_MS)) await this.#forget();
+      const idleAt = this.#record ? this.#record.lastActiveAt + SESSION_IDLE_TTL_MS : undefined;
+      const retryAt = flushed ? undefined : now + (await this.#outbox.retryDelay());
+      const next = earliest(idleAt, retryAt);
+      if (next !== undefined) {
+        await this.#schedule.set(next);
         return;
       }
-      // Ended or idle: close what is open and wipe the object (the outbox is empty).
-      await this.#closeChannels();
-      this.#record = undefined;
-      await this.ctx.storage.deleteAll();
+      // Ended or idle, and the outbox is empty: nothing is left to keep.
+      await this.#storage.wipe();
+      this.#schedule.cleared();
+    }
+
+    /** The Streamable HTTP session this object hosts, if it hosts one. */
+    #streamable(): SessionRecord | undefined {
+      return this.#record?.transport === "streamable" ? this.#record : undefined;
     }
 
     // --- Streamable HTTP ---
@@ -137,6 +136,20 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       if (valid.length > MAX_BATCH_SIZE) {
         return jsonRpcError(400, -32600, `Invalid Request: a batch must not exceed ${MAX_BATCH_SIZE} messages`);
       }
+      const initializing = valid.some(isInitialize);
+      if (initializing) {
+        if (this.#record) {
+          const hosted = this.#record.transport === "sse" ? "a legacy HTTP+SSE session" : "an initialized session";
+          return jsonRpcError(400, -32600, `Invalid Request: this object already hosts ${hosted}`);
+        }
+        if (valid.length > 1) {
+          return jsonRpcError(400, -32600, "Invalid Request: initialize must be sent alone, not in a batch");
+        }
+      } else {
+        const record = this.#streamable();
+        if (!record) return jsonRpcError(404, -32001, "Session not found: initialize a new session");
+        if (!sameIdentity(record.owner, caller)) return forbiddenSession();
+      }
       // Step-up (the MCP scope challenge): a call of a tool the caller may use but whose scope the
       // token lacks is answered 403 insufficient_scope naming every scope needed, so the client
       // asks the human to consent to more (e.g. presto:write) and retries. Nothing of the batch runs.
@@ -150,84 +163,66 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         return insufficientScope(resource, stepUp.scopes, stepUp.reason);
       }
       const authInfo = authInfoFor(caller);
+      if (initializing) return this.#initialize(request, parsed, caller, valid[0] as JSONRPCMessage);
 
-      const initialize = valid.find(
-        (message) => kindOf(message) === "request" && (message as { method: string }).method === "initialize",
-      );
-      if (initialize) {
-        if (this.#record) return jsonRpcError(400, -32600, "Invalid Request: this session is already initialized");
-        const now = Date.now();
-        this.#record = {
-          sessionId: this.ctx.id.toString(),
-          owner: caller,
-          initialize,
-          createdAt: now,
-          lastActiveAt: now,
-        };
-        this.#storage.create(this.#record);
-        await this.#setAlarm(now + SESSION_IDLE_TTL_MS);
-        const channel = await this.#channel("json", { replay: false });
-        return channel.transport.handleRequest(request, { parsedBody: parsed, authInfo });
-      }
-
-      const record = this.#record;
-      if (!record) return jsonRpcError(404, -32001, "Session not found: initialize a new session");
-      if (!sameIdentity(record.owner, caller)) return forbiddenSession();
+      const record = this.#record as SessionRecord;
       this.#touch(record);
-
       if (valid.every((message) => kindOf(message) === "notification")) {
         // Notifications (initialized, cancelled…) concern whichever channel runs the request.
-        const channels = await Promise.all([...this.#channels.values()]);
+        const channels = await this.#channels.opened();
         await Promise.all(
           channels.map((channel) => channel.transport.handleRequest(request.clone(), { parsedBody: parsed, authInfo })),
         );
         return new Response(null, { status: 202 });
       }
-      const channel = await this.#channel(needsStream(valid) ? "stream" : "json");
+      const channel = await this.#channels.get(channelFor(valid), record);
       return channel.transport.handleRequest(request, { parsedBody: parsed, authInfo });
     }
 
-    /** Builds a channel on first use; after a restart, replays the stored initialize into it. */
-    #channel(kind: ChannelKind, options: { replay: boolean } = { replay: true }): Promise<Channel> {
-      let channel = this.#channels.get(kind);
-      if (!channel) {
-        channel = this.#openChannel(kind, options.replay);
-        this.#channels.set(kind, channel);
-        channel.catch(() => this.#channels.delete(kind));
-      }
-      return channel;
-    }
-
-    async #openChannel(kind: ChannelKind, replay: boolean): Promise<Channel> {
-      const record = this.#record;
-      if (!record) throw new Error("No session to open a channel for");
-      const server = buildMcpServer(spec, this.#runtime(record.sessionId));
-      const transport = new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => record.sessionId,
-        enableJsonResponse: kind === "json",
-        ...(kind === "stream" ? { eventStore: this.#storage.eventStore(), retryInterval: 1_000 } : {}),
-        maxRequestBodySize: MAX_BODY_BYTES,
+    /** A session exists once the SDK accepted its initialize; a refused one leaves nothing. */
+    async #initialize(request: Request, parsed: unknown, caller: Caller, initialize: JSONRPCMessage) {
+      const now = Date.now();
+      const record: SessionRecord = {
+        sessionId: this.ctx.id.toString(),
+        transport: "streamable",
+        owner: caller,
+        initialize,
+        createdAt: now,
+        lastActiveAt: now,
+      };
+      const channel = await this.#channels.get("json", record, { replay: false });
+      const response = await channel.transport.handleRequest(request, {
+        parsedBody: parsed,
+        authInfo: authInfoFor(caller),
       });
-      await server.connect(transport);
-      if (replay) await replayInitialize(transport, record);
-      return { server, transport };
+      if (!response.ok || (await answersWithError(response))) {
+        await this.#channels.closeAll();
+        return response;
+      }
+      this.#record = record;
+      this.#storage.create(record);
+      await this.#schedule.noLaterThan(now + SESSION_IDLE_TTL_MS);
+      return response;
     }
 
     async #end(): Promise<Response> {
-      await this.#closeChannels();
-      this.#record = undefined;
-      this.#storage.forgetSession();
+      await this.#forget();
       // The outbox survives until flushed; the alarm then wipes the object.
-      if (await this.#flush()) await this.ctx.storage.deleteAll();
-      else await this.#armRetry();
+      if (await this.#outbox.flush()) {
+        await this.#storage.wipe();
+        this.#schedule.cleared();
+      }
       return new Response(null, { status: 200 });
     }
 
-    async #closeChannels(): Promise<void> {
-      const channels = await Promise.allSettled([...this.#channels.values()]);
-      this.#channels.clear();
-      for (const channel of channels) if (channel.status === "fulfilled") await channel.value.server.close();
-      await this.#legacy?.transport.close();
+    /** Closes what is open and deletes the session (its record and events); the outbox stays. */
+    async #forget(): Promise<void> {
+      this.#record = undefined;
+      this.#storage.forgetSession();
+      await this.#channels.closeAll();
+      const legacy = this.#legacy;
+      this.#legacy = undefined;
+      await legacy?.transport.close();
     }
 
     #touch(record: SessionRecord): void {
@@ -243,29 +238,30 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     async #openLegacy(request: Request, caller: Caller): Promise<Response> {
       if (this.#legacy || this.#record) return jsonRpcError(409, -32000, "This session already exists");
-      const messagesPath = new URL(request.url).pathname.replace(/sse$/, "messages");
-      const transport = new LegacySseTransport(this.ctx.id.toString(), messagesPath);
-      const server = buildMcpServer(spec, this.#runtime(transport.sessionId));
-      this.#legacy = { transport, owner: caller };
-      const response = transport.open();
-      await server.connect(transport);
-      transport.onclose = () => {
-        this.#legacy = undefined;
+      const sessionId = this.ctx.id.toString();
+      const now = Date.now();
+      const record: SessionRecord = {
+        sessionId,
+        transport: "sse",
+        owner: caller,
+        initialize: null,
+        createdAt: now,
+        lastActiveAt: now,
       };
-      return response;
-    }
-
-    async #legacyMessage(request: Request, caller: Caller): Promise<Response> {
-      const legacy = this.#legacy;
-      if (!legacy) return new Response("Session not found: open a new one with GET /sse", { status: 404 });
-      if (!sameIdentity(legacy.owner, caller)) return forbiddenSession();
-      const body = await readRequestBody(request, MAX_BODY_BYTES);
-      if (body.tooLarge) return new Response(requestBodyTooLargeMessage(MAX_BODY_BYTES), { status: 413 });
-      try {
-        return legacy.transport.receive(JSON.parse(body.text), authInfoFor(caller));
-      } catch {
-        return new Response("Parse error: the body is not valid JSON", { status: 400 });
-      }
+      this.#record = record;
+      this.#storage.create(record);
+      await this.#schedule.noLaterThan(now + SESSION_IDLE_TTL_MS);
+      const server = buildMcpServer(spec, this.#runtime(sessionId));
+      const opened = await openLegacySession(request, sessionId, caller, server, () => {
+        if (this.#legacy !== opened.session) return;
+        // The stream closed: the session is over. The alarm flushes what is left, then wipes.
+        this.#legacy = undefined;
+        this.#record = undefined;
+        this.#storage.forgetSession();
+        void this.#schedule.noLaterThan(Date.now());
+      });
+      this.#legacy = opened.session;
+      return opened.response;
     }
 
     // --- invocation records: durable outbox → D1 ---
@@ -291,119 +287,19 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     }
 
     #enqueue(record: OutboxRecord): void {
-      this.#storage.enqueue(record);
-      this.#flushTimer ??= setTimeout(() => {
-        this.#flushTimer = undefined;
-        void this.#flush().then((ok) => (ok ? undefined : this.#armRetry()));
-      }, FLUSH_DELAY_MS);
-      // The backstop: a flush even if this instance goes away before its timer fires.
-      const backstop = Date.now() + FLUSH_BACKSTOP_MS;
-      if (this.#alarmAt === undefined || this.#alarmAt > backstop) void this.#setAlarm(backstop);
-    }
-
-    /** Writes the whole outbox to D1; true when it is empty afterwards. Single-flight. */
-    #flush(): Promise<boolean> {
-      this.#flushing ??= this.#drainOutbox().finally(() => {
-        this.#flushing = undefined;
-      });
-      return this.#flushing;
-    }
-
-    async #drainOutbox(): Promise<boolean> {
-      try {
-        for (;;) {
-          const batch = await this.#storage.peekOutbox(OUTBOX_BATCH);
-          if (batch.records.length === 0) break;
-          await writeOutbox(this.env.DB, batch.records);
-          await this.#storage.dropOutbox(batch.keys);
-        }
-        this.#retryAttempt = 0;
-        return true;
-      } catch (error) {
-        console.error(
-          `invocation flush to D1 failed; ${await this.#storage.outboxSize()} records kept for retry`,
-          error,
-        );
-        return false;
-      }
-    }
-
-    /** A durable retry: survives eviction, backs off while D1 keeps failing. */
-    async #armRetry(): Promise<void> {
-      const delay = FLUSH_RETRY_MS[Math.min(this.#retryAttempt, FLUSH_RETRY_MS.length - 1)] ?? 60_000;
-      this.#retryAttempt += 1;
-      await this.#setAlarm(Date.now() + delay);
-    }
-
-    async #setAlarm(at: number): Promise<void> {
-      this.#alarmAt = at;
-      await this.ctx.storage.setAlarm(at);
+      // The backstop: a flush even if this instance goes away before the outbox's timer fires.
+      void this.#schedule.noLaterThan(this.#outbox.enqueue(record));
     }
   };
 }
 
-async function writeOutbox(d1: D1Database, records: readonly OutboxRecord[]): Promise<void> {
-  const invocations: InvocationRecord[] = [];
-  const audits: AuditRecord[] = [];
-  for (const record of records) {
-    if (record.table === "invocations") {
-      const { table: _table, ...invocation } = record;
-      invocations.push(invocation);
-    } else {
-      const { table: _table, ...audit } = record;
-      audits.push(audit);
-    }
+/** Whether the JSON answer to a request is a JSON-RPC error. */
+async function answersWithError(response: Response): Promise<boolean> {
+  if (!response.headers.get("content-type")?.includes("application/json")) return false;
+  try {
+    const body = (await response.clone().json()) as { error?: unknown } | { error?: unknown }[];
+    return (Array.isArray(body) ? body : [body]).some((message) => message.error !== undefined);
+  } catch {
+    return true;
   }
-  // Both writes are idempotent by id: a retry after a partial failure double-counts nothing.
-  await Promise.all([writeInvocations(d1, invocations), writeAuditEvents(d1, audits)]);
-}
-
-type MessageKind = "request" | "notification" | "response";
-
-function isMessageShaped(value: unknown): value is JSONRPCMessage {
-  return typeof value === "object" && value !== null && (value as { jsonrpc?: unknown }).jsonrpc === "2.0";
-}
-
-function kindOf(message: JSONRPCMessage): MessageKind {
-  if ("method" in message) return "id" in message ? "request" : "notification";
-  return "response";
-}
-
-function authInfoFor(caller: Caller) {
-  return { token: "", clientId: caller.id, scopes: caller.scopes, extra: { caller } };
-}
-
-/** A session belongs to one identity: the same kind (user or service) and the same id. */
-function sameIdentity(owner: Caller, caller: Caller): boolean {
-  return owner.kind === caller.kind && owner.id === caller.id;
-}
-
-function forbiddenSession(): Response {
-  return jsonRpcError(403, -32000, "Forbidden: this session belongs to another identity");
-}
-
-async function replayInitialize(transport: WebStandardStreamableHTTPServerTransport, record: SessionRecord) {
-  const headers = { accept: "application/json, text/event-stream", "content-type": "application/json" };
-  const url = "https://session.internal/mcp";
-  const authInfo = authInfoFor(record.owner);
-  const answer = await transport.handleRequest(new Request(url, { method: "POST", headers }), {
-    parsedBody: record.initialize,
-    authInfo,
-  });
-  await answer.body?.cancel();
-  const followUp = {
-    ...headers,
-    "mcp-session-id": record.sessionId,
-    "mcp-protocol-version": negotiatedVersion(record),
-  };
-  await transport.handleRequest(new Request(url, { method: "POST", headers: followUp }), {
-    parsedBody: { jsonrpc: "2.0", method: "notifications/initialized" },
-    authInfo,
-  });
-}
-
-/** The version the SDK answered at initialize: the client's, when supported, else the latest. */
-function negotiatedVersion(record: SessionRecord): string {
-  const requested = (record.initialize as { params?: { protocolVersion?: string } }).params?.protocolVersion;
-  return requested && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
 }

@@ -3,13 +3,19 @@
  * mapping, and the invocation record. Handlers only do their job.
  */
 import { createHash } from "node:crypto";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallToolResult,
+  type InputRequiredResult,
+  SdkError,
+  SdkErrorCode,
+  type Server,
+} from "@modelcontextprotocol/server";
 import { askUrlApproval, usesUrlApproval } from "../approval/approval.elicit";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision } from "../db/fleet.schema";
 import type { InvocationRecord } from "../db/invocations.store";
+import { approveModern, type ModernApprovalRound } from "./approval.modern";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import {
   type ApprovalRequest,
@@ -54,18 +60,23 @@ export interface CallRequest {
   /** The SDK server the call arrived on (used to ask the human for approval). */
   server: Server;
   sendNotification(notification: { method: string; params: Record<string, unknown> }): Promise<void>;
+  /** A 2026-07-28 request: approval by input_required and a signed requestState (approval.modern.ts). */
+  modern?: ModernApprovalRound;
 }
 
 export async function invokeTool<Upstreams>(
   runtime: InvocationRuntime<Upstreams>,
   request: CallRequest,
-): Promise<CallToolResult> {
+): Promise<CallToolResult | InputRequiredResult> {
   const tool = request.tool as Tool<Upstreams>;
   const startedAt = Date.now();
   const argsDigest = digestArguments(request.arguments ?? {});
   let outcome: { errorClass: ErrorClass | null; result: CallToolResult };
   try {
-    outcome = { errorClass: null, result: await runChecked(runtime, tool, request, argsDigest) };
+    const result = await runChecked(runtime, tool, request, argsDigest);
+    // An approval asked for (2026-07-28): not an invocation yet; the retry that answers it is.
+    if ("resultType" in result && result.resultType === "input_required") return result as InputRequiredResult;
+    outcome = { errorClass: null, result: result as CallToolResult };
   } catch (error) {
     outcome = toErrorOutcome(tool.name, error);
   }
@@ -91,7 +102,7 @@ async function runChecked<Upstreams>(
   tool: Tool<Upstreams>,
   request: CallRequest,
   argsDigest: string,
-): Promise<CallToolResult> {
+): Promise<CallToolResult | InputRequiredResult> {
   const decision = checkToolAccess(tool, request.caller);
   if (!decision.allowed) {
     runtime.auditDenial(request.caller, `tools/call ${tool.name}`, decision.reason);
@@ -101,7 +112,29 @@ async function runChecked<Upstreams>(
   if (!parsed.success) throw new ToolError(describeInvalidArguments(tool.name, parsed.error), "bad_arguments");
   const args = parsed.data as Record<string, unknown>;
   const ctx = contextFor(runtime, tool, request);
-  if (tool.approval) {
+  if (tool.approval && request.modern) {
+    const asked = await tool.approval(args, ctx);
+    const form: ApprovalRequest = typeof asked === "string" ? { message: asked, fields: {} } : asked;
+    const action = form.message;
+    if (tool.approvalRisk === "high") {
+      // Registry-page approvals need the call to wait for the human; a stateless 2026-07-28 call
+      // cannot yet, so it is refused (fail closed) rather than approved by the client's answer.
+      const reason = "this high-risk action is approved on the registry page, which needs a 2025-era session";
+      runtime.auditDenial(request.caller, `tools/call ${tool.name}`, `approval refused: ${reason}`);
+      throw new ToolError(`Not approved: ${reason}; nothing was done: ${action}`, "not_approved");
+    }
+    const call = { caller: request.caller, server: runtime.serverName, tool: tool.name, argsDigest, form };
+    const approval = await approveModern(request.modern, call);
+    if (approval.kind === "ask") return approval.result;
+    if (approval.kind === "refused") {
+      runtime.auditDenial(request.caller, `tools/call ${tool.name}`, `approval refused: ${approval.reason}`);
+      throw new ToolError(`Not approved: ${approval.reason}; nothing was done: ${action}`, "not_approved");
+    }
+    const decision = approval.kind === "approved" ? "approved" : approval.decision;
+    runtime.auditApproval({ caller: request.caller, toolName: tool.name, argsDigest, decision, action });
+    if (approval.kind !== "approved") throw new NotApprovedError(approval.message);
+    ctx.answers = approval.answers;
+  } else if (tool.approval) {
     const asked = await tool.approval(args, ctx);
     const form: ApprovalRequest = typeof asked === "string" ? { message: asked, fields: {} } : asked;
     const action = form.message;
@@ -213,7 +246,7 @@ async function askApproval(form: ApprovalRequest, request: CallRequest, timeoutM
       { relatedRequestId: request.requestId, signal: request.signal, timeout: timeoutMs },
     );
   } catch (error) {
-    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout && !request.signal.aborted) {
+    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout && !request.signal.aborted) {
       return {
         decision: "timed_out",
         message: `Not approved: no answer within ${Math.round(timeoutMs / 1000)} s; ${nothingDone}`,

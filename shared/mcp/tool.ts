@@ -1,4 +1,4 @@
-import type { CallToolResult, PrimitiveSchemaDefinition, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, PrimitiveSchemaDefinition, ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { Caller } from "../auth/caller";
 import type { ToolAccess } from "../auth/policy";

@@ -1,14 +1,12 @@
-/** SDK clients talking to the Worker under test through its real fetch handler. */
+/** SDK v2 clients (speaking 2025-11-25, as a legacy-mode v2 client does) talking to the Worker under test through its real fetch handler. */
 import { exports } from "cloudflare:workers";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
-  ElicitationCompleteNotificationSchema,
+  Client,
   type ElicitRequest,
-  ElicitRequestSchema,
   type ElicitResult,
-} from "@modelcontextprotocol/sdk/types.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker-provider.js";
+  StreamableHTTPClientTransport,
+} from "@modelcontextprotocol/client";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/validators/cf-worker";
 
 export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write presto:read presto:write";
 export const ADMIN = "root; groups=admins; scopes=echo:read echo:write";
@@ -18,7 +16,7 @@ export const BOT = "service:etl-bot; scopes=echo:read presto:read";
 const worker = exports as unknown as { default: Fetcher };
 
 /**
- * A test access token for a caller described as `name; groups=a,b; scopes=x y; sub=id` (or
+ * A test access token for a caller described as `name; groups=a,b; scopes=x y; sub=id; principal=email; iss=issuer` (or
  * `service:name; scopes=…`). The kit's workerd tests bind AUTH to a stand-in of the auth Worker
  * (test/workers/auth-stub.js) that validates exactly these; the real auth Worker, its OAuth flows
  * and its tokens are tested in workers/auth and end to end.
@@ -94,12 +92,12 @@ export async function connect(options: ConnectOptions = {}) {
   );
   if (options.onElicit) {
     const answer = options.onElicit;
-    client.setRequestHandler(ElicitRequestSchema, async (request) => answer(request.params.message, request.params));
+    client.setRequestHandler("elicitation/create", async (request) => answer(request.params.message, request.params));
   }
   const elicit = options.elicit;
   if (elicit) {
-    client.setRequestHandler(ElicitRequestSchema, async (request) => elicit.answer(request.params));
-    client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (notification) => {
+    client.setRequestHandler("elicitation/create", async (request) => elicit.answer(request.params));
+    client.setNotificationHandler("notifications/elicitation/complete", async (notification) => {
       elicit.onComplete?.(notification.params.elicitationId);
     });
   }

@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { fetchSse, postTo } from "./legacy-sse.client";
 import { ADMIN, ALICE, bearer, connect, initializeMessage, postRpc, textOf } from "./mcp-client";
 
 type Result = { isError?: boolean; content?: unknown; _meta?: Record<string, unknown> };
@@ -89,11 +90,14 @@ describe("tool calls through the kit", () => {
   it("streams progress over SSE when the client asks for it, JSON otherwise", async () => {
     const { client, transport } = await connect();
     const progress: number[] = [];
-    const result = await client.callTool({ name: "echo_count", arguments: { to: 4, delayMs: 1 } }, undefined, {
-      onprogress: (p) => {
-        progress.push(p.progress);
+    const result = await client.callTool(
+      { name: "echo_count", arguments: { to: 4, delayMs: 1 } },
+      {
+        onprogress: (p) => {
+          progress.push(p.progress);
+        },
       },
-    });
+    );
     expect(textOf(result)).toBe("counted to 4");
     expect(progress).toEqual([1, 2, 3, 4]);
 
@@ -353,39 +357,3 @@ describe("legacy HTTP+SSE transport", () => {
     await opened.close();
   });
 });
-
-async function postTo(url: string, body: unknown, user = ALICE) {
-  const { workerFetch } = await import("./mcp-client");
-  return workerFetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: bearer(user) },
-    body: JSON.stringify(body),
-  });
-}
-
-async function fetchSse(url: string, user = ALICE) {
-  const { workerFetch } = await import("./mcp-client");
-  const response = await workerFetch(url, { headers: { accept: "text/event-stream", authorization: bearer(user) } });
-  expect(response.headers.get("content-type")).toContain("text/event-stream");
-  const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  return {
-    async next(event: string): Promise<string> {
-      for (;;) {
-        const end = buffer.indexOf("\n\n");
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const name = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (name === event && data !== undefined) return data;
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        buffer += value;
-      }
-    },
-    close: () => reader.cancel(),
-  };
-}

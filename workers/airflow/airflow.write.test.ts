@@ -195,7 +195,6 @@ describe("airflow write tools", () => {
     const progress: string[] = [];
     const ok = (await client.callTool(
       { name: "airflow_trigger_and_wait", arguments: { dag_id: "quick_check", poll_seconds: 1 } },
-      undefined,
       { onprogress: (p) => progress.push(`${p.progress}/${p.total} ${p.message}`) },
     )) as Result;
     expect(textOf(ok)).toMatch(/^Run manual__\S+ of quick_check succeeded/);

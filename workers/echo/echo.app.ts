@@ -21,3 +21,4 @@ const echo = defineServer({
 // The Worker's entry (fetch) and the declaration the fleet's tooling reads (spec).
 export default echo;
 export const Session = echo.Session;
+export const CallerState = echo.CallerState;

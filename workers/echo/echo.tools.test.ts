@@ -49,7 +49,7 @@ describe("echo tools", () => {
     const readOnly = await connect({ user: ALICE, onElicit: () => ({ action: "accept", content: { approve: true } }) });
     expect((await readOnly.client.listTools()).tools.map((t) => t.name)).toContain("echo_forget");
     await expect(readOnly.client.callTool({ name: "echo_forget", arguments: {} })).rejects.toThrow(
-      /insufficient_scope/,
+      /Insufficient scope: required "echo:read echo:write"/, // the SDK v2 client's words for the 403 challenge
     );
     const bot = await call(`${BOT} echo:write`, "echo_forget");
     expect(bot._meta?.["fleet/errorClass"]).toBe("denied");

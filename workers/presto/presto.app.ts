@@ -22,3 +22,4 @@ const presto = defineServer({
 // The Worker's entry (fetch) and the declaration the fleet's tooling reads (spec).
 export default presto;
 export const Session = presto.Session;
+export const CallerState = presto.CallerState;

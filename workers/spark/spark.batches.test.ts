@@ -100,7 +100,6 @@ describe("Livy batches", () => {
     const progress: string[] = [];
     const result = (await owner.callTool(
       { name: "spark_batches", arguments: { batchId: id, waitSeconds: 20 } },
-      undefined,
       {
         onprogress: (p) => void progress.push(p.message ?? ""),
       },

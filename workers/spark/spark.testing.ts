@@ -22,11 +22,7 @@ export async function call(
   onprogress?: (p: { progress: number; message?: string }) => void,
 ) {
   const { client } = await connect({ user });
-  const result = (await client.callTool(
-    { name, arguments: args },
-    undefined,
-    onprogress ? { onprogress } : undefined,
-  )) as Result;
+  const result = (await client.callTool({ name, arguments: args }, onprogress ? { onprogress } : undefined)) as Result;
   await client.close();
   return result;
 }
