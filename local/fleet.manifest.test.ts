@@ -102,13 +102,19 @@ describe("every workers/* wrangler.toml has what the kit needs", () => {
       assert.equal(config.main, join(ROOT, serverApp(server)));
       assert.ok(config.compatibility_flags.includes("nodejs_compat"), "compatibility_flags: nodejs_compat");
 
-      const sessions = config.durable_objects.bindings.find((binding) => binding.name === "SESSIONS");
-      assert.ok(sessions, "a SESSIONS Durable Object binding (the kit's session class)");
-      assert.ok(spec.exports.includes(sessions.class_name), `${serverApp(server)} exports ${sessions.class_name}`);
-      assert.ok(
-        config.migrations.some((migration) => migration.new_sqlite_classes?.includes(sessions.class_name)),
-        `a migration with new_sqlite_classes = ["${sessions.class_name}"] (sessions keep their state in SQLite)`,
-      );
+      // SESSIONS: the 2025 sessions; CALLERS: per-caller state and 2026-07-28 requests.
+      for (const [name, what] of [
+        ["SESSIONS", "the kit's session class"],
+        ["CALLERS", "the kit's per-caller class"],
+      ] as const) {
+        const object = config.durable_objects.bindings.find((binding) => binding.name === name);
+        assert.ok(object, `a ${name} Durable Object binding (${what})`);
+        assert.ok(spec.exports.includes(object.class_name), `${serverApp(server)} exports ${object.class_name}`);
+        assert.ok(
+          config.migrations.some((migration) => migration.new_sqlite_classes?.includes(object.class_name)),
+          `a migration with new_sqlite_classes = ["${object.class_name}"] (its state is in SQLite)`,
+        );
+      }
 
       const db = config.d1_databases.find((binding) => binding.binding === "DB");
       assert.ok(db, "a DB D1 binding");

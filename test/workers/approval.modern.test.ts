@@ -111,8 +111,8 @@ describe("approval on 2026-07-28", () => {
     expect(first.result?.resultType).toBe("input_required");
     const requestState = first.result?.requestState as string;
     expect(requestState).toMatch(/^v1\./);
-    const asked = (first.result?.inputRequests as Record<string, { params: { message: string } }> | undefined)
-      ?.approval;
+    const inputRequests = (first.result?.inputRequests ?? {}) as Record<string, { params: { message: string } }>;
+    const asked = inputRequests.approval;
     expect(asked?.params.message).toBe('Delete item "m3" permanently?');
 
     const changed = await callDelete(WRITER("eve"), "m3-other", { requestState, inputResponses: accept });

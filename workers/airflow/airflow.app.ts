@@ -24,3 +24,4 @@ const airflow = defineServer({
 // The Worker's entry (fetch) and the declaration the fleet's tooling reads (spec).
 export default airflow;
 export const Session = airflow.Session;
+export const CallerState = airflow.CallerState;

@@ -135,7 +135,7 @@ describe("airflow write tools", () => {
     expect(bot.result._meta?.["fleet/errorClass"]).toBe("denied");
     expect(bot.asked).toEqual([]);
     await expect(call("airflow_trigger_dag", { dag_id: "quick_check" }, approve, READER)).rejects.toThrow(
-      /insufficient_scope/,
+      /Insufficient scope: required "[^"]*airflow:write/, // the SDK v2 client's words
     );
   });
 

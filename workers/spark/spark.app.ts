@@ -29,3 +29,4 @@ const spark = defineServer({
 // The Worker's entry (fetch) and the declaration the fleet's tooling reads (spec).
 export default spark;
 export const Session = spark.Session;
+export const CallerState = spark.CallerState;

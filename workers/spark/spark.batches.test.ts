@@ -161,7 +161,7 @@ describe("Livy batches", () => {
     expect(bot._meta?.["fleet/errorClass"]).toBe("denied");
     const { client } = await connect({ user: "alice; groups=data-eng; scopes=spark:read", onElicit: () => APPROVE });
     await expect(client.callTool({ name: "spark_kill_batch", arguments: { batchId: 0 } })).rejects.toThrow(
-      /insufficient_scope/,
+      /Insufficient scope: required "[^"]*spark:write/, // the SDK v2 client's words
     );
     await client.close();
     expect((await livyStats()).submitted.length).toBe(before);
