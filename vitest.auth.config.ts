@@ -46,6 +46,8 @@ export const authProject = {
     name: "auth",
     include: ["workers/auth/**/*.test.ts"],
     globalSetup: ["workers/auth/auth.idp.global.js"],
+    // As every workerd project (vitest.config.ts): it runs beside the other suites under `npm test`.
+    testTimeout: 30_000,
   },
 };
 

@@ -25,6 +25,13 @@ const KIT_BINDINGS = {
   APPROVAL_STATE_KEY: "test-only-approval-state-key-0123456789abcdef",
 };
 
+/**
+ * `npm test` runs these projects side by side with the Node and end-to-end suites (scripts/test.ts):
+ * on two busy cores a flow that takes 1 s alone can take several, so the limit is vitest's 5 s × 6.
+ * Only a hung test waits that long; none sleeps for it.
+ */
+export const WORKERD_TEST_TIMEOUT_MS = 30_000;
+
 interface WorkerdProject {
   name: string;
   configPath: string;
@@ -80,6 +87,7 @@ function workerdProject(project: WorkerdProject) {
       globalSetup: [...(upstream ? ["test/support/upstream.global.ts"] : []), ...(project.globalSetup ?? [])],
       ...(upstream ? { provide: { upstreamOf: upstream.of } } : {}),
       setupFiles: ["test/workers/apply-migrations.ts", "test/workers/registry-stub.setup.ts"],
+      testTimeout: WORKERD_TEST_TIMEOUT_MS,
     },
   };
 }

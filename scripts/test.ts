@@ -1,0 +1,107 @@
+/**
+ * `npm test`: every suite, all at once. The Node suites (local upstreams, IdP, CLI, the launcher's
+ * stop test), the workerd projects and the end-to-end fleet spend much of their time waiting
+ * (runtime and `wrangler dev` start-up, timers, sockets), so on two cores they finish sooner side by
+ * side than one after another. Each suite's output is held back and printed whole when it ends,
+ * with its wall time; the exit code is non-zero if any suite failed.
+ *
+ * `FLEET_TEST_SUITES=node,workerd` runs only those (names below); extra arguments go to every
+ * vitest suite (e.g. `npm test -- --reporter=verbose`).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const VITEST = join(ROOT, "node_modules", ".bin", "vitest");
+
+interface Suite {
+  name: string;
+  command: string;
+  args: string[];
+}
+
+const extra = process.argv.slice(2);
+const ALL: Suite[] = [
+  {
+    name: "e2e",
+    command: VITEST,
+    args: ["run", "--project", "e2e", ...extra],
+  },
+  // The workerd projects in two vitest runs, each running its files one at a time (vitest's default
+  // on two cores) with its own upstreams, IdP and health targets (each project's global setup), so
+  // nothing is shared between the two. Split for balance (about a minute each on a quiet machine):
+  // auth and presto, and every other project (the kit, the registry, any new server's).
+  {
+    name: "workerd:auth,presto",
+    command: VITEST,
+    args: ["run", "--project", "auth", "--project", "presto", ...extra],
+  },
+  {
+    name: "workerd:rest",
+    command: VITEST,
+    args: ["run", "--project", "!e2e", "--project", "!auth", "--project", "!presto", ...extra],
+  },
+  {
+    name: "node",
+    command: process.execPath,
+    args: [
+      "--test",
+      "--test-reporter=dot",
+      // Node's default is one file at a time on two cores; these files mostly wait on sockets.
+      "--test-concurrency=4",
+      "local/**/*.test.ts",
+      "registry/cli/**/*.test.ts",
+    ],
+  },
+];
+
+/** A suite is picked by its name or the part before ":" (`workerd` picks both workerd runs). */
+const picks = (suite: Suite, name: string) => suite.name === name || suite.name.split(":")[0] === name;
+const wanted = process.env.FLEET_TEST_SUITES?.split(",").map((name) => name.trim());
+const unknown = wanted?.filter((name) => !ALL.some((suite) => picks(suite, name))) ?? [];
+if (unknown.length > 0) {
+  console.error(
+    `FLEET_TEST_SUITES: no suite named ${unknown.join(", ")} (there are ${ALL.map((s) => s.name).join(", ")})`,
+  );
+  process.exit(2);
+}
+const suites = wanted ? ALL.filter((suite) => wanted.some((name) => picks(suite, name))) : ALL;
+
+const children = new Set<ChildProcess>();
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    // Each vitest stops what its global setup started (the e2e fleet) when it is told to end.
+    for (const child of children) child.kill(signal);
+  });
+}
+
+const started = performance.now();
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+function run(suite: Suite): Promise<{ suite: Suite; code: number; wall: string }> {
+  const t0 = performance.now();
+  const child = spawn(suite.command, suite.args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  const output: Buffer[] = [];
+  child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
+  return new Promise((done) => {
+    child.on("error", (error) => output.push(Buffer.from(`${suite.name}: ${error.message}\n`)));
+    child.on("close", (code, signal) => {
+      children.delete(child);
+      const wall = seconds(t0);
+      process.stdout.write(`\n===== ${suite.name}: ${[suite.command, ...suite.args].join(" ")}\n`);
+      process.stdout.write(Buffer.concat(output));
+      const status = code === 0 ? "passed" : `FAILED (${signal ?? `exit ${code}`})`;
+      process.stdout.write(`===== ${suite.name} ${status} in ${wall}\n`);
+      done({ suite, code: code ?? 1, wall });
+    });
+  });
+}
+
+console.log(`Running ${suites.map((suite) => suite.name).join(", ")} side by side; each prints when it ends.`);
+const results = await Promise.all(suites.map(run));
+console.log(
+  `\nnpm test: ${results.map(({ suite, code, wall }) => `${suite.name} ${code === 0 ? "ok" : "FAILED"} ${wall}`).join(", ")}; total ${seconds(started)}`,
+);
+process.exit(results.every((result) => result.code === 0) ? 0 : 1);
