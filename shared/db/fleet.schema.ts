@@ -165,6 +165,17 @@ export const healthChecks = sqliteTable(
   (t) => [index("health_checks_server_at").on(t.serverName, t.at)],
 );
 
+/** How an approval request ended (the audit decisions other than a denial). */
+export const APPROVAL_OUTCOMES = [
+  "approved",
+  "declined",
+  "cancelled",
+  "timed_out",
+  "no_elicitation",
+  "not_human",
+] as const;
+export type ApprovalOutcome = (typeof APPROVAL_OUTCOMES)[number];
+
 /** One row per tools/call: the source of the time-saved metric. `id` makes retried flushes idempotent. */
 export const invocations = sqliteTable(
   "invocations",
@@ -181,10 +192,15 @@ export const invocations = sqliteTable(
     errorClass: text("error_class"),
     minutesSaved: real("minutes_saved").notNull(),
     argsDigest: text("args_digest").notNull(),
+    /** The caller's primary business group (first group; `service` for services; `` for none). */
+    callerGroup: text("caller_group").notNull().default(""),
+    /** How an approval request for the call ended (null: none was asked). */
+    approval: text("approval", { enum: APPROVAL_OUTCOMES }),
   },
   (t) => [
     index("invocations_server_started").on(t.serverName, t.startedAt),
     index("invocations_caller").on(t.callerId),
+    index("invocations_started").on(t.startedAt),
   ],
 );
 
@@ -194,15 +210,7 @@ export const invocations = sqliteTable(
  * request (`approved`, `declined`, `cancelled`, `timed_out`, `no_elicitation`: the client cannot
  * ask, `not_human`: a service cannot approve).
  */
-export const AUDIT_DECISIONS = [
-  "denied",
-  "approved",
-  "declined",
-  "cancelled",
-  "timed_out",
-  "no_elicitation",
-  "not_human",
-] as const;
+export const AUDIT_DECISIONS = ["denied", ...APPROVAL_OUTCOMES] as const;
 export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
 
 export const auditEvents = sqliteTable(
@@ -249,3 +257,5 @@ export const pageClients = sqliteTable(
 );
 
 export type PageClientRow = typeof pageClients.$inferSelect;
+
+export * from "./analytics.schema";
