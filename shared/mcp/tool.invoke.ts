@@ -5,10 +5,11 @@
 import { createHash } from "node:crypto";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { v7 as uuidv7 } from "uuid";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
-import type { AuditDecision } from "../db/fleet.schema";
-import type { InvocationRecord } from "../db/invocations.store";
+import type { AuditDecision, ApprovalOutcome as RecordedApproval } from "../db/fleet.schema";
+import { type InvocationRecord, primaryGroup } from "../db/invocations.store";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import { describeInvalidArguments, type LogLevel, type Tool, type ToolContext, toCallToolResult } from "./tool";
 
@@ -33,6 +34,9 @@ export interface ApprovalAnswer {
   action: string;
 }
 
+/** The `_meta` key of every tool result that carries its invocation id (a UUIDv7). */
+export const INVOCATION_ID_META = "fleet/invocationId";
+
 /** How long a human has to answer an approval request, unless APPROVAL_TIMEOUT_MS says otherwise. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 
@@ -54,15 +58,19 @@ export async function invokeTool<Upstreams>(
 ): Promise<CallToolResult> {
   const tool = request.tool as Tool<Upstreams>;
   const startedAt = Date.now();
+  const id = uuidv7({ msecs: startedAt });
   const argsDigest = digestArguments(request.arguments ?? {});
+  const approval: { outcome: RecordedApproval | null } = { outcome: null };
   let outcome: { errorClass: ErrorClass | null; result: CallToolResult };
   try {
-    outcome = { errorClass: null, result: await runChecked(runtime, tool, request, argsDigest) };
+    outcome = { errorClass: null, result: await runChecked(runtime, tool, request, argsDigest, approval) };
   } catch (error) {
     outcome = toErrorOutcome(tool.name, error);
   }
+  // The id rates the call later (fleet_feedback, `fleet feedback`, the registry page).
+  outcome.result._meta = { ...outcome.result._meta, [INVOCATION_ID_META]: id };
   runtime.record({
-    id: crypto.randomUUID(),
+    id,
     serverName: runtime.serverName,
     toolName: tool.name,
     sessionId: runtime.sessionId,
@@ -74,6 +82,8 @@ export async function invokeTool<Upstreams>(
     errorClass: outcome.errorClass,
     minutesSaved: outcome.errorClass ? 0 : tool.minutesSaved,
     argsDigest,
+    callerGroup: primaryGroup(request.caller),
+    approval: approval.outcome,
   });
   return outcome.result;
 }
@@ -83,6 +93,7 @@ async function runChecked<Upstreams>(
   tool: Tool<Upstreams>,
   request: CallRequest,
   argsDigest: string,
+  approval: { outcome: RecordedApproval | null },
 ): Promise<CallToolResult> {
   const decision = checkToolAccess(tool, request.caller);
   if (!decision.allowed) {
@@ -95,6 +106,7 @@ async function runChecked<Upstreams>(
   if (tool.approval) {
     const action = tool.approval(args);
     const decision = await askApproval(action, request, approvalTimeoutMs(runtime.env));
+    approval.outcome = decision.decision;
     runtime.auditApproval({
       caller: request.caller,
       toolName: tool.name,
