@@ -10,6 +10,7 @@ import { z } from "zod";
 import { LIFECYCLES, type ServiceRule, type ToolRow } from "../shared/db/fleet.schema";
 import { BadArgumentError, toolsFor } from "../shared/mcp";
 import { preferredRemote, type ServerJson } from "../shared/registry/registry.contract";
+import { feedbackTool } from "./analytics/analytics.tool";
 import { answerAccess } from "./registry.access";
 import { shortName } from "./registry.api";
 import { healthOf, officialStatus } from "./registry.responses";
@@ -202,7 +203,7 @@ export const checkAccessTool = defineTool({
   },
 });
 
-export const registryTools = [searchServersTool, getServerTool, checkAccessTool];
+export const registryTools = [searchServersTool, getServerTool, checkAccessTool, feedbackTool];
 
 async function findServer(asked: string, upstream: RegistryUpstreams): Promise<ServerEntry> {
   const name = shortName(asked, { REGISTRY_NAMESPACE: upstream.namespace });
