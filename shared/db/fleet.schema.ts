@@ -199,7 +199,7 @@ export const invocations = sqliteTable(
   },
   (t) => [
     index("invocations_server_started").on(t.serverName, t.startedAt),
-    index("invocations_caller").on(t.callerId),
+    index("invocations_caller").on(t.callerId, t.startedAt),
     index("invocations_started").on(t.startedAt),
   ],
 );
