@@ -16,14 +16,8 @@ export const LATENCY_COLUMNS = Array.from({ length: LATENCY_BOUNDS_MS.length + 1
 
 const latency = (i: number) => integer(`lat_${i}`).notNull().default(0);
 
-/**
- * One row per UTC day × server × tool × the caller's business group: everything the dashboards
- * sum. `minutes_code` is the sum of the estimates recorded with the calls (the code's
- * `minutesSaved` of successful calls); overrides and feedback are applied when read.
- */
-export const usageDaily = sqliteTable(
-  "usage_daily",
-  {
+function usageColumns() {
+  return {
     day: text("day").notNull(),
     serverName: text("server_name").notNull(),
     toolName: text("tool_name").notNull(),
@@ -49,12 +43,26 @@ export const usageDaily = sqliteTable(
     lat7: latency(7),
     lat8: latency(8),
     lat9: latency(9),
-  },
-  (t) => [
-    primaryKey({ columns: [t.day, t.serverName, t.toolName, t.callerGroup] }),
-    index("usage_daily_server_day").on(t.serverName, t.day),
-  ],
-);
+  };
+}
+
+/**
+ * One row per UTC day × server × tool × the caller's business group: everything the dashboards
+ * sum. `minutes_code` is the sum of the estimates recorded with the calls (the code's
+ * `minutesSaved` of successful calls); overrides and feedback are applied when read.
+ */
+export const usageDaily = sqliteTable("usage_daily", usageColumns(), (t) => [
+  primaryKey({ columns: [t.day, t.serverName, t.toolName, t.callerGroup] }),
+  index("usage_daily_server_day").on(t.serverName, t.day),
+]);
+
+/**
+ * The same sums per month (`day` is the month's first day), written in the same batch: the
+ * month summary and the monthly series read a few hundred rows a month whatever the volume.
+ */
+export const usageMonthly = sqliteTable("usage_monthly", usageColumns(), (t) => [
+  primaryKey({ columns: [t.day, t.serverName, t.toolName, t.callerGroup] }),
+]);
 
 /**
  * Exact distinct users: one row per period (`d` day, `w` ISO week from Monday, `m` month) ×
@@ -81,8 +89,9 @@ export const activeUsers = sqliteTable(
 
 /**
  * The owning team's override of a tool's `minutesSaved`, with its history: the row in force for
- * a day is the newest one set whose `effective_from` is on or before that day. `minutes` null
- * goes back to the code's estimate.
+ * a month is the newest one set whose `effective_from` (a month's first day: overrides apply
+ * from a whole month on, so monthly rollups suffice) is on or before it. `minutes` null goes
+ * back to the code's estimate.
  */
 export const estimateOverrides = sqliteTable(
   "estimate_overrides",
@@ -91,7 +100,7 @@ export const estimateOverrides = sqliteTable(
     serverName: text("server_name").notNull(),
     toolName: text("tool_name").notNull(),
     minutes: real("minutes"),
-    /** First UTC day (YYYY-MM-DD) the override applies to. */
+    /** First day (YYYY-MM-01, UTC) of the first month the override applies to. */
     effectiveFrom: text("effective_from").notNull(),
     reason: text("reason").notNull(),
     setBy: text("set_by").notNull(),
