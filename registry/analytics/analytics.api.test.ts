@@ -178,15 +178,18 @@ describe("feedback and estimates", () => {
         as,
         body: { minutes, effectiveFrom, reason: "measured with the finance team" },
       });
-    expect((await put(OTHER, 60, "2026-10-01")).status).toBe(403);
-    expect((await put(OWNER, 60, "2026-10-01")).status).toBe(200);
+    expect((await put(OTHER, 60, "2026-10")).status).toBe(403);
+    expect((await put(OWNER, 60, "2026-10")).status).toBe(200);
     const summary: Json = await (await call("GET", "/v0.1/analytics/summary?month=2026-10", { as: OWNER })).json();
     expect(summary.byTool.find((t: Json) => t.tool === "ana_report").hoursSaved.estimate).toBe(1);
-    expect((await put(OWNER, null, "2026-10-01")).status).toBe(200);
+    expect((await put(OWNER, null, "2026-10")).status).toBe(200);
     const history: Json = await (await call("GET", "/v0.1/servers/ana/estimates", { as: OTHER })).json();
     expect(history.overrides.map((o: Json) => o.minutes)).toEqual([null, 60]);
     const back: Json = await (await call("GET", "/v0.1/analytics/summary?month=2026-10", { as: OWNER })).json();
     expect(back.byTool.find((t: Json) => t.tool === "ana_report").hoursSaved.estimate).toBe(0.5);
+    const badMonth = await put(OWNER, 1, "2026-10-15");
+    expect(badMonth.status).toBe(400);
+    expect(await badMonth.text()).toContain("body.effectiveFrom");
     const unknown = await call("PUT", "/v0.1/servers/ana/tools/nope/estimate", {
       as: OWNER,
       body: { minutes: 1, reason: "x" },

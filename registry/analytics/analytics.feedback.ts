@@ -17,12 +17,14 @@ export interface FeedbackInput {
   minutes?: number | undefined;
 }
 
-const ROLLUP = `INSERT INTO feedback_daily (day, server_name, tool_name, ratings, helped, helped_with_minutes, minutes_given)
+/** The rating's rollup (?1 id, ?2 day, ?3 server, ?4 tool, ?5 helped 0/1, ?6 minutes), before its row. */
+export const FEEDBACK_ROLLUP = `INSERT INTO feedback_daily (day, server_name, tool_name, ratings, helped, helped_with_minutes, minutes_given)
   SELECT ?2, ?3, ?4, 1, ?5, CASE WHEN ?5 = 1 AND ?6 IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN ?5 = 1 THEN coalesce(?6, 0) ELSE 0 END
   WHERE NOT EXISTS (SELECT 1 FROM feedback WHERE invocation_id = ?1)
   ON CONFLICT (server_name, tool_name, day) DO UPDATE SET ratings = ratings + 1, helped = helped + excluded.helped,
     helped_with_minutes = helped_with_minutes + excluded.helped_with_minutes, minutes_given = minutes_given + excluded.minutes_given`;
-const INSERT = `INSERT INTO feedback (invocation_id, server_name, tool_name, caller_id, day, helped, minutes, at)
+/** The rating (?1 id, ?2 server, ?3 tool, ?4 caller, ?5 day, ?6 helped 0/1, ?7 minutes, ?8 at). */
+export const FEEDBACK_INSERT = `INSERT INTO feedback (invocation_id, server_name, tool_name, caller_id, day, helped, minutes, at)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (invocation_id) DO NOTHING`;
 
 /** Rates one invocation: only its caller, only once, only while its raw row is kept. */
@@ -50,10 +52,10 @@ export async function recordFeedback(
   const day = dayOf(invocation.started_at);
   const [rollup] = await db.batch([
     db
-      .prepare(ROLLUP)
+      .prepare(FEEDBACK_ROLLUP)
       .bind(input.invocationId, day, invocation.server_name, invocation.tool_name, input.helped ? 1 : 0, minutes),
     db
-      .prepare(INSERT)
+      .prepare(FEEDBACK_INSERT)
       .bind(
         input.invocationId,
         invocation.server_name,

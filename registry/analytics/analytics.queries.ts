@@ -67,8 +67,21 @@ const USAGE_BY_TOOL_GROUP = `SELECT server_name, tool_name, caller_group,
   SUM(approvals_declined) AS approvals_declined,
   SUM(CASE WHEN override IS NULL THEN minutes_code ELSE successes * override END) AS minutes_estimate,
   SUM(minutes_code) AS minutes_code, ${LATENCY_SUMS}
-  FROM (SELECT u.*, ${OVERRIDE_IN_FORCE} AS override FROM usage_daily u WHERE u.day >= ?1 AND u.day < ?2)
+  FROM (SELECT u.*, ${OVERRIDE_IN_FORCE} AS override FROM usage_monthly u WHERE u.day = ?1)
   GROUP BY server_name, tool_name, caller_group`;
+
+/** Distinct people of a month, fleet-wide and per slice, counted in D1 (a few rows come back). */
+const MONTH_USERS = `SELECT 'fleet' AS kind, '' AS name, count(DISTINCT caller_id) AS users FROM active_users
+    WHERE period = 'm' AND start = ?1
+  UNION ALL SELECT 'server', server_name, count(DISTINCT caller_id) FROM active_users
+    WHERE period = 'm' AND start = ?1 GROUP BY server_name
+  UNION ALL SELECT 'tool', server_name || '/' || tool_name, count(*) FROM active_users
+    WHERE period = 'm' AND start = ?1 GROUP BY server_name, tool_name
+  UNION ALL SELECT 'group', CASE caller_group WHEN '' THEN '(none)' ELSE caller_group END, count(DISTINCT caller_id)
+    FROM active_users WHERE period = 'm' AND start = ?1 GROUP BY caller_group
+  UNION ALL SELECT 'team', coalesce(s.team, 'unregistered'), count(DISTINCT a.caller_id) FROM active_users a
+    LEFT JOIN servers s ON s.name = a.server_name WHERE a.period = 'm' AND a.start = ?1
+    GROUP BY coalesce(s.team, 'unregistered')`;
 
 /** Per tool: the factor feedback puts on the owner's estimate (effective / estimate), as of `to`. */
 export async function feedbackFactors(
@@ -180,15 +193,9 @@ export interface MonthUsage {
 /** Everything one month's summary reads, in four queries over rollups. */
 export async function loadMonth(db: D1Database, month: string, teams: Map<string, string>): Promise<MonthUsage> {
   const { from, to } = monthRange(month);
-  const start = from;
   const [usage, users] = await Promise.all([
-    db.prepare(USAGE_BY_TOOL_GROUP).bind(from, to).all<UsageRow>(),
-    db
-      .prepare(
-        "SELECT server_name, tool_name, caller_id, caller_group FROM active_users WHERE period = 'm' AND start = ?1",
-      )
-      .bind(start)
-      .all<{ server_name: string; tool_name: string; caller_id: string; caller_group: string }>(),
+    db.prepare(USAGE_BY_TOOL_GROUP).bind(from).all<UsageRow>(),
+    db.prepare(MONTH_USERS).bind(from).all<{ kind: string; name: string; users: number }>(),
   ]);
   const factors = await feedbackFactors(db, to, usage.results);
   const result: MonthUsage = {
@@ -213,22 +220,14 @@ export async function loadMonth(db: D1Database, month: string, teams: Map<string
     add(into(result.byServer, row.server_name), row, factor);
     add(into(result.byTool, tool), row, factor);
   }
-  const distinct = (key: (row: (typeof users.results)[number]) => string) => {
-    const sets = new Map<string, Set<string>>();
-    for (const row of users.results) {
-      const k = key(row);
-      const set = sets.get(k) ?? new Set<string>();
-      set.add(row.caller_id);
-      sets.set(k, set);
-    }
-    return new Map([...sets].map(([k, set]) => [k, set.size]));
-  };
+  const slice = (kind: string) =>
+    new Map(users.results.filter((row) => row.kind === kind).map((row) => [row.name, row.users]));
   result.activeUsers = {
-    fleet: new Set(users.results.map((row) => row.caller_id)).size,
-    byServer: distinct((row) => row.server_name),
-    byTool: distinct((row) => `${row.server_name}/${row.tool_name}`),
-    byGroup: distinct((row) => row.caller_group || "(none)"),
-    byTeam: distinct((row) => teams.get(row.server_name) ?? "unregistered"),
+    fleet: users.results.find((row) => row.kind === "fleet")?.users ?? 0,
+    byServer: slice("server"),
+    byTool: slice("tool"),
+    byGroup: slice("group"),
+    byTeam: slice("team"),
   };
   return result;
 }
@@ -268,10 +267,11 @@ export async function loadSeries(
           SUM(successes) AS successes, SUM(errors) AS errors, SUM(minutes_code) AS minutes_code,
           SUM(CASE WHEN override IS NULL THEN minutes_code ELSE successes * override END) AS minutes_estimate
           FROM (SELECT u.day, u.server_name, u.tool_name, u.invocations, u.successes, u.errors, u.minutes_code,
-            ${OVERRIDE_IN_FORCE} AS override FROM usage_daily u WHERE u.day >= ?1 AND u.day < ?2 ${where})
+            ${OVERRIDE_IN_FORCE} AS override FROM ${period === "month" ? "usage_monthly" : "usage_daily"} u
+            WHERE u.day >= ?1 AND u.day < ?2 ${where})
           GROUP BY start, server_name, tool_name`,
       )
-      .bind(...bind)
+      .bind(...(period === "month" ? [periodStart("month", from), ...bind.slice(1)] : bind))
       .all<{
         start: string;
         server_name: string;
@@ -323,6 +323,33 @@ export async function loadSeries(
       ...point,
       hoursSaved: { estimate: round(minutesEstimate / 60), effective: round(minutesEffective / 60) },
     }));
+}
+
+/** A month's fleet totals only (for month-over-month change): two one-row reads. */
+export async function monthTotals(
+  db: D1Database,
+  month: string,
+): Promise<{ invocations: number; activeUsers: number; hoursSaved: number }> {
+  const { from } = monthRange(month);
+  const [usage, users] = await Promise.all([
+    db
+      .prepare(
+        `SELECT coalesce(SUM(invocations), 0) AS invocations,
+          coalesce(SUM(CASE WHEN override IS NULL THEN minutes_code ELSE successes * override END), 0) AS minutes
+          FROM (SELECT u.*, ${OVERRIDE_IN_FORCE} AS override FROM usage_monthly u WHERE u.day = ?1)`,
+      )
+      .bind(from)
+      .first<{ invocations: number; minutes: number }>(),
+    db
+      .prepare("SELECT count(DISTINCT caller_id) AS users FROM active_users WHERE period = 'm' AND start = ?1")
+      .bind(from)
+      .first<{ users: number }>(),
+  ]);
+  return {
+    invocations: usage?.invocations ?? 0,
+    activeUsers: users?.users ?? 0,
+    hoursSaved: round((usage?.minutes ?? 0) / 60),
+  };
 }
 
 /** The month before, for month-over-month change. */

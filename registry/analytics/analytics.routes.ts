@@ -276,7 +276,11 @@ export function registerAnalyticsRoutes(): void {
                   .max(10_000)
                   .nullable()
                   .openapi({ description: "null: back to the code's estimate" }),
-                effectiveFrom: day("effectiveFrom").openapi({ description: "first day it applies to (default today)" }),
+                effectiveFrom: z
+                  .string()
+                  .refine(isMonth, "effectiveFrom must be a month YYYY-MM")
+                  .optional()
+                  .openapi({ description: "first month (UTC) it applies to, default the current one" }),
                 reason: z.string().min(1).max(500),
               }),
             },
@@ -316,7 +320,7 @@ export function registerAnalyticsRoutes(): void {
         server: server.name,
         tool: params.tool,
         minutes: body.minutes,
-        effectiveFrom: body.effectiveFrom ?? dayOf(Date.now()),
+        effectiveFrom: `${body.effectiveFrom ?? monthOf(Date.now())}-01`,
         reason: body.reason,
         setBy: actorOf(caller),
       });

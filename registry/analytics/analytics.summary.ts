@@ -9,6 +9,7 @@ import {
   figuresOf,
   loadMonth,
   type MonthUsage,
+  monthTotals,
   previousMonth,
   type Visibility,
 } from "./analytics.queries";
@@ -37,7 +38,7 @@ export async function monthSummary(
   server?: string,
 ): Promise<Summary> {
   const teams = await serverTeams(db);
-  const [now, before] = await Promise.all([loadMonth(db, month, teams), loadMonth(db, previousMonth(month), teams)]);
+  const [now, before] = await Promise.all([loadMonth(db, month, teams), monthTotals(db, previousMonth(month))]);
   const visible = (serverName: string) =>
     visibility.all || visibility.teams.includes(teams.get(serverName) ?? "\u0000");
   const wanted = (serverName: string) => visible(serverName) && (!server || serverName === server);
@@ -55,15 +56,14 @@ export async function monthSummary(
       return { ...row, server: serverName, tool, team: teams.get(serverName) ?? "unregistered" };
     })
     .filter((row) => wanted(row.server));
-  const beforeFleet = figuresOf(before.fleet, before.activeUsers.fleet);
   return {
     month,
     previousMonth: previousMonth(month),
     ...fleet,
     change: {
-      invocations: change(fleet.invocations, beforeFleet.invocations),
-      activeUsers: change(fleet.activeUsers, beforeFleet.activeUsers),
-      hoursSaved: change(fleet.hoursSaved.estimate, beforeFleet.hoursSaved.estimate),
+      invocations: change(fleet.invocations, before.invocations),
+      activeUsers: change(fleet.activeUsers, before.activeUsers),
+      hoursSaved: change(fleet.hoursSaved.estimate, before.hoursSaved),
     },
     byTeam: named(now.byTeam, now.activeUsers.byTeam),
     byGroup: named(now.byGroup, now.activeUsers.byGroup),

@@ -89,7 +89,7 @@ export function analyticsRoutes(render: RenderPage) {
 }
 
 /** The viewer's last calls still on record, with their rating if any. */
-async function recentCalls(db: D1Database, callerId: string): Promise<RecentCall[]> {
+export async function recentCalls(db: D1Database, callerId: string): Promise<RecentCall[]> {
   const { results } = await db
     .prepare(
       `SELECT i.id, i.server_name, i.tool_name, i.started_at, i.outcome, f.helped, f.minutes
