@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { cachedValidator, type TokenProps } from "../shared/auth/token.validation";
 import type { ServerPolicy } from "../shared/registry/access";
 import type { RegistryBinding } from "../shared/registry/registry.contract";
+import { runRetention } from "./analytics/analytics.retention";
 import { apiApp, isProtectedApiRequest } from "./registry.api";
 import type { RegistryEnv } from "./registry.env";
 import { scheduledHealth } from "./registry.health";
@@ -63,9 +64,16 @@ export default class Registry extends WorkerEntrypoint<RegistryEnv> implements R
     return app.fetch(request, this.env, this.ctx);
   }
 
-  /** The cron trigger: probe every registered server and record its live status. */
+  /**
+   * The cron trigger: probe every registered server and record its live status; export raw
+   * invocations older than the retention window to R2 and delete them from D1.
+   */
   override async scheduled(controller: ScheduledController): Promise<void> {
-    await scheduledHealth(controller, this.env, this.ctx);
+    const retention = runRetention(this.env).catch((error) => {
+      console.error("analytics retention failed; it runs again on the next tick", error);
+    });
+    this.ctx.waitUntil(retention);
+    await Promise.all([scheduledHealth(controller, this.env, this.ctx), retention]);
   }
 
   /** RPC for domain servers: the governance they enforce (null when the server is not registered). */
