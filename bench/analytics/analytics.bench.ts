@@ -148,10 +148,15 @@ const generator = join(OUT, "generate.mjs");
 await bundle("bench/analytics/analytics.bench.worker.ts", worker, "neutral");
 await bundle("bench/analytics/analytics.generate.ts", generator, "node");
 
-const results = [];
-for (const rows of scales) results.push(await runScale(rows, worker, generator));
+const results: Awaited<ReturnType<typeof runScale>>[] = [];
+for (const rows of scales) {
+  const result = await runScale(rows, worker, generator);
+  results.push(result);
+  report(result);
+  save();
+}
 
-for (const result of results) {
+function report(result: Awaited<ReturnType<typeof runScale>>) {
   console.log(`\n${result.rows.toLocaleString("en")} invocations (${MONTHS} months, 844 people), month ${MONTH}:`);
   const baseline = Object.values(result.reads)[0]?.medianMs ?? 1;
   for (const [name, t] of Object.entries(result.reads)) {
@@ -169,7 +174,9 @@ for (const result of results) {
   console.log(`  rows: ${JSON.stringify(result.tableRows)}`);
 }
 
-writeFileSync(
-  join(ROOT, "bench/results/analytics.json"),
-  `${JSON.stringify({ date: new Date().toISOString(), month: MONTH, months: MONTHS, retentionDays: RETENTION_DAYS, results }, null, 2)}\n`,
-);
+function save() {
+  writeFileSync(
+    join(ROOT, "bench/results/analytics.json"),
+    `${JSON.stringify({ date: new Date().toISOString(), month: MONTH, months: MONTHS, retentionDays: RETENTION_DAYS, results }, null, 2)}\n`,
+  );
+}
