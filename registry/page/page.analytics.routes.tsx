@@ -5,8 +5,8 @@
 import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { recordFeedback } from "../analytics/analytics.feedback";
-import { addMonths, isMonth, monthOf, monthRange } from "../analytics/analytics.period";
-import { loadSeries } from "../analytics/analytics.queries";
+import { addDays, addMonths, dayOf, isMonth, monthOf, monthRange } from "../analytics/analytics.period";
+import { loadSeries, type SeriesPoint } from "../analytics/analytics.queries";
 import { visibilityOf } from "../analytics/analytics.routes";
 import { monthSummary } from "../analytics/analytics.summary";
 import type { RegistryEnv } from "../registry.env";
@@ -56,11 +56,38 @@ export function analyticsRoutes(render: RenderPage) {
       loadSeries(c.env.DB, "day", from, to),
       recentCalls(c.env.DB, viewer.caller.id),
     ]);
+    // Every month of the year and every day of the month so far on the axes, with or without calls.
+    const monthStarts = Array.from({ length: 12 }, (_, i) => `${addMonths(month, i - 11)}-01`);
+    const today = dayOf(Date.now());
+    const dayStarts: string[] = [];
+    for (let day = from; day < to && day <= today; day = addDays(day, 1)) dayStarts.push(day);
+    const filled = (points: SeriesPoint[], starts: string[]) =>
+      starts.map(
+        (start) =>
+          points.find((point) => point.start === start) ?? {
+            start,
+            invocations: 0,
+            successes: 0,
+            errors: 0,
+            activeUsers: 0,
+            hoursSaved: { estimate: 0, effective: 0 },
+          },
+      );
     const monthChoices = Array.from({ length: 24 }, (_, i) => addMonths(current, -i));
     if (!monthChoices.includes(month)) monthChoices.push(month);
-    return render(c, 200, "Analytics", <AnalyticsPage {...{ summary, months, days, recent, monthChoices }} />, {
-      notices,
-    });
+    return render(
+      c,
+      200,
+      "Analytics",
+      <AnalyticsPage
+        {...{ summary, recent, monthChoices }}
+        months={filled(months, monthStarts)}
+        days={filled(days, dayStarts.length > 0 ? dayStarts : [from])}
+      />,
+      {
+        notices,
+      },
+    );
   });
 
   routes.post(

@@ -7,6 +7,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type InvocationRecord, writeInvocations } from "../../shared/db/invocations.store";
 import { pageApp } from "../registry.page";
+import { niceTicks, shortNumber } from "./page.charts";
 import { callRegistry, testServerJson } from "../registry.testing";
 
 function sessionCookie(user: { name: string; groups: string[] }) {
@@ -68,6 +69,16 @@ beforeAll(async () => {
   );
 });
 
+describe("chart axes", () => {
+  it("picks round ticks from 0, whole ones for counts, and short labels", () => {
+    expect(niceTicks(1, 4, true)).toEqual([0, 1]);
+    expect(niceTicks(7)).toEqual([0, 2, 4, 6, 8]);
+    expect(niceTicks(1)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(niceTicks(7_300)).toEqual([0, 2_000, 4_000, 6_000, 8_000]);
+    expect([shortNumber(0.25), shortNumber(1_234), shortNumber(12_345_678)]).toEqual(["0.25", "1.2k", "12M"]);
+  });
+});
+
 describe("the analytics page", () => {
   it("asks a signed-out visitor to sign in", async () => {
     const { response, html } = await page("/analytics");
@@ -84,6 +95,8 @@ describe("the analytics page", () => {
     // 20 calls × 12 minutes = 4 hours.
     expect(html).toMatch(/<strong>4\.0<\/strong>/);
     expect(html.match(/<svg /g)).toHaveLength(4);
+    // Every day of July on the day chart, with or without calls; 12 months on the month chart.
+    expect(html.match(/<title>Jul \d+|<title>\d+: /g)?.length).toBeGreaterThanOrEqual(31);
     for (const label of ["Month (UTC)", "Hours saved", "Day of the month (UTC)", "Invocations"]) {
       expect(html).toContain(`>${label}</text>`);
     }

@@ -98,6 +98,7 @@ export function AnalyticsPage({ summary, months, days, recent, monthChoices }: A
           title={`Invocations per day in ${summary.month}`}
           xLabel="Day of the month (UTC)"
           yLabel="Invocations"
+          counts
           points={days.map((point) => ({ label: String(Number(point.start.slice(8, 10))), value: point.invocations }))}
         />
         <BarList

@@ -18,11 +18,13 @@ const GRID = "#d0d0d0";
 const BAR = "#0b57d0";
 
 /** Round-number ticks from 0 covering `max` (about four of them). */
-export function niceTicks(max: number, count = 4): number[] {
+export function niceTicks(max: number, count = 4, integer = false): number[] {
   if (!(max > 0)) return [0, 1];
   const raw = max / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].find((m) => m * magnitude >= raw) ?? 10) * magnitude;
+  const nice = ([1, 2, 2.5, 5, 10].find((m) => m * magnitude >= raw) ?? 10) * magnitude;
+  // Counts get whole-number steps (no "0.25 invocations").
+  const step = integer ? Math.max(1, Math.ceil(nice)) : nice;
   const ticks: number[] = [];
   for (let tick = 0; tick < max + step * 0.999; tick += step) ticks.push(Number(tick.toPrecision(12)));
   return ticks;
@@ -33,10 +35,18 @@ export function shortNumber(value: number): string {
   const abs = Math.abs(value);
   if (abs >= 1e6) return `${Number((value / 1e6).toFixed(abs >= 1e7 ? 0 : 1))}M`;
   if (abs >= 1e3) return `${Number((value / 1e3).toFixed(abs >= 1e4 ? 0 : 1))}k`;
-  return String(Number(value.toFixed(1)));
+  return String(Number(value.toFixed(abs < 10 ? 2 : 1)));
 }
 
-export function ColumnChart(props: { id: string; title: string; xLabel: string; yLabel: string; points: Point[] }) {
+export function ColumnChart(props: {
+  id: string;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  points: Point[];
+  /** The values are counts: whole-number ticks. */
+  counts?: boolean;
+}) {
   const { id, title, xLabel, yLabel, points } = props;
   const height = 240;
   const left = 52;
@@ -46,7 +56,7 @@ export function ColumnChart(props: { id: string; title: string; xLabel: string; 
   const plotW = WIDTH - left - right;
   const plotH = height - top - bottom;
   const max = Math.max(0, ...points.map((p) => p.value));
-  const ticks = niceTicks(max);
+  const ticks = niceTicks(max, 4, props.counts === true);
   const scaleMax = ticks[ticks.length - 1] ?? 1;
   const y = (value: number) => top + plotH - (value / scaleMax) * plotH;
   const slot = plotW / Math.max(1, points.length);
