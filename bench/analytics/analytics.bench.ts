@@ -98,7 +98,9 @@ async function runScale(rows: number, worker: string, generatorPath: string) {
 
   const { generate } = (await import(generatorPath)) as typeof import("./analytics.generate.ts");
   console.error(`generating ${rows.toLocaleString("en")} invocations over ${MONTHS} months…`);
-  const generated = generate({ file, invocations: rows, end: END, months: MONTHS });
+  // Above a million rows the history is loaded in bulk and rolled up at the end (same tables).
+  const bulk = rows > 1_000_000;
+  const generated = { ...generate({ file, invocations: rows, end: END, months: MONTHS, bulk }), bulk };
   console.error(`  ${generated.seconds.toFixed(0)} s (${generated.feedback.toLocaleString("en")} ratings)`);
   const counts = new DatabaseSync(file);
   const tableRows = Object.fromEntries(
@@ -175,8 +177,17 @@ function report(result: Awaited<ReturnType<typeof runScale>>) {
 }
 
 function save() {
+  // Scales measured by an earlier run (FLEET_ANALYTICS_SCALES) are kept beside this run's.
+  const path = join(ROOT, "bench/results/analytics.json");
+  let earlier: { rows: number }[] = [];
+  try {
+    earlier = (JSON.parse(readFileSync(path, "utf8")) as { results: { rows: number }[] }).results;
+  } catch {}
+  const merged = [...earlier.filter((old) => !results.some((now) => now.rows === old.rows)), ...results].sort(
+    (a, b) => a.rows - b.rows,
+  );
   writeFileSync(
     join(ROOT, "bench/results/analytics.json"),
-    `${JSON.stringify({ date: new Date().toISOString(), month: MONTH, months: MONTHS, retentionDays: RETENTION_DAYS, results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), month: MONTH, months: MONTHS, retentionDays: RETENTION_DAYS, results: merged }, null, 2)}\n`,
   );
 }

@@ -18,6 +18,12 @@ export interface GenerateOptions {
   end: number;
   months: number;
   seed?: number;
+  /**
+   * Load raw rows with a plain INSERT and roll them all up at the end with the same definitions
+   * (rollupsOfTable), instead of the production batch per 4 000 rows: the same tables, several
+   * times faster (10 M rows in minutes on a shared 2-core machine).
+   */
+  bulk?: boolean;
 }
 
 const USERS = 844;
@@ -147,10 +153,35 @@ export function generate(options: GenerateOptions): { invocations: number; feedb
   const BATCH = 4_000;
   let feedback = 0;
   let seq = 0;
+  const rawInsert = db.prepare(
+    `INSERT INTO invocations (id, server_name, tool_name, session_id, caller_kind, caller_id, started_at, duration_ms,
+      outcome, error_class, minutes_saved, args_digest, caller_group, approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
   const write = (batch: InvocationRecord[]) => {
     db.exec("BEGIN");
-    const json = invocationsJson(batch);
-    for (const statement of statements) statement.run(json);
+    if (options.bulk) {
+      for (const r of batch) {
+        rawInsert.run(
+          r.id,
+          r.serverName,
+          r.toolName,
+          r.sessionId,
+          r.callerKind,
+          r.callerId,
+          r.startedAt,
+          r.durationMs,
+          r.outcome,
+          r.errorClass,
+          r.minutesSaved,
+          r.argsDigest,
+          r.callerGroup,
+          r.approval,
+        );
+      }
+    } else {
+      const json = invocationsJson(batch);
+      for (const statement of statements) statement.run(json);
+    }
     for (const record of batch) {
       if (record.outcome !== "ok" || rand() >= 0.03) continue;
       const helped = rand() < 0.8;
@@ -190,6 +221,7 @@ export function generate(options: GenerateOptions): { invocations: number; feedb
     }
   });
   if (pending.length > 0) write(pending);
+  if (options.bulk) for (const statement of rollupsOfTable()) db.exec(statement);
 
   function invocation(day: number): InvocationRecord {
     // Working hours, 08:00–20:00 UTC mostly.

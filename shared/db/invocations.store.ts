@@ -54,7 +54,7 @@ const FRESH_ROWS = `WITH fresh AS (SELECT ${COLUMNS.map(([, column]) => `j.value
 const BUCKET = `CASE ${LATENCY_BOUNDS_MS.map((bound, i) => `WHEN duration_ms <= ${bound} THEN ${i}`).join(" ")} ELSE ${LATENCY_BOUNDS_MS.length} END`;
 
 /** Sums the fresh rows into a usage table keyed by `period` (an expression of `day`). */
-function usageRollup(table: "usage_daily" | "usage_monthly", period: string): string {
+function usageRollup(table: "usage_daily" | "usage_monthly", period: string, rows = FRESH_ROWS): string {
   const buckets = LATENCY_COLUMNS.map((_column, i) => `SUM(CASE WHEN bucket = ${i} THEN 1 ELSE 0 END)`).join(", ");
   const sums = [
     "invocations",
@@ -68,7 +68,7 @@ function usageRollup(table: "usage_daily" | "usage_monthly", period: string): st
     "duration_ms_total",
     ...LATENCY_COLUMNS,
   ];
-  return `${FRESH_ROWS}
+  return `${rows}
     INSERT INTO ${table} (day, server_name, tool_name, caller_group, ${sums.join(", ")})
     SELECT ${period} AS period, server_name, tool_name, caller_group,
       COUNT(*),
@@ -88,13 +88,27 @@ function usageRollup(table: "usage_daily" | "usage_monthly", period: string): st
 }
 
 /** Day, ISO week (from Monday) and month of every person's call: exact distinct users per period. */
-const ACTIVE_USERS_ROLLUP = `${FRESH_ROWS}
+const activeUsersRollup = (rows: string) => `${rows}
     INSERT OR IGNORE INTO active_users (period, start, server_name, tool_name, caller_id, caller_group)
     SELECT 'd', day, server_name, tool_name, caller_id, caller_group FROM dated WHERE caller_kind = 'user'
     UNION ALL
     SELECT 'w', date(day, 'weekday 0', '-6 days'), server_name, tool_name, caller_id, caller_group FROM dated WHERE caller_kind = 'user'
     UNION ALL
     SELECT 'm', substr(day, 1, 7) || '-01', server_name, tool_name, caller_id, caller_group FROM dated WHERE caller_kind = 'user'`;
+const ACTIVE_USERS_ROLLUP = activeUsersRollup(FRESH_ROWS);
+
+/**
+ * The same rollups computed from every row of the invocations table at once (the bench's
+ * generator loads raw rows in bulk, then rolls them up with these; the definitions are shared).
+ */
+export function rollupsOfTable(): string[] {
+  const rows = `WITH dated AS (SELECT *, strftime('%Y-%m-%d', started_at / 1000, 'unixepoch') AS day FROM "${TABLE}")`;
+  return [
+    usageRollup("usage_daily", "day", rows),
+    usageRollup("usage_monthly", "substr(day, 1, 7) || '-01'", rows),
+    activeUsersRollup(rows),
+  ];
+}
 
 const INSERT_ROWS = `INSERT INTO "${TABLE}" (${COLUMNS.map(([, column]) => `"${column.name}"`).join(", ")})
   SELECT ${COLUMNS.map(([, column]) => `value ->> '$.${column.name}'`).join(", ")} FROM json_each(jsonb(?1)) WHERE true
