@@ -96,7 +96,14 @@ async function runScale(rows: number, worker: string, generatorPath: string) {
   await setup.dispose();
   const file = sqliteFile(persist);
 
-  const { generate } = (await import(generatorPath)) as typeof import("./analytics.generate.ts");
+  const { generate } = (await import(generatorPath)) as {
+    // analytics.generate.ts, bundled (it imports Worker code that Node cannot load as is)
+    generate(options: { file: string; invocations: number; end: number; months: number; bulk?: boolean }): {
+      invocations: number;
+      feedback: number;
+      seconds: number;
+    };
+  };
   console.error(`generating ${rows.toLocaleString("en")} invocations over ${MONTHS} months…`);
   // Above a million rows the history is loaded in bulk and rolled up at the end (same tables).
   const bulk = rows > 1_000_000;

@@ -9,7 +9,12 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { FEEDBACK_INSERT, FEEDBACK_ROLLUP } from "../../registry/analytics/analytics.feedback";
-import { INVOCATION_STATEMENTS, type InvocationRecord, invocationsJson } from "../../shared/db/invocations.store";
+import {
+  INVOCATION_STATEMENTS,
+  type InvocationRecord,
+  invocationsJson,
+  rollupsOfTable,
+} from "../../shared/db/invocations.store";
 
 export interface GenerateOptions {
   file: string;
