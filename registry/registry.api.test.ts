@@ -230,13 +230,18 @@ describe("read API (official v0.1 shapes)", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/v0.1/access",
+      "/v0.1/analytics/series",
+      "/v0.1/analytics/summary",
+      "/v0.1/feedback",
       "/v0.1/me",
       "/v0.1/publish",
       "/v0.1/servers",
       "/v0.1/servers/{name}/access",
+      "/v0.1/servers/{name}/estimates",
       "/v0.1/servers/{name}/health",
       "/v0.1/servers/{name}/lifecycle",
       "/v0.1/servers/{name}/reviews",
+      "/v0.1/servers/{name}/tools/{tool}/estimate",
       "/v0.1/servers/{name}/versions",
       "/v0.1/servers/{name}/versions/{version}",
     ]);

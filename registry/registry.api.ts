@@ -14,6 +14,7 @@ import type { Caller } from "../shared/auth/caller";
 import { callerFrom } from "../shared/auth/token.validation";
 import { LIFECYCLES } from "../shared/db/fleet.schema";
 import { accessQuerySchema } from "../shared/registry/registry.contract";
+import { isAnalyticsRequest, registerAnalyticsRoutes } from "./analytics/analytics.routes";
 import { answerAccess as answerFor } from "./registry.access";
 import type { RegistryEnv } from "./registry.env";
 import { problem } from "./registry.problems";
@@ -55,6 +56,7 @@ export { apiApp, shortName };
  */
 export function isProtectedApiRequest(method: string, pathname: string, authorization?: string | null): boolean {
   if (method === "POST" && pathname === "/v0.1/publish") return true;
+  if (isAnalyticsRequest(method, pathname)) return true;
   if (method === "GET" && (pathname === "/v0.1/access" || pathname === "/v0.1/me")) return true;
   if (method === "PUT" && /^\/v0\.1\/servers\/[^/]+\/(lifecycle|access)$/.test(pathname)) return true;
   if (method === "POST" && /^\/v0\.1\/servers\/[^/]+\/reviews$/.test(pathname)) return true;
@@ -234,6 +236,7 @@ register(
 );
 
 registerWriteRoutes();
+registerAnalyticsRoutes();
 
 register(
   createRoute({

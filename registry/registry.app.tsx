@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { cachedValidator, type TokenProps } from "../shared/auth/token.validation";
 import type { ServerPolicy } from "../shared/registry/access";
 import type { RegistryBinding } from "../shared/registry/registry.contract";
+import { runRetention } from "./analytics/analytics.retention";
 import { apiApp, isProtectedApiRequest } from "./registry.api";
 import { sweepApprovals } from "./registry.approvals";
 import type { RegistryEnv } from "./registry.env";
@@ -64,10 +65,17 @@ export default class Registry extends WorkerEntrypoint<RegistryEnv> implements R
     return app.fetch(request, this.env, this.ctx);
   }
 
-  /** The cron trigger: probe every registered server and record its live status; close abandoned approvals. */
+  /**
+   * The cron trigger: probe every registered server and record its live status; close abandoned
+   * approvals; export raw invocations older than the retention window to R2 and delete them from D1.
+   */
   override async scheduled(controller: ScheduledController): Promise<void> {
     const sweep = sweepApprovals(this.env).catch((error) => console.error("approval sweep failed", error));
-    await Promise.all([scheduledHealth(controller, this.env, this.ctx), sweep]);
+    const retention = runRetention(this.env).catch((error) => {
+      console.error("analytics retention failed; it runs again on the next tick", error);
+    });
+    this.ctx.waitUntil(retention);
+    await Promise.all([scheduledHealth(controller, this.env, this.ctx), sweep, retention]);
   }
 
   /** RPC for domain servers: the governance they enforce (null when the server is not registered). */

@@ -23,6 +23,10 @@ export interface RegistryEnv {
   ADMINS_GROUP: string;
   /** Service identities allowed to publish any server (the pipeline), comma separated. */
   PUBLISHERS: string;
+  /** Where raw invocations older than the retention window are exported (NDJSON per day). */
+  ANALYTICS_EXPORT?: R2Bucket;
+  /** Days of raw invocations kept in D1 (default 90); rollups are kept forever. */
+  ANALYTICS_RETENTION_DAYS?: string;
   ALLOWED_HOSTS?: string;
   ALLOWED_ORIGINS?: string;
 }

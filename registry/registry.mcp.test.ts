@@ -172,16 +172,19 @@ describe("the registry's MCP server", () => {
     });
   });
 
-  it("lists its three read-only tools", async () => {
+  it("lists its three read-only tools and registry_feedback", async () => {
     const { client } = await connect({ user: ALICE });
     const { tools } = await client.listTools();
     await client.close();
     expect(tools.map((tool) => tool.name).sort()).toEqual([
       "registry_check_access",
+      "registry_feedback",
       "registry_get_server",
       "registry_search_servers",
     ]);
-    for (const tool of tools) expect(tool.annotations?.readOnlyHint, tool.name).toBe(true);
+    for (const tool of tools) {
+      expect(tool.annotations?.readOnlyHint, tool.name).toBe(tool.name !== "registry_feedback");
+    }
   });
 
   it("finds servers by words of their description, with lifecycle, status, URL and tools", async () => {

@@ -11,6 +11,7 @@ import type { Child } from "hono/jsx";
 import { LIFECYCLES, type Lifecycle } from "../shared/db/fleet.schema";
 import type { AccessDecision } from "../shared/registry/access";
 import { serverVerdict, toolVerdict } from "./page/page.access";
+import { analyticsRoutes } from "./page/page.analytics.routes";
 import { approvalRoutes } from "./page/page.approvals";
 import { type HealthStatus, STATUS_LABELS } from "./page/page.format";
 import { Layout, PAGE_SCRIPT_PATH, renderDocument } from "./page/page.layout";
@@ -180,6 +181,7 @@ pageApp.get(PAGE_SCRIPT_PATH, (c) => {
 
 pageApp.route("/auth", signInRoutes(render));
 pageApp.route("/approvals", approvalRoutes(render));
+pageApp.route("/analytics", analyticsRoutes(render));
 
 pageApp.onError(async (error, c) => {
   if (error instanceof HTTPException) return error.getResponse();

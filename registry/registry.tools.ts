@@ -12,6 +12,7 @@ import { z } from "zod";
 import { LIFECYCLES, type ServiceRule, type ToolRow } from "../shared/db/fleet.schema";
 import { BadArgumentError, toolsFor } from "../shared/mcp";
 import { PUBLISHER_META, preferredRemote, type ServerJson } from "../shared/registry/registry.contract";
+import { feedbackTool } from "./analytics/analytics.tool";
 import { answerAccess } from "./registry.access";
 import { shortName } from "./registry.api";
 import { healthOf, officialStatus } from "./registry.responses";
@@ -221,7 +222,7 @@ export const checkAccessTool = defineTool({
   },
 });
 
-export const registryTools = [searchServersTool, getServerTool, checkAccessTool];
+export const registryTools = [searchServersTool, getServerTool, checkAccessTool, feedbackTool];
 
 /**
  * The server's approved version (or, `includeUnapproved`, its latest); undefined when reviewers

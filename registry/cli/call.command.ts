@@ -201,6 +201,10 @@ function jsonRpcMessage(message: string): string {
 }
 
 function printResult(ctx: CliContext, result: CallToolResult, json: boolean): number {
+  const invocation = result._meta?.["fleet/invocationId"];
+  if (typeof invocation === "string" && !json) {
+    ctx.err(`Invocation ${invocation}: rate it with fleet feedback ${invocation} --helped yes|no [--minutes N]`);
+  }
   if (json) {
     ctx.out(JSON.stringify(result, null, 2));
     return result.isError ? EXIT.failure : EXIT.ok;

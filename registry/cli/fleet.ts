@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ADMIN_ACTIONS, admin } from "./admin.command.ts";
+import { analytics, feedback } from "./analytics.command.ts";
 import { callTool } from "./call.command.ts";
 import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT, type ExitCode, usageError } from "./cli.errors.ts";
@@ -118,6 +119,26 @@ const COMMANDS: Record<string, Command> = {
         ...(limit !== undefined ? { limit } : {}),
       }).then(() => EXIT.ok);
     },
+  },
+  analytics: {
+    usage: "fleet analytics [--month YYYY-MM] [--server <server>] [--json]",
+    summary: "Time saved in a month: calls, people, hours; by team, and by server and tool for your teams.",
+    options: { month: { type: "string" }, server: { type: "string" }, json: { type: "boolean" } },
+    positionals: { min: 0, max: 0 },
+    run: (ctx, _, values) =>
+      analytics(ctx, { month: str(values.month), server: str(values.server), json: values.json === true }).then(
+        () => EXIT.ok,
+      ),
+  },
+  feedback: {
+    usage: "fleet feedback <invocation> --helped yes|no [--minutes N]",
+    summary: "Rate one of your calls (its invocation id is printed by fleet call), once.",
+    options: { helped: { type: "string" }, minutes: { type: "string" } },
+    positionals: { min: 1, max: 1 },
+    run: (ctx, [invocation], values) =>
+      feedback(ctx, invocation as string, { helped: str(values.helped), minutes: str(values.minutes) }).then(
+        () => EXIT.ok,
+      ),
   },
   config: {
     usage: "fleet config <claude|cursor|vscode|mcp-remote> [server]",

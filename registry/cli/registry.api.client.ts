@@ -92,6 +92,29 @@ export interface AccessAnswer {
 }
 
 /** An RFC 9457 problem the registry answered with. */
+/** The figures of a summary row (registry/analytics/analytics.routes.ts SummarySchema). */
+export interface AnalyticsFigures {
+  name?: string;
+  invocations: number;
+  activeUsers: number;
+  hoursSaved: { estimate: number; effective: number };
+  successRate: number | null;
+  errorRate: number | null;
+  denials: number;
+  approvals: { requested: number; granted: number; declined: number };
+  latencyMs: { p50: number | null; p95: number | null };
+}
+
+export interface AnalyticsSummary extends AnalyticsFigures {
+  month: string;
+  previousMonth: string;
+  change: { invocations: number | null; activeUsers: number | null; hoursSaved: number | null };
+  byTeam: (AnalyticsFigures & { name: string })[];
+  byServer: (AnalyticsFigures & { name: string; team: string })[];
+  byTool: (AnalyticsFigures & { name: string; server: string; tool: string })[];
+  detail: { allServers: boolean; teams: string[] };
+}
+
 export class RegistryHttpError extends CliError {
   readonly url: string;
   readonly status: number;
@@ -149,6 +172,36 @@ export class RegistryClient {
   /** Who the token's caller is. */
   me(token: string): Promise<{ caller: AccessAnswer["caller"] }> {
     return this.get(`/v0.1/me`, token);
+  }
+
+  /** A month's analytics summary as the token's caller may see it. */
+  analyticsSummary(token: string, query: { month?: string; server?: string }): Promise<AnalyticsSummary> {
+    const params = new URLSearchParams(
+      Object.entries(query).filter((entry): entry is [string, string] => Boolean(entry[1])),
+    );
+    return this.get(`/v0.1/analytics/summary${params.size ? `?${params}` : ""}`, token);
+  }
+
+  /** Rates one of the token caller's calls. */
+  feedback(token: string, body: { invocationId: string; helped: boolean; minutes?: number }) {
+    return this.send<{ invocationId: string; server: string; tool: string }>("POST", "/v0.1/feedback", token, body);
+  }
+
+  private async send<T>(method: "POST" | "PUT", path: string, token: string, body: unknown): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { accept: "application/json", "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw unreachable(this.baseUrl, error);
+    }
+    if (!response.ok) throw new RegistryHttpError(url, response.status, await problemDetail(response));
+    return (await response.json()) as T;
   }
 
   private async getOrNone<T>(path: string): Promise<T | undefined> {

@@ -41,6 +41,7 @@ export function Layout({ title, viewer, here, notices = [], withScript, children
             <a class="brand" href="/">
               MCP Fleet registry
             </a>
+            <a href="/analytics">Analytics</a>
             <Account viewer={viewer} here={here} />
           </div>
         </header>

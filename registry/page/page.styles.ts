@@ -72,6 +72,18 @@ ul.tags{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap
 .snippet .copy-status{margin-left:.5rem;color:#146c2e}
 .lede{font-size:1.05rem;max-width:48rem}
 .meta-line{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.25rem 0 .75rem}
+dl.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,14rem),1fr));gap:.75rem;margin:1rem 0}
+dl.kpis>div{border:1px solid #d0d0d0;border-radius:8px;padding:.75rem 1rem}
+dl.kpis dt{color:#595959}
+dl.kpis dd{margin:0}
+dl.kpis strong{font-size:1.6rem;display:block}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,26rem),1fr));gap:1rem 1.5rem}
+figure.chart{margin:0;min-width:0}
+figure.chart svg{display:block;max-width:100%;height:auto}
+figure.chart figcaption{color:#595959;font-size:.9rem;margin-top:.25rem}
+form.rate{display:flex;flex-wrap:wrap;gap:.4rem;align-items:end;margin:0}
+form.rate label{display:flex;flex-direction:column;font-size:.85rem}
+form.rate input[type=number]{width:6rem}
 @media (max-width:30rem){h1{font-size:1.45rem}}
 @media (max-width:40rem){
 table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}

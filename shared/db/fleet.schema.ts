@@ -171,6 +171,20 @@ export const healthChecks = sqliteTable(
   (t) => [index("health_checks_server_at").on(t.serverName, t.at)],
 );
 
+/** How an approval request ended (the audit decisions other than a denial). */
+export const APPROVAL_OUTCOMES = [
+  "approved",
+  "declined",
+  "cancelled",
+  "timed_out",
+  "no_elicitation",
+  "not_human",
+  "rejected",
+  "expired",
+  "refused",
+] as const;
+export type ApprovalOutcome = (typeof APPROVAL_OUTCOMES)[number];
+
 /** One row per tools/call: the source of the time-saved metric. `id` makes retried flushes idempotent. */
 export const invocations = sqliteTable(
   "invocations",
@@ -187,10 +201,15 @@ export const invocations = sqliteTable(
     errorClass: text("error_class"),
     minutesSaved: real("minutes_saved").notNull(),
     argsDigest: text("args_digest").notNull(),
+    /** The caller's primary business group (first group; `service` for services; `` for none). */
+    callerGroup: text("caller_group").notNull().default(""),
+    /** How an approval request for the call ended (null: none was asked). */
+    approval: text("approval", { enum: APPROVAL_OUTCOMES }),
   },
   (t) => [
     index("invocations_server_started").on(t.serverName, t.startedAt),
-    index("invocations_caller").on(t.callerId),
+    index("invocations_caller").on(t.callerId, t.startedAt),
+    index("invocations_started").on(t.startedAt),
   ],
 );
 
@@ -202,18 +221,7 @@ export const invocations = sqliteTable(
  * attempt the binding rules turned away: another person, changed arguments, a replay, a forged
  * form, or a client that can open no approval link).
  */
-export const AUDIT_DECISIONS = [
-  "denied",
-  "approved",
-  "declined",
-  "cancelled",
-  "timed_out",
-  "no_elicitation",
-  "not_human",
-  "rejected",
-  "expired",
-  "refused",
-] as const;
+export const AUDIT_DECISIONS = ["denied", ...APPROVAL_OUTCOMES] as const;
 export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
 
 export const auditEvents = sqliteTable(
@@ -327,3 +335,5 @@ export const pageClients = sqliteTable(
 );
 
 export type PageClientRow = typeof pageClients.$inferSelect;
+
+export * from "./analytics.schema";

@@ -7,8 +7,10 @@ import {
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
+import { v7 as uuidv7 } from "uuid";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
+import { primaryGroup } from "../db/invocations.store";
 import type { ApprovalState } from "./approval.modern";
 import type { ServerSpec } from "./server.definition";
 import { allowedWithStepUp } from "./step-up";
@@ -64,18 +66,20 @@ export function buildMcpServer<Upstreams>(
       // Recorded too (as an error of the name asked for): a client calling tools that do not exist shows up.
       const caller = callerOf(ctx);
       runtime.record({
-        id: crypto.randomUUID(),
+        id: uuidv7(),
         serverName: runtime.serverName,
         toolName: request.params.name,
         sessionId: runtime.sessionId,
         callerKind: caller.kind,
         callerId: caller.id,
+        callerGroup: primaryGroup(caller),
         startedAt: Date.now(),
         durationMs: 0,
         outcome: "error",
         errorClass: "unknown_tool",
         minutesSaved: 0,
         argsDigest: digestArguments(request.params.arguments ?? {}),
+        approval: null,
       });
       throw new ProtocolError(
         ProtocolErrorCode.InvalidParams,

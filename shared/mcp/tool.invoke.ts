@@ -10,11 +10,12 @@ import {
   SdkErrorCode,
   type Server,
 } from "@modelcontextprotocol/server";
+import { v7 as uuidv7 } from "uuid";
 import { askUrlApproval, usesUrlApproval } from "../approval/approval.elicit";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
-import type { AuditDecision } from "../db/fleet.schema";
-import type { InvocationRecord } from "../db/invocations.store";
+import type { AuditDecision, ApprovalOutcome as RecordedApproval } from "../db/fleet.schema";
+import { type InvocationRecord, primaryGroup } from "../db/invocations.store";
 import { approveModern, type ModernApprovalRound } from "./approval.modern";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import {
@@ -47,6 +48,9 @@ export interface ApprovalAnswer {
   action: string;
 }
 
+/** The `_meta` key of every tool result that carries its invocation id (a UUIDv7). */
+export const INVOCATION_ID_META = "fleet/invocationId";
+
 /** How long a human has to answer an approval request, unless APPROVAL_TIMEOUT_MS says otherwise. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 
@@ -70,18 +74,22 @@ export async function invokeTool<Upstreams>(
 ): Promise<CallToolResult | InputRequiredResult> {
   const tool = request.tool as Tool<Upstreams>;
   const startedAt = Date.now();
+  const id = uuidv7({ msecs: startedAt });
   const argsDigest = digestArguments(request.arguments ?? {});
+  const approval: { outcome: RecordedApproval | null } = { outcome: null };
   let outcome: { errorClass: ErrorClass | null; result: CallToolResult };
   try {
-    const result = await runChecked(runtime, tool, request, argsDigest);
+    const result = await runChecked(runtime, tool, request, argsDigest, approval);
     // An approval asked for (2026-07-28): not an invocation yet; the retry that answers it is.
     if ("resultType" in result && result.resultType === "input_required") return result as InputRequiredResult;
     outcome = { errorClass: null, result: result as CallToolResult };
   } catch (error) {
     outcome = toErrorOutcome(tool.name, error);
   }
+  // The id rates the call later (fleet_feedback, `fleet feedback`, the registry page).
+  outcome.result._meta = { ...outcome.result._meta, [INVOCATION_ID_META]: id };
   runtime.record({
-    id: crypto.randomUUID(),
+    id,
     serverName: runtime.serverName,
     toolName: tool.name,
     sessionId: runtime.sessionId,
@@ -93,6 +101,8 @@ export async function invokeTool<Upstreams>(
     errorClass: outcome.errorClass,
     minutesSaved: outcome.errorClass ? 0 : tool.minutesSaved,
     argsDigest,
+    callerGroup: primaryGroup(request.caller),
+    approval: approval.outcome,
   });
   return outcome.result;
 }
@@ -102,6 +112,7 @@ async function runChecked<Upstreams>(
   tool: Tool<Upstreams>,
   request: CallRequest,
   argsDigest: string,
+  recorded: { outcome: RecordedApproval | null },
 ): Promise<CallToolResult | InputRequiredResult> {
   const decision = checkToolAccess(tool, request.caller);
   if (!decision.allowed) {
@@ -120,6 +131,7 @@ async function runChecked<Upstreams>(
       // Registry-page approvals need the call to wait for the human; a stateless 2026-07-28 call
       // cannot yet, so it is refused (fail closed) rather than approved by the client's answer.
       const reason = "this high-risk action is approved on the registry page, which needs a 2025-era session";
+      recorded.outcome = "refused";
       runtime.auditDenial(request.caller, `tools/call ${tool.name}`, `approval refused: ${reason}`);
       throw new ToolError(`Not approved: ${reason}; nothing was done: ${action}`, "not_approved");
     }
@@ -127,10 +139,12 @@ async function runChecked<Upstreams>(
     const approval = await approveModern(request.modern, call);
     if (approval.kind === "ask") return approval.result;
     if (approval.kind === "refused") {
+      recorded.outcome = "refused";
       runtime.auditDenial(request.caller, `tools/call ${tool.name}`, `approval refused: ${approval.reason}`);
       throw new ToolError(`Not approved: ${approval.reason}; nothing was done: ${action}`, "not_approved");
     }
     const decision = approval.kind === "approved" ? "approved" : approval.decision;
+    recorded.outcome = decision;
     runtime.auditApproval({ caller: request.caller, toolName: tool.name, argsDigest, decision, action });
     if (approval.kind !== "approved") throw new NotApprovedError(approval.message);
     ctx.answers = approval.answers;
@@ -145,6 +159,7 @@ async function runChecked<Upstreams>(
     const decision = onPage
       ? await askOnPage(form, runtime, tool, request, args, timeoutMs)
       : await askApproval(form, request, timeoutMs);
+    recorded.outcome = decision.decision;
     runtime.auditApproval({
       caller: request.caller,
       toolName: tool.name,

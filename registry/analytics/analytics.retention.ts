@@ -1,0 +1,127 @@
+/**
+ * Raw invocations are kept in D1 for a window (ANALYTICS_RETENTION_DAYS, default 90); older days
+ * are exported to R2 as NDJSON, one object per UTC day (`invocations/dt=YYYY-MM-DD/<export
+ * time>.ndjson`, one JSON object per call with the columns' names), then deleted from D1. The
+ * rollups stay forever. Runs on the registry's cron, a few days per tick, oldest first; each day
+ * is recorded in `analytics_exports` (the watermark) before its rows are deleted, so a tick cut
+ * short resumes with the deletion, and a day's rows that arrive after its export are exported
+ * with another object for that day on a later tick.
+ */
+import { dayOf } from "./analytics.period";
+
+export const DEFAULT_RETENTION_DAYS = 90;
+/** Days exported per cron tick (each at most a few seconds at 100x the seed's volume). */
+const DAYS_PER_TICK = 3;
+const PAGE_ROWS = 5_000;
+/** R2 multipart parts must be at least 5 MiB (all but the last). */
+const PART_BYTES = 5 * 1024 * 1024;
+
+export interface RetentionEnv {
+  DB: D1Database;
+  /** The export bucket; without it nothing is deleted (fail closed: no export, no deletion). */
+  ANALYTICS_EXPORT?: R2Bucket;
+  ANALYTICS_RETENTION_DAYS?: string;
+}
+
+export interface RetentionRun {
+  days: { day: string; key: string; rows: number; bytes: number }[];
+  skipped?: string;
+}
+
+/** The window in days: a whole number ≥ 1, else the default (a bad setting never deletes more). */
+export function retentionDays(env: Pick<RetentionEnv, "ANALYTICS_RETENTION_DAYS">): number {
+  const days = Number(env.ANALYTICS_RETENTION_DAYS);
+  return Number.isSafeInteger(days) && days >= 1 ? days : DEFAULT_RETENTION_DAYS;
+}
+
+export async function runRetention(env: RetentionEnv, now = Date.now()): Promise<RetentionRun> {
+  const bucket = env.ANALYTICS_EXPORT;
+  if (!bucket) return { days: [], skipped: "no ANALYTICS_EXPORT bucket bound: raw invocations are kept" };
+  const cutoffDay = dayOf(now - retentionDays(env) * 86_400_000);
+  const cutoff = Date.parse(`${cutoffDay}T00:00:00Z`);
+  const run: RetentionRun = { days: [] };
+  for (let i = 0; i < DAYS_PER_TICK; i++) {
+    const oldest = await env.DB.prepare("SELECT min(started_at) AS at FROM invocations WHERE started_at < ?1")
+      .bind(cutoff)
+      .first<{ at: number | null }>();
+    if (oldest?.at === null || oldest?.at === undefined) break;
+    run.days.push(await exportDay(env.DB, bucket, dayOf(oldest.at), now));
+  }
+  return run;
+}
+
+async function exportDay(db: D1Database, bucket: R2Bucket, day: string, now: number) {
+  const from = Date.parse(`${day}T00:00:00Z`);
+  const to = from + 86_400_000;
+  const key = `invocations/dt=${day}/${new Date(now).toISOString().replace(/[:.]/g, "-")}.ndjson`;
+  const encoder = new TextEncoder();
+  let rows = 0;
+  let bytes = 0;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let upload: R2MultipartUpload | undefined;
+  const parts: R2UploadedPart[] = [];
+  const flushPart = async () => {
+    upload ??= await bucket.createMultipartUpload(key, { httpMetadata: { contentType: "application/x-ndjson" } });
+    parts.push(await upload.uploadPart(parts.length + 1, concat(pending, pendingBytes)));
+    pending = [];
+    pendingBytes = 0;
+  };
+  let after = { at: from - 1, id: "" };
+  for (;;) {
+    const { results } = await db
+      .prepare(
+        `SELECT * FROM invocations WHERE started_at >= ?1 AND started_at < ?2 AND (started_at, id) > (?3, ?4)
+          ORDER BY started_at, id LIMIT ${PAGE_ROWS}`,
+      )
+      .bind(from, to, after.at, after.id)
+      .all<Record<string, unknown>>();
+    if (results.length === 0) break;
+    const chunk = encoder.encode(`${results.map((row) => JSON.stringify(row)).join("\n")}\n`);
+    pending.push(chunk);
+    pendingBytes += chunk.byteLength;
+    rows += results.length;
+    bytes += chunk.byteLength;
+    const last = results[results.length - 1] as { started_at: number; id: string };
+    after = { at: last.started_at, id: last.id };
+    if (pendingBytes >= PART_BYTES) await flushPart();
+  }
+  if (upload) {
+    if (pendingBytes > 0) await flushPart();
+    await upload.complete(parts);
+  } else {
+    await bucket.put(key, concat(pending, pendingBytes), { httpMetadata: { contentType: "application/x-ndjson" } });
+  }
+  // The watermark first: once it says exported, the rows may go.
+  await db
+    .prepare(
+      `INSERT INTO analytics_exports (day, object_key, rows, bytes, exported_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT (day) DO UPDATE SET object_key = excluded.object_key, rows = rows + excluded.rows,
+          bytes = bytes + excluded.bytes, exported_at = excluded.exported_at, deleted_at = NULL`,
+    )
+    .bind(day, key, rows, bytes, now)
+    .run();
+  // Only what was exported: rows up to the last one read.
+  for (;;) {
+    const deleted = await db
+      .prepare(
+        `DELETE FROM invocations WHERE id IN (SELECT id FROM invocations WHERE started_at >= ?1 AND started_at < ?2
+          AND (started_at, id) <= (?3, ?4) LIMIT ${PAGE_ROWS})`,
+      )
+      .bind(from, to, after.at, after.id)
+      .run();
+    if (!deleted.meta.changes) break;
+  }
+  await db.prepare("UPDATE analytics_exports SET deleted_at = ?2 WHERE day = ?1").bind(day, now).run();
+  return { day, key, rows, bytes };
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
