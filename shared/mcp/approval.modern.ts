@@ -15,6 +15,7 @@ import {
   type RequestStateCodec,
   type ServerContext,
 } from "@modelcontextprotocol/server";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import type { Caller } from "../auth/caller";
 import type { ApprovalRequest } from "./tool";
 
@@ -42,6 +43,7 @@ export type ModernApproval =
   | { kind: "refused"; reason: string };
 
 export const APPROVAL_STATE_TTL_SECONDS = 300;
+const FORMS = new CfWorkerJsonSchemaValidator();
 const KEY = "approval";
 /** The form: the approval's own fields (if any) and the yes/no that approves the exact action. */
 const SCHEMA = (form: ApprovalRequest) => ({
@@ -120,6 +122,14 @@ export async function approveModern(
     return { kind: "refused", reason: "this approval was already used" };
   }
   const content = acceptedContent(round.ctx.mcpReq.inputResponses, KEY);
+  if (answer.action === "accept" && content) {
+    // The SDK hands input responses over unchecked: hold them to the form that was asked (as the
+    // 2025 path's elicitInput does), so nothing outside it reaches the handler.
+    const checked = FORMS.getValidator(SCHEMA(call.form))(content);
+    if (!checked.valid) {
+      return { kind: "refused", reason: `the approval's answers do not match its form (${checked.errorMessage})` };
+    }
+  }
   if (answer.action === "accept" && content?.approve === true) {
     // Only the fields asked for reach the handler.
     const answers = Object.fromEntries(

@@ -275,7 +275,7 @@ async function askApproval(form: ApprovalRequest, request: CallRequest, timeoutM
     return { decision: "cancelled", message: `Not approved: ${why}; ${nothingDone}` };
   }
   if (answer.action === "accept" && answer.content?.approve === true) {
-    // Only the fields asked for reach the handler (the SDK checked them against their schema).
+    // Only the fields asked for reach the handler (elicitInput checked them against their schema).
     const content = answer.content;
     const answers = Object.fromEntries(
       Object.keys(form.fields)

@@ -42,14 +42,24 @@ function callDelete(
   extra: Record<string, unknown> = {},
   capabilities: object = { elicitation: {} },
 ) {
+  return callModern(user, "echo_delete_item", { item }, extra, capabilities);
+}
+
+function callModern(
+  user: string,
+  name: string,
+  args: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  capabilities: object = { elicitation: {} },
+) {
   return postRpc(
     {
       jsonrpc: "2.0",
       id: crypto.randomUUID(),
       method: "tools/call",
       params: {
-        name: "echo_delete_item",
-        arguments: { item },
+        name,
+        arguments: args,
         ...extra,
         _meta: {
           "io.modelcontextprotocol/protocolVersion": MODERN,
@@ -61,7 +71,7 @@ function callDelete(
     {
       "mcp-protocol-version": MODERN,
       "mcp-method": "tools/call",
-      "mcp-name": "echo_delete_item",
+      "mcp-name": name,
       accept: "application/json, text/event-stream",
       authorization: bearer(user),
     },
@@ -137,5 +147,33 @@ describe("approval on 2026-07-28", () => {
     const answer = await callDelete(WRITER("gus"), "m4", {}, {});
     expect(answer.result?.isError).toBe(true);
     expect(textOf(answer.result)).toContain("this client cannot ask for it (no elicitation support)");
+  });
+});
+
+describe("an approval's own form fields on 2026-07-28", () => {
+  it("holds the answers to the form asked (the SDK passes input responses unchecked): off-form answers run nothing", async () => {
+    const user = WRITER("pia");
+    const args = { options: ["red", "blue"] };
+    const ask = async () => (await callModern(user, "echo_pick", args)).result as { requestState: string };
+    const answer = (content: Record<string, unknown>) => ({
+      approval: { action: "accept", content: { approve: true, ...content } },
+    });
+
+    for (const colour of [{ evil: 1 }, "green", undefined]) {
+      const { requestState } = await ask();
+      const refused = await callModern(user, "echo_pick", args, {
+        requestState,
+        inputResponses: answer(colour === undefined ? {} : { colour }),
+      });
+      expect(textOf(refused.result as never)).toContain("the approval's answers do not match its form");
+      expect(textOf(refused.result as never)).not.toContain("picked");
+    }
+
+    const { requestState } = await ask();
+    const picked = await callModern(user, "echo_pick", args, {
+      requestState,
+      inputResponses: answer({ colour: "red" }),
+    });
+    expect(textOf(picked.result as never)).toBe('picked {"colour":"red"}');
   });
 });
