@@ -92,6 +92,7 @@ export function toolManifest(tool: Tool<unknown>): ToolManifest {
       ...(services !== undefined ? { services: serviceRule(services) } : {}),
     },
     needsApproval: tool.needsApproval,
+    ...(tool.approvalRisk === "high" ? { approvalRisk: "high" as const } : {}),
     minutesSaved: tool.minutesSaved,
     inputSchema: tool.inputJsonSchema,
   };

@@ -58,6 +58,8 @@ export const toolManifestSchema = z
       })
       .strict(),
     needsApproval: z.boolean(),
+    /** "high": the human approves on the registry page, never through the client (docs/approvals.md). */
+    approvalRisk: z.literal("high").optional(),
     minutesSaved: z.number().min(0).max(10_000),
     /** The tool's input as JSON Schema (what tools/list shows); absent in documents published before it was added. */
     inputSchema: z.record(z.string(), z.unknown()).optional(),

@@ -63,6 +63,7 @@ describe("inventoryDigest", () => {
     ["a service allowed", [READ, { ...KILL, access: { groups: ["data-eng"], services: true } }]],
     ["a scope dropped", [{ ...READ, access: { ...READ.access, scopes: ["demo:read"] } }, KILL]],
     ["approval dropped", [READ, { ...KILL, needsApproval: false }]],
+    ["an ordinary approval made high-risk", [READ, { ...KILL, approvalRisk: "high" }]],
     ["a new input field", [READ, { ...KILL, inputSchema: { type: "object", properties: { force: {} } } }]],
     ["no input schema", [READ, { ...KILL, inputSchema: undefined }]],
     ["a tool title", [{ ...READ, title: "Read (safe)" }, KILL]],

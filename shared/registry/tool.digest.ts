@@ -7,7 +7,7 @@
  *
  * Covered: the server's title, description, instructions (shown at initialize) and the scopes it
  * declares; each tool's name, title, description, annotations, access (groups, scopes and
- * service names sorted), needsApproval and input JSON Schema. Canonical form: tools sorted by
+ * service names sorted), needsApproval, approvalRisk and input JSON Schema. Canonical form: tools sorted by
  * name; object keys sorted at every depth; keys whose value is undefined dropped (as JSON would).
  * `minutesSaved` is left out on purpose: it is the owner's estimate of time saved, which owners
  * may correct without a new review, and it changes nothing an agent reads or may call. The
@@ -61,6 +61,9 @@ function canonicalTool(tool: ToolManifest) {
       services: Array.isArray(services) ? sorted(services) : services,
     },
     needsApproval: tool.needsApproval,
+    // Where the human approves (absent: through the client): a high-risk approval made an ordinary
+    // one is a change reviewers must see.
+    approvalRisk: tool.approvalRisk,
     // Documents published before input schemas were part of the manifest have none.
     inputSchema: tool.inputSchema ?? null,
   };
