@@ -17,6 +17,9 @@ import { allowedWithStepUp } from "./step-up";
 import type { Tool } from "./tool";
 import { digestArguments, type InvocationRuntime, invokeTool } from "./tool.invoke";
 
+/** The tool name unknown-tool calls are recorded under. */
+export const UNKNOWN_TOOL = "(unknown tool)";
+
 /** Reads the caller the session attached to this request (see Session). */
 export function callerOf(ctx: { http?: { authInfo?: { extra?: Record<string, unknown> } } }): Caller {
   const caller = ctx.http?.authInfo?.extra?.caller as Caller | undefined;
@@ -63,12 +66,15 @@ export function buildMcpServer<Upstreams>(
   server.setRequestHandler("tools/call", async (request, ctx) => {
     const tool = byName.get(request.params.name);
     if (!tool) {
-      // Recorded too (as an error of the name asked for): a client calling tools that do not exist shows up.
+      // Recorded too, as an error: a client calling tools that do not exist shows up. Under one
+      // name, not the one asked for: a client choosing names would add rollup rows without bound.
       const caller = callerOf(ctx);
+      const asked = request.params.name;
+      const shown = asked.length > 64 ? `${asked.slice(0, 64)}…` : asked;
       runtime.record({
         id: uuidv7(),
         serverName: runtime.serverName,
-        toolName: request.params.name,
+        toolName: UNKNOWN_TOOL,
         sessionId: runtime.sessionId,
         callerKind: caller.kind,
         callerId: caller.id,
@@ -81,10 +87,7 @@ export function buildMcpServer<Upstreams>(
         argsDigest: digestArguments(request.params.arguments ?? {}),
         approval: null,
       });
-      throw new ProtocolError(
-        ProtocolErrorCode.InvalidParams,
-        `Unknown tool "${request.params.name}" on the ${spec.name} server`,
-      );
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool "${shown}" on the ${spec.name} server`);
     }
     return invokeTool(runtime, {
       tool,

@@ -184,9 +184,20 @@ describe("2026-07-28 on the same endpoint", () => {
     expect(((await answer.json()) as { error?: { message: string } }).error?.message).toContain(
       'Unknown tool "echo_nope"',
     );
+    // A long made-up name: the message shows its start, the record one fixed name (names a client
+    // makes up must not add rollup rows without bound).
+    const long = await postModern(
+      "tools/call",
+      { name: `echo_${"x".repeat(5000)}`, arguments: {} },
+      "uma; groups=data-eng",
+    );
+    const message = ((await long.json()) as { error?: { message: string } }).error?.message ?? "";
+    expect(message).toContain(`Unknown tool "echo_${"x".repeat(59)}…"`);
+    expect(message.length).toBeLessThan(200);
     await runDurableObjectAlarm(callerStub("uma"));
     expect(await recordsOf("uma")).toMatchObject([
-      { tool_name: "echo_nope", outcome: "error", error_class: "unknown_tool" },
+      { tool_name: "(unknown tool)", outcome: "error", error_class: "unknown_tool" },
+      { tool_name: "(unknown tool)", outcome: "error", error_class: "unknown_tool" },
     ]);
   });
 
