@@ -184,6 +184,26 @@ describe("the approval page", () => {
     expect((await view(row.id, ALICE)).html).not.toContain('value="approve"');
   });
 
+  it("puts nothing on record for forged POSTs from nobody, or for requests that do not exist", async () => {
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM audit_events").first<{ n: number }>();
+    const row = await pending();
+    const form = "application/x-www-form-urlencoded";
+    for (const id of [row.id, "no-such-request", crypto.randomUUID()]) {
+      const anonymous = await decide(
+        id,
+        undefined,
+        { decision: "approve" },
+        { origin: "https://evil.example", "content-type": form },
+      );
+      expect(anonymous.response.status).toBe(403);
+    }
+    const unknown = await decide("no-such-request", ALICE, { decision: "approve" });
+    expect(unknown.response.status).toBe(404);
+    const after = await env.DB.prepare("SELECT count(*) AS n FROM audit_events").first<{ n: number }>();
+    expect(after?.n).toBe(before?.n);
+    expect((await getApproval(env.DB, row.id))?.status).toBe("pending");
+  });
+
   it("refuses a forged form: another Origin, no Origin, a JSON body, a wrong or missing token", async () => {
     const row = await pending();
     const good = { decision: "approve", token: row.formToken, digest: row.argsDigest };

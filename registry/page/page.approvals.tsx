@@ -111,11 +111,10 @@ export function approvalRoutes(render: RenderPage) {
     // Only this page's own form: same Origin (always sent by browsers on a form POST), form encoding.
     const origin = c.req.header("origin");
     if (origin !== new URL(c.env.PUBLIC_URL).origin || !FORM_TYPE.test(c.req.header("content-type") ?? "")) {
-      await audit(
-        await getApproval(c.env.DB, id),
-        "refused",
-        `a decision sent from another origin (${origin ?? "none"})`,
-      );
+      // Audited when it concerns a real request and a signed-in person: anyone else's forged POSTs
+      // would otherwise add audit rows without bound.
+      const row = viewer ? await getApproval(c.env.DB, id) : undefined;
+      if (row) await audit(row, "refused", `a decision sent from another origin (${origin ?? "none"})`);
       return refused(c, render, 403, "This decision did not come from the registry's own page, so it was not taken.");
     }
     if (!viewer) return signInFirst(c, `/approvals/${encodeURIComponent(id)}`);
@@ -141,8 +140,8 @@ export function approvalRoutes(render: RenderPage) {
       c.header("Cache-Control", "no-store");
       return c.redirect(`/approvals/${encodeURIComponent(id)}`, 303);
     }
+    if (result.reason === "not_found") return notFound(c, render); // nothing to put on record
     await audit(result.row, "refused", DECISION_REFUSALS[result.reason]);
-    if (result.reason === "not_found") return notFound(c, render);
     if (result.reason === "other_subject") return someoneElses(c, render);
     const status = result.reason === "already_decided" || result.reason === "expired" ? 409 : 403;
     return refused(c, render, status, `Not taken: ${DECISION_REFUSALS[result.reason]}.`, id);
