@@ -33,6 +33,6 @@ export default defineFleet({
     },
     { name: "airflow", port: 8796, upstream: () => import("./workers/airflow/airflow.upstream.ts") },
     // The conformance fixture (test/e2e/conformance.e2e.test.ts): the official suite's tools on the kit's path.
-    { name: "test", port: 8797 },
+    { name: "test", port: 8797, testOnly: true },
   ],
 });
