@@ -32,5 +32,7 @@ export default defineFleet({
       testVars: { SPARK_REQUEST_TIMEOUT_MS: "3000" },
     },
     { name: "airflow", port: 8796, upstream: () => import("./workers/airflow/airflow.upstream.ts") },
+    // The conformance fixture (test/e2e/conformance.e2e.test.ts): the official suite's tools on the kit's path.
+    { name: "test", port: 8797, testOnly: true },
   ],
 });

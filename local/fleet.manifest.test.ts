@@ -73,17 +73,29 @@ describe("fleet.config.ts", () => {
   it("derives the auth Worker's production RESOURCES and SCOPES from the servers' declarations", () => {
     const vars = productionAuthVars(manifest, specs);
     const resources = new Map(vars.RESOURCES.split(",").map((entry) => entry.split("=") as [string, string]));
-    assert.deepEqual([...resources.keys()].sort(), [...manifest.servers.map((s) => s.name), "registry"].sort());
+    const fixtures = new Set(manifest.servers.filter((s) => s.testOnly).map((s) => s.name));
+    const deployed = manifest.servers.filter((s) => !fixtures.has(s.name)).map((s) => s.name);
+    assert.deepEqual([...resources.keys()].sort(), [...deployed, "registry"].sort());
     for (const url of resources.values()) assert.match(url, /^https:\/\/[a-z0-9.-]+$/);
     const scopes = vars.SCOPES.split(" ");
-    for (const spec of specs) {
+    for (const spec of specs.filter((s) => !fixtures.has(s.name))) {
       for (const scope of [...spec.scopes, ...spec.tools.flatMap((tool) => tool.scopes)]) {
         assert.ok(scopes.includes(scope), `${spec.name} asks for ${scope}, which SCOPES would not grant`);
       }
     }
     for (const scope of REGISTRY_SCOPES) assert.ok(scopes.includes(scope));
     assert.ok(!scopes.includes("fleet:admin"), "fleet:admin is implied; the auth Worker refuses it in SCOPES");
-    assert.deepEqual(scopes, fleetScopes(specs));
+    assert.deepEqual(scopes, fleetScopes(specs.filter((s) => !fixtures.has(s.name))));
+  });
+
+  it("leaves a test-only server (the conformance fixture) out of the production RESOURCES and SCOPES", () => {
+    assert.ok(
+      manifest.servers.some((s) => s.name === "test" && s.testOnly),
+      "workers/test is marked testOnly",
+    );
+    const vars = productionAuthVars(manifest, specs);
+    assert.ok(!vars.RESOURCES.split(",").some((entry) => entry.startsWith("test=")), vars.RESOURCES);
+    assert.ok(!vars.SCOPES.split(" ").includes("test:read"), vars.SCOPES);
   });
 
   it("leaves RESOURCES and SCOPES out of workers/auth/wrangler.toml (derived at deploy: npm run deploy:auth)", () => {

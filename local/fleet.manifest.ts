@@ -51,6 +51,11 @@ export interface ServerEntry {
   testVars?: Record<string, string>;
   /** Its production origin; default `https://<name>.<the fleet's domain>`. */
   publicUrl?: string;
+  /**
+   * A test fixture (e.g. the conformance fixture `workers/test`): in local and test fleets only,
+   * never deployed, so left out of the production auth Worker's RESOURCES and SCOPES.
+   */
+  testOnly?: true;
 }
 
 export interface FleetManifest {
@@ -142,7 +147,11 @@ export function resourcesVar(resources: Record<string, string>): string {
 export function productionResources(manifest: FleetManifest): Record<string, string> {
   const origin = (name: string) => `https://${name}.${manifest.domain}`;
   return {
-    ...Object.fromEntries(manifest.servers.map((server) => [server.name, server.publicUrl ?? origin(server.name)])),
+    ...Object.fromEntries(
+      manifest.servers
+        .filter((server) => !server.testOnly)
+        .map((server) => [server.name, server.publicUrl ?? origin(server.name)]),
+    ),
     registry: origin("registry"),
   };
 }
@@ -155,5 +164,7 @@ export function productionAuthVars(
   manifest: FleetManifest,
   specs: readonly ServerSummary[],
 ): { RESOURCES: string; SCOPES: string } {
-  return { RESOURCES: resourcesVar(productionResources(manifest)), SCOPES: fleetScopes(specs).join(" ") };
+  const fixtures = new Set(manifest.servers.filter((server) => server.testOnly).map((server) => server.name));
+  const deployed = specs.filter((spec) => !fixtures.has(spec.name));
+  return { RESOURCES: resourcesVar(productionResources(manifest)), SCOPES: fleetScopes(deployed).join(" ") };
 }
