@@ -17,6 +17,7 @@ import type { AuditDecision } from "../db/fleet.schema";
 import type { InvocationRecord } from "../db/invocations.store";
 import { approveModern, type ModernApprovalRound } from "./approval.modern";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
+import type { SessionAdmission } from "./session.limits";
 import {
   type ApprovalRequest,
   describeInvalidArguments,
@@ -35,6 +36,11 @@ export interface InvocationRuntime<Upstreams> {
   auditDenial(caller: Caller, action: string, reason: string): void;
   /** Puts the human's answer to an approval request (or the lack of one) on record. */
   auditApproval(answer: ApprovalAnswer): void;
+  /**
+   * 2025 sessions: the caller's limits for a tools/call the session did not admit itself (a batch,
+   * legacy SSE); see session.limits.ts. Absent where the caller's object serves the call itself.
+   */
+  admitCall?(caller: Caller, tool: string): Promise<SessionAdmission>;
 }
 
 /** How an approval request for one call ended, as the audit trail records it. */
