@@ -16,6 +16,7 @@ import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision } from "../db/fleet.schema";
 import type { InvocationRecord } from "../db/invocations.store";
 import { approveModern, type ModernApprovalRound } from "./approval.modern";
+import { approveModernOnPage } from "./approval.modern.page";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import type { SessionAdmission } from "./session.limits";
 import {
@@ -123,11 +124,41 @@ async function runChecked<Upstreams>(
     const form: ApprovalRequest = typeof asked === "string" ? { message: asked, fields: {} } : asked;
     const action = form.message;
     if (tool.approvalRisk === "high") {
-      // Registry-page approvals need the call to wait for the human; a stateless 2026-07-28 call
-      // cannot yet, so it is refused (fail closed) rather than approved by the client's answer.
-      const reason = "this high-risk action is approved on the registry page, which needs a 2025-era session";
-      runtime.auditDenial(request.caller, `tools/call ${tool.name}`, `approval refused: ${reason}`);
-      throw new ToolError(`Not approved: ${reason}; nothing was done: ${action}`, "not_approved");
+      // The registry page decides; the stateless call is asked in rounds (approval.modern.page.ts).
+      const subject = { ...approvalSubject(runtime, tool, request, args), action };
+      const page = await approveModernOnPage(request.modern, {
+        caller: request.caller,
+        server: runtime.serverName,
+        tool: tool.name,
+        argsDigest,
+        subject,
+        hasFields: Object.keys(form.fields).length > 0,
+        registryUrl: runtime.env.REGISTRY_URL as string | undefined,
+        db: runtime.env.DB as D1Database,
+        timeoutMs: approvalTimeoutMs(runtime.env),
+      });
+      if (page.kind === "ask") return page.result;
+      const tagged = page.approvalId ? `${action} [approval ${page.approvalId}]` : action;
+      if (page.kind === "refused") {
+        runtime.auditApproval({
+          caller: request.caller,
+          toolName: tool.name,
+          argsDigest: subject.argsDigest,
+          decision: "refused",
+          action: `${tagged}: ${page.reason}`,
+        });
+        throw new ToolError(`Not approved: ${page.reason}; nothing was done: ${action}`, "not_approved");
+      }
+      const decision = page.kind === "approved" ? "approved" : page.decision;
+      runtime.auditApproval({
+        caller: request.caller,
+        toolName: tool.name,
+        argsDigest: subject.argsDigest,
+        decision,
+        action: tagged,
+      });
+      if (page.kind !== "approved") throw new NotApprovedError(page.message);
+      return toCallToolResult(await tool.run(args, ctx));
     }
     const call = { caller: request.caller, server: runtime.serverName, tool: tool.name, argsDigest, form };
     const approval = await approveModern(request.modern, call);
