@@ -20,8 +20,9 @@ const KIT_BINDINGS = {
   APPROVAL_TIMEOUT_MS: "1500",
   // Where high-risk approvals are given (the registry page; its links are only put to clients here).
   REGISTRY_URL: "http://registry.localhost",
-  // Per-caller limits of the 2026-07-28 era, low enough for a test to reach (each test's callers differ).
+  // Per-caller limits (every era), low enough for a test to reach (each test's callers differ).
   CALLS_PER_MINUTE: "40",
+  CALLS_IN_FLIGHT: "6",
   APPROVAL_STATE_KEY: "test-only-approval-state-key-0123456789abcdef",
 };
 

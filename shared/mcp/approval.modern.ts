@@ -26,6 +26,8 @@ export interface ApprovalState {
   tool: string;
   argsDigest: string;
   nonce: string;
+  /** A high-risk approval's request on the registry page (approval.modern.page.ts). */
+  approvalId?: string;
 }
 
 /** What a modern call brings to the approval step (mcp.server.ts fills it from the SDK's ctx). */
@@ -44,7 +46,7 @@ export type ModernApproval =
 
 export const APPROVAL_STATE_TTL_SECONDS = 300;
 const FORMS = new CfWorkerJsonSchemaValidator();
-const KEY = "approval";
+export const APPROVAL_KEY = "approval";
 /** The form: the approval's own fields (if any) and the yes/no that approves the exact action. */
 const SCHEMA = (form: ApprovalRequest) => ({
   type: "object" as const,
@@ -65,7 +67,7 @@ export function approvalStateCodec(key: string | undefined): RequestStateCodec<A
   });
 }
 
-function identityOf(caller: Caller | undefined): string {
+export function identityOf(caller: Caller | undefined): string {
   return caller ? `${caller.kind}:${caller.subject}` : "";
 }
 
@@ -99,7 +101,7 @@ export async function approveModern(
     return { kind: "refused", reason: "this server cannot ask for approvals on protocol 2026-07-28 yet" };
   }
   const state = round.ctx.mcpReq.requestState<ApprovalState>(); // verified by the SDK (codec.verify) before we run
-  const answer = round.ctx.mcpReq.inputResponses?.[KEY] as { action?: string } | undefined;
+  const answer = round.ctx.mcpReq.inputResponses?.[APPROVAL_KEY] as { action?: string } | undefined;
   if (!state || !answer) {
     const payload: ApprovalState = {
       caller: identityOf(call.caller),
@@ -110,9 +112,14 @@ export async function approveModern(
     };
     const requestState = await round.codec.mint(payload, round.ctx);
     const ask = inputRequired.elicit({ mode: "form", message: action, requestedSchema: SCHEMA(call.form) });
-    return { kind: "ask", result: inputRequired({ inputRequests: { [KEY]: ask }, requestState }) };
+    return { kind: "ask", result: inputRequired({ inputRequests: { [APPROVAL_KEY]: ask }, requestState }) };
   }
-  if (state.caller !== identityOf(call.caller) || state.server !== call.server || state.tool !== call.tool) {
+  if (
+    state.caller !== identityOf(call.caller) ||
+    state.server !== call.server ||
+    state.tool !== call.tool ||
+    state.approvalId !== undefined
+  ) {
     return { kind: "refused", reason: "the approval was given for another call" };
   }
   if (state.argsDigest !== call.argsDigest) {
@@ -121,7 +128,7 @@ export async function approveModern(
   if (!(await round.consumeNonce(state.nonce))) {
     return { kind: "refused", reason: "this approval was already used" };
   }
-  const content = acceptedContent(round.ctx.mcpReq.inputResponses, KEY);
+  const content = acceptedContent(round.ctx.mcpReq.inputResponses, APPROVAL_KEY);
   if (answer.action === "accept" && content) {
     // The SDK hands input responses over unchecked: hold them to the form that was asked (as the
     // 2025 path's elicitInput does), so nothing outside it reaches the handler.

@@ -1,10 +1,12 @@
 /**
- * Per-caller state for the 2026-07-28 era, which has no sessions: one Durable Object per identity
- * (kind and IdP subject) per server. A modern request reaches it as the call's only Durable Object
- * hop; it enforces the caller's limits (a rate limit answered 429 with Retry-After, a cap on calls
- * in flight; one object per caller makes both strict across isolates), serves the request
- * statelessly with the SDK's `createMcpHandler`, and keeps the invocation outbox (session.outbox)
- * that takes every record to D1 off the call's path.
+ * Per-caller state: one Durable Object per identity (kind and IdP subject) per server. A
+ * 2026-07-28 request (no sessions) reaches it as the call's only Durable Object hop; it serves the
+ * request statelessly with the SDK's `createMcpHandler` and keeps the invocation outbox
+ * (session.outbox) that takes every record to D1 off the call's path. It also holds the caller's
+ * limits for every era (caller.limits.ts): a rate limit answered 429 with Retry-After, a cap on
+ * calls in flight, a cap on open 2025 sessions; 2025 sessions ask it over Workers RPC
+ * (admitSessionCall / releaseSessionCall, openSession / closeSession). One object per caller makes
+ * them strict across eras and isolates; every refusal is audited.
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
@@ -18,8 +20,9 @@ import {
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { approvalDecision, denial } from "../db/audit.store";
 import { APPROVAL_STATE_TTL_SECONDS, approvalStateCodec } from "./approval.modern";
+import { type Admission, type CallerLimits, CallLimiter, limitsFor, tooManyRequests } from "./caller.limits";
 import { buildMcpServer } from "./mcp.server";
-import { jsonRpcError } from "./responses";
+import { jsonRpcError, releasedWhenDone } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { MAX_BODY_BYTES } from "./session";
 import { AlarmSchedule } from "./session.alarm";
@@ -30,17 +33,12 @@ import { baselineScopesOf, scopeStepUp } from "./step-up";
 import type { InvocationRuntime } from "./tool.invoke";
 
 const NONCE = "nonce:";
+/** An open 2025 session of this caller: `session:<id>` → when it opened. */
+const SESSION = "session:";
 
-/** Per identity per server, unless the server's declaration says otherwise (`limits`). */
-export const DEFAULT_LIMITS = { callsPerMinute: 120, callsInFlight: 8 } as const;
-
-/** The object's name: one per server, identity kind and IdP subject. */
-export function callerKey(serverName: string, caller: Caller): string {
-  return `${serverName}|${caller.kind}|${caller.subject}`;
-}
+export { callerKey } from "./caller.limits";
 
 export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
-  const declared = { ...DEFAULT_LIMITS, ...spec.limits };
   const baselineScopes = baselineScopesOf(spec);
 
   return class CallerState extends DurableObject<KitEnv> {
@@ -49,20 +47,14 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     readonly #outbox: Outbox;
     readonly #handler: McpHttpHandler;
     #upstreams: Upstreams | undefined;
-    readonly #limits: { callsPerMinute: number; callsInFlight: number };
-    /** Token bucket: `callsPerMinute` tokens, refilled continuously. */
-    #tokens: number;
-    #refilledAt = Date.now();
-    #inFlight = 0;
+    readonly #limits: CallerLimits;
+    readonly #limiter: CallLimiter;
 
     constructor(ctx: DurableObjectState, env: KitEnv) {
       super(ctx, env);
-      // A deployment may tighten or loosen the declared limits (CALLS_PER_MINUTE, CALLS_IN_FLIGHT).
-      this.#limits = {
-        callsPerMinute: positiveInteger(env.CALLS_PER_MINUTE) ?? declared.callsPerMinute,
-        callsInFlight: positiveInteger(env.CALLS_IN_FLIGHT) ?? declared.callsInFlight,
-      };
-      this.#tokens = this.#limits.callsPerMinute;
+      // A deployment may tighten or loosen the declared limits (CALLS_PER_MINUTE, CALLS_IN_FLIGHT, OPEN_SESSIONS).
+      this.#limits = limitsFor(spec.limits, env as unknown as Record<string, unknown>);
+      this.#limiter = new CallLimiter(this.#limits, spec.name);
       this.#storage = new SessionStorage(ctx.storage);
       this.#schedule = new AlarmSchedule(ctx.storage);
       this.#outbox = new Outbox({
@@ -107,17 +99,15 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         const tool = String((message as { params?: { name?: unknown } }).params?.name ?? "");
         const refusal = this.#admitCall(caller, tool);
         if (refusal) return refusal;
-        this.#inFlight += 1;
+        this.#limiter.started();
         let response: Response;
         try {
           response = await withBothEras(await this.#handler.fetch(request, options));
         } catch (error) {
-          this.#inFlight -= 1;
+          this.#limiter.ended();
           throw error;
         }
-        return releasedWhenDone(response, () => {
-          this.#inFlight -= 1;
-        });
+        return releasedWhenDone(response, () => this.#limiter.ended());
       }
       return withBothEras(await this.#handler.fetch(request, options));
     }
@@ -146,27 +136,55 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     /** The caller's limits; a refusal is answered 429 and audited. */
     #admitCall(caller: Caller, tool: string): Response | undefined {
-      const limits = this.#limits;
-      const now = Date.now();
-      const perMs = limits.callsPerMinute / 60_000;
-      this.#tokens = Math.min(limits.callsPerMinute, this.#tokens + (now - this.#refilledAt) * perMs);
-      this.#refilledAt = now;
-      let reason: string | undefined;
-      let retryAfter = 1;
-      if (this.#tokens < 1) {
-        retryAfter = Math.max(1, Math.ceil((1 - this.#tokens) / perMs / 1000));
-        reason = `rate limit: more than ${limits.callsPerMinute} calls a minute to the ${spec.name} server`;
-      } else if (this.#inFlight >= limits.callsInFlight) {
-        reason = `too many calls in flight: at most ${limits.callsInFlight} at once on the ${spec.name} server`;
-      }
-      if (!reason) {
-        this.#tokens -= 1;
-        return undefined;
-      }
-      this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, `tools/call ${tool}`, reason) });
-      return jsonRpcError(429, -32000, `Too many requests: ${reason}; retry in ${retryAfter} s`, {
-        "retry-after": String(retryAfter),
+      const admission = this.#limiter.admit();
+      if (admission.admitted) return undefined;
+      this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, `tools/call ${tool}`, admission.reason) });
+      return jsonRpcError(429, -32000, tooManyRequests(admission.reason, admission.retryAfter), {
+        "retry-after": String(admission.retryAfter),
       });
+    }
+
+    // --- what 2025 sessions ask (Workers RPC, caller.limits.ts: CallerLimitsRpc) ---
+
+    /** A 2025 session's tools/call: admitted with a lease the session releases when the call ends. */
+    async admitSessionCall(caller: Caller, tool: string): Promise<Admission> {
+      const admission = this.#limiter.admit();
+      if (admission.admitted) return { admitted: true, lease: this.#limiter.lease() };
+      this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, `tools/call ${tool}`, admission.reason) });
+      return {
+        admitted: false,
+        message: tooManyRequests(admission.reason, admission.retryAfter),
+        retryAfter: admission.retryAfter,
+      };
+    }
+
+    async releaseSessionCall(lease: string): Promise<void> {
+      this.#limiter.release(lease);
+    }
+
+    /** A 2025 session opening (initialize, GET /sse): a slot, unless the caller has `openSessions` open. */
+    async openSession(
+      caller: Caller,
+      sessionId: string,
+    ): Promise<{ opened: true } | { opened: false; message: string }> {
+      const key = `${SESSION}${sessionId}`;
+      const open = await this.ctx.storage.list({ prefix: SESSION });
+      if (open.has(key)) return { opened: true };
+      if (open.size >= this.#limits.openSessions) {
+        const reason = `too many open sessions: at most ${this.#limits.openSessions} per caller on the ${spec.name} server`;
+        this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, "initialize", reason) });
+        return {
+          opened: false,
+          message: `Too many requests: ${reason}; end one (DELETE it, or let it expire after a day unused) and retry`,
+        };
+      }
+      await this.ctx.storage.put(key, Date.now());
+      return { opened: true };
+    }
+
+    /** A 2025 session ended (DELETE, idle expiry, its stream closed, a refused initialize): its slot is free. */
+    async closeSession(sessionId: string): Promise<void> {
+      await this.ctx.storage.delete(`${SESSION}${sessionId}`);
     }
 
     #runtime(sessionId: string): InvocationRuntime<Upstreams> {
@@ -208,40 +226,4 @@ async function withBothEras(response: Response): Promise<Response> {
   const headers = new Headers(response.headers);
   headers.delete("content-length");
   return new Response(JSON.stringify(body), { status: 400, headers });
-}
-
-function positiveInteger(value: unknown): number | undefined {
-  const number = Number(value);
-  return value !== undefined && value !== "" && Number.isSafeInteger(number) && number > 0 ? number : undefined;
-}
-
-/** Runs `release` once the response body has been sent or abandoned (SSE answers outlive fetch). */
-function releasedWhenDone(response: Response, release: () => void): Response {
-  if (!response.body) {
-    release();
-    return response;
-  }
-  let released = false;
-  const once = () => {
-    if (!released) {
-      released = true;
-      release();
-    }
-  };
-  const body = response.body.pipeThrough(new TransformStream({ flush: once }));
-  const reader = body.getReader();
-  const stream = new ReadableStream({
-    async pull(controller) {
-      const { value, done } = await reader.read();
-      if (done) {
-        once();
-        controller.close();
-      } else controller.enqueue(value);
-    },
-    async cancel(reason) {
-      once();
-      await reader.cancel(reason);
-    },
-  });
-  return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -1,4 +1,5 @@
 import {
+  type CallToolRequest,
   type Tool as McpTool,
   ProtocolError,
   ProtocolErrorCode,
@@ -13,6 +14,7 @@ import { checkToolAccess } from "../auth/policy";
 import { primaryGroup } from "../db/invocations.store";
 import type { ApprovalState } from "./approval.modern";
 import type { ServerSpec } from "./server.definition";
+import { refusedCallResult } from "./session.limits";
 import { allowedWithStepUp } from "./step-up";
 import type { Tool } from "./tool";
 import { digestArguments, type InvocationRuntime, invokeTool } from "./tool.invoke";
@@ -63,7 +65,7 @@ export function buildMcpServer<Upstreams>(
     return { tools: spec.tools.filter(usable).map(describeTool) };
   });
 
-  server.setRequestHandler("tools/call", async (request, ctx) => {
+  const callTool = async (request: CallToolRequest, ctx: ServerContext) => {
     const tool = byName.get(request.params.name);
     if (!tool) {
       // Recorded too, as an error: a client calling tools that do not exist shows up. Under one
@@ -101,6 +103,18 @@ export function buildMcpServer<Upstreams>(
         modern && !logWanted(ctx, notification) ? Promise.resolve() : ctx.mcpReq.notify(notification as never),
       ...(modern ? { modern: { codec, ctx, consumeNonce: modern.consumeNonce } } : {}),
     });
+  };
+
+  server.setRequestHandler("tools/call", async (request, ctx) => {
+    // A 2025 session's call the session did not admit itself (a batch, legacy SSE): the caller's limits, here.
+    if (!runtime.admitCall || ctx.http?.authInfo?.extra?.admitted === true) return callTool(request, ctx);
+    const admission = await runtime.admitCall(callerOf(ctx), request.params.name);
+    if (!admission.admitted) return refusedCallResult(admission.message, admission.retryAfter);
+    try {
+      return await callTool(request, ctx);
+    } finally {
+      admission.release();
+    }
   });
   return server;
 }

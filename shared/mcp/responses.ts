@@ -7,3 +7,34 @@ export function jsonRpcError(
 ): Response {
   return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers });
 }
+
+/** Runs `release` once the response body has been sent or abandoned (SSE answers outlive fetch). */
+export function releasedWhenDone(response: Response, release: () => void): Response {
+  if (!response.body) {
+    release();
+    return response;
+  }
+  let released = false;
+  const once = () => {
+    if (!released) {
+      released = true;
+      release();
+    }
+  };
+  const body = response.body.pipeThrough(new TransformStream({ flush: once }));
+  const reader = body.getReader();
+  const stream = new ReadableStream({
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (done) {
+        once();
+        controller.close();
+      } else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      once();
+      await reader.cancel(reason);
+    },
+  });
+  return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
+}

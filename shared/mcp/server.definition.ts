@@ -13,8 +13,11 @@ export interface ServerSpec<Upstreams> {
   version: string;
   /** Shown to the model at initialize. */
   instructions?: string;
-  /** Per identity (user or service) on this server; defaults in caller.state.ts (DEFAULT_LIMITS). */
-  limits?: { callsPerMinute?: number; callsInFlight?: number };
+  /**
+   * Per identity (user or service) on this server, in every era; defaults in caller.limits.ts
+   * (DEFAULT_LIMITS): calls a minute, calls in flight, open 2025 sessions.
+   */
+  limits?: { callsPerMinute?: number; callsInFlight?: number; openSessions?: number };
   /** Who runs the server: published to the registry with every version. */
   owner: ServerOwner;
   /**
@@ -57,6 +60,8 @@ export interface KitEnv {
   /** Override the server's declared per-caller limits (whole numbers). */
   CALLS_PER_MINUTE?: string;
   CALLS_IN_FLIGHT?: string;
+  /** Override the server's declared cap on open 2025 sessions per caller (a whole number). */
+  OPEN_SESSIONS?: string;
   /** Secret (at least 32 bytes) signing approval requestStates on 2026-07-28; without it approvals there are refused. */
   APPROVAL_STATE_KEY?: string;
   DB: D1Database;

@@ -12,11 +12,12 @@ import { type JSONRPCMessage, readRequestBody } from "@modelcontextprotocol/serv
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { approvalDecision, denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
-import { jsonRpcError } from "./responses";
+import { jsonRpcError, releasedWhenDone } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { AlarmSchedule, earliest } from "./session.alarm";
 import { Channels } from "./session.channels";
 import { type LegacySession, openLegacySession, receiveLegacyMessage } from "./session.legacy";
+import { SessionLimits } from "./session.limits";
 import { Outbox } from "./session.outbox";
 import {
   authInfoFor,
@@ -47,6 +48,8 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     readonly #schedule: AlarmSchedule;
     readonly #outbox: Outbox;
     readonly #channels: Channels;
+    /** The caller's limits, kept by the caller's object (caller.state.ts) for every era. */
+    readonly #limits: SessionLimits;
     #record: SessionRecord | undefined;
     #legacy: LegacySession | undefined;
     #upstreams: Upstreams | undefined;
@@ -67,6 +70,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         eventStore: () => this.#storage.eventStore(),
         maxBodyBytes: MAX_BODY_BYTES,
       });
+      this.#limits = new SessionLimits(spec.name, () => this.env);
       this.#record = this.#storage.load();
     }
 
@@ -167,6 +171,27 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
       const record = this.#record as SessionRecord;
       this.#touch(record);
+      const single = valid.length === 1 ? (valid[0] as { method?: unknown; params?: { name?: unknown } }) : undefined;
+      if (single?.method === "tools/call" && kindOf(valid[0] as JSONRPCMessage) === "request") {
+        // One call in the POST: the caller's limits answer here, 429 with Retry-After when they refuse.
+        const admission = await this.#limits.admitCall(caller, String(single.params?.name ?? ""));
+        if (!admission.admitted) {
+          return jsonRpcError(admission.status, -32000, admission.message, {
+            "retry-after": String(admission.retryAfter),
+          });
+        }
+        try {
+          const channel = await this.#channels.get(channelFor(valid), record);
+          const admitted = { ...authInfo, extra: { ...authInfo.extra, admitted: true } };
+          return releasedWhenDone(
+            await channel.transport.handleRequest(request, { parsedBody: parsed, authInfo: admitted }),
+            admission.release,
+          );
+        } catch (error) {
+          admission.release();
+          throw error;
+        }
+      }
       if (valid.every((message) => kindOf(message) === "notification")) {
         // Notifications (initialized, cancelled…) concern whichever channel runs the request.
         const channels = await this.#channels.opened();
@@ -181,9 +206,12 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     /** A session exists once the SDK accepted its initialize; a refused one leaves nothing. */
     async #initialize(request: Request, parsed: unknown, caller: Caller, initialize: JSONRPCMessage) {
+      const sessionId = this.ctx.id.toString();
+      const slot = await this.#limits.open(caller, sessionId);
+      if (!slot.opened) return jsonRpcError(slot.status, -32000, slot.message, { "retry-after": "60" });
       const now = Date.now();
       const record: SessionRecord = {
-        sessionId: this.ctx.id.toString(),
+        sessionId,
         transport: "streamable",
         owner: caller,
         initialize,
@@ -197,6 +225,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       });
       if (!response.ok || (await answersWithError(response))) {
         await this.#channels.closeAll();
+        await this.#limits.close(caller, sessionId);
         return response;
       }
       this.#record = record;
@@ -217,12 +246,14 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     /** Closes what is open and deletes the session (its record and events); the outbox stays. */
     async #forget(): Promise<void> {
+      const ended = this.#record;
       this.#record = undefined;
       this.#storage.forgetSession();
       await this.#channels.closeAll();
       const legacy = this.#legacy;
       this.#legacy = undefined;
       await legacy?.transport.close();
+      if (ended) await this.#limits.close(ended.owner, ended.sessionId);
     }
 
     #touch(record: SessionRecord): void {
@@ -239,6 +270,8 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     async #openLegacy(request: Request, caller: Caller): Promise<Response> {
       if (this.#legacy || this.#record) return jsonRpcError(409, -32000, "This session already exists");
       const sessionId = this.ctx.id.toString();
+      const slot = await this.#limits.open(caller, sessionId);
+      if (!slot.opened) return jsonRpcError(slot.status, -32000, slot.message, { "retry-after": "60" });
       const now = Date.now();
       const record: SessionRecord = {
         sessionId,
@@ -258,6 +291,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         this.#legacy = undefined;
         this.#record = undefined;
         this.#storage.forgetSession();
+        void this.#limits.close(caller, sessionId);
         void this.#schedule.noLaterThan(Date.now());
       });
       this.#legacy = opened.session;
@@ -283,6 +317,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
             table: "audit_events",
             ...approvalDecision(spec.name, caller, toolName, argsDigest, decision, action),
           }),
+        admitCall: (caller, tool) => this.#limits.admitCall(caller, tool),
       };
     }
 

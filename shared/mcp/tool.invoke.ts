@@ -17,7 +17,9 @@ import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision, ApprovalOutcome as RecordedApproval } from "../db/fleet.schema";
 import { type InvocationRecord, primaryGroup } from "../db/invocations.store";
 import { approveModern, type ModernApprovalRound } from "./approval.modern";
+import { approveModernOnPage } from "./approval.modern.page";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
+import type { SessionAdmission } from "./session.limits";
 import {
   type ApprovalRequest,
   describeInvalidArguments,
@@ -36,6 +38,11 @@ export interface InvocationRuntime<Upstreams> {
   auditDenial(caller: Caller, action: string, reason: string): void;
   /** Puts the human's answer to an approval request (or the lack of one) on record. */
   auditApproval(answer: ApprovalAnswer): void;
+  /**
+   * 2025 sessions: the caller's limits for a tools/call the session did not admit itself (a batch,
+   * legacy SSE); see session.limits.ts. Absent where the caller's object serves the call itself.
+   */
+  admitCall?(caller: Caller, tool: string): Promise<SessionAdmission>;
 }
 
 /** How an approval request for one call ended, as the audit trail records it. */
@@ -128,12 +135,43 @@ async function runChecked<Upstreams>(
     const form: ApprovalRequest = typeof asked === "string" ? { message: asked, fields: {} } : asked;
     const action = form.message;
     if (tool.approvalRisk === "high") {
-      // Registry-page approvals need the call to wait for the human; a stateless 2026-07-28 call
-      // cannot yet, so it is refused (fail closed) rather than approved by the client's answer.
-      const reason = "this high-risk action is approved on the registry page, which needs a 2025-era session";
-      recorded.outcome = "refused";
-      runtime.auditDenial(request.caller, `tools/call ${tool.name}`, `approval refused: ${reason}`);
-      throw new ToolError(`Not approved: ${reason}; nothing was done: ${action}`, "not_approved");
+      // The registry page decides; the stateless call is asked in rounds (approval.modern.page.ts).
+      const subject = { ...approvalSubject(runtime, tool, request, args), action };
+      const page = await approveModernOnPage(request.modern, {
+        caller: request.caller,
+        server: runtime.serverName,
+        tool: tool.name,
+        argsDigest,
+        subject,
+        hasFields: Object.keys(form.fields).length > 0,
+        registryUrl: runtime.env.REGISTRY_URL as string | undefined,
+        db: runtime.env.DB as D1Database,
+        timeoutMs: approvalTimeoutMs(runtime.env),
+      });
+      if (page.kind === "ask") return page.result;
+      const tagged = page.approvalId ? `${action} [approval ${page.approvalId}]` : action;
+      if (page.kind === "refused") {
+        recorded.outcome = "refused";
+        runtime.auditApproval({
+          caller: request.caller,
+          toolName: tool.name,
+          argsDigest: subject.argsDigest,
+          decision: "refused",
+          action: `${tagged}: ${page.reason}`,
+        });
+        throw new ToolError(`Not approved: ${page.reason}; nothing was done: ${action}`, "not_approved");
+      }
+      const decision = page.kind === "approved" ? "approved" : page.decision;
+      recorded.outcome = decision;
+      runtime.auditApproval({
+        caller: request.caller,
+        toolName: tool.name,
+        argsDigest: subject.argsDigest,
+        decision,
+        action: tagged,
+      });
+      if (page.kind !== "approved") throw new NotApprovedError(page.message);
+      return toCallToolResult(await tool.run(args, ctx));
     }
     const call = { caller: request.caller, server: runtime.serverName, tool: tool.name, argsDigest, form };
     const approval = await approveModern(request.modern, call);

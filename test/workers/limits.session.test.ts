@@ -1,0 +1,190 @@
+/**
+ * The per-caller limits hold for 2025 sessions too (caller.limits.ts, session.limits.ts): their
+ * tools/calls take from the same bucket and the same calls in flight as 2026-07-28 calls (the
+ * caller's object keeps both), and a caller's open sessions are capped; every refusal audited.
+ */
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { DEFAULT_LIMITS } from "../../shared/mcp/caller.limits";
+
+/** As vitest.config.ts sets them for the workerd tests (else the defaults). */
+const IN_FLIGHT = Number(env.CALLS_IN_FLIGHT);
+const OPEN_SESSIONS = Number(env.OPEN_SESSIONS ?? DEFAULT_LIMITS.openSessions);
+
+import { openLegacySession } from "./legacy-sse.client";
+import { bearer, connect, initializeMessage, postRpc, textOf, workerFetch } from "./mcp-client";
+
+const MODERN = "2026-07-28";
+const callers = env.CALLERS as DurableObjectNamespace;
+const callerStub = (name: string) => callers.get(callers.idFromName(`echo|user|user-${name}`));
+const sessionStub = (sessionId: string) => env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
+const user = (name: string) => `${name}; groups=data-eng; scopes=echo:read echo:write`;
+
+function sayModern(name: string) {
+  return postRpc(
+    {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: {
+        name: "echo_say",
+        arguments: { text: "m" },
+        _meta: {
+          "io.modelcontextprotocol/protocolVersion": MODERN,
+          "io.modelcontextprotocol/clientCapabilities": {},
+          "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+        },
+      },
+    },
+    {
+      "mcp-protocol-version": MODERN,
+      "mcp-method": "tools/call",
+      "mcp-name": "echo_say",
+      authorization: bearer(user(name)),
+    },
+  );
+}
+
+function saySession(name: string, sessionId: string, id = 7) {
+  return postRpc(
+    { jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo_say", arguments: { text: "s" } } },
+    { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25", authorization: bearer(user(name)) },
+  );
+}
+
+async function auditCount(name: string, like: string): Promise<number> {
+  await runDurableObjectAlarm(callerStub(name));
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE caller_id = ? AND reason LIKE ?")
+    .bind(`user:user-${name}`, like)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** A raw initialize, its body read (so nothing keeps the session's object busy). */
+async function initialize(name: string): Promise<{ status: number; sessionId: string | null; text: string }> {
+  const response = await postRpc(initializeMessage(), { authorization: bearer(user(name)) });
+  return { status: response.status, sessionId: response.headers.get("mcp-session-id"), text: await response.text() };
+}
+
+describe("2025 sessions count against the caller's limits", () => {
+  it("one rate limit across both eras: a 2025 call past it is answered 429 with Retry-After, audited", async () => {
+    const { client, transport } = await connect({ user: user("lena") });
+    const sessionId = transport.sessionId as string;
+    for (let i = 0; i < 20; i++) expect((await sayModern("lena")).status).toBe(200);
+    for (let i = 0; i < 20; i++)
+      expect(textOf(await client.callTool({ name: "echo_say", arguments: { text: "s" } }))).toBe("s");
+    // CALLS_PER_MINUTE is 40 in the workerd tests: the 41st call, in either era, is refused.
+    const limited = await saySession("lena", sessionId);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(((await limited.json()) as { error: { message: string } }).error.message).toMatch(
+      /^Too many requests: rate limit: more than 40 calls a minute to the echo server; retry in \d+ s$/,
+    );
+    expect((await sayModern("lena")).status).toBe(429);
+    // Another caller is not affected.
+    expect((await sayModern("lars")).status).toBe(200);
+    expect(await auditCount("lena", "rate limit%")).toBe(2);
+  });
+
+  it("a call the transport cannot answer 429 (legacy SSE) gets a tool error naming the limit and the wait", async () => {
+    for (let i = 0; i < 40; i++) expect((await sayModern("lola")).status).toBe(200);
+    const legacy = await openLegacySession(user("lola"));
+    await legacy.post({
+      jsonrpc: "2.0",
+      id: 5,
+      method: "tools/call",
+      params: { name: "echo_say", arguments: { text: "x" } },
+    });
+    const answer = JSON.parse(await legacy.next("message")) as {
+      result: { isError: boolean; content: { text: string }[]; _meta: Record<string, unknown> };
+    };
+    expect(answer.result.isError).toBe(true);
+    expect(answer.result.content[0]?.text).toContain("rate limit: more than 40 calls a minute to the echo server");
+    expect(answer.result._meta["fleet/retryAfterSeconds"]).toBeGreaterThanOrEqual(1);
+    await legacy.close();
+    expect(await auditCount("lola", "rate limit%")).toBe(1);
+  });
+
+  it("calls in flight in a 2025 session count for 2026-07-28 calls, and their end frees the place", async () => {
+    const answers: ((answer: { action: "decline" }) => void)[] = [];
+    const asked = vi.fn();
+    const { client } = await connect({
+      user: user("ines"),
+      onElicit: () =>
+        new Promise((resolve) => {
+          answers.push(resolve);
+          asked();
+        }),
+    });
+    const held = Array.from({ length: IN_FLIGHT }, (_, i) =>
+      client.callTool({ name: "echo_delete_item", arguments: { item: `i${i}` } }),
+    );
+    await vi.waitFor(() => expect(asked).toHaveBeenCalledTimes(IN_FLIGHT), { timeout: 20_000 });
+    const refused = await sayModern("ines");
+    expect(refused.status).toBe(429);
+    expect(await refused.text()).toContain(`too many calls in flight: at most ${IN_FLIGHT} at once on the echo server`);
+    for (const answer of answers) answer({ action: "decline" });
+    for (const call of await Promise.all(held)) expect(call.isError).toBe(true);
+    // The sessions' releases are not awaited by the calls: the places come back shortly after.
+    await vi.waitFor(async () => expect((await sayModern("ines")).status).toBe(200), { timeout: 10_000 });
+    expect(await auditCount("ines", "too many calls in flight%")).toBe(1);
+  });
+});
+
+describe("a cap on a caller's open 2025 sessions", () => {
+  it("refuses initialize past the cap with 429, audited; DELETE and idle expiry free a slot", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < OPEN_SESSIONS; i++) {
+      const opened = await initialize("omar");
+      expect(opened.status).toBe(200);
+      ids.push(opened.sessionId as string);
+    }
+    const refused = await initialize("omar");
+    expect(refused.status).toBe(429);
+    expect(refused.sessionId).toBeNull();
+    expect((JSON.parse(refused.text) as { error: { message: string } }).error.message).toContain(
+      `too many open sessions: at most ${OPEN_SESSIONS} per caller on the echo server`,
+    );
+    // Legacy SSE sessions count against the same cap.
+    const sse = await workerFetch("http://localhost/sse", {
+      headers: { accept: "text/event-stream", authorization: bearer(user("omar")) },
+    });
+    expect(sse.status).toBe(429);
+    await sse.body?.cancel();
+    // Another caller opens sessions as before.
+    expect((await initialize("oona")).status).toBe(200);
+
+    const ended = await workerFetch("http://localhost/mcp", {
+      method: "DELETE",
+      headers: { "mcp-session-id": ids[0] as string, authorization: bearer(user("omar")) },
+    });
+    expect(ended.status).toBe(200);
+    await ended.body?.cancel();
+    const reopened = await initialize("omar");
+    expect(reopened.status).toBe(200);
+    expect((await initialize("omar")).status).toBe(429);
+
+    // Idle expiry: the session's object forgets it, and the slot is free again.
+    const idle = sessionStub(ids[1] as string);
+    await runInDurableObject(idle, (_instance, state) => {
+      state.storage.sql.exec("UPDATE session SET last_active_at = 0");
+    });
+    await evictDurableObject(idle);
+    await runDurableObjectAlarm(idle);
+    expect((await initialize("omar")).status).toBe(200);
+    expect(await auditCount("omar", "too many open sessions%")).toBe(3);
+  });
+
+  it("a refused initialize (bad protocol request) takes no slot", async () => {
+    const bad = await postRpc(
+      { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25" } },
+      { authorization: bearer(user("pia")) },
+    );
+    expect(bad.ok && !JSON.stringify(await bad.json()).includes('"error"')).toBe(false);
+    const slots = await runInDurableObject(
+      callerStub("pia"),
+      async (_instance, state) => (await state.storage.list({ prefix: "session:" })).size,
+    );
+    expect(slots).toBe(0);
+  });
+});
