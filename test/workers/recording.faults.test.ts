@@ -10,7 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type InvocationRecord, writeInvocations } from "../../shared/db/invocations.store";
 import { bearer, connect, initializeMessage, workerFetch } from "./mcp-client";
 
-const USER = "fay; groups=faults,data-eng; scopes=echo:read echo:write";
+// Four people of one group, one per session: each stays under the per-caller rate limit the
+// tests run with (40 a minute), which counts 2025 sessions too.
+const userOf = (name: string) => `${name}; groups=faults,data-eng; scopes=echo:read echo:write`;
+const USER = userOf("fay");
 const GROUP = "faults";
 
 function stubOf(sessionId: string) {
@@ -102,7 +105,11 @@ describe("recording under D1 write failures", () => {
     };
 
     const sessions: string[] = [];
-    const modern = await Promise.all([connect({ user: USER }), connect({ user: USER }), connect({ user: USER })]);
+    const modern = await Promise.all([
+      connect({ user: userOf("fay-a") }),
+      connect({ user: userOf("fay-b") }),
+      connect({ user: userOf("fay-c") }),
+    ]);
     const legacy = await legacySession();
     sessions.push(...modern.map((m) => m.transport.sessionId as string), legacy.sessionId);
 
@@ -181,7 +188,8 @@ describe("recording under D1 write failures", () => {
     )
       .bind(GROUP)
       .first();
-    expect(users).toEqual({ n: made.byTool.size });
+    // One row per person and tool used (the month's active people, by tool).
+    expect(users).toEqual({ n: new Set(rows.results.map((row) => `${row.caller_id}|${row.tool_name}`)).size });
 
     // An ambiguous failure (D1 wrote, the session never heard): the whole history is sent again.
     const again: InvocationRecord[] = rows.results.map((row) => ({
