@@ -4,9 +4,12 @@
  * server, progress on stderr, approval asked on the terminal, the result on stdout.
  *
  * The MCP era is negotiated (SDK v2 `versionNegotiation: "auto"`): a server that answers
- * `server/discover` is spoken to in 2026-07-28 (an approval comes back as `input_required`; the
- * SDK hands it to the same elicitation handler and retries the call with the answer), any other
- * in 2025 (the approval is pushed over the session). `--protocol` pins either era.
+ * `server/discover` is spoken to in 2026-07-28, any other in 2025. A tool the registry marks as
+ * needing human approval is called over 2025 in `auto` mode: there every approval can wait for
+ * the person, including a high-risk one given on the registry page (URL elicitation), which the
+ * kit refuses on 2026-07-28 for now. `--protocol` pins either era; pinned to 2026-07-28 a form
+ * approval comes back as `input_required`, the SDK hands it to the same elicitation handler and
+ * retries the call with the answer.
  */
 import {
   type CallToolResult,
@@ -84,15 +87,19 @@ export async function callTool(
   const scopes = [...(tool.access.scopes ?? [])];
   const purpose = `the ${name} server (${remote.url})`;
   let token = await ctx.signIn.accessToken({ serverUrl: remote.url, purpose, scopes, interactive: true });
+  // Approvals can always wait in a 2025 session; see the header.
+  const chosen = options.protocol ?? "auto";
+  const protocol: ProtocolChoice = chosen === "auto" && tool.needsApproval ? "legacy" : chosen;
+  const connectOptions: CallOptions = { ...options, protocol };
   let client: Client;
   try {
-    client = await connect(ctx, remote.url, token, options);
+    client = await connect(ctx, remote.url, token, connectOptions);
   } catch (error) {
     if (httpStatus(error) !== 401) throw connectFailure(name, remote.url, error);
     ctx.err(`The ${name} server did not accept the stored token; signing in again.`);
     ctx.signIn.forget(token.resource);
     token = await ctx.signIn.accessToken({ serverUrl: remote.url, purpose, scopes, interactive: true });
-    client = await connect(ctx, remote.url, token, options).catch((retryError: unknown) => {
+    client = await connect(ctx, remote.url, token, connectOptions).catch((retryError: unknown) => {
       throw connectFailure(name, remote.url, retryError);
     });
   }

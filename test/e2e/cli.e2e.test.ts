@@ -266,12 +266,13 @@ describe("signed in", () => {
     expect(run.stderr).toContain("not allowed");
   });
 
-  // The CLI negotiates the era: Presto is dual-era, so `auto` speaks 2026-07-28 (the approval comes
-  // back as input_required and the call is retried with the answer); `legacy` speaks 2025 (the
-  // approval is pushed over the session). The first run signs in once more: killing needs
-  // presto:write, which alice's read-only sign-in did not consent to.
+  // The CLI negotiates the era: Presto is dual-era, so `auto` speaks 2026-07-28 (see the call
+  // above), but a tool that needs approval is called over 2025 in `auto` mode, where every
+  // approval (the registry page's too) can wait; pinned to 2026-07-28 the approval comes back as
+  // input_required and the call is retried with the answer. The first run signs in once more:
+  // killing needs presto:write, which alice's read-only sign-in did not consent to.
   for (const [protocol, era, signIns] of [
-    ["auto", "2026-07-28", 1],
+    ["auto", "2025-11-25", 1],
     ["legacy", "2025-11-25", 0],
     ["2026-07-28", "2026-07-28", 0],
   ] as const) {
