@@ -2,16 +2,25 @@
  * `fleet call <server> <tool> key=value…`: the registry decides first (known, approved, up, and
  * allowed for you), then the tool is called over Streamable HTTP with your token for that
  * server, progress on stderr, approval asked on the terminal, the result on stdout.
+ *
+ * The MCP era is negotiated (SDK v2 `versionNegotiation: "auto"`): a server that answers
+ * `server/discover` is spoken to in 2026-07-28, any other in 2025. A tool the registry marks as
+ * needing human approval is called over 2025 in `auto` mode: there every approval can wait for
+ * the person, including a high-risk one given on the registry page (URL elicitation), which the
+ * kit refuses on 2026-07-28 for now. `--protocol` pins either era; pinned to 2026-07-28 a form
+ * approval comes back as `input_required`, the SDK hands it to the same elicitation handler and
+ * retries the call with the answer.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
   type CallToolResult,
-  ElicitationCompleteNotificationSchema,
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-  McpError,
-} from "@modelcontextprotocol/sdk/types.js";
+  Client,
+  ProtocolError,
+  SdkError,
+  SdkHttpError,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+  type VersionNegotiationMode,
+} from "@modelcontextprotocol/client";
 import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT } from "./cli.errors.ts";
 import { answerElicitation, answerUrlElicitation } from "./elicitation.prompt.ts";
@@ -26,11 +35,22 @@ import {
 import { healthText } from "./servers.command.ts";
 import { buildArguments, type JsonSchema } from "./tool.arguments.ts";
 
+/** The 2026-07-28 revision, the one modern era SDK v2 speaks. */
+export const MODERN_PROTOCOL = "2026-07-28";
+export const PROTOCOL_CHOICES = ["auto", "legacy", MODERN_PROTOCOL] as const;
+export type ProtocolChoice = (typeof PROTOCOL_CHOICES)[number];
+
+export function isProtocolChoice(value: string): value is ProtocolChoice {
+  return (PROTOCOL_CHOICES as readonly string[]).includes(value);
+}
+
 export interface CallOptions {
   jsonArgs?: string;
   yes?: boolean;
   json?: boolean;
   timeoutSeconds: number;
+  /** Which MCP era to speak: negotiated (`auto`, the default), 2025 only, or 2026-07-28 only. */
+  protocol?: ProtocolChoice;
   version: string;
 }
 
@@ -67,15 +87,19 @@ export async function callTool(
   const scopes = [...(tool.access.scopes ?? [])];
   const purpose = `the ${name} server (${remote.url})`;
   let token = await ctx.signIn.accessToken({ serverUrl: remote.url, purpose, scopes, interactive: true });
+  // Approvals can always wait in a 2025 session; see the header.
+  const chosen = options.protocol ?? "auto";
+  const protocol: ProtocolChoice = chosen === "auto" && tool.needsApproval ? "legacy" : chosen;
+  const connectOptions: CallOptions = { ...options, protocol };
   let client: Client;
   try {
-    client = await connect(ctx, remote.url, token, options);
+    client = await connect(ctx, remote.url, token, connectOptions);
   } catch (error) {
-    if (!(error instanceof StreamableHTTPError && error.code === 401)) throw connectFailure(name, remote.url, error);
+    if (httpStatus(error) !== 401) throw connectFailure(name, remote.url, error);
     ctx.err(`The ${name} server did not accept the stored token; signing in again.`);
     ctx.signIn.forget(token.resource);
     token = await ctx.signIn.accessToken({ serverUrl: remote.url, purpose, scopes, interactive: true });
-    client = await connect(ctx, remote.url, token, options).catch((retryError: unknown) => {
+    client = await connect(ctx, remote.url, token, connectOptions).catch((retryError: unknown) => {
       throw connectFailure(name, remote.url, retryError);
     });
   }
@@ -86,18 +110,23 @@ export async function callTool(
       throw new CliError(`refused: the ${name} server does not offer ${toolName} to you`, EXIT.refused);
     }
     const args = buildArguments(toolName, listed.inputSchema as JsonSchema, pairs, options.jsonArgs);
-    ctx.err(`Calling ${toolName} on ${name}…`);
-    const result = (await client.callTool({ name: toolName, arguments: args }, undefined, {
-      onprogress: ({ progress, total, message }) => {
-        const amount = total ? `${Math.round((progress / total) * 100)}%` : String(progress);
-        ctx.err(`  [${amount}]${message ? ` ${message}` : ""}`);
+    ctx.err(`Calling ${toolName} on ${name} (MCP ${client.getNegotiatedProtocolVersion() ?? "?"})…`);
+    const result = (await client.callTool(
+      { name: toolName, arguments: args },
+      {
+        onprogress: ({ progress, total, message }) => {
+          const amount = total ? `${Math.round((progress / total) * 100)}%` : String(progress);
+          ctx.err(`  [${amount}]${message ? ` ${message}` : ""}`);
+        },
+        resetTimeoutOnProgress: true,
+        timeout: options.timeoutSeconds * 1000,
       },
-      resetTimeoutOnProgress: true,
-      timeout: options.timeoutSeconds * 1000,
-    })) as CallToolResult;
+    )) as CallToolResult;
     return printResult(ctx, result, options.json ?? false);
   } catch (error) {
-    if (error instanceof McpError) throw new CliError(`${toolName} failed: ${error.message}`, EXIT.failure);
+    if (error instanceof ProtocolError || error instanceof SdkError) {
+      throw new CliError(`${toolName} failed: ${error.message}`, EXIT.failure);
+    }
     throw error;
   } finally {
     await client.close().catch(() => {});
@@ -145,11 +174,13 @@ async function checkAccess(ctx: CliContext, server: string, tool: string): Promi
 }
 
 async function connect(ctx: CliContext, url: string, token: AccessToken, options: CallOptions): Promise<Client> {
+  const protocol = options.protocol ?? "auto";
+  const mode: VersionNegotiationMode = protocol === MODERN_PROTOCOL ? { pin: MODERN_PROTOCOL } : protocol;
   const client = new Client(
     { name: "fleet-cli", version: options.version },
-    { capabilities: { elicitation: { form: {}, url: {} } } },
+    { capabilities: { elicitation: { form: {}, url: {} } }, versionNegotiation: { mode } },
   );
-  client.setRequestHandler(ElicitRequestSchema, async (request) => {
+  client.setRequestHandler("elicitation/create", async (request) => {
     if (request.params.mode === "url") {
       return answerUrlElicitation(request.params, { yes: options.yes ?? false, log: ctx.err }, ctx.openUrl);
     }
@@ -160,10 +191,10 @@ async function connect(ctx: CliContext, url: string, token: AccessToken, options
       log: ctx.err,
     });
   });
-  client.setNotificationHandler(ElicitationCompleteNotificationSchema, () => {
+  client.setNotificationHandler("notifications/elicitation/complete", () => {
     ctx.err("The decision is in; the call goes on.");
   });
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+  client.setNotificationHandler("notifications/message", (notification) => {
     const { level, data } = notification.params;
     ctx.err(`  ${level}: ${typeof data === "string" ? data : JSON.stringify(data)}`);
   });
@@ -177,15 +208,23 @@ async function connect(ctx: CliContext, url: string, token: AccessToken, options
 /** A 403 is the server's own gate refusing; anything else, the server could not be reached or failed. */
 function connectFailure(name: string, url: string, error: unknown): CliError {
   if (error instanceof CliError) return error;
-  if (error instanceof StreamableHTTPError) {
-    const message = jsonRpcMessage(error.message);
-    if (error.code === 403) return new CliError(`refused by the ${name} server: ${message}`, EXIT.refused);
-    if (error.code === 401)
-      return new CliError(`the ${name} server did not accept the new token: ${message}`, EXIT.auth);
-    return new CliError(`the ${name} server at ${url} failed (HTTP ${error.code}): ${message}`, EXIT.failure);
+  const status = httpStatus(error);
+  if (status !== undefined) {
+    const message = jsonRpcMessage((error as Error).message);
+    if (status === 403) return new CliError(`refused by the ${name} server: ${message}`, EXIT.refused);
+    if (status === 401) return new CliError(`the ${name} server did not accept the new token: ${message}`, EXIT.auth);
+    return new CliError(`the ${name} server at ${url} failed (HTTP ${status}): ${message}`, EXIT.failure);
   }
   const cause = (error as { cause?: { code?: string } }).cause?.code;
   return new CliError(`cannot reach the ${name} server at ${url} (${cause ?? (error as Error).message})`, EXIT.failure);
+}
+
+/** The HTTP status an SDK transport error carries (401 may also come as `UnauthorizedError`), if any. */
+function httpStatus(error: unknown): number | undefined {
+  if (error instanceof UnauthorizedError) return 401;
+  if (error instanceof SdkHttpError) return error.status;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof SdkHttpError ? cause.status : undefined;
 }
 
 /** The `error.message` of a JSON-RPC error body inside the transport's message, else the message. */

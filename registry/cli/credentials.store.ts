@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import type { OAuthClientInformationMixed } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { OAuthClientInformationMixed } from "@modelcontextprotocol/client";
 import { CliError } from "./cli.errors.ts";
 
 export interface StoredTokens {

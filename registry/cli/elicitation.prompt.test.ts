@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ElicitRequestFormParams } from "@modelcontextprotocol/sdk/types.js";
+import type { ElicitRequestFormParams } from "@modelcontextprotocol/client";
 import { answerElicitation, answerUrlElicitation, type ElicitationIo } from "./elicitation.prompt.ts";
 
 /** The kit's approval request (shared/mcp/tool.invoke.ts). */

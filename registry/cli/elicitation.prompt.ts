@@ -4,7 +4,7 @@
  * (a high-risk approval given on the fleet registry's page): prints the link, opens it when a
  * browser is configured, and lets the call wait for the decision made there (`--yes` cannot give it).
  */
-import type { ElicitRequestFormParams, ElicitRequestURLParams, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import type { ElicitRequestFormParams, ElicitRequestURLParams, ElicitResult } from "@modelcontextprotocol/client";
 
 type Field = ElicitRequestFormParams["requestedSchema"]["properties"][string];
 type Value = string | number | boolean | string[];

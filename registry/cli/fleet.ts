@@ -9,7 +9,7 @@ import { createInterface } from "node:readline/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ADMIN_ACTIONS, admin } from "./admin.command.ts";
 import { analytics, feedback } from "./analytics.command.ts";
-import { callTool } from "./call.command.ts";
+import { callTool, isProtocolChoice, PROTOCOL_CHOICES } from "./call.command.ts";
 import type { CliContext } from "./cli.context.ts";
 import { CliError, EXIT, type ExitCode, usageError } from "./cli.errors.ts";
 import { printConfig } from "./config.command.ts";
@@ -80,13 +80,15 @@ const COMMANDS: Record<string, Command> = {
     run: (ctx, _, values) => logout(ctx, { all: values.all === true }).then(() => EXIT.ok),
   },
   call: {
-    usage: "fleet call <server> <tool> [key=value…] [--json-args '{…}'] [--yes] [--json] [--timeout <seconds>]",
+    usage:
+      "fleet call <server> <tool> [key=value…] [--json-args '{…}'] [--yes] [--json] [--timeout <seconds>] [--protocol auto|legacy|2026-07-28]",
     summary: "Call a tool, after the registry's checks (approved, up, allowed for you).",
     options: {
       "json-args": { type: "string" },
       yes: { type: "boolean", short: "y" },
       json: { type: "boolean" },
       timeout: { type: "string" },
+      protocol: { type: "string" },
     },
     positionals: { min: 2, max: Number.POSITIVE_INFINITY },
     run: (ctx, [server, tool, ...pairs], values) => {
@@ -94,11 +96,16 @@ const COMMANDS: Record<string, Command> = {
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
         throw usageError(`--timeout must be a number of seconds, not "${values.timeout}"`);
       }
+      const protocol = str(values.protocol) ?? "auto";
+      if (!isProtocolChoice(protocol)) {
+        throw usageError(`--protocol must be one of ${PROTOCOL_CHOICES.join(", ")}, not "${protocol}"`);
+      }
       return callTool(ctx, server as string, tool as string, pairs, {
         jsonArgs: str(values["json-args"]),
         yes: values.yes === true,
         json: values.json === true,
         timeoutSeconds,
+        protocol,
         version: packageVersion(),
       });
     },

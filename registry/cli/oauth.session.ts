@@ -10,22 +10,21 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  type AuthorizationServerMetadata,
   auth,
+  checkResourceAllowed,
   discoverAuthorizationServerMetadata,
   discoverOAuthProtectedResourceMetadata,
+  type OAuthClientInformationMixed,
+  type OAuthClientMetadata,
   type OAuthClientProvider,
   type OAuthDiscoveryState,
+  OAuthError,
+  OAuthErrorCode,
+  type OAuthProtectedResourceMetadata,
+  type OAuthTokens,
   refreshAuthorization,
-} from "@modelcontextprotocol/sdk/client/auth.js";
-import { InvalidClientError, InvalidGrantError, OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
-import type {
-  AuthorizationServerMetadata,
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthProtectedResourceMetadata,
-  OAuthTokens,
-} from "@modelcontextprotocol/sdk/shared/auth.js";
-import { checkResourceAllowed } from "@modelcontextprotocol/sdk/shared/auth-utils.js";
+} from "@modelcontextprotocol/client";
 import { CliError, EXIT } from "./cli.errors.ts";
 import type { CredentialsStore, StoredTokens } from "./credentials.store.ts";
 
@@ -151,7 +150,10 @@ export class SignIn {
       });
       return this.save(discovery, tokens, stored.scope);
     } catch (error) {
-      if (error instanceof InvalidGrantError || error instanceof InvalidClientError) {
+      if (
+        error instanceof OAuthError &&
+        (error.code === OAuthErrorCode.InvalidGrant || error.code === OAuthErrorCode.InvalidClient)
+      ) {
         this.forget(stored.resource); // expired or revoked: a new sign-in is the only way
         return undefined;
       }
@@ -178,8 +180,13 @@ export class SignIn {
       const options = { serverUrl: request.serverUrl, scope: scopes.join(" ") };
       const started = await runAuth(provider, options, `starting the sign-in for ${request.purpose}`);
       if (started !== "REDIRECT") throw new CliError(`the sign-in for ${request.purpose} did not start`, EXIT.auth);
-      const code = await callback.waitForCode(state, this.options.timeoutMs);
-      await runAuth(provider, { ...options, authorizationCode: code }, `exchanging the code for ${request.purpose}`);
+      const { code, iss } = await callback.waitForCode(state, this.options.timeoutMs);
+      // RFC 9207: the SDK checks `iss` against the issuer the sign-in was sent to before redeeming the code.
+      await runAuth(
+        provider,
+        { ...options, authorizationCode: code, ...(iss === undefined ? {} : { iss }) },
+        `exchanging the code for ${request.purpose}`,
+      );
       if (!saved) throw new CliError(`no tokens were issued for ${request.purpose}`, EXIT.auth);
       const missing = scopes.filter((scope) => !scopeList(saved as StoredTokens).includes(scope));
       if (missing.length > 0) this.options.log(`Note: the scope ${missing.join(" ")} was not granted.`);
@@ -303,9 +310,17 @@ class CliOAuthProvider implements OAuthClientProvider {
   }
 }
 
+/** What the authorization server sent back: the code, and its issuer (RFC 9207) when it names one. */
+interface CallbackAnswer {
+  code: string;
+  iss: string | undefined;
+}
+
 /** The redirect target on 127.0.0.1, a random port, for one sign-in. */
 class LoopbackCallback {
-  private waiting: { state: string; resolve: (code: string) => void; reject: (error: Error) => void } | undefined;
+  private waiting:
+    | { state: string; resolve: (answer: CallbackAnswer) => void; reject: (error: Error) => void }
+    | undefined;
   private readonly server: Server;
   readonly url: string;
 
@@ -326,8 +341,8 @@ class LoopbackCallback {
     return callback;
   }
 
-  waitForCode(state: string, timeoutMs: number): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
+  waitForCode(state: string, timeoutMs: number): Promise<CallbackAnswer> {
+    return new Promise<CallbackAnswer>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new CliError(`no sign-in arrived within ${Math.round(timeoutMs / 1000)} s`, EXIT.auth)),
         timeoutMs,
@@ -379,7 +394,7 @@ class LoopbackCallback {
       return;
     }
     page(200, "Signed in", "You are signed in to the fleet CLI. You can close this tab.");
-    resolve(code);
+    resolve({ code, iss: url.searchParams.get("iss") ?? undefined });
   }
 }
 
@@ -460,7 +475,7 @@ function authFailure(doing: string, error: unknown): CliError {
   }
   const detail =
     error instanceof OAuthError
-      ? `${error.errorCode}${error.message ? `: ${error.message}` : ""}`
+      ? `${error.code}${error.message ? `: ${error.message}` : ""}`
       : `${(error as Error).message}${cause ? ` (${cause})` : ""}`;
   return new CliError(`sign-in failed while ${doing}: ${detail}`, EXIT.auth);
 }

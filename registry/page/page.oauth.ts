@@ -11,17 +11,15 @@
  * CLIENT_REUSE_MS without a token request.
  */
 import {
+  type AuthorizationServerMetadata,
   discoverAuthorizationServerMetadata,
   exchangeAuthorization,
+  type OAuthClientInformationMixed,
+  type OAuthTokens,
   refreshAuthorization,
   registerClient,
   startAuthorization,
-} from "@modelcontextprotocol/sdk/client/auth.js";
-import type {
-  AuthorizationServerMetadata,
-  OAuthClientInformationMixed,
-  OAuthTokens,
-} from "@modelcontextprotocol/sdk/shared/auth.js";
+} from "@modelcontextprotocol/client";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { type PageClientRow, pageClients } from "../../shared/db/fleet.schema";
 import type { RegistryEnv } from "../registry.env";
@@ -121,16 +119,23 @@ export async function authorizationRequest(env: RegistryEnv, { metadata, client 
   });
 }
 
+/**
+ * Redeems the code. `iss` is the callback's RFC 9207 issuer: the SDK refuses the exchange
+ * (IssuerMismatchError) when it is not the issuer the sign-in was sent to, or is missing while
+ * the metadata promises it.
+ */
 export async function exchangeCode(
   env: RegistryEnv,
   { metadata, client }: PageClient,
   code: string,
   codeVerifier: string,
+  iss: string | undefined,
 ): Promise<OAuthTokens> {
   const tokens = await exchangeAuthorization(env.AUTH_ISSUER, {
     metadata,
     clientInformation: client,
     authorizationCode: code,
+    ...(iss === undefined ? {} : { iss }),
     codeVerifier,
     redirectUri: redirectUri(env),
     resource: env.PUBLIC_URL,

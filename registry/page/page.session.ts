@@ -4,8 +4,7 @@
  * page view validates the access token with the auth Worker; an expired one is refreshed once.
  */
 
-import { InvalidClientError, InvalidGrantError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
-import type { OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { OAuthError, OAuthErrorCode, type OAuthTokens } from "@modelcontextprotocol/client";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
@@ -174,8 +173,9 @@ async function renew(c: PageContext, session: Session): Promise<Session | undefi
   } catch (error) {
     // A revoked or expired grant, or a client the auth Worker has forgotten, ends the session;
     // anything else (unreachable, 5xx) may pass, so it is thrown on and the cookie kept.
-    if (error instanceof InvalidClientError) await forgetClient(c.env, session.c);
-    if (error instanceof InvalidGrantError || error instanceof InvalidClientError) return undefined;
+    const code = error instanceof OAuthError ? error.code : undefined;
+    if (code === OAuthErrorCode.InvalidClient) await forgetClient(c.env, session.c);
+    if (code === OAuthErrorCode.InvalidGrant || code === OAuthErrorCode.InvalidClient) return undefined;
     throw error;
   }
   saveSession(c, tokens, session.c);

@@ -4,7 +4,7 @@
  * client of a sign-in in progress travel in a short-lived HttpOnly cookie, so the callback only
  * completes a sign-in this browser began.
  */
-import { InvalidClientError, OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import { IssuerMismatchError, OAuthError, OAuthErrorCode } from "@modelcontextprotocol/client";
 import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import type { RegistryEnv } from "../registry.env";
@@ -99,21 +99,27 @@ export function signInRoutes(render: RenderPage) {
     try {
       const client = await clientById(c.env, signIn.clientId);
       const metadata = client?.metadata ?? (await authorizationServer(c.env));
-      // RFC 9207: the response must come from the authorization server the browser was sent to.
+      // RFC 9207: the response must come from the authorization server the browser was sent to
+      // (checked here for a clear page, and again by the SDK before it redeems the code).
       if (iss !== undefined && iss !== metadata.issuer) {
         return startAgain(c, "Sign-in failed", "The answer came from an unexpected sign-in service.", signIn.returnTo);
       }
       if (!client || !code) {
         return startAgain(c, "Sign-in failed", "The sign-in did not complete. Start again.", signIn.returnTo);
       }
-      const tokens = await exchangeCode(c.env, client, code, signIn.verifier);
+      const tokens = await exchangeCode(c.env, client, code, signIn.verifier, iss);
       saveSession(c, tokens, signIn.clientId);
       c.header("Cache-Control", "no-store");
       return c.redirect(signIn.returnTo, 303);
     } catch (failure) {
-      if (failure instanceof InvalidClientError) await forgetClient(c.env, signIn.clientId);
+      if (failure instanceof IssuerMismatchError) {
+        return startAgain(c, "Sign-in failed", "The answer came from an unexpected sign-in service.", signIn.returnTo);
+      }
+      if (failure instanceof OAuthError && failure.code === OAuthErrorCode.InvalidClient) {
+        await forgetClient(c.env, signIn.clientId);
+      }
       if (failure instanceof OAuthError) {
-        console.warn(JSON.stringify({ page: "code-exchange-refused", error: failure.errorCode }));
+        console.warn(JSON.stringify({ page: "code-exchange-refused", error: failure.code }));
         return startAgain(
           c,
           "Sign-in failed",

@@ -4,9 +4,7 @@
  * when the human approves, exactly once; a declined or cancelled approval, or a service, changes
  * nothing.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import { Client, type ElicitResult, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_AIRFLOW_USER } from "../../workers/airflow/airflow.upstream.ts";
 import { fleetServer, upstreamOf } from "./fleet";
@@ -34,7 +32,7 @@ async function connect(headers: Record<string, string>, answer?: (message: strin
   );
   const asked: string[] = [];
   if (answer) {
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    client.setRequestHandler("elicitation/create", async (request) => {
       asked.push(request.params.message);
       return answer(request.params.message);
     });
@@ -121,7 +119,7 @@ describe("Airflow server end to end", () => {
     const runId = pending[0]?.task_instance.dag_run_id as string;
     const client = new Client({ name: "e2e", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } } });
     let options: unknown;
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    client.setRequestHandler("elicitation/create", async (request) => {
       const schema = (request.params as { requestedSchema?: { properties: { choice: { enum: string[] } } } })
         .requestedSchema;
       options = schema?.properties.choice.enum;

@@ -13,11 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { ElicitationCompleteNotificationSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  Client,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type Transport,
+} from "@modelcontextprotocol/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { approveInBrowser, PASSWORDS } from "../../local/oauth.client.ts";
@@ -61,14 +62,14 @@ async function aliceClient(options: { url: boolean; legacy?: boolean }) {
   const waiting: ((link: (typeof links)[number]) => void)[] = [];
   const completed: string[] = [];
   if (options.url) {
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    client.setRequestHandler("elicitation/create", async (request) => {
       const link = request.params as unknown as (typeof links)[number];
       const next = waiting.shift();
       if (next) next(link);
       else links.push(link);
       return { action: "accept" };
     });
-    client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (notification) => {
+    client.setNotificationHandler("notifications/elicitation/complete", async (notification) => {
       completed.push(notification.params.elicitationId);
     });
   }
@@ -87,7 +88,7 @@ async function aliceClient(options: { url: boolean; legacy?: boolean }) {
       else waiting.push(resolve);
     });
   const call = (name: string, args: Record<string, unknown> = {}) =>
-    client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs + 30_000 }) as Promise<Result>;
+    client.callTool({ name, arguments: args }, { timeout: timeoutMs + 30_000 }) as Promise<Result>;
   return { client, call, nextLink, completed };
 }
 

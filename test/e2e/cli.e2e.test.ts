@@ -216,7 +216,8 @@ describe("signed in", () => {
     expectExit(run, 0);
     expect(run.signIns).toBe(1); // the registry token is reused; Presto is a separate audience
     expect(run.stderr).toContain(`the presto server (${presto}/mcp)`);
-    expect(run.stderr).toMatch(/\[\d+%\]/); // progress notifications
+    expect(run.stderr).toContain("(MCP 2026-07-28)"); // negotiated: Presto answers server/discover
+    expect(run.stderr).toMatch(/\[\d+%\]/); // progress notifications, on the call's own stream
     const lines = run.stdout.trim().split("\n");
     expect(lines[0]).toBe("order_id\tstatus");
     expect(lines.slice(1, 6)).toHaveLength(5);
@@ -265,24 +266,54 @@ describe("signed in", () => {
     expect(run.stderr).toContain("not allowed");
   });
 
-  it("an approval cannot be given without a terminal unless --yes", async () => {
-    // Killing needs presto:write, which alice's read-only sign-in did not consent to: one more sign-in.
-    const run = await fleet(["call", "presto", "presto_kill_query", "queryId=20241126_000000_00000_nosuch"], {
-      home: alice,
-      user: "alice",
-    });
-    expect(run.signIns).toBe(1);
-    expectExit(run, 1);
-    expect(run.stderr).toContain("Kill Presto query 20241126_000000_00000_nosuch?");
-    expect(run.stderr).toContain("Pass --yes to approve");
-    expect(run.stderr).toContain("Not approved");
+  // The CLI negotiates the era: Presto is dual-era, so `auto` speaks 2026-07-28 (see the call
+  // above), but a tool that needs approval is called over 2025 in `auto` mode, where every
+  // approval (the registry page's too) can wait; pinned to 2026-07-28 the approval comes back as
+  // input_required and the call is retried with the answer. The first run signs in once more:
+  // killing needs presto:write, which alice's read-only sign-in did not consent to.
+  for (const [protocol, era, signIns] of [
+    ["auto", "2025-11-25", 1],
+    ["legacy", "2025-11-25", 0],
+    ["2026-07-28", "2026-07-28", 0],
+  ] as const) {
+    it(`an approval cannot be given without a terminal unless --yes (--protocol ${protocol}: MCP ${era})`, async () => {
+      const queryId = "20241126_000000_00000_nosuch";
+      const base = ["call", "presto", "presto_kill_query", `queryId=${queryId}`, "--protocol", protocol];
+      const run = await fleet(base, { home: alice, user: "alice" });
+      expect(run.signIns).toBe(signIns);
+      expectExit(run, 1);
+      expect(run.stderr).toContain(`(MCP ${era})`);
+      expect(run.stderr).toContain(`Kill Presto query ${queryId}?`);
+      expect(run.stderr).toContain("Pass --yes to approve");
+      expect(run.stderr).toContain("Not approved");
 
-    const approved = await fleet(
-      ["call", "presto", "presto_kill_query", "queryId=20241126_000000_00000_nosuch", "--yes"],
-      { home: alice },
-    );
-    expect(approved.stderr).toContain("Approved (--yes).");
-    expect(approved.stderr).not.toContain("Not approved");
+      const approved = await fleet([...base, "--yes"], { home: alice });
+      expect(approved.stderr).toContain(`(MCP ${era})`);
+      expect(approved.stderr).toContain("Approved (--yes).");
+      expect(approved.stderr).not.toContain("Not approved");
+      // The handler ran: the upstream's own answer about the unknown query, not the kit's refusal.
+      expect(`${approved.stdout}${approved.stderr}`).toMatch(new RegExp(queryId));
+    });
+  }
+
+  it("--protocol takes only auto, legacy or 2026-07-28 (exit 2)", async () => {
+    const run = await fleet(["call", "presto", "presto_list_catalogs", "--protocol", "2024-11-05"], { home: alice });
+    expectExit(run, 2);
+    expect(run.stderr).toContain("--protocol must be one of auto, legacy, 2026-07-28");
+  });
+
+  it("a stored token the server refuses (401) is forgotten and signed in again", async () => {
+    const file = credentialsFile(alice);
+    const stored = JSON.parse(readFileSync(file, "utf8")) as { tokens: Record<string, { access_token: string }> };
+    const tokens = stored.tokens[presto];
+    if (!tokens) throw new Error("alice has no Presto token stored");
+    tokens.access_token = "not-a-token";
+    writeFileSync(file, JSON.stringify(stored));
+    const run = await fleet(["call", "presto", "presto_list_catalogs"], { home: alice, user: "alice" });
+    expectExit(run, 0);
+    expect(run.stderr).toContain("The presto server did not accept the stored token; signing in again.");
+    expect(run.signIns).toBe(1);
+    expect(run.stdout).toContain("hive");
   });
 
   it("fleet logout removes the tokens", async () => {

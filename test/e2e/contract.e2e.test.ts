@@ -8,9 +8,12 @@
  * of fleet.config.ts must be among them: a new server is covered the moment it is in the manifest.
  */
 import { readFileSync } from "node:fs";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  Client,
+  InsufficientScopeError,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+} from "@modelcontextprotocol/client";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
 import type { ServerSummary } from "../../local/server.specs.ts";
@@ -217,8 +220,14 @@ describe.each(servers)("contract: $name", (server) => {
         const client = await connect(origin, transport, await token(member, baseline));
         const call = client.callTool({ name: scopeDenial.name, arguments: {} });
         if (transport === "streamable-http") {
-          // The MCP scope challenge at the Worker: 403 insufficient_scope, before any validation.
-          await expect(call).rejects.toThrow(/insufficient_scope/);
+          // The MCP scope challenge at the Worker: 403 insufficient_scope, before any validation
+          // (which the SDK v2 client reads into an InsufficientScopeError naming the scopes).
+          const challenge = await call.then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          expect(challenge).toBeInstanceOf(InsufficientScopeError);
+          for (const scope of missing) expect((challenge as InsufficientScopeError).requiredScope).toContain(scope);
         } else {
           // Legacy SSE has no HTTP answer per call: the refusal comes as a tool error.
           const result = await call;

@@ -2,6 +2,9 @@
  * Identity end to end: the SDK client's own OAuth support against the auth Worker and the local
  * OpenID Provider (login and consent driven by the test), users with different groups, a
  * service identity, and an attack matrix in which nothing is executed.
+ *
+ * Deliberately on SDK v1 (`@modelcontextprotocol/sdk`, a devDependency for this): clients still on
+ * v1 sign in and work against the v2 fleet. SDK v2's own OAuth is test/e2e/sdk-v2.e2e.test.ts.
  */
 
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";

@@ -2,9 +2,12 @@
  * The Presto server under `wrangler dev`, exactly as an agent reaches it: the SDK client over
  * Streamable HTTP and over legacy SSE, against the local Presto-compatible coordinator.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  Client,
+  InsufficientScopeError,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+} from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { fleetServer, upstreamOf } from "./fleet";
 import { bearer, userToken } from "./identities";
@@ -92,9 +95,17 @@ describe("Presto server over Streamable HTTP", () => {
       expect(tool.annotations?.readOnlyHint, tool.name).toBe(tool.name === "presto_kill_query" ? undefined : true);
     }
     // Listed because consenting to presto:write would let alice call it (step-up.e2e.test.ts).
-    await expect(
-      client.callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } }),
-    ).rejects.toThrow(/insufficient_scope.*presto_kill_query needs the scope presto:write/);
+    const challenge = await client
+      .callTool({ name: "presto_kill_query", arguments: { queryId: "20200101_000000_00000_zzzzz" } })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(challenge).toBeInstanceOf(InsufficientScopeError); // the SDK v2 client's reading of the 403
+    expect((challenge as InsufficientScopeError).requiredScope).toContain("presto:write");
+    expect((challenge as InsufficientScopeError).errorDescription).toContain(
+      "presto_kill_query needs the scope presto:write",
+    );
   });
 
   it("runs a query that pages through many upstream pages, with progress", async () => {
@@ -106,7 +117,6 @@ describe("Presto server over Streamable HTTP", () => {
         name: "presto_run_query",
         arguments: { sql: "SELECT order_id, status, total FROM hive.sales.orders ORDER BY order_id", limit: 6000 },
       },
-      undefined,
       { onprogress: (p) => void progress.push(p.progress) },
     )) as Result;
     expect(result.isError).toBeFalsy();

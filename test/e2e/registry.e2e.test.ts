@@ -4,8 +4,7 @@
  * the public API shows and what needs a token; a registry client syncing the official API; the
  * access check with real tokens; Presto refusing sessions while the registry says it is deprecated.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { describe, expect, inject, it } from "vitest";
 import { runRegistryCron } from "../../local/fleet.ts";
 import { PUBLISHER_META, type ServerJson } from "../../shared/registry/registry.contract";

@@ -4,9 +4,7 @@
  * Approval accepted → the batch is submitted once, as the human; declined → nothing; a service
  * identity → refused.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { FLEET_META, PUBLISHER_META } from "../../shared/registry/registry.contract";
 import { fleetServer, upstreamOf } from "./fleet";
@@ -33,7 +31,7 @@ async function connect(headers: Record<string, string>, answer?: (message: strin
     { capabilities: answer ? { elicitation: { form: {} } } : {} },
   );
   if (answer) {
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    client.setRequestHandler("elicitation/create", async (request) => {
       const action = answer(request.params.message);
       return action === "accept" ? { action, content: { approve: true } } : { action };
     });
@@ -70,7 +68,6 @@ describe("Spark server end to end", () => {
     const progress: number[] = [];
     const result = (await client.callTool(
       { name: "spark_diagnose", arguments: { appId: "application_1764570000000_0044" } },
-      undefined,
       { onprogress: (p) => void progress.push(p.progress) },
     )) as Result;
     expect(result.isError, textOf(result)).toBeFalsy();

@@ -4,9 +4,7 @@
  * step-up: 403 insufficient_scope naming every scope needed); a token consented for
  * presto:write then runs it, after the human approves the exact query.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { fleetServer } from "./fleet";
 import { bearer, postInitialize, userToken } from "./identities";
@@ -47,7 +45,7 @@ describe("step-up to a write scope", () => {
     const writer = bearer(await userToken("alice", server, "presto:read presto:write"));
     const asked: string[] = [];
     const client = new Client({ name: "e2e", version: "1" }, { capabilities: { elicitation: { form: {} } } });
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    client.setRequestHandler("elicitation/create", async (request) => {
       asked.push(request.params.message);
       return { action: "accept", content: { approve: true } };
     });

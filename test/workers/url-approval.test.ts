@@ -4,7 +4,7 @@
  * arguments; the outcome is audited with the approval's id once the session's outbox is flushed.
  */
 import { env } from "cloudflare:test";
-import type { ElicitRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { ElicitRequest } from "@modelcontextprotocol/client";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { decideApproval, getApproval } from "../../shared/approval/approval.store";

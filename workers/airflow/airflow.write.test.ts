@@ -3,7 +3,7 @@
  * consequence; per-tool groups, airflow:write, no services; human-in-the-loop answers chosen by
  * the human through elicitation; trigger-and-wait with progress.
  */
-import type { ElicitRequest, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import type { ElicitRequest, ElicitResult } from "@modelcontextprotocol/client";
 import { describe, expect, inject, it } from "vitest";
 import { connect, textOf } from "../../test/workers/mcp-client";
 

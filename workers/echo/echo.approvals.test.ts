@@ -5,7 +5,7 @@
  * registry/registry.approvals.test.ts, the browser path in test/e2e/approvals.e2e.test.ts).
  */
 import { env } from "cloudflare:test";
-import type { ElicitRequest, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import type { ElicitRequest, ElicitResult } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { decideApproval, getApproval } from "../../shared/approval/approval.store";
 import { connect, textOf } from "../../test/workers/mcp-client";
