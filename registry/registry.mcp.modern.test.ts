@@ -61,6 +61,7 @@ describe("the registry's MCP server in both eras", () => {
         const { tools } = await client.listTools();
         expect(tools.map((tool) => tool.name).sort()).toEqual([
           "registry_check_access",
+          "registry_feedback",
           "registry_get_server",
           "registry_search_servers",
         ]);
