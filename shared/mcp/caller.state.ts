@@ -18,10 +18,11 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
-import { approvalDecision, denial } from "../db/audit.store";
+import { denial } from "../db/audit.store";
 import { APPROVAL_STATE_TTL_SECONDS, approvalStateCodec } from "./approval.modern";
 import { type Admission, type CallerLimits, CallLimiter, limitsFor, tooManyRequests } from "./caller.limits";
 import { buildMcpServer } from "./mcp.server";
+import { outboxRuntime } from "./outbox.runtime";
 import { jsonRpcError, releasedWhenDone } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { MAX_BODY_BYTES } from "./session";
@@ -188,22 +189,13 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     }
 
     #runtime(sessionId: string): InvocationRuntime<Upstreams> {
+      const env = this.env as unknown as Record<string, unknown>;
+      const upstreams = () => {
+        this.#upstreams ??= spec.upstreams(env);
+        return this.#upstreams;
+      };
       return {
-        serverName: spec.name,
-        sessionId,
-        env: this.env as unknown as Record<string, unknown>,
-        upstreams: () => {
-          this.#upstreams ??= spec.upstreams(this.env as unknown as Record<string, unknown>);
-          return this.#upstreams;
-        },
-        record: (invocation) => this.#enqueue({ table: "invocations", ...invocation }),
-        auditDenial: (caller, action, reason) =>
-          this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, action, reason) }),
-        auditApproval: ({ caller, toolName, argsDigest, decision, action }) =>
-          this.#enqueue({
-            table: "audit_events",
-            ...approvalDecision(spec.name, caller, toolName, argsDigest, decision, action),
-          }),
+        ...outboxRuntime(spec, env, sessionId, upstreams, (record) => this.#enqueue(record)),
       };
     }
 

@@ -10,8 +10,9 @@ import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
 import { type JSONRPCMessage, readRequestBody } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
-import { approvalDecision, denial } from "../db/audit.store";
+import { denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
+import { outboxRuntime } from "./outbox.runtime";
 import { jsonRpcError, releasedWhenDone } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { AlarmSchedule, earliest } from "./session.alarm";
@@ -301,22 +302,13 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     // --- invocation records: durable outbox → D1 ---
 
     #runtime(sessionId: string): InvocationRuntime<Upstreams> {
+      const env = this.env as unknown as Record<string, unknown>;
+      const upstreams = () => {
+        this.#upstreams ??= spec.upstreams(env);
+        return this.#upstreams;
+      };
       return {
-        serverName: spec.name,
-        sessionId,
-        env: this.env as unknown as Record<string, unknown>,
-        upstreams: () => {
-          this.#upstreams ??= spec.upstreams(this.env as unknown as Record<string, unknown>);
-          return this.#upstreams;
-        },
-        record: (invocation) => this.#enqueue({ table: "invocations", ...invocation }),
-        auditDenial: (caller, action, reason) =>
-          this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, action, reason) }),
-        auditApproval: ({ caller, toolName, argsDigest, decision, action }) =>
-          this.#enqueue({
-            table: "audit_events",
-            ...approvalDecision(spec.name, caller, toolName, argsDigest, decision, action),
-          }),
+        ...outboxRuntime(spec, env, sessionId, upstreams, (record) => this.#enqueue(record)),
         admitCall: (caller, tool) => this.#limits.admitCall(caller, tool),
       };
     }
