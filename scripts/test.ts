@@ -78,7 +78,14 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 const started = performance.now();
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
-function run(suite: Suite): Promise<{ suite: Suite; code: number; wall: string }> {
+interface Outcome {
+  suite: Suite;
+  code: number;
+  wall: string;
+  output: string;
+}
+
+function run(suite: Suite): Promise<Outcome> {
   const t0 = performance.now();
   const child = spawn(suite.command, suite.args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
@@ -94,14 +101,36 @@ function run(suite: Suite): Promise<{ suite: Suite; code: number; wall: string }
       process.stdout.write(Buffer.concat(output));
       const status = code === 0 ? "passed" : `FAILED (${signal ?? `exit ${code}`})`;
       process.stdout.write(`===== ${suite.name} ${status} in ${wall}\n`);
-      done({ suite, code: code ?? 1, wall });
+      done({ suite, code: code ?? 1, wall, output: Buffer.concat(output).toString("utf8") });
     });
   });
 }
 
 console.log(`Running ${suites.map((suite) => suite.name).join(", ")} side by side; each prints when it ends.`);
 const results = await Promise.all(suites.map(run));
+// A failed suite's output may be far above the end of the log (CI shows its tail): repeat what
+// failed, vitest's "Failed Tests" section or node:test's failure lines, last, above the summary.
+for (const { suite, code, output } of results) {
+  if (code === 0) continue;
+  process.stdout.write(`\n===== ${suite.name} failed; what failed:\n${failures(output)}\n`);
+}
 console.log(
   `\nnpm test: ${results.map(({ suite, code, wall }) => `${suite.name} ${code === 0 ? "ok" : "FAILED"} ${wall}`).join(", ")}; total ${seconds(started)}`,
 );
+/** The failing tests of a suite's output, at most 120 lines, without terminal colours. */
+function failures(output: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour codes
+  const lines = output.replace(/\u001b\[[0-9;]*m/g, "").split("\n");
+  const start = lines.findIndex((line) => /Failed Tests \d+|Failed Suites \d+/.test(line));
+  const picked =
+    start >= 0 ? lines.slice(start) : lines.filter((line) => /(✖|✗|×|FAIL|not ok|Error|expected|failed)/i.test(line));
+  const shown = picked.slice(0, 120);
+  return [
+    ...shown,
+    ...(picked.length > shown.length
+      ? [`… ${picked.length - shown.length} more lines in the suite's output above`]
+      : []),
+  ].join("\n");
+}
+
 process.exit(results.every((result) => result.code === 0) ? 0 : 1);
