@@ -260,4 +260,28 @@ describe("a handler asking the client on 2026-07-28", () => {
       "sampling/createMessage",
     ]);
   });
+
+  it("asks for a link to be opened (URL mode) only of a client that declared it", async () => {
+    const args = { url: "https://sso.example.com/start" };
+    const both = { elicitation: { form: {}, url: {} } };
+    const first = await call("ivy", "test_url_elicitation", args, {}, both);
+    const ask = first.result?.inputRequests?.sign_in as unknown as { method: string; params: Record<string, unknown> };
+    expect(ask.method).toBe("elicitation/create");
+    expect(ask.params).toMatchObject({ mode: "url", url: args.url, message: "Please sign in to continue" });
+    expect(ask.params.elicitationId).toBeUndefined(); // 2026-07-28 correlates through requestState
+    const done = await call(
+      "ivy",
+      "test_url_elicitation",
+      args,
+      {
+        requestState: first.result?.requestState,
+        inputResponses: { sign_in: { action: "accept" } },
+      },
+      both,
+    );
+    expect(textOf(done.result)).toBe("Link answered: accept");
+    const formOnly = await call("ivy", "test_url_elicitation", args, {}, { elicitation: {} });
+    expect(formOnly.error?.code).toBe(-32021);
+    expect(formOnly.error?.data?.requiredCapabilities).toEqual({ elicitation: { url: {} } });
+  });
 });

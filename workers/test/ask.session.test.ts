@@ -126,6 +126,37 @@ describe("a handler asking the client in a 2025 session", () => {
   });
 });
 
+describe("a URL-mode ask in a 2025 session", () => {
+  it("pushes the link with an elicitationId to a client that declared URL mode, refuses one that did not", async () => {
+    const { client, asked } = await sessionClient("hugo", { elicitation: { form: {}, url: {} } }, () => ({
+      action: "accept",
+    }));
+    let pushed: Record<string, unknown> = {};
+    client.setRequestHandler("elicitation/create", async (request) => {
+      pushed = request.params as Record<string, unknown>;
+      return { action: "accept" };
+    });
+    const result = await client.callTool({
+      name: "test_url_elicitation",
+      arguments: { url: "https://sso.example.com/x" },
+    });
+    expect(textOf(result)).toBe("Link answered: accept");
+    expect(pushed).toMatchObject({ mode: "url", url: "https://sso.example.com/x" });
+    expect(pushed.elicitationId).toEqual(expect.any(String));
+    expect(asked).toEqual([]);
+    await client.close();
+
+    const formOnly = await sessionClient("ines", { elicitation: { form: {} } });
+    const refused = await formOnly.client.callTool({
+      name: "test_url_elicitation",
+      arguments: { url: "https://sso.example.com/x" },
+    });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain("a URL elicitation, which it did not declare");
+    await formOnly.client.close();
+  });
+});
+
 describe("a handler asking the client on 2024 HTTP+SSE", () => {
   it("pushes the request on the session's stream and gets the answer", async () => {
     const session = await openLegacySession(USER("gus"), { sampling: {} });

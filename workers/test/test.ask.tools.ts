@@ -349,6 +349,21 @@ export const inputRequiredCapabilities = defineTool({
   },
 });
 
+/** URL-mode elicitation: the human opens a link (out of band); the answer says whether they did. */
+export const urlElicitation = defineTool({
+  name: "test_url_elicitation",
+  description: "Ask the human to open a link (URL-mode elicitation) and report what they answered.",
+  input: { url: z.string().url().describe("The link the human is asked to open") },
+  annotations: FIXED,
+  access: READ,
+  minutesSaved: 0,
+  asks: ["elicitation"],
+  async run({ url }, ctx) {
+    const answer = await ctx.elicit({ mode: "url", message: "Please sign in to continue", url }, { key: "sign_in" });
+    return `Link answered: ${answer.action}`;
+  },
+});
+
 export const askTools = [
   sampling,
   elicitation,
@@ -364,4 +379,5 @@ export const askTools = [
   inputRequiredMultiple,
   inputRequiredMultiRound,
   inputRequiredCapabilities,
+  urlElicitation,
 ];
