@@ -99,6 +99,7 @@ export function missingCapabilityError(required: ClientCapabilities, what: strin
  */
 export function clientAsks(toolName: string, declared: readonly AskKind[], asker: Asker): ClientAsks {
   let position = 0;
+  const keys = new Set<string>();
   const keyOf = (kind: string, options: AskOptions | undefined) => {
     const key = options?.key ?? `${kind}-${position}`;
     position += 1;
@@ -108,6 +109,9 @@ export function clientAsks(toolName: string, declared: readonly AskKind[], asker
         "internal",
       );
     }
+    // One answer per key: a second ask under the same key would get the first one's answer.
+    if (keys.has(key)) throw new ToolError(`Tool ${toolName}: ask key "${key}" is used twice in one call`, "internal");
+    keys.add(key);
     return key;
   };
   const check = (kind: AskKind, need: AskKind | "elicitation.url", what: string) => {
