@@ -118,7 +118,8 @@ export async function approveModern(
     state.caller !== identityOf(call.caller) ||
     state.server !== call.server ||
     state.tool !== call.tool ||
-    state.approvalId !== undefined
+    state.approvalId !== undefined ||
+    (state as { kind?: unknown }).kind !== undefined // a handler's ask round (ask.modern.ts) approves nothing
   ) {
     return { kind: "refused", reason: "the approval was given for another call" };
   }

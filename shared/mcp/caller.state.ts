@@ -110,7 +110,9 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         }
         return releasedWhenDone(response, () => this.#limiter.ended());
       }
-      return withBothEras(await this.#handler.fetch(request, options));
+      const method = message && "method" in message ? message.method : undefined;
+      const response = await withBothEras(await this.#handler.fetch(request, options));
+      return method === "server/discover" ? discoverEveryVersion(response) : response;
     }
 
     /** An approval's nonce, used once (kept until its state has expired anyway). */
@@ -218,4 +220,19 @@ async function withBothEras(response: Response): Promise<Response> {
   const headers = new Headers(response.headers);
   headers.delete("content-length");
   return new Response(JSON.stringify(body), { status: 400, headers });
+}
+
+/**
+ * server/discover lists every version this endpoint serves, as -32022 does (withBothEras): the SDK
+ * names only 2026-07-28 there, but the same URL serves the 2025 versions (by initialize), and a
+ * client may pick any of them.
+ */
+async function discoverEveryVersion(response: Response): Promise<Response> {
+  if (response.status !== 200 || !response.headers.get("content-type")?.includes("application/json")) return response;
+  const body = (await response.clone().json()) as { result?: { supportedVersions?: string[] } };
+  if (!Array.isArray(body.result?.supportedVersions)) return response;
+  body.result.supportedVersions = [...new Set([...body.result.supportedVersions, ...SUPPORTED_PROTOCOL_VERSIONS])];
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  return new Response(JSON.stringify(body), { status: 200, headers });
 }

@@ -15,6 +15,7 @@ import { primaryGroup } from "../db/invocations.store";
 import type { ApprovalState } from "./approval.modern";
 import type { ServerSpec } from "./server.definition";
 import { refusedCallResult } from "./session.limits";
+import { notificationWanted } from "./session.routing";
 import { allowedWithStepUp } from "./step-up";
 import type { Tool } from "./tool";
 import { digestArguments, type InvocationRuntime, invokeTool } from "./tool.invoke";
@@ -100,7 +101,9 @@ export function buildMcpServer<Upstreams>(
       progressToken: request.params._meta?.progressToken,
       server,
       sendNotification: (notification) =>
-        modern && !logWanted(ctx, notification) ? Promise.resolve() : ctx.mcpReq.notify(notification as never),
+        notificationWanted(logLevelOf(ctx, runtime, modern !== undefined), notification, !modern)
+          ? ctx.mcpReq.notify(notification as never)
+          : Promise.resolve(),
       ...(modern ? { modern: { codec, ctx, consumeNonce: modern.consumeNonce } } : {}),
     });
   };
@@ -119,14 +122,15 @@ export function buildMcpServer<Upstreams>(
   return server;
 }
 
-const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
-
-/** 2026-07-28: a log notification only when the request set a level (io.modelcontextprotocol/logLevel) it reaches. */
-function logWanted(ctx: ServerContext, notification: { method: string; params: Record<string, unknown> }): boolean {
-  if (notification.method !== "notifications/message") return true;
+/**
+ * The log level that applies: 2026-07-28, the request's own (io.modelcontextprotocol/logLevel; no
+ * level, no logs); a 2025 session, the one its client set with logging/setLevel (none: every log).
+ */
+function logLevelOf(ctx: ServerContext, runtime: InvocationRuntime<unknown>, modern: boolean): string | undefined {
+  if (!modern) return runtime.logLevel?.();
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  const wanted = LOG_LEVELS.indexOf(String(envelope?.["io.modelcontextprotocol/logLevel"]));
-  return wanted >= 0 && LOG_LEVELS.indexOf(String(notification.params.level)) >= wanted;
+  const level = envelope?.["io.modelcontextprotocol/logLevel"];
+  return level === undefined ? undefined : String(level);
 }
 
 function describeTool(tool: Tool<unknown>): McpTool {

@@ -32,21 +32,56 @@ export function isInitialize(message: JSONRPCMessage): boolean {
 /** JSON answers where nothing streams; SSE (with resumable event log) where something does. */
 export type ChannelKind = "json" | "stream";
 
-/** Requests that may send anything besides their answer need the SSE channel. */
-export function channelNeeds(spec: ServerSpec<unknown>): (messages: JSONRPCMessage[]) => ChannelKind {
-  const streamingTools = new Set(spec.tools.filter((tool) => tool.needsApproval).map((tool) => tool.name));
-  return (messages) =>
+/**
+ * Requests that may send anything besides their answer need the SSE channel: a call with a
+ * progress token, of a tool that asks the client (approval, `asks`), or any call once the client
+ * set a log level (its handler's ctx.log messages reach the client). Elsewhere JSON: nothing could
+ * be sent.
+ */
+export function channelNeeds(
+  spec: ServerSpec<unknown>,
+): (messages: JSONRPCMessage[], session?: { logLevelSet: boolean }) => ChannelKind {
+  const streamingTools = new Set(
+    spec.tools.filter((tool) => tool.needsApproval || tool.asks.length > 0).map((tool) => tool.name),
+  );
+  return (messages, session) =>
     messages.some((message) => {
       const kind = kindOf(message);
       if (kind !== "request") return kind === "response"; // client answers to our requests (elicitation)
       const { method, params: rawParams } = message as { method: string; params?: unknown };
       if (method === "logging/setLevel") return true;
       if (method !== "tools/call") return false;
+      if (session?.logLevelSet) return true;
       const params = rawParams as { name?: string; _meta?: { progressToken?: unknown } } | undefined;
       return params?._meta?.progressToken !== undefined || streamingTools.has(String(params?.name));
     })
       ? "stream"
       : "json";
+}
+
+export const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+/** The level a `logging/setLevel` request in the batch sets (a valid one), if any. */
+export function requestedLogLevel(messages: JSONRPCMessage[]): string | undefined {
+  for (const message of messages) {
+    const { method, params } = message as { method?: string; params?: { level?: unknown } };
+    if (kindOf(message) === "request" && method === "logging/setLevel" && LOG_LEVELS.includes(String(params?.level))) {
+      return String(params?.level);
+    }
+  }
+  return undefined;
+}
+
+/** Whether a notification goes out: anything but a log; a log at or above `level` (every log when `level` is unset and `unsetSends`). */
+export function notificationWanted(
+  level: string | undefined,
+  notification: { method: string; params: Record<string, unknown> },
+  unsetSends: boolean,
+): boolean {
+  if (notification.method !== "notifications/message") return true;
+  const wanted = LOG_LEVELS.indexOf(String(level));
+  if (wanted < 0) return level === undefined && unsetSends;
+  return LOG_LEVELS.indexOf(String(notification.params.level)) >= wanted;
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   kindOf,
   MAX_BATCH_SIZE,
   requestBodyTooLargeMessage,
+  requestedLogLevel,
   sameIdentity,
 } from "./session.routing";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
@@ -39,6 +40,8 @@ export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** A session nobody has used for this long is forgotten. */
 export const SESSION_IDLE_TTL_MS = 24 * 60 * 60_000;
 const TOUCH_EVERY_MS = 60_000;
+/** The log level the session's client set (logging/setLevel): its calls then stream, so their logs reach it. */
+const LOG_LEVEL_KEY = "logLevel";
 
 export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
   const baselineScopes = baselineScopesOf(spec);
@@ -55,6 +58,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     #legacy: LegacySession | undefined;
     #upstreams: Upstreams | undefined;
     #lastTouch = 0;
+    #logLevel: string | undefined;
 
     constructor(ctx: DurableObjectState, env: KitEnv) {
       super(ctx, env);
@@ -73,6 +77,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       });
       this.#limits = new SessionLimits(spec.name, () => this.env);
       this.#record = this.#storage.load();
+      this.#logLevel = ctx.storage.kv.get<string>(LOG_LEVEL_KEY);
     }
 
     override async fetch(request: Request): Promise<Response> {
@@ -172,6 +177,12 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
       const record = this.#record as SessionRecord;
       this.#touch(record);
+      const level = requestedLogLevel(valid);
+      if (level) {
+        this.#logLevel = level;
+        this.ctx.storage.kv.put(LOG_LEVEL_KEY, level);
+      }
+      const session = { logLevelSet: this.#logLevel !== undefined };
       const single = valid.length === 1 ? (valid[0] as { method?: unknown; params?: { name?: unknown } }) : undefined;
       if (single?.method === "tools/call" && kindOf(valid[0] as JSONRPCMessage) === "request") {
         // One call in the POST: the caller's limits answer here, 429 with Retry-After when they refuse.
@@ -182,7 +193,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
           });
         }
         try {
-          const channel = await this.#channels.get(channelFor(valid), record);
+          const channel = await this.#channels.get(channelFor(valid, session), record);
           const admitted = { ...authInfo, extra: { ...authInfo.extra, admitted: true } };
           return releasedWhenDone(
             await channel.transport.handleRequest(request, { parsedBody: parsed, authInfo: admitted }),
@@ -201,7 +212,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         );
         return new Response(null, { status: 202 });
       }
-      const channel = await this.#channels.get(channelFor(valid), record);
+      const channel = await this.#channels.get(channelFor(valid, session), record);
       return channel.transport.handleRequest(request, { parsedBody: parsed, authInfo });
     }
 
@@ -250,6 +261,8 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       const ended = this.#record;
       this.#record = undefined;
       this.#storage.forgetSession();
+      this.#logLevel = undefined;
+      this.ctx.storage.kv.delete(LOG_LEVEL_KEY);
       await this.#channels.closeAll();
       const legacy = this.#legacy;
       this.#legacy = undefined;
@@ -310,6 +323,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       return {
         ...outboxRuntime(spec, env, sessionId, upstreams, (record) => this.#enqueue(record)),
         admitCall: (caller, tool) => this.#limits.admitCall(caller, tool),
+        logLevel: () => this.#logLevel,
       };
     }
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import {
   type CallToolResult,
   type InputRequiredResult,
+  ProtocolError,
   SdkError,
   SdkErrorCode,
   type Server,
@@ -18,6 +19,9 @@ import type { AuditDecision, ApprovalOutcome as RecordedApproval } from "../db/f
 import { type InvocationRecord, primaryGroup } from "../db/invocations.store";
 import { approveModern, type ModernApprovalRound } from "./approval.modern";
 import { approveModernOnPage } from "./approval.modern.page";
+import { type ClientAsks, clientAsks, noAsks } from "./ask";
+import { ModernAskRound } from "./ask.modern";
+import { sessionAsker } from "./ask.session";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import type { SessionAdmission } from "./session.limits";
 import {
@@ -43,6 +47,8 @@ export interface InvocationRuntime<Upstreams> {
    * legacy SSE); see session.limits.ts. Absent where the caller's object serves the call itself.
    */
   admitCall?(caller: Caller, tool: string): Promise<SessionAdmission>;
+  /** 2025 sessions: the log level the client set (logging/setLevel), if it set one. */
+  logLevel?(): string | undefined;
 }
 
 /** How an approval request for one call ended, as the audit trail records it. */
@@ -85,13 +91,16 @@ export async function invokeTool<Upstreams>(
   const argsDigest = digestArguments(request.arguments ?? {});
   const approval: { outcome: RecordedApproval | null } = { outcome: null };
   let outcome: { errorClass: ErrorClass | null; result: CallToolResult };
+  let protocolError: ProtocolError | undefined;
   try {
     const result = await runChecked(runtime, tool, request, argsDigest, approval);
-    // An approval asked for (2026-07-28): not an invocation yet; the retry that answers it is.
+    // An approval or an ask put to the client (2026-07-28): not an invocation yet; the retry that answers it is.
     if ("resultType" in result && result.resultType === "input_required") return result as InputRequiredResult;
     outcome = { errorClass: null, result: result as CallToolResult };
   } catch (error) {
-    outcome = toErrorOutcome(tool.name, error);
+    // A protocol error (an ask the client declared no capability for: -32021) is the call's answer, recorded too.
+    if (error instanceof ProtocolError) protocolError = error;
+    outcome = toErrorOutcome(tool.name, protocolError ? new ToolError(protocolError.message, "denied") : error);
   }
   // The id rates the call later (fleet_feedback, `fleet feedback`, the registry page).
   outcome.result._meta = { ...outcome.result._meta, [INVOCATION_ID_META]: id };
@@ -111,6 +120,7 @@ export async function invokeTool<Upstreams>(
     callerGroup: primaryGroup(request.caller),
     approval: approval.outcome,
   });
+  if (protocolError) throw protocolError;
   return outcome.result;
 }
 
@@ -208,8 +218,49 @@ async function runChecked<Upstreams>(
     if (decision.decision !== "approved") throw new NotApprovedError(decision.message);
     ctx.answers = decision.answers;
   }
-  const output = await tool.run(args, ctx);
-  return toCallToolResult(output);
+  if (tool.asks.length === 0) return toCallToolResult(await tool.run(args, ctx));
+  return runAsking(runtime, tool, request, args, argsDigest, ctx);
+}
+
+/** A handler that may ask the client: pushed over a 2025 session, in rounds on 2026-07-28 (ask.ts). */
+async function runAsking<Upstreams>(
+  runtime: InvocationRuntime<Upstreams>,
+  tool: Tool<Upstreams>,
+  request: CallRequest,
+  args: Record<string, unknown>,
+  argsDigest: string,
+  ctx: ToolContext<Upstreams>,
+): Promise<CallToolResult | InputRequiredResult> {
+  if (!request.modern) {
+    const asker = sessionAsker({
+      server: request.server,
+      requestId: request.requestId,
+      signal: request.signal,
+      timeoutMs: approvalTimeoutMs(runtime.env),
+    });
+    Object.assign(ctx, clientAsks(tool.name, tool.asks, asker));
+    return toCallToolResult(await tool.run(args, ctx));
+  }
+  if (!request.modern.codec) {
+    console.error(
+      `${runtime.serverName}: APPROVAL_STATE_KEY (at least 32 bytes) must be set to ask clients on 2026-07-28`,
+    );
+    throw new ToolError("This server cannot ask the client anything on protocol 2026-07-28 yet", "internal");
+  }
+  const round = await ModernAskRound.open({
+    round: request.modern,
+    caller: request.caller,
+    server: runtime.serverName,
+    tool: tool.name,
+    argsDigest,
+  });
+  if (!(round instanceof ModernAskRound)) {
+    runtime.auditDenial(request.caller, `tools/call ${tool.name}`, `request state refused: ${round.refused}`);
+    throw new ToolError(`Refused: ${round.refused}; nothing was done (call again without requestState)`, "denied");
+  }
+  Object.assign(ctx, clientAsks(tool.name, tool.asks, round));
+  const settled = await round.settle(() => tool.run(args, ctx));
+  return "ask" in settled ? settled.ask : toCallToolResult(settled.output);
 }
 
 type ApprovalOutcome =
@@ -337,7 +388,9 @@ function contextFor<Upstreams>(
   tool: Tool<Upstreams>,
   request: CallRequest,
 ): ToolContext<Upstreams> {
+  const asks: ClientAsks = noAsks(tool.name);
   return {
+    ...asks,
     caller: request.caller,
     env: runtime.env,
     get upstream() {

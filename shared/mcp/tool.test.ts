@@ -47,3 +47,31 @@ describe("defineTool: what changes things needs a write scope", () => {
     ).toBe("demo_list");
   });
 });
+
+describe("defineTool: what a handler may ask the client", () => {
+  const reader = { annotations: { readOnlyHint: true }, access: { scopes: ["demo:read"] } } as const;
+
+  it("keeps the declared asks (once each), none by default", () => {
+    expect(defineTool({ name: "demo_ask", ...base, ...reader, asks: ["sampling", "roots", "sampling"] }).asks).toEqual([
+      "sampling",
+      "roots",
+    ]);
+    expect(defineTool({ name: "demo_plain", ...base, ...reader }).asks).toEqual([]);
+  });
+
+  it("refuses an unknown kind, and asks beside an approval", () => {
+    expect(() => defineTool({ name: "demo_ask", ...base, ...reader, asks: ["telepathy"] } as never)).toThrow(
+      'Tool demo_ask: asks "telepathy" must be one of "elicitation", "sampling", "roots"',
+    );
+    expect(() =>
+      defineTool({
+        name: "demo_both",
+        ...base,
+        annotations: { destructiveHint: true },
+        access: { scopes: ["demo:write"] },
+        approval: () => "Do it?",
+        asks: ["elicitation"],
+      }),
+    ).toThrow("Tool demo_both: a tool that needs approval cannot also ask the client (asks)");
+  });
+});

@@ -3,11 +3,16 @@ import { z } from "zod";
 import type { Caller } from "../auth/caller";
 import type { ToolAccess } from "../auth/policy";
 import { isReadScope } from "../auth/scopes";
+import type { AskKind, ClientAsks } from "./ask";
 
 export type LogLevel = "debug" | "info" | "notice" | "warning" | "error";
 
-/** What a handler gets besides its validated arguments. */
-export interface ToolContext<Upstreams> {
+/**
+ * What a handler gets besides its validated arguments. `elicit`, `sample`, `listRoots` ask the
+ * client (ask.ts): the tool must declare them (`asks`), and on 2026-07-28 the handler is re-run
+ * with the answers, so it asks before it changes anything.
+ */
+export interface ToolContext<Upstreams> extends ClientAsks {
   caller: Caller;
   env: Record<string, unknown>;
   /** Upstream API clients, built once per session by the server's `upstreams` factory. */
@@ -80,6 +85,11 @@ export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
    * themselves (URL-mode elicitation; docs/approvals.md), never by whatever the client answers.
    */
   approval?: ApprovalSpec<z.output<z.ZodObject<Shape>>, Upstreams>;
+  /**
+   * What the handler may ask the client (`ctx.elicit`, `ctx.sample`, `ctx.listRoots`); an
+   * undeclared ask fails. Not with `approval` (an approval already asks).
+   */
+  asks?: AskKind[];
   run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -97,6 +107,8 @@ export interface Tool<Upstreams = unknown> {
   approval: ApprovalFn<Record<string, unknown>, Upstreams> | undefined;
   /** "high": approved on the registry page only (see ToolSpec.approval). */
   approvalRisk: "normal" | "high" | undefined;
+  /** What the handler may ask the client (ToolSpec.asks); empty for most tools. */
+  asks: readonly AskKind[];
   run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -124,6 +136,7 @@ export function toolsFor<Upstreams>() {
         ? spec.approval.action
         : spec.approval) as Tool<Upstreams>["approval"],
       approvalRisk: spec.approval === undefined ? undefined : typeof spec.approval === "object" ? "high" : "normal",
+      asks: [...new Set(spec.asks ?? [])],
       run: spec.run as Tool<Upstreams>["run"],
     };
   };
@@ -135,6 +148,7 @@ function assertWellFormed(spec: {
   annotations: FleetToolAnnotations;
   minutesSaved: number;
   approval?: unknown;
+  asks?: AskKind[];
   access: ToolAccess;
 }): void {
   if (!TOOL_NAME.test(spec.name)) {
@@ -145,6 +159,16 @@ function assertWellFormed(spec: {
       throw new Error(`Tool ${spec.name}: input field "${field}" needs a .describe()`);
   }
   if (!(spec.minutesSaved >= 0)) throw new Error(`Tool ${spec.name}: minutesSaved must be a number >= 0`);
+  for (const kind of spec.asks ?? []) {
+    if (!["elicitation", "sampling", "roots"].includes(kind)) {
+      throw new Error(`Tool ${spec.name}: asks "${kind}" must be one of "elicitation", "sampling", "roots"`);
+    }
+  }
+  if (spec.approval && (spec.asks ?? []).length > 0) {
+    throw new Error(
+      `Tool ${spec.name}: a tool that needs approval cannot also ask the client (asks); put the question in the approval's fields`,
+    );
+  }
   if (spec.approval && spec.access.services) {
     throw new Error(`Tool ${spec.name}: a tool that needs human approval cannot allow services`);
   }

@@ -15,24 +15,15 @@ export interface Expectation {
 const NO_RESOURCES = "the kit has no resources (defineServer declares tools only): resources/* is -32601";
 const NO_PROMPTS = "the kit has no prompts (defineServer declares tools only): prompts/* is -32601";
 const NO_COMPLETION = "the kit has no prompts, so no completion/complete (-32601)";
-const NO_HANDLER_ELICITATION =
-  "a handler cannot ask the client anything (ToolContext has no elicit/sample/roots); the kit elicits only for its own approvals";
-const NO_HANDLER_INPUT_REQUIRED =
-  "a handler cannot return input_required (ToolContext has no elicit/sample/roots); the kit uses input_required only for approvals";
+const NO_PROMPT_INPUT_REQUIRED =
+  "needs test_input_required_result_prompt, a prompt whose prompts/get asks the client (input_required); the kit has no prompts yet, and a prompt handler would ask through the same ClientAsks (shared/mcp/ask.ts)";
 const NO_TASKS = "the tasks extension (io.modelcontextprotocol/tasks) is not implemented; not scored";
 const FOREIGN_NAME =
   "the fixture tool must be named json_schema_2020_12_tool, which the kit refuses (tools carry the server's prefix, test_); pending, not scored";
 const NO_MCP_HEADER_PARAMS =
   "the kit has no x-mcp-header tool parameters (SEP-2243 custom headers); pending, not scored";
-const DISCOVER_VERSIONS =
-  "-32022 lists both eras' versions (as issue 10 asks) while server/discover lists only 2026-07-28, and the suite wants the first within the second";
-const NO_CAPABILITY_TOOL =
-  "needs test_missing_capability, a tool that requires a client capability the request did not declare (-32021); a kit handler cannot require one";
-const NO_STREAMING_ELICITATION =
-  "needs test_streaming_elicitation (a handler that elicits); see the elicitation reason";
-const JSON_CHANNEL_DROPS_LOGS =
-  "a 2025 session answers a tools/call as JSON unless it carries a progressToken or the tool needs approval (shared/mcp/session.routing.ts channelNeeds), so ctx.log messages of a plain call are dropped";
-
+const FIXTURE_TOOL = (tool: string) =>
+  `needs ${tool}, a fixture tool (the fixture server has it and passes this check)`;
 const resources = (names: string[]) => Object.fromEntries(names.map((name) => [name, NO_RESOURCES]));
 const prompts = (names: string[]) => Object.fromEntries(names.map((name) => [name, NO_PROMPTS]));
 const PROMPT_SCENARIOS = [
@@ -56,13 +47,6 @@ const CACHING_CHECKS = {
   "caching:sep-2549-resources-list-caching-hints": NO_RESOURCES,
   "caching:sep-2549-resources-templates-list-caching-hints": NO_RESOURCES,
 };
-const STATELESS_CHECKS = {
-  "server-stateless:sep-2575-server-unsupported-version-error": DISCOVER_VERSIONS,
-  "server-stateless:sep-2575-server-rejects-undeclared-capability": NO_CAPABILITY_TOOL,
-  "server-stateless:sep-2575-missing-capability-http-400": NO_CAPABILITY_TOOL,
-  "server-stateless:sep-2575-http-server-no-independent-requests-on-stream": NO_STREAMING_ELICITATION,
-};
-
 /** The fixture server (workers/test), every scenario of each list. */
 export const FIXTURE: Record<Revision, Expectation> = {
   "2025-11-25": {
@@ -72,6 +56,11 @@ export const FIXTURE: Record<Revision, Expectation> = {
       "ping",
       "tools-list",
       ...CONTENT_TOOLS,
+      "tools-call-with-logging",
+      "tools-call-sampling",
+      "tools-call-elicitation",
+      "elicitation-sep1034-defaults",
+      "elicitation-sep1330-enums",
       "server-sse-multiple-streams",
       "dns-rebinding-protection",
       "server-session-lifecycle",
@@ -79,11 +68,6 @@ export const FIXTURE: Record<Revision, Expectation> = {
     ],
     knownFailures: {
       "completion-complete": NO_COMPLETION,
-      "tools-call-with-logging": JSON_CHANNEL_DROPS_LOGS,
-      "tools-call-sampling": NO_HANDLER_ELICITATION,
-      "tools-call-elicitation": NO_HANDLER_ELICITATION,
-      "elicitation-sep1034-defaults": NO_HANDLER_ELICITATION,
-      "elicitation-sep1330-enums": NO_HANDLER_ELICITATION,
       ...resources([
         "resources-list",
         "resources-read-text",
@@ -105,33 +89,30 @@ export const FIXTURE: Record<Revision, Expectation> = {
       "sep-2164-resource-not-found",
       "dns-rebinding-protection",
       "caching",
-      "input-required-result-missing-input-response",
-      "input-required-result-unsupported-methods",
-      "input-required-result-ignore-extra-params",
-      "input-required-result-validate-input",
+      ...[
+        "basic-elicitation",
+        "basic-sampling",
+        "basic-list-roots",
+        "request-state",
+        "multiple-input-requests",
+        "multi-round",
+        "missing-input-response",
+        "unsupported-methods",
+        "ignore-extra-params",
+        "validate-input",
+        "result-type",
+        "tampered-state",
+        "capability-check",
+      ].map((name) => `input-required-result-${name}`),
       "tasks-status-notifications",
       "http-header-validation",
     ],
     knownFailures: {
-      ...STATELESS_CHECKS,
       ...CACHING_CHECKS,
       "completion-complete": NO_COMPLETION,
       ...resources(["resources-list", "resources-read-text", "resources-read-binary", "resources-templates-read"]),
       ...prompts(PROMPT_SCENARIOS),
-      ...Object.fromEntries(
-        [
-          "basic-elicitation",
-          "basic-sampling",
-          "basic-list-roots",
-          "request-state",
-          "multiple-input-requests",
-          "multi-round",
-          "non-tool-request",
-          "result-type",
-          "tampered-state",
-          "capability-check",
-        ].map((name) => [`input-required-result-${name}`, NO_HANDLER_INPUT_REQUIRED]),
-      ),
+      "input-required-result-non-tool-request": NO_PROMPT_INPUT_REQUIRED,
       ...Object.fromEntries(
         [
           "lifecycle",
@@ -181,9 +162,11 @@ export const FIXTURE_FREE: Record<Revision, Expectation> = {
       "http-header-validation",
     ],
     knownFailures: {
-      ...STATELESS_CHECKS,
-      "server-stateless:sep-2575-server-no-log-without-loglevel":
-        "needs test_logging_tool, a fixture tool (the fixture server has it and passes this check)",
+      "server-stateless:sep-2575-server-no-log-without-loglevel": FIXTURE_TOOL("test_logging_tool"),
+      "server-stateless:sep-2575-server-rejects-undeclared-capability": FIXTURE_TOOL("test_missing_capability"),
+      "server-stateless:sep-2575-missing-capability-http-400": FIXTURE_TOOL("test_missing_capability"),
+      "server-stateless:sep-2575-http-server-no-independent-requests-on-stream":
+        FIXTURE_TOOL("test_streaming_elicitation"),
       ...CACHING_CHECKS,
       ...resources(["resources-list"]),
       ...prompts(["prompts-list"]),

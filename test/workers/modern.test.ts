@@ -91,11 +91,14 @@ describe("2026-07-28 on the same endpoint", () => {
     await client.close();
   });
 
-  it("answers server/discover, and tools/list with a private cache hint", async () => {
+  it("answers server/discover (every version this endpoint serves), and tools/list with a private cache hint", async () => {
     const discover = await postModern("server/discover", {}, "dora; groups=data-eng");
     expect(discover.status).toBe(200);
     const found = (await discover.json()) as { result: Record<string, unknown> };
-    expect(found.result.supportedVersions).toContain(MODERN);
+    // The same versions as -32022 names (below): a client may pick any of them.
+    expect(found.result.supportedVersions).toEqual(
+      expect.arrayContaining([MODERN, "2025-11-25", "2025-06-18", "2025-03-26"]),
+    );
     expect(found.result.resultType).toBe("complete");
     const list = (await (await postModern("tools/list", {}, "dora; groups=data-eng")).json()) as {
       result: { cacheScope: string; ttlMs: number };

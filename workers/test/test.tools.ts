@@ -5,6 +5,7 @@
  * mapping, recording). Results are fixed test content; nothing here reaches an upstream.
  */
 import { ToolError, toolsFor } from "../../shared/mcp";
+import { askTools } from "./test.ask.tools";
 
 const defineTool = toolsFor<Record<string, never>>();
 
@@ -164,4 +165,5 @@ export const testTools = [
   toolWithProgress,
   toolWithLogging,
   loggingTool,
+  ...askTools,
 ];
