@@ -88,6 +88,7 @@ describe("the registry's MCP server in both eras", () => {
     try {
       const discovered = client.getDiscoverResult();
       expect(discovered?.supportedVersions).toContain(MODERN);
+      expect(discovered?.supportedVersions).toContain("2025-11-25");
       expect(client.getServerVersion()?.name).toBe("registry");
     } finally {
       await client.close();
