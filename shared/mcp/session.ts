@@ -34,7 +34,7 @@ import {
 } from "./session.routing";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
-import type { InvocationRuntime } from "./tool.invoke";
+import type { InvocationRuntime, ResourceSubscriptions } from "./tool.invoke";
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** A session nobody has used for this long is forgotten. */
@@ -42,6 +42,10 @@ export const SESSION_IDLE_TTL_MS = 24 * 60 * 60_000;
 const TOUCH_EVERY_MS = 60_000;
 /** The log level the session's client set (logging/setLevel): its calls then stream, so their logs reach it. */
 const LOG_LEVEL_KEY = "logLevel";
+/** The resources the session's client subscribed to (resources/subscribe). */
+const SUBSCRIPTIONS_KEY = "subscriptions";
+/** At most this many subscriptions per session. */
+export const MAX_SUBSCRIPTIONS = 100;
 
 export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
   const baselineScopes = baselineScopesOf(spec);
@@ -59,6 +63,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     #upstreams: Upstreams | undefined;
     #lastTouch = 0;
     #logLevel: string | undefined;
+    #subscriptions: Set<string>;
 
     constructor(ctx: DurableObjectState, env: KitEnv) {
       super(ctx, env);
@@ -78,6 +83,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       this.#limits = new SessionLimits(spec.name, () => this.env);
       this.#record = this.#storage.load();
       this.#logLevel = ctx.storage.kv.get<string>(LOG_LEVEL_KEY);
+      this.#subscriptions = new Set(ctx.storage.kv.get<string[]>(SUBSCRIPTIONS_KEY) ?? []);
     }
 
     override async fetch(request: Request): Promise<Response> {
@@ -263,6 +269,8 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       this.#storage.forgetSession();
       this.#logLevel = undefined;
       this.ctx.storage.kv.delete(LOG_LEVEL_KEY);
+      this.#subscriptions.clear();
+      this.ctx.storage.kv.delete(SUBSCRIPTIONS_KEY);
       await this.#channels.closeAll();
       const legacy = this.#legacy;
       this.#legacy = undefined;
@@ -324,6 +332,26 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         ...outboxRuntime(spec, env, sessionId, upstreams, (record) => this.#enqueue(record)),
         admitCall: (caller, tool) => this.#limits.admitCall(caller, tool),
         logLevel: () => this.#logLevel,
+        subscriptions: this.#subscriptionStore(),
+      };
+    }
+
+    #subscriptionStore(): ResourceSubscriptions {
+      const subscriptions = this.#subscriptions;
+      const save = () => this.ctx.storage.kv.put(SUBSCRIPTIONS_KEY, [...subscriptions]);
+      return {
+        max: MAX_SUBSCRIPTIONS,
+        add(uri) {
+          if (subscriptions.has(uri)) return true;
+          if (subscriptions.size >= MAX_SUBSCRIPTIONS) return false;
+          subscriptions.add(uri);
+          save();
+          return true;
+        },
+        remove(uri) {
+          if (subscriptions.delete(uri)) save();
+        },
+        has: (uri) => subscriptions.has(uri),
       };
     }
 

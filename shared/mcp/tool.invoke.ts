@@ -49,6 +49,18 @@ export interface InvocationRuntime<Upstreams> {
   admitCall?(caller: Caller, tool: string): Promise<SessionAdmission>;
   /** 2025 sessions: the log level the client set (logging/setLevel), if it set one. */
   logLevel?(): string | undefined;
+  /** 2025 sessions: the resources the client subscribed to (resources/subscribe), bounded. */
+  subscriptions?: ResourceSubscriptions;
+}
+
+/** A session's resource subscriptions (kept in its storage). */
+export interface ResourceSubscriptions {
+  /** At most this many URIs at once. */
+  readonly max: number;
+  /** False when the session already holds `max` subscriptions (subscribing twice is fine). */
+  add(uri: string): boolean;
+  remove(uri: string): void;
+  has(uri: string): boolean;
 }
 
 /** How an approval request for one call ended, as the audit trail records it. */
@@ -378,7 +390,7 @@ async function askApproval(form: ApprovalRequest, request: CallRequest, timeoutM
 }
 
 /** APPROVAL_TIMEOUT_MS as milliseconds (a whole number > 0), else the default. */
-function approvalTimeoutMs(env: Record<string, unknown>): number {
+export function approvalTimeoutMs(env: Record<string, unknown>): number {
   const ms = Number(env.APPROVAL_TIMEOUT_MS);
   return Number.isSafeInteger(ms) && ms > 0 ? ms : DEFAULT_APPROVAL_TIMEOUT_MS;
 }
