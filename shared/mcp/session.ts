@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
-import { type JSONRPCMessage, readRequestBody } from "@modelcontextprotocol/server";
+import { type JSONRPCMessage, readRequestBody, type Server } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
@@ -60,6 +60,8 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     readonly #limits: SessionLimits;
     #record: SessionRecord | undefined;
     #legacy: LegacySession | undefined;
+    /** The legacy session's SDK server (its notifications go out on the one SSE stream). */
+    #legacyServer: Server | undefined;
     #upstreams: Upstreams | undefined;
     #lastTouch = 0;
     #logLevel: string | undefined;
@@ -269,11 +271,11 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       this.#storage.forgetSession();
       this.#logLevel = undefined;
       this.ctx.storage.kv.delete(LOG_LEVEL_KEY);
-      this.#subscriptions.clear();
-      this.ctx.storage.kv.delete(SUBSCRIPTIONS_KEY);
+      this.#dropSubscriptions();
       await this.#channels.closeAll();
       const legacy = this.#legacy;
       this.#legacy = undefined;
+      this.#legacyServer = undefined;
       await legacy?.transport.close();
       if (ended) await this.#limits.close(ended.owner, ended.sessionId);
     }
@@ -311,12 +313,15 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         if (this.#legacy !== opened.session) return;
         // The stream closed: the session is over. The alarm flushes what is left, then wipes.
         this.#legacy = undefined;
+        this.#legacyServer = undefined;
         this.#record = undefined;
         this.#storage.forgetSession();
+        this.#dropSubscriptions();
         void this.#limits.close(caller, sessionId);
         void this.#schedule.noLaterThan(Date.now());
       });
       this.#legacy = opened.session;
+      this.#legacyServer = server;
       return opened.response;
     }
 
@@ -336,6 +341,11 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       };
     }
 
+    #dropSubscriptions(): void {
+      this.#subscriptions.clear();
+      this.ctx.storage.kv.delete(SUBSCRIPTIONS_KEY);
+    }
+
     #subscriptionStore(): ResourceSubscriptions {
       const subscriptions = this.#subscriptions;
       const save = () => this.ctx.storage.kv.put(SUBSCRIPTIONS_KEY, [...subscriptions]);
@@ -352,6 +362,16 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
           if (subscriptions.delete(uri)) save();
         },
         has: (uri) => subscriptions.has(uri),
+        updated: async (uri) => {
+          if (!subscriptions.has(uri)) return;
+          // Unrelated to any request: on the standalone GET stream (the stream channel's), or legacy SSE.
+          const server = this.#legacyServer ?? (await this.#channels.ifOpen("stream"))?.server;
+          try {
+            await server?.sendResourceUpdated({ uri });
+          } catch (error) {
+            console.warn(`${spec.name}: could not notify an update of ${uri}`, error);
+          }
+        },
       };
     }
 

@@ -61,6 +61,8 @@ export interface ResourceSubscriptions {
   add(uri: string): boolean;
   remove(uri: string): void;
   has(uri: string): boolean;
+  /** Sends notifications/resources/updated for `uri` to the session's client, if it subscribed to it. */
+  updated(uri: string): Promise<void>;
 }
 
 /** How an approval request for one call ended, as the audit trail records it. */
@@ -410,6 +412,7 @@ function contextFor<Upstreams>(
     },
     signal: request.signal,
     answers: {},
+    resourceUpdated: (uri) => runtime.subscriptions?.updated(uri) ?? Promise.resolve(),
     async progress(progress, total, message) {
       if (request.progressToken === undefined) return;
       await request.sendNotification({

@@ -363,6 +363,26 @@ describe("resources and prompts in a 2025 session", () => {
     await client.close();
   });
 
+  it("notifies a subscribed client when a tool says the resource changed, and stops after unsubscribe", async () => {
+    const client = await session(USER("noa"));
+    const updates: string[] = [];
+    client.setNotificationHandler("notifications/resources/updated", async (notification) => {
+      updates.push(notification.params.uri);
+    });
+    await client.subscribeResource({ uri: "test://watched-resource" });
+    const touch = (uri: string) => client.callTool({ name: "test_touch_resource", arguments: { uri } });
+    await touch("test://static-text"); // not subscribed: nothing is sent
+    await touch("test://watched-resource");
+    await expect.poll(() => updates, { timeout: 3000 }).toEqual(["test://watched-resource"]);
+    await client.unsubscribeResource({ uri: "test://watched-resource" });
+    await touch("test://watched-resource");
+    await touch("test://static-text");
+    await client.subscribeResource({ uri: "test://static-text" });
+    await touch("test://static-text");
+    await expect.poll(() => updates, { timeout: 3000 }).toEqual(["test://watched-resource", "test://static-text"]);
+    await client.close();
+  });
+
   it("pushes a prompt's ask to the client and gets the prompt with the answer; a client without elicitation is told", async () => {
     const asked: string[] = [];
     const client = await session(USER("pam"), (message) => {
