@@ -12,7 +12,6 @@ export interface Expectation {
   knownFailures: Record<string, string>;
 }
 
-const NO_RESOURCES = "echo declares no resources (defineServer: resources), so resources/* is -32601 there";
 const NO_PROMPTS = "echo declares no prompts (defineServer: prompts), so prompts/* is -32601 there";
 const NO_TASKS = "the tasks extension (io.modelcontextprotocol/tasks) is not implemented; not scored";
 const FOREIGN_NAME =
@@ -21,7 +20,6 @@ const NO_MCP_HEADER_PARAMS =
   "the kit has no x-mcp-header tool parameters (SEP-2243 custom headers); pending, not scored";
 const FIXTURE_TOOL = (tool: string) =>
   `needs ${tool}, a fixture tool (the fixture server has it and passes this check)`;
-const resources = (names: string[]) => Object.fromEntries(names.map((name) => [name, NO_RESOURCES]));
 const prompts = (names: string[]) => Object.fromEntries(names.map((name) => [name, NO_PROMPTS]));
 const RESOURCE_SCENARIOS = [
   "resources-list",
@@ -47,8 +45,6 @@ const CONTENT_TOOLS = [
 ];
 const CACHING_CHECKS = {
   "caching:sep-2549-prompts-list-caching-hints": NO_PROMPTS,
-  "caching:sep-2549-resources-list-caching-hints": NO_RESOURCES,
-  "caching:sep-2549-resources-templates-list-caching-hints": NO_RESOURCES,
 };
 /** The fixture server (workers/test), every scenario of each list. */
 export const FIXTURE: Record<Revision, Expectation> = {
@@ -144,8 +140,9 @@ export const FIXTURE_FREE: Record<Revision, Expectation> = {
       "dns-rebinding-protection",
       "server-session-lifecycle",
       "server-sse-polling",
+      "resources-list",
     ],
-    knownFailures: { ...resources(["resources-list"]), ...prompts(["prompts-list"]) },
+    knownFailures: { ...prompts(["prompts-list"]) },
   },
   "2026-07-28": {
     passing: [
@@ -157,6 +154,7 @@ export const FIXTURE_FREE: Record<Revision, Expectation> = {
       "caching",
       "input-required-result-unsupported-methods",
       "http-header-validation",
+      "resources-list",
     ],
     knownFailures: {
       "server-stateless:sep-2575-server-no-log-without-loglevel": FIXTURE_TOOL("test_logging_tool"),
@@ -165,7 +163,6 @@ export const FIXTURE_FREE: Record<Revision, Expectation> = {
       "server-stateless:sep-2575-http-server-no-independent-requests-on-stream":
         FIXTURE_TOOL("test_streaming_elicitation"),
       ...CACHING_CHECKS,
-      ...resources(["resources-list"]),
       ...prompts(["prompts-list"]),
     },
   },
