@@ -97,7 +97,12 @@ export function missingCapabilityError(required: ClientCapabilities, what: strin
  * The asks of one tool call, checked (declared by the tool, supported by the client, a well-formed
  * key) and handed to the era's asker.
  */
-export function clientAsks(toolName: string, declared: readonly AskKind[], asker: Asker): ClientAsks {
+export function clientAsks(
+  toolName: string,
+  declared: readonly AskKind[],
+  asker: Asker,
+  owner: "Tool" | "Prompt" = "Tool",
+): ClientAsks {
   let position = 0;
   const keys = new Set<string>();
   const keyOf = (kind: string, options: AskOptions | undefined) => {
@@ -105,19 +110,20 @@ export function clientAsks(toolName: string, declared: readonly AskKind[], asker
     position += 1;
     if (!KEY.test(key)) {
       throw new ToolError(
-        `Tool ${toolName}: ask key "${key}" must be 1-64 letters, digits, "_", "-" or "."`,
+        `${owner} ${toolName}: ask key "${key}" must be 1-64 letters, digits, "_", "-" or "."`,
         "internal",
       );
     }
     // One answer per key: a second ask under the same key would get the first one's answer.
-    if (keys.has(key)) throw new ToolError(`Tool ${toolName}: ask key "${key}" is used twice in one call`, "internal");
+    if (keys.has(key))
+      throw new ToolError(`${owner} ${toolName}: ask key "${key}" is used twice in one call`, "internal");
     keys.add(key);
     return key;
   };
   const check = (kind: AskKind, need: AskKind | "elicitation.url", what: string) => {
     if (!declared.includes(kind)) {
       throw new ToolError(
-        `Tool ${toolName} asked the client for ${what} but does not declare it (defineTool: asks: ["${kind}"])`,
+        `${owner} ${toolName} asked the client for ${what} but does not declare it (${owner === "Tool" ? "defineTool" : "definePrompt"}: asks: ["${kind}"])`,
         "internal",
       );
     }
@@ -149,10 +155,11 @@ export function clientAsks(toolName: string, declared: readonly AskKind[], asker
 }
 
 /** For a tool that declares no asks: every ask fails with the same clear message. */
-export function noAsks(toolName: string): ClientAsks {
-  return clientAsks(toolName, [], {
+export function noAsks(toolName: string, owner: "Tool" | "Prompt" = "Tool"): ClientAsks {
+  const asker: Asker = {
     capabilities: () => undefined,
     ask: () => Promise.reject(new Error("unreachable")),
     missingCapability: missingCapabilityError,
-  });
+  };
+  return clientAsks(toolName, [], asker, owner);
 }

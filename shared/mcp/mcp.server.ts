@@ -13,6 +13,7 @@ import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import { primaryGroup } from "../db/invocations.store";
 import type { ApprovalState } from "./approval.modern";
+import { resourceCapabilities, serveResourcesAndPrompts } from "./resource.serve";
 import type { ServerSpec } from "./server.definition";
 import { refusedCallResult } from "./session.limits";
 import { notificationWanted } from "./session.routing";
@@ -49,7 +50,11 @@ export function buildMcpServer<Upstreams>(
   const server = new Server(
     { name: spec.name, title: spec.title, version: spec.version },
     {
-      capabilities: { tools: { listChanged: false }, logging: {} },
+      capabilities: {
+        tools: { listChanged: false },
+        logging: {},
+        ...resourceCapabilities(spec as ServerSpec<unknown>, modern !== undefined),
+      },
       jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
       // A tampered, expired or another caller's requestState is refused (-32602) before any handler runs.
       ...(codec ? { requestState: { verify: (state: string, ctx: ServerContext) => codec.verify(state, ctx) } } : {}),
@@ -119,6 +124,7 @@ export function buildMcpServer<Upstreams>(
       admission.release();
     }
   });
+  serveResourcesAndPrompts(server, spec, runtime, callerOf, modern);
   return server;
 }
 

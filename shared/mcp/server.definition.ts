@@ -2,6 +2,8 @@ import type { Caller } from "../auth/caller";
 import type { ServerAccess } from "../auth/policy";
 import type { AuthBinding } from "../auth/token.validation";
 import type { RegistryBinding } from "../registry/registry.contract";
+import type { Prompt } from "./prompt";
+import type { Resource } from "./resource";
 import type { Tool } from "./tool";
 
 /** A domain server as its entry file declares it. */
@@ -27,6 +29,10 @@ export interface ServerSpec<Upstreams> {
    */
   access: ServerAccess;
   tools: readonly Tool<Upstreams>[];
+  /** Resources and resource templates (defineResource); the resources capability only when there are any. */
+  resources?: readonly Resource<Upstreams>[];
+  /** Prompts (definePrompt); the prompts capability only when there are any. */
+  prompts?: readonly Prompt<Upstreams>[];
   /**
    * A call of one of its read-only tools that succeeds whenever the server and its upstream are
    * healthy: the fleet's contract test makes it on every server, over every transport.

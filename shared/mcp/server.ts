@@ -211,6 +211,20 @@ function assertWellFormed(spec: ServerSpec<unknown>): void {
     if (names.has(tool.name)) throw new Error(`Tool ${tool.name} is declared twice`);
     names.add(tool.name);
   }
+  const prompts = new Set<string>();
+  for (const prompt of spec.prompts ?? []) {
+    if (!prompt.name.startsWith(`${spec.name.replace(/-/g, "_")}_`)) {
+      throw new Error(`Prompt ${prompt.name} must be prefixed with "${spec.name}_"`);
+    }
+    if (prompts.has(prompt.name)) throw new Error(`Prompt ${prompt.name} is declared twice`);
+    prompts.add(prompt.name);
+  }
+  const resources = new Set<string>();
+  for (const resource of spec.resources ?? []) {
+    const address = resource.uri ?? (resource.uriTemplate as string);
+    if (resources.has(address)) throw new Error(`Resource ${address} is declared twice`);
+    resources.add(address);
+  }
   const example = spec.tools.find((tool) => tool.name === spec.example.tool);
   if (!example) throw new Error(`The example call names ${spec.example.tool}, which is not one of its tools`);
   if (example.annotations.readOnlyHint !== true) {

@@ -45,6 +45,11 @@ export class Channels {
     return channel;
   }
 
+  /** The channel of this kind if it is open (nothing is built). */
+  ifOpen(kind: ChannelKind): Promise<Channel> | undefined {
+    return this.#open.get(kind);
+  }
+
   /** The channels open now (notifications go to each of them). */
   async opened(): Promise<Channel[]> {
     const settled = await Promise.allSettled([...this.#open.values()]);

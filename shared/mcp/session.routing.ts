@@ -44,12 +44,15 @@ export function channelNeeds(
   const streamingTools = new Set(
     spec.tools.filter((tool) => tool.needsApproval || tool.asks.length > 0).map((tool) => tool.name),
   );
+  // A prompt that asks the client pushes its asks on the prompts/get's own stream, as a tool does.
+  const askingPrompts = new Set((spec.prompts ?? []).filter((prompt) => prompt.asks.length > 0).map((p) => p.name));
   return (messages, session) =>
     messages.some((message) => {
       const kind = kindOf(message);
       if (kind !== "request") return kind === "response"; // client answers to our requests (elicitation)
       const { method, params: rawParams } = message as { method: string; params?: unknown };
       if (method === "logging/setLevel") return true;
+      if (method === "prompts/get") return askingPrompts.has(String((rawParams as { name?: unknown })?.name));
       if (method !== "tools/call") return false;
       if (session?.logLevelSet) return true;
       const params = rawParams as { name?: string; _meta?: { progressToken?: unknown } } | undefined;

@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
-import { type JSONRPCMessage, readRequestBody } from "@modelcontextprotocol/server";
+import { type JSONRPCMessage, readRequestBody, type Server } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
@@ -34,7 +34,7 @@ import {
 } from "./session.routing";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
-import type { InvocationRuntime } from "./tool.invoke";
+import type { InvocationRuntime, ResourceSubscriptions } from "./tool.invoke";
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** A session nobody has used for this long is forgotten. */
@@ -42,6 +42,10 @@ export const SESSION_IDLE_TTL_MS = 24 * 60 * 60_000;
 const TOUCH_EVERY_MS = 60_000;
 /** The log level the session's client set (logging/setLevel): its calls then stream, so their logs reach it. */
 const LOG_LEVEL_KEY = "logLevel";
+/** The resources the session's client subscribed to (resources/subscribe). */
+const SUBSCRIPTIONS_KEY = "subscriptions";
+/** At most this many subscriptions per session. */
+export const MAX_SUBSCRIPTIONS = 100;
 
 export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
   const baselineScopes = baselineScopesOf(spec);
@@ -56,9 +60,12 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     readonly #limits: SessionLimits;
     #record: SessionRecord | undefined;
     #legacy: LegacySession | undefined;
+    /** The legacy session's SDK server (its notifications go out on the one SSE stream). */
+    #legacyServer: Server | undefined;
     #upstreams: Upstreams | undefined;
     #lastTouch = 0;
     #logLevel: string | undefined;
+    #subscriptions: Set<string>;
 
     constructor(ctx: DurableObjectState, env: KitEnv) {
       super(ctx, env);
@@ -78,6 +85,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       this.#limits = new SessionLimits(spec.name, () => this.env);
       this.#record = this.#storage.load();
       this.#logLevel = ctx.storage.kv.get<string>(LOG_LEVEL_KEY);
+      this.#subscriptions = new Set(ctx.storage.kv.get<string[]>(SUBSCRIPTIONS_KEY) ?? []);
     }
 
     override async fetch(request: Request): Promise<Response> {
@@ -263,9 +271,11 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       this.#storage.forgetSession();
       this.#logLevel = undefined;
       this.ctx.storage.kv.delete(LOG_LEVEL_KEY);
+      this.#dropSubscriptions();
       await this.#channels.closeAll();
       const legacy = this.#legacy;
       this.#legacy = undefined;
+      this.#legacyServer = undefined;
       await legacy?.transport.close();
       if (ended) await this.#limits.close(ended.owner, ended.sessionId);
     }
@@ -303,12 +313,15 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         if (this.#legacy !== opened.session) return;
         // The stream closed: the session is over. The alarm flushes what is left, then wipes.
         this.#legacy = undefined;
+        this.#legacyServer = undefined;
         this.#record = undefined;
         this.#storage.forgetSession();
+        this.#dropSubscriptions();
         void this.#limits.close(caller, sessionId);
         void this.#schedule.noLaterThan(Date.now());
       });
       this.#legacy = opened.session;
+      this.#legacyServer = server;
       return opened.response;
     }
 
@@ -324,6 +337,41 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         ...outboxRuntime(spec, env, sessionId, upstreams, (record) => this.#enqueue(record)),
         admitCall: (caller, tool) => this.#limits.admitCall(caller, tool),
         logLevel: () => this.#logLevel,
+        subscriptions: this.#subscriptionStore(),
+      };
+    }
+
+    #dropSubscriptions(): void {
+      this.#subscriptions.clear();
+      this.ctx.storage.kv.delete(SUBSCRIPTIONS_KEY);
+    }
+
+    #subscriptionStore(): ResourceSubscriptions {
+      const subscriptions = this.#subscriptions;
+      const save = () => this.ctx.storage.kv.put(SUBSCRIPTIONS_KEY, [...subscriptions]);
+      return {
+        max: MAX_SUBSCRIPTIONS,
+        add(uri) {
+          if (subscriptions.has(uri)) return true;
+          if (subscriptions.size >= MAX_SUBSCRIPTIONS) return false;
+          subscriptions.add(uri);
+          save();
+          return true;
+        },
+        remove(uri) {
+          if (subscriptions.delete(uri)) save();
+        },
+        has: (uri) => subscriptions.has(uri),
+        updated: async (uri) => {
+          if (!subscriptions.has(uri)) return;
+          // Unrelated to any request: on the standalone GET stream (the stream channel's), or legacy SSE.
+          const server = this.#legacyServer ?? (await this.#channels.ifOpen("stream"))?.server;
+          try {
+            await server?.sendResourceUpdated({ uri });
+          } catch (error) {
+            console.warn(`${spec.name}: could not notify an update of ${uri}`, error);
+          }
+        },
       };
     }
 

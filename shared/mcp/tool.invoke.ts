@@ -49,6 +49,20 @@ export interface InvocationRuntime<Upstreams> {
   admitCall?(caller: Caller, tool: string): Promise<SessionAdmission>;
   /** 2025 sessions: the log level the client set (logging/setLevel), if it set one. */
   logLevel?(): string | undefined;
+  /** 2025 sessions: the resources the client subscribed to (resources/subscribe), bounded. */
+  subscriptions?: ResourceSubscriptions;
+}
+
+/** A session's resource subscriptions (kept in its storage). */
+export interface ResourceSubscriptions {
+  /** At most this many URIs at once. */
+  readonly max: number;
+  /** False when the session already holds `max` subscriptions (subscribing twice is fine). */
+  add(uri: string): boolean;
+  remove(uri: string): void;
+  has(uri: string): boolean;
+  /** Sends notifications/resources/updated for `uri` to the session's client, if it subscribed to it. */
+  updated(uri: string): Promise<void>;
 }
 
 /** How an approval request for one call ended, as the audit trail records it. */
@@ -378,7 +392,7 @@ async function askApproval(form: ApprovalRequest, request: CallRequest, timeoutM
 }
 
 /** APPROVAL_TIMEOUT_MS as milliseconds (a whole number > 0), else the default. */
-function approvalTimeoutMs(env: Record<string, unknown>): number {
+export function approvalTimeoutMs(env: Record<string, unknown>): number {
   const ms = Number(env.APPROVAL_TIMEOUT_MS);
   return Number.isSafeInteger(ms) && ms > 0 ? ms : DEFAULT_APPROVAL_TIMEOUT_MS;
 }
@@ -398,6 +412,7 @@ function contextFor<Upstreams>(
     },
     signal: request.signal,
     answers: {},
+    resourceUpdated: (uri) => runtime.subscriptions?.updated(uri) ?? Promise.resolve(),
     async progress(progress, total, message) {
       if (request.progressToken === undefined) return;
       await request.sendNotification({

@@ -28,6 +28,12 @@ export interface ToolContext<Upstreams> extends ClientAsks {
    * `ApprovalRequest`), validated against them; empty for a plain yes/no approval.
    */
   answers: Record<string, unknown>;
+  /**
+   * Says a resource changed (e.g. after the tool wrote it): a 2025 session (or 2024 SSE) whose
+   * client subscribed to `uri` gets notifications/resources/updated on its standalone stream;
+   * elsewhere nothing is sent (2026-07-28 has no resources/subscribe).
+   */
+  resourceUpdated(uri: string): Promise<void>;
 }
 
 /**

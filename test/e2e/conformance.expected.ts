@@ -12,11 +12,7 @@ export interface Expectation {
   knownFailures: Record<string, string>;
 }
 
-const NO_RESOURCES = "the kit has no resources (defineServer declares tools only): resources/* is -32601";
-const NO_PROMPTS = "the kit has no prompts (defineServer declares tools only): prompts/* is -32601";
-const NO_COMPLETION = "the kit has no prompts, so no completion/complete (-32601)";
-const NO_PROMPT_INPUT_REQUIRED =
-  "needs test_input_required_result_prompt, a prompt whose prompts/get asks the client (input_required); the kit has no prompts yet, and a prompt handler would ask through the same ClientAsks (shared/mcp/ask.ts)";
+const NO_PROMPTS = "echo declares no prompts (defineServer: prompts), so prompts/* is -32601 there";
 const NO_TASKS = "the tasks extension (io.modelcontextprotocol/tasks) is not implemented; not scored";
 const FOREIGN_NAME =
   "the fixture tool must be named json_schema_2020_12_tool, which the kit refuses (tools carry the server's prefix, test_); pending, not scored";
@@ -24,8 +20,13 @@ const NO_MCP_HEADER_PARAMS =
   "the kit has no x-mcp-header tool parameters (SEP-2243 custom headers); pending, not scored";
 const FIXTURE_TOOL = (tool: string) =>
   `needs ${tool}, a fixture tool (the fixture server has it and passes this check)`;
-const resources = (names: string[]) => Object.fromEntries(names.map((name) => [name, NO_RESOURCES]));
 const prompts = (names: string[]) => Object.fromEntries(names.map((name) => [name, NO_PROMPTS]));
+const RESOURCE_SCENARIOS = [
+  "resources-list",
+  "resources-read-text",
+  "resources-read-binary",
+  "resources-templates-read",
+];
 const PROMPT_SCENARIOS = [
   "prompts-list",
   "prompts-get-simple",
@@ -44,8 +45,6 @@ const CONTENT_TOOLS = [
 ];
 const CACHING_CHECKS = {
   "caching:sep-2549-prompts-list-caching-hints": NO_PROMPTS,
-  "caching:sep-2549-resources-list-caching-hints": NO_RESOURCES,
-  "caching:sep-2549-resources-templates-list-caching-hints": NO_RESOURCES,
 };
 /** The fixture server (workers/test), every scenario of each list. */
 export const FIXTURE: Record<Revision, Expectation> = {
@@ -65,18 +64,13 @@ export const FIXTURE: Record<Revision, Expectation> = {
       "dns-rebinding-protection",
       "server-session-lifecycle",
       "server-sse-polling",
+      "completion-complete",
+      ...RESOURCE_SCENARIOS,
+      "resources-subscribe",
+      "resources-unsubscribe",
+      ...PROMPT_SCENARIOS,
     ],
     knownFailures: {
-      "completion-complete": NO_COMPLETION,
-      ...resources([
-        "resources-list",
-        "resources-read-text",
-        "resources-read-binary",
-        "resources-templates-read",
-        "resources-subscribe",
-        "resources-unsubscribe",
-      ]),
-      ...prompts(PROMPT_SCENARIOS),
       "json-schema-2020-12": FOREIGN_NAME,
     },
   },
@@ -106,13 +100,12 @@ export const FIXTURE: Record<Revision, Expectation> = {
       ].map((name) => `input-required-result-${name}`),
       "tasks-status-notifications",
       "http-header-validation",
+      "completion-complete",
+      ...RESOURCE_SCENARIOS,
+      ...PROMPT_SCENARIOS,
+      "input-required-result-non-tool-request",
     ],
     knownFailures: {
-      ...CACHING_CHECKS,
-      "completion-complete": NO_COMPLETION,
-      ...resources(["resources-list", "resources-read-text", "resources-read-binary", "resources-templates-read"]),
-      ...prompts(PROMPT_SCENARIOS),
-      "input-required-result-non-tool-request": NO_PROMPT_INPUT_REQUIRED,
       ...Object.fromEntries(
         [
           "lifecycle",
@@ -147,8 +140,9 @@ export const FIXTURE_FREE: Record<Revision, Expectation> = {
       "dns-rebinding-protection",
       "server-session-lifecycle",
       "server-sse-polling",
+      "resources-list",
     ],
-    knownFailures: { ...resources(["resources-list"]), ...prompts(["prompts-list"]) },
+    knownFailures: { ...prompts(["prompts-list"]) },
   },
   "2026-07-28": {
     passing: [
@@ -160,6 +154,7 @@ export const FIXTURE_FREE: Record<Revision, Expectation> = {
       "caching",
       "input-required-result-unsupported-methods",
       "http-header-validation",
+      "resources-list",
     ],
     knownFailures: {
       "server-stateless:sep-2575-server-no-log-without-loglevel": FIXTURE_TOOL("test_logging_tool"),
@@ -168,7 +163,6 @@ export const FIXTURE_FREE: Record<Revision, Expectation> = {
       "server-stateless:sep-2575-http-server-no-independent-requests-on-stream":
         FIXTURE_TOOL("test_streaming_elicitation"),
       ...CACHING_CHECKS,
-      ...resources(["resources-list"]),
       ...prompts(["prompts-list"]),
     },
   },

@@ -1,5 +1,6 @@
 import { defineServer } from "../../shared/mcp";
 import { EchoClient, readEchoConfig } from "./echo.client";
+import { echoResources } from "./echo.resources";
 import { echoTools } from "./echo.tools";
 
 const echo = defineServer({
@@ -14,6 +15,7 @@ const echo = defineServer({
   // Proposed in the publish document: every signed-in user and every service.
   access: { groups: [], services: true, scopes: ["echo:read"] },
   tools: echoTools,
+  resources: echoResources,
   example: { tool: "echo_say", arguments: { text: "hello, fleet" } },
   upstreams: (env) => ({ echo: new EchoClient(readEchoConfig(env)) }),
 });

@@ -44,6 +44,23 @@ describe("echo tools", () => {
     expect(textOf(await call(BOT, "echo_history"))).toBe("You have echoed nothing yet.");
   });
 
+  it("offers the caller's history as a resource (echo://history), and a subscribed session hears of new messages", async () => {
+    const { client } = await connect({ user: "dave; scopes=echo:read" });
+    expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(["echo://history"]);
+    const read = async () =>
+      ((await client.readResource({ uri: "echo://history" })).contents[0] as { text: string }).text;
+    expect(await read()).toBe("You have echoed nothing yet.");
+    const updates: string[] = [];
+    client.setNotificationHandler("notifications/resources/updated", async (n) => {
+      updates.push(n.params.uri);
+    });
+    await client.subscribeResource({ uri: "echo://history" });
+    await client.callTool({ name: "echo_say", arguments: { text: "dave was here" } });
+    await expect.poll(() => updates, { timeout: 3000 }).toEqual(["echo://history"]);
+    expect(await read()).toMatch(/dave was here$/);
+    await client.close();
+  });
+
   it("forgets only with echo:write, never for a service (its approval: echo.approvals.test.ts)", async () => {
     // A read-only token: listed (consenting to echo:write would allow it), met with a scope challenge.
     const readOnly = await connect({ user: ALICE, onElicit: () => ({ action: "accept", content: { approve: true } }) });

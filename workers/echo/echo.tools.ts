@@ -22,6 +22,7 @@ export const say = defineTool({
   minutesSaved: 0.5,
   async run({ text }, ctx) {
     const reply = await ctx.upstream.echo.say(ctx.caller.id, text, ctx.signal);
+    await ctx.resourceUpdated("echo://history"); // a 2025 session subscribed to it hears of the new message
     return { text: reply.text, structured: { text: reply.text, messages: reply.count } };
   },
 });

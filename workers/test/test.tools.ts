@@ -4,6 +4,7 @@
  * tool, so the suite tests the kit's own path (gate, policy, validation, progress, logging, error
  * mapping, recording). Results are fixed test content; nothing here reaches an upstream.
  */
+import { z } from "zod";
 import { ToolError, toolsFor } from "../../shared/mcp";
 import { askTools } from "./test.ask.tools";
 
@@ -155,6 +156,20 @@ export const loggingTool = defineTool({
   },
 });
 
+/** For the kit's tests: says a resource changed (subscribed 2025 sessions hear notifications/resources/updated). */
+export const touchResource = defineTool({
+  name: "test_touch_resource",
+  description: "Say that a resource changed.",
+  input: { uri: z.string().describe("The resource's URI") },
+  annotations: FIXED,
+  access: READ,
+  minutesSaved: 0,
+  async run({ uri }, ctx) {
+    await ctx.resourceUpdated(uri);
+    return `updated ${uri}`;
+  },
+});
+
 export const testTools = [
   simpleText,
   imageContent,
@@ -165,5 +180,6 @@ export const testTools = [
   toolWithProgress,
   toolWithLogging,
   loggingTool,
+  touchResource,
   ...askTools,
 ];
