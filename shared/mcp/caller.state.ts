@@ -23,6 +23,7 @@ import { APPROVAL_STATE_TTL_SECONDS, approvalStateCodec } from "./approval.moder
 import { type Admission, type CallerLimits, CallLimiter, limitsFor, tooManyRequests } from "./caller.limits";
 import { buildMcpServer } from "./mcp.server";
 import { outboxRuntime } from "./outbox.runtime";
+import { CallerTasks, taskLimitsFor } from "./tasks";
 import { jsonRpcError, releasedWhenDone } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { MAX_BODY_BYTES } from "./session";
@@ -50,6 +51,7 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     #upstreams: Upstreams | undefined;
     readonly #limits: CallerLimits;
     readonly #limiter: CallLimiter;
+    readonly #tasks: CallerTasks;
 
     constructor(ctx: DurableObjectState, env: KitEnv) {
       super(ctx, env);
@@ -65,9 +67,16 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         retryBy: (at) => void this.#schedule.noLaterThan(at),
       });
       const runtime = this.#runtime(`caller:${ctx.id.toString()}`);
+      this.#tasks = new CallerTasks({
+        storage: ctx.storage,
+        limits: taskLimitsFor(env as unknown as Record<string, unknown>),
+        wakeBy: (at) => void this.#schedule.noLaterThan(at),
+        record: (invocation) => this.#enqueue({ table: "invocations", ...invocation }),
+      });
       const modern = {
         codec: approvalStateCodec(env.APPROVAL_STATE_KEY),
         consumeNonce: (nonce: string) => this.#consumeNonce(nonce),
+        tasks: this.#tasks,
       };
       // Stateless: a fresh SDK server per request; only 2026-07-28 requests reach this object.
       this.#handler = createMcpHandler(() => buildMcpServer(spec, runtime, modern), { legacy: "reject" });
@@ -132,6 +141,9 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       const old = [...nonces].filter(([, at]) => at < expired).map(([key]) => key);
       if (old.length > 0) await this.ctx.storage.delete(old.slice(0, 128));
       if (nonces.size > old.length) await this.#schedule.noLaterThan(Date.now() + APPROVAL_STATE_TTL_SECONDS * 1000);
+      // Expired tasks go; those an eviction cut short end (and are recorded) now.
+      const nextExpiry = await this.#tasks.prune();
+      if (nextExpiry !== undefined) await this.#schedule.noLaterThan(nextExpiry);
       if (!(await this.#outbox.flush())) {
         await this.#schedule.noLaterThan(Date.now() + (await this.#outbox.retryDelay()));
       }

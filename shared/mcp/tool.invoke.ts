@@ -24,6 +24,7 @@ import { ModernAskRound } from "./ask.modern";
 import { sessionAsker } from "./ask.session";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import type { SessionAdmission } from "./session.limits";
+import type { CreateTaskResult, TaskLauncher } from "./tasks";
 import {
   type ApprovalRequest,
   describeInvalidArguments,
@@ -79,32 +80,21 @@ export interface CallRequest {
   sendNotification(notification: { method: string; params: Record<string, unknown> }): Promise<void>;
   /** A 2026-07-28 request: approval by input_required and a signed requestState (approval.modern.ts). */
   modern?: ModernApprovalRound;
+  /** The call runs as a task (its tool has `task`, the client declared the extension; tasks.ts). */
+  task?: TaskLauncher;
 }
 
 export async function invokeTool<Upstreams>(
   runtime: InvocationRuntime<Upstreams>,
   request: CallRequest,
-): Promise<CallToolResult | InputRequiredResult> {
+): Promise<CallToolResult | InputRequiredResult | CreateTaskResult> {
   const tool = request.tool as Tool<Upstreams>;
   const startedAt = Date.now();
   const id = uuidv7({ msecs: startedAt });
   const argsDigest = digestArguments(request.arguments ?? {});
   const approval: { outcome: RecordedApproval | null } = { outcome: null };
-  let outcome: { errorClass: ErrorClass | null; result: CallToolResult };
-  let protocolError: ProtocolError | undefined;
-  try {
-    const result = await runChecked(runtime, tool, request, argsDigest, approval);
-    // An approval or an ask put to the client (2026-07-28): not an invocation yet; the retry that answers it is.
-    if ("resultType" in result && result.resultType === "input_required") return result as InputRequiredResult;
-    outcome = { errorClass: null, result: result as CallToolResult };
-  } catch (error) {
-    // A protocol error (an ask the client declared no capability for: -32021) is the call's answer, recorded too.
-    if (error instanceof ProtocolError) protocolError = error;
-    outcome = toErrorOutcome(tool.name, protocolError ? new ToolError(protocolError.message, "denied") : error);
-  }
-  // The id rates the call later (fleet_feedback, `fleet feedback`, the registry page).
-  outcome.result._meta = { ...outcome.result._meta, [INVOCATION_ID_META]: id };
-  runtime.record({
+  // The invocation as recorded once the handler ends: here, or when its task does (tasks.ts).
+  const invocation = (outcome: { errorClass: ErrorClass | null }): InvocationRecord => ({
     id,
     serverName: runtime.serverName,
     toolName: tool.name,
@@ -120,8 +110,74 @@ export async function invokeTool<Upstreams>(
     callerGroup: primaryGroup(request.caller),
     approval: approval.outcome,
   });
+  const ended = (outcome: Outcome): CallToolResult => {
+    // The id rates the call later (fleet_feedback, `fleet feedback`, the registry page).
+    outcome.result._meta = { ...outcome.result._meta, [INVOCATION_ID_META]: id };
+    runtime.record(invocation(outcome));
+    return outcome.result;
+  };
+  const handler: HandlerStep<Upstreams> = request.task
+    ? (args, ctx) => startTask(request.task as TaskLauncher, tool, args, ctx, ended, invocation)
+    : (args, ctx) =>
+        tool.asks.length === 0
+          ? tool.run(args, ctx).then(toCallToolResult)
+          : runAsking(runtime, tool, request, args, argsDigest, ctx);
+  let outcome: Outcome;
+  let protocolError: ProtocolError | undefined;
+  try {
+    const result = await runChecked(runtime, tool, request, argsDigest, approval, handler);
+    // An approval or an ask put to the client (2026-07-28): not an invocation yet; the retry that answers it is.
+    if ("resultType" in result && result.resultType === "input_required") return result as InputRequiredResult;
+    // A task: the invocation is recorded when it ends.
+    if ("resultType" in result && result.resultType === "task") return result as CreateTaskResult;
+    outcome = { errorClass: null, result: result as CallToolResult };
+  } catch (error) {
+    // A protocol error (an ask the client declared no capability for: -32021) is the call's answer, recorded too.
+    if (error instanceof ProtocolError) protocolError = error;
+    outcome = toErrorOutcome(tool.name, protocolError ? new ToolError(protocolError.message, "denied") : error);
+  }
+  const result = ended(outcome);
   if (protocolError) throw protocolError;
-  return outcome.result;
+  return result;
+}
+
+type Outcome = { errorClass: ErrorClass | null; result: CallToolResult };
+
+
+/** Runs the handler once the checks (policy, validation, approval) passed: in the call, or as a task. */
+type HandlerStep<Upstreams> = (
+  args: Record<string, unknown>,
+  ctx: ToolContext<Upstreams>,
+) => Promise<CallToolResult | InputRequiredResult | CreateTaskResult>;
+
+/**
+ * Starts the handler as a task: it gets the task's signal (tasks/cancel), asks on the task
+ * (input_required until tasks/update answers) and reports progress as the task's status message;
+ * its ending is recorded (once) and becomes the task's result, or its error for a protocol error.
+ */
+async function startTask<Upstreams>(
+  launcher: TaskLauncher,
+  tool: Tool<Upstreams>,
+  args: Record<string, unknown>,
+  ctx: ToolContext<Upstreams>,
+  ended: (outcome: Outcome) => CallToolResult,
+  invocation: (outcome: { errorClass: ErrorClass | null }) => InvocationRecord,
+): Promise<CreateTaskResult> {
+  const created = await launcher.start(async (run) => {
+    ctx.signal = run.signal;
+    ctx.progress = async (progress, total, message) =>
+      run.status([`${progress}${total === undefined ? "" : `/${total}`}`, message].filter(Boolean).join(": "));
+    ctx.log = async (level, message) =>
+      console.log(JSON.stringify({ level, tool: tool.name, message, task: true }));
+    Object.assign(ctx, clientAsks(tool.name, tool.asks, run.asker));
+    try {
+      return { result: ended({ errorClass: null, result: toCallToolResult(await tool.run(args, ctx)) }) };
+    } catch (error) {
+      const result = ended(toErrorOutcome(tool.name, run.signal.aborted ? new ToolError("Cancelled by the client (tasks/cancel)", "cancelled") : error));
+      return error instanceof ProtocolError && !run.signal.aborted ? { error } : { result };
+    }
+  }, invocation({ errorClass: "internal" }));
+  return created as CreateTaskResult;
 }
 
 async function runChecked<Upstreams>(
@@ -130,7 +186,8 @@ async function runChecked<Upstreams>(
   request: CallRequest,
   argsDigest: string,
   recorded: { outcome: RecordedApproval | null },
-): Promise<CallToolResult | InputRequiredResult> {
+  handler: HandlerStep<Upstreams>,
+): Promise<CallToolResult | InputRequiredResult | CreateTaskResult> {
   const decision = checkToolAccess(tool, request.caller);
   if (!decision.allowed) {
     runtime.auditDenial(request.caller, `tools/call ${tool.name}`, decision.reason);
@@ -181,7 +238,7 @@ async function runChecked<Upstreams>(
         action: tagged,
       });
       if (page.kind !== "approved") throw new NotApprovedError(page.message);
-      return toCallToolResult(await tool.run(args, ctx));
+      return handler(args, ctx);
     }
     const call = { caller: request.caller, server: runtime.serverName, tool: tool.name, argsDigest, form };
     const approval = await approveModern(request.modern, call);
@@ -218,8 +275,7 @@ async function runChecked<Upstreams>(
     if (decision.decision !== "approved") throw new NotApprovedError(decision.message);
     ctx.answers = decision.answers;
   }
-  if (tool.asks.length === 0) return toCallToolResult(await tool.run(args, ctx));
-  return runAsking(runtime, tool, request, args, argsDigest, ctx);
+  return handler(args, ctx);
 }
 
 /** A handler that may ask the client: pushed over a 2025 session, in rounds on 2026-07-28 (ask.ts). */

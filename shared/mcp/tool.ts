@@ -90,8 +90,20 @@ export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
    * undeclared ask fails. Not with `approval` (an approval already asks).
    */
   asks?: AskKind[];
+  /**
+   * A long-running tool (tasks.ts): called by a 2026-07-28 client that declares the tasks
+   * extension (io.modelcontextprotocol/tasks), the call answers at once with a task the client
+   * polls (tasks/get) and may cancel; the handler runs on in the caller's object, and its asks go
+   * on the task (input_required, answered by tasks/update). "optional": other clients (and every
+   * 2025 session) get the ordinary call, which waits. "required": a 2026-07-28 client without the
+   * extension is refused (-32021). Policy, validation and approval come first, on the call itself.
+   */
+  task?: TaskSupport;
   run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
+
+/** Whether a tool runs as a task for a client that supports it (ToolSpec.task). */
+export type TaskSupport = "optional" | "required";
 
 /** A tool as the kit holds it: the spec plus the derived strict schema. */
 export interface Tool<Upstreams = unknown> {
@@ -109,6 +121,8 @@ export interface Tool<Upstreams = unknown> {
   approvalRisk: "normal" | "high" | undefined;
   /** What the handler may ask the client (ToolSpec.asks); empty for most tools. */
   asks: readonly AskKind[];
+  /** Runs as a task for clients that declare the tasks extension (ToolSpec.task); undefined: never. */
+  task: TaskSupport | undefined;
   run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -137,6 +151,7 @@ export function toolsFor<Upstreams>() {
         : spec.approval) as Tool<Upstreams>["approval"],
       approvalRisk: spec.approval === undefined ? undefined : typeof spec.approval === "object" ? "high" : "normal",
       asks: [...new Set(spec.asks ?? [])],
+      task: spec.task,
       run: spec.run as Tool<Upstreams>["run"],
     };
   };
@@ -149,6 +164,7 @@ function assertWellFormed(spec: {
   minutesSaved: number;
   approval?: unknown;
   asks?: AskKind[];
+  task?: TaskSupport;
   access: ToolAccess;
 }): void {
   if (!TOOL_NAME.test(spec.name)) {
@@ -163,6 +179,9 @@ function assertWellFormed(spec: {
     if (!["elicitation", "sampling", "roots"].includes(kind)) {
       throw new Error(`Tool ${spec.name}: asks "${kind}" must be one of "elicitation", "sampling", "roots"`);
     }
+  }
+  if (spec.task !== undefined && spec.task !== "optional" && spec.task !== "required") {
+    throw new Error(`Tool ${spec.name}: task "${String(spec.task)}" must be "optional" or "required"`);
   }
   if (spec.approval && (spec.asks ?? []).length > 0) {
     throw new Error(

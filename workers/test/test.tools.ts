@@ -6,6 +6,7 @@
  */
 import { ToolError, toolsFor } from "../../shared/mcp";
 import { askTools } from "./test.ask.tools";
+import { taskTools } from "./test.tasks.tools";
 
 const defineTool = toolsFor<Record<string, never>>();
 
@@ -166,4 +167,5 @@ export const testTools = [
   toolWithLogging,
   loggingTool,
   ...askTools,
+  ...taskTools,
 ];
