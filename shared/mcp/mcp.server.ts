@@ -150,9 +150,7 @@ function ownerOf(caller: Caller): string {
 }
 
 const TaskParams = z.looseObject({ taskId: z.string().min(1).max(200).describe("The task's id") });
-const UpdateParams = TaskParams.extend({
-  inputResponses: z.record(z.string(), z.unknown()).describe("Answers to the task's inputRequests, by key"),
-});
+
 const COMPLETE = { resultType: "complete" } as const;
 
 /**
@@ -167,8 +165,9 @@ function serveTasks(server: Server, tasks: CallerTasks): void {
   server.setRequestHandler("tasks/get", { params: TaskParams }, async ({ taskId }, ctx) =>
     tasks.get(owner(ctx, "tasks/get"), taskId),
   );
-  server.setRequestHandler("tasks/update", { params: UpdateParams }, async ({ taskId, inputResponses }, ctx) => {
-    await tasks.update(owner(ctx, "tasks/update"), taskId, inputResponses);
+  // The SDK lifts `inputResponses` (answers to the task's inputRequests, by key) off the params, as on tools/call.
+  server.setRequestHandler("tasks/update", { params: TaskParams }, async ({ taskId }, ctx) => {
+    await tasks.update(owner(ctx, "tasks/update"), taskId, ctx.mcpReq.inputResponses ?? {});
     return COMPLETE;
   });
   server.setRequestHandler("tasks/cancel", { params: TaskParams }, async ({ taskId }, ctx) => {
