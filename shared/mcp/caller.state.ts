@@ -23,7 +23,6 @@ import { APPROVAL_STATE_TTL_SECONDS, approvalStateCodec } from "./approval.moder
 import { type Admission, type CallerLimits, CallLimiter, limitsFor, tooManyRequests } from "./caller.limits";
 import { buildMcpServer } from "./mcp.server";
 import { outboxRuntime } from "./outbox.runtime";
-import { CallerTasks, taskLimitsFor } from "./tasks";
 import { jsonRpcError, releasedWhenDone } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { MAX_BODY_BYTES } from "./session";
@@ -32,6 +31,7 @@ import { Outbox } from "./session.outbox";
 import { authInfoFor, isMessageShaped, requestBodyTooLargeMessage } from "./session.routing";
 import { type OutboxRecord, SessionStorage } from "./session.storage";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
+import { CallerTasks, taskLimitsFor } from "./tasks";
 import type { InvocationRuntime } from "./tool.invoke";
 
 const NONCE = "nonce:";

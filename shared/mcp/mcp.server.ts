@@ -9,16 +9,23 @@ import {
 } from "@modelcontextprotocol/server";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import { v7 as uuidv7 } from "uuid";
+import { z } from "zod";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import { primaryGroup } from "../db/invocations.store";
-import { z } from "zod";
 import type { ApprovalState } from "./approval.modern";
 import type { ServerSpec } from "./server.definition";
 import { refusedCallResult } from "./session.limits";
 import { notificationWanted } from "./session.routing";
 import { allowedWithStepUp } from "./step-up";
-import { type CallerTasks, declaredCapabilities, declaresTasks, TASKS_EXTENSION, type TaskLauncher, tasksRequired } from "./tasks";
+import {
+  type CallerTasks,
+  declaredCapabilities,
+  declaresTasks,
+  TASKS_EXTENSION,
+  type TaskLauncher,
+  tasksRequired,
+} from "./tasks";
 import type { Tool } from "./tool";
 import { digestArguments, type InvocationRuntime, invokeTool } from "./tool.invoke";
 

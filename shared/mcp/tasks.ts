@@ -14,8 +14,8 @@
  * part of its work; it is never re-run), and its invocation is recorded then, once.
  */
 import {
-  CLIENT_CAPABILITIES_META_KEY,
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
   type ClientCapabilities,
   type InputRequest,
   MissingRequiredClientCapabilityError,

@@ -143,7 +143,6 @@ export async function invokeTool<Upstreams>(
 
 type Outcome = { errorClass: ErrorClass | null; result: CallToolResult };
 
-
 /** Runs the handler once the checks (policy, validation, approval) passed: in the call, or as a task. */
 type HandlerStep<Upstreams> = (
   args: Record<string, unknown>,
@@ -163,20 +162,27 @@ async function startTask<Upstreams>(
   ended: (outcome: Outcome) => CallToolResult,
   invocation: (outcome: { errorClass: ErrorClass | null }) => InvocationRecord,
 ): Promise<CreateTaskResult> {
-  const created = await launcher.start(async (run) => {
-    ctx.signal = run.signal;
-    ctx.progress = async (progress, total, message) =>
-      run.status([`${progress}${total === undefined ? "" : `/${total}`}`, message].filter(Boolean).join(": "));
-    ctx.log = async (level, message) =>
-      console.log(JSON.stringify({ level, tool: tool.name, message, task: true }));
-    Object.assign(ctx, clientAsks(tool.name, tool.asks, run.asker));
-    try {
-      return { result: ended({ errorClass: null, result: toCallToolResult(await tool.run(args, ctx)) }) };
-    } catch (error) {
-      const result = ended(toErrorOutcome(tool.name, run.signal.aborted ? new ToolError("Cancelled by the client (tasks/cancel)", "cancelled") : error));
-      return error instanceof ProtocolError && !run.signal.aborted ? { error } : { result };
-    }
-  }, invocation({ errorClass: "internal" }));
+  const created = await launcher.start(
+    async (run) => {
+      ctx.signal = run.signal;
+      ctx.progress = async (progress, total, message) =>
+        run.status([`${progress}${total === undefined ? "" : `/${total}`}`, message].filter(Boolean).join(": "));
+      ctx.log = async (level, message) => console.log(JSON.stringify({ level, tool: tool.name, message, task: true }));
+      Object.assign(ctx, clientAsks(tool.name, tool.asks, run.asker));
+      try {
+        return { result: ended({ errorClass: null, result: toCallToolResult(await tool.run(args, ctx)) }) };
+      } catch (error) {
+        const result = ended(
+          toErrorOutcome(
+            tool.name,
+            run.signal.aborted ? new ToolError("Cancelled by the client (tasks/cancel)", "cancelled") : error,
+          ),
+        );
+        return error instanceof ProtocolError && !run.signal.aborted ? { error } : { result };
+      }
+    },
+    invocation({ errorClass: "internal" }),
+  );
   return created as CreateTaskResult;
 }
 

@@ -17,7 +17,18 @@ const NO_PROMPTS = "the kit has no prompts (defineServer declares tools only): p
 const NO_COMPLETION = "the kit has no prompts, so no completion/complete (-32601)";
 const NO_PROMPT_INPUT_REQUIRED =
   "needs test_input_required_result_prompt, a prompt whose prompts/get asks the client (input_required); the kit has no prompts yet, and a prompt handler would ask through the same ClientAsks (shared/mcp/ask.ts)";
-const NO_TASKS = "the tasks extension (io.modelcontextprotocol/tasks) is not implemented; not scored";
+const TASKS = [
+  "lifecycle",
+  "capability-negotiation",
+  "wire-fields",
+  "request-state-removal",
+  "mrtr-input",
+  "request-headers",
+  "dispatch-and-envelope",
+  "required-task-error",
+].map((name) => `tasks-${name}`);
+const NO_ASKS_BEFORE_TASK =
+  "needs test_tool_with_task, whose handler asks (input_required on tools/call) and only then becomes a task; a kit task's handler asks on the task instead (tasks/update); not scored";
 const FOREIGN_NAME =
   "the fixture tool must be named json_schema_2020_12_tool, which the kit refuses (tools carry the server's prefix, test_); pending, not scored";
 const NO_MCP_HEADER_PARAMS =
@@ -47,6 +58,17 @@ const CACHING_CHECKS = {
   "caching:sep-2549-resources-list-caching-hints": NO_RESOURCES,
   "caching:sep-2549-resources-templates-list-caching-hints": NO_RESOURCES,
 };
+/**
+ * The suite's names of fixture tools that lack the server's prefix (the tasks scenarios), and the
+ * fixture's names for them (workers/test/test.tasks.tools.ts); the run's proxy maps them.
+ */
+export const SUITE_TOOL_NAMES: Record<string, string> = Object.fromEntries(
+  ["greet", "slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input"].map((name) => [
+    name,
+    `test_${name}`,
+  ]),
+);
+
 /** The fixture server (workers/test), every scenario of each list. */
 export const FIXTURE: Record<Revision, Expectation> = {
   "2025-11-25": {
@@ -105,6 +127,7 @@ export const FIXTURE: Record<Revision, Expectation> = {
         "capability-check",
       ].map((name) => `input-required-result-${name}`),
       "tasks-status-notifications",
+      ...TASKS,
       "http-header-validation",
     ],
     knownFailures: {
@@ -113,19 +136,7 @@ export const FIXTURE: Record<Revision, Expectation> = {
       ...resources(["resources-list", "resources-read-text", "resources-read-binary", "resources-templates-read"]),
       ...prompts(PROMPT_SCENARIOS),
       "input-required-result-non-tool-request": NO_PROMPT_INPUT_REQUIRED,
-      ...Object.fromEntries(
-        [
-          "lifecycle",
-          "capability-negotiation",
-          "wire-fields",
-          "request-state-removal",
-          "mrtr-input",
-          "request-headers",
-          "dispatch-and-envelope",
-          "required-task-error",
-          "mrtr-composition",
-        ].map((name) => [`tasks-${name}`, NO_TASKS]),
-      ),
+      "tasks-mrtr-composition": NO_ASKS_BEFORE_TASK,
       "json-schema-2020-12": FOREIGN_NAME,
       "http-custom-header-server-validation": NO_MCP_HEADER_PARAMS,
     },

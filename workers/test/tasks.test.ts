@@ -148,7 +148,10 @@ describe("the tasks extension on 2026-07-28", () => {
     const half = await get("val", taskId);
     expect(half.result?.status).toBe("input_required");
     expect(Object.keys(half.result?.inputRequests ?? {})).toEqual(["second"]);
-    await rpc("val", "tasks/update", { taskId, inputResponses: { second: { action: "accept", content: { name: "Bo" } } } });
+    await rpc("val", "tasks/update", {
+      taskId,
+      inputResponses: { second: { action: "accept", content: { name: "Bo" } } },
+    });
     const done = await until("val", taskId, ["completed"]);
     expect(done.result?.result?.content[0]?.text).toBe("first=Ann, second=Bo");
     expect(await recorded("val")).toEqual([{ tool_name: "test_multi_input", outcome: "ok", error_class: null }]);
@@ -164,7 +167,9 @@ describe("the tasks extension on 2026-07-28", () => {
     expect((await rpc("wes", "tasks/cancel", { taskId })).result?.resultType).toBe("complete");
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await get("wes", taskId)).result?.status).toBe("cancelled");
-    expect(await recorded("wes")).toEqual([{ tool_name: "test_slow_compute", outcome: "error", error_class: "cancelled" }]);
+    expect(await recorded("wes")).toEqual([
+      { tool_name: "test_slow_compute", outcome: "error", error_class: "cancelled" },
+    ]);
   });
 
   it("shows a task to its creator only: another caller (and an unknown id) gets -32602", async () => {

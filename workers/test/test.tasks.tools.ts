@@ -99,7 +99,10 @@ export const confirmDelete = defineTool({
   task: "optional",
   asks: ["elicitation"],
   async run({ filename }, ctx) {
-    const answer = await ctx.elicit({ message: `Delete ${filename}?`, requestedSchema: CONFIRM_FORM }, { key: "confirm" });
+    const answer = await ctx.elicit(
+      { message: `Delete ${filename}?`, requestedSchema: CONFIRM_FORM },
+      { key: "confirm" },
+    );
     const confirmed = answer.action === "accept" && answer.content?.confirm === true;
     return confirmed ? `Deleted ${filename} (pretend)` : `Kept ${filename} (${answer.action})`;
   },
