@@ -116,12 +116,13 @@ export async function invokeTool<Upstreams>(
     runtime.record(invocation(outcome));
     return outcome.result;
   };
-  const handler: HandlerStep<Upstreams> = request.task
-    ? (args, ctx) => startTask(request.task as TaskLauncher, tool, args, ctx, ended, invocation)
-    : (args, ctx) =>
-        tool.asks.length === 0
-          ? tool.run(args, ctx).then(toCallToolResult)
-          : runAsking(runtime, tool, request, args, argsDigest, ctx);
+  const handler: HandlerStep<Upstreams> = (args, ctx) => {
+    if (request.task && (tool.taskWhen?.(args) ?? true))
+      return startTask(request.task, tool, args, ctx, ended, invocation);
+    return tool.asks.length === 0
+      ? tool.run(args, ctx).then(toCallToolResult)
+      : runAsking(runtime, tool, request, args, argsDigest, ctx);
+  };
   let outcome: Outcome;
   let protocolError: ProtocolError | undefined;
   try {

@@ -97,8 +97,10 @@ export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
    * on the task (input_required, answered by tasks/update). "optional": other clients (and every
    * 2025 session) get the ordinary call, which waits. "required": a 2026-07-28 client without the
    * extension is refused (-32021). Policy, validation and approval come first, on the call itself.
+   * `{ when }`: optional, for the calls where `when(args)` holds (e.g. those that wait); the others
+   * are answered at once.
    */
-  task?: TaskSupport;
+  task?: TaskSupport | { when(args: z.output<z.ZodObject<Shape>>): boolean };
   run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -123,6 +125,8 @@ export interface Tool<Upstreams = unknown> {
   asks: readonly AskKind[];
   /** Runs as a task for clients that declare the tasks extension (ToolSpec.task); undefined: never. */
   task: TaskSupport | undefined;
+  /** For `task: { when }`: whether this call (its validated arguments) runs as a task. */
+  taskWhen: ((args: Record<string, unknown>) => boolean) | undefined;
   run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -151,7 +155,9 @@ export function toolsFor<Upstreams>() {
         : spec.approval) as Tool<Upstreams>["approval"],
       approvalRisk: spec.approval === undefined ? undefined : typeof spec.approval === "object" ? "high" : "normal",
       asks: [...new Set(spec.asks ?? [])],
-      task: spec.task,
+      task: spec.task === undefined ? undefined : typeof spec.task === "object" ? "optional" : spec.task,
+      taskWhen:
+        typeof spec.task === "object" ? (spec.task.when.bind(spec.task) as Tool<Upstreams>["taskWhen"]) : undefined,
       run: spec.run as Tool<Upstreams>["run"],
     };
   };
@@ -164,7 +170,7 @@ function assertWellFormed(spec: {
   minutesSaved: number;
   approval?: unknown;
   asks?: AskKind[];
-  task?: TaskSupport;
+  task?: TaskSupport | { when(args: never): boolean };
   access: ToolAccess;
 }): void {
   if (!TOOL_NAME.test(spec.name)) {
@@ -180,8 +186,9 @@ function assertWellFormed(spec: {
       throw new Error(`Tool ${spec.name}: asks "${kind}" must be one of "elicitation", "sampling", "roots"`);
     }
   }
-  if (spec.task !== undefined && spec.task !== "optional" && spec.task !== "required") {
-    throw new Error(`Tool ${spec.name}: task "${String(spec.task)}" must be "optional" or "required"`);
+  const task = spec.task;
+  if (task !== undefined && task !== "optional" && task !== "required" && typeof task?.when !== "function") {
+    throw new Error(`Tool ${spec.name}: task must be "optional", "required" or { when(args) }`);
   }
   if (spec.approval && (spec.asks ?? []).length > 0) {
     throw new Error(

@@ -8,71 +8,17 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { ClientCapabilities } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
-import { bearer, postRpc } from "../../test/workers/mcp-client";
+import { modernRpc, untilTask } from "../../test/workers/modern-rpc";
 
-const MODERN = "2026-07-28";
-const TASKS = { extensions: { "io.modelcontextprotocol/tasks": {} }, elicitation: {} } as ClientCapabilities;
 const callers = env.CALLERS as DurableObjectNamespace;
 const user = (name: string) => `${name}; scopes=test:read`;
 const stubOf = (name: string) => callers.get(callers.idFromName(`test|user|user-${name}`));
-
-type Answer = {
-  status: number;
-  result?: Record<string, unknown> & {
-    taskId?: string;
-    status?: string;
-    inputRequests?: Record<string, { method: string }>;
-    result?: { content: { text: string }[]; isError?: boolean };
-    error?: { code: number; message: string };
-  };
-  error?: { code: number; message: string; data?: Record<string, unknown> };
-};
-
-async function rpc(
-  name: string,
-  method: string,
-  params: Record<string, unknown>,
-  capabilities: ClientCapabilities = TASKS,
-): Promise<Answer> {
-  const mcpName = method === "tools/call" ? params.name : params.taskId;
-  const response = await postRpc(
-    {
-      jsonrpc: "2.0",
-      id: crypto.randomUUID(),
-      method,
-      params: {
-        ...params,
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": MODERN,
-          "io.modelcontextprotocol/clientCapabilities": capabilities,
-          "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-        },
-      },
-    },
-    {
-      "mcp-protocol-version": MODERN,
-      "mcp-method": method,
-      ...(typeof mcpName === "string" ? { "mcp-name": mcpName } : {}),
-      authorization: bearer(user(name)),
-    },
-  );
-  const text = await response.text();
-  const data = text.startsWith("{") ? text : ([...text.matchAll(/^data: (.*)$/gm)].at(-1)?.[1] ?? "{}");
-  return { status: response.status, ...(JSON.parse(data) as Omit<Answer, "status">) };
-}
-
+const rpc = (name: string, method: string, params: Record<string, unknown>, capabilities?: ClientCapabilities) =>
+  modernRpc(user(name), method, params, capabilities);
 const call = (name: string, tool: string, args: Record<string, unknown>, capabilities?: ClientCapabilities) =>
   rpc(name, "tools/call", { name: tool, arguments: args }, capabilities);
 const get = (name: string, taskId: string) => rpc(name, "tasks/get", { taskId });
-
-async function until(name: string, taskId: string, statuses: string[]) {
-  for (let i = 0; i < 100; i++) {
-    const task = await get(name, taskId);
-    if (statuses.includes(String(task.result?.status))) return task;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`task ${taskId} never reached ${statuses.join("/")}`);
-}
+const until = (name: string, taskId: string, statuses: string[]) => untilTask(user(name), taskId, statuses);
 
 async function recorded(name: string) {
   await runDurableObjectAlarm(stubOf(name));
