@@ -332,7 +332,8 @@ export class CallerTasks {
     const running = this.#running.get(taskId);
     const stored = running?.record ?? (await this.#options.storage.get<TaskRecord>(`${TASK}${taskId}`));
     // Another caller's task (unreachable: each caller has its own object) is as unknown as none.
-    if (!stored || stored.owner !== owner || stored.createdAt + stored.ttlMs <= Date.now()) {
+    const expired = !running && stored !== undefined && stored.createdAt + stored.ttlMs <= Date.now();
+    if (!stored || stored.owner !== owner || expired) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown task "${taskId.slice(0, 64)}"`);
     }
     return this.#interrupted(stored) ?? stored;
