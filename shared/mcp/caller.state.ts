@@ -6,7 +6,8 @@
  * limits for every era (caller.limits.ts): a rate limit answered 429 with Retry-After, a cap on
  * calls in flight, a cap on open 2025 sessions; 2025 sessions ask it over Workers RPC
  * (admitSessionCall / releaseSessionCall, openSession / closeSession). One object per caller makes
- * them strict across eras and isolates; every refusal is audited.
+ * them strict across eras and isolates; every refusal is audited. It keeps the caller's tasks too
+ * (the tasks extension, tasks.ts): their state, results and running handlers, pruned by the alarm.
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";

@@ -24,7 +24,6 @@ declare global {
     interface Env extends KitEnv, Omit<RegistryEnv, keyof KitEnv> {
       TEST_MIGRATIONS: D1Migration[];
       ECHO_UPSTREAM_URL: string;
-      TASKS_PER_CALLER: string;
       REGISTRY: RegistryStub;
     }
   }
