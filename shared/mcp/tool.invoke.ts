@@ -7,6 +7,7 @@ import {
   type CallToolResult,
   type InputRequiredResult,
   ProtocolError,
+  ProtocolErrorCode,
   SdkError,
   SdkErrorCode,
   type Server,
@@ -173,12 +174,13 @@ async function startTask<Upstreams>(
       try {
         return { result: ended({ errorClass: null, result: toCallToolResult(await tool.run(args, ctx)) }) };
       } catch (error) {
-        const result = ended(
-          toErrorOutcome(
-            tool.name,
-            run.signal.aborted ? new ToolError("Cancelled by the client (tasks/cancel)", "cancelled") : error,
-          ),
-        );
+        // Recorded as in a call: cancelled; an ask the client declared no capability for, denied.
+        const recordedAs = run.signal.aborted
+          ? new ToolError("Cancelled by the client (tasks/cancel)", "cancelled")
+          : error instanceof ProtocolError && error.code === ProtocolErrorCode.MissingRequiredClientCapability
+            ? new ToolError(error.message, "denied")
+            : error;
+        const result = ended(toErrorOutcome(tool.name, recordedAs));
         return error instanceof ProtocolError && !run.signal.aborted ? { error } : { result };
       }
     },

@@ -100,7 +100,15 @@ describe("the tasks extension on 2026-07-28", () => {
     });
     const done = await until("val", taskId, ["completed"]);
     expect(done.result?.result?.content[0]?.text).toBe("first=Ann, second=Bo");
-    expect(await recorded("val")).toEqual([{ tool_name: "test_multi_input", outcome: "ok", error_class: null }]);
+    // A client that declared tasks but not elicitation: the ask fails the task with -32021.
+    const noForms = { extensions: { "io.modelcontextprotocol/tasks": {} } } as ClientCapabilities;
+    const refused = await call("val", "test_confirm_delete", { filename: "a.txt" }, noForms);
+    const failed = await untilTask(user("val"), String(refused.result?.taskId), ["failed", "completed"]);
+    expect(failed.result).toMatchObject({ status: "failed", error: { code: -32021 } });
+    expect(await recorded("val")).toEqual([
+      { tool_name: "test_multi_input", outcome: "ok", error_class: null },
+      { tool_name: "test_confirm_delete", outcome: "error", error_class: "denied" },
+    ]);
   });
 
   it("cancels a running task (the handler stops), idempotently, and records it once as cancelled", async () => {
