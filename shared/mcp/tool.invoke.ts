@@ -117,12 +117,21 @@ export async function invokeTool<Upstreams>(
     runtime.record(invocation(outcome));
     return outcome.result;
   };
-  const handler: HandlerStep<Upstreams> = (args, ctx) => {
-    if (request.task && (tool.taskWhen?.(args) ?? true))
+  const handler: HandlerStep<Upstreams> = async (args, ctx) => {
+    const prepare = async () => {
+      if (tool.prepare) ctx.prepared = await tool.prepare(args, ctx);
+    };
+    if (request.task && (tool.taskWhen?.(args) ?? true)) {
+      // `prepare` asks on the call (its rounds are not the task's); the task is the handler alone.
+      const prepared = await withAsks(runtime, tool, request, argsDigest, ctx, prepare);
+      if ("ask" in prepared) return prepared.ask;
       return startTask(request.task, tool, args, ctx, ended, invocation);
-    return tool.asks.length === 0
-      ? tool.run(args, ctx).then(toCallToolResult)
-      : runAsking(runtime, tool, request, args, argsDigest, ctx);
+    }
+    const settled = await withAsks(runtime, tool, request, argsDigest, ctx, async () => {
+      await prepare();
+      return tool.run(args, ctx);
+    });
+    return "ask" in settled ? settled.ask : toCallToolResult(settled.output);
   };
   let outcome: Outcome;
   let protocolError: ProtocolError | undefined;
@@ -287,15 +296,19 @@ async function runChecked<Upstreams>(
   return handler(args, ctx);
 }
 
-/** A handler that may ask the client: pushed over a 2025 session, in rounds on 2026-07-28 (ask.ts). */
-async function runAsking<Upstreams>(
+/**
+ * Runs `work` (the handler, or a task tool's `prepare`) with the call's way of asking the client:
+ * pushed over a 2025 session, in rounds on 2026-07-28 (ask.ts); `ask` is the round's input_required.
+ */
+async function withAsks<Upstreams, Output>(
   runtime: InvocationRuntime<Upstreams>,
   tool: Tool<Upstreams>,
   request: CallRequest,
-  args: Record<string, unknown>,
   argsDigest: string,
   ctx: ToolContext<Upstreams>,
-): Promise<CallToolResult | InputRequiredResult> {
+  work: () => Promise<Output>,
+): Promise<{ output: Output } | { ask: InputRequiredResult }> {
+  if (tool.asks.length === 0) return { output: await work() };
   if (!request.modern) {
     const asker = sessionAsker({
       server: request.server,
@@ -304,7 +317,7 @@ async function runAsking<Upstreams>(
       timeoutMs: approvalTimeoutMs(runtime.env),
     });
     Object.assign(ctx, clientAsks(tool.name, tool.asks, asker));
-    return toCallToolResult(await tool.run(args, ctx));
+    return { output: await work() };
   }
   if (!request.modern.codec) {
     console.error(
@@ -324,8 +337,7 @@ async function runAsking<Upstreams>(
     throw new ToolError(`Refused: ${round.refused}; nothing was done (call again without requestState)`, "denied");
   }
   Object.assign(ctx, clientAsks(tool.name, tool.asks, round));
-  const settled = await round.settle(() => tool.run(args, ctx));
-  return "ask" in settled ? settled.ask : toCallToolResult(settled.output);
+  return round.settle(work);
 }
 
 type ApprovalOutcome =
@@ -463,6 +475,7 @@ function contextFor<Upstreams>(
     },
     signal: request.signal,
     answers: {},
+    prepared: {},
     async progress(progress, total, message) {
       if (request.progressToken === undefined) return;
       await request.sendNotification({

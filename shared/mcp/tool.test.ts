@@ -88,6 +88,12 @@ describe("defineTool: task", () => {
     expect(defineTool({ name: "demo_plain", ...base, ...read }).task).toBeUndefined();
   });
 
+  it("refuses prepare without task", () => {
+    expect(() => defineTool({ name: "demo_prep", ...base, ...read, prepare: async () => ({}) })).toThrow(
+      /Tool demo_prep: prepare is for task tools/,
+    );
+  });
+
   it("refuses anything else, naming the tool", () => {
     expect(() => defineTool({ name: "demo_bad", ...base, ...read, task: "always" } as never)).toThrow(
       /Tool demo_bad: task must be "optional", "required" or \{ when\(args\) \}/,

@@ -28,6 +28,8 @@ export interface ToolContext<Upstreams> extends ClientAsks {
    * `ApprovalRequest`), validated against them; empty for a plain yes/no approval.
    */
   answers: Record<string, unknown>;
+  /** What the tool's `prepare` returned (a task tool's questions before the task); empty without one. */
+  prepared: Record<string, unknown>;
 }
 
 /**
@@ -101,6 +103,13 @@ export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
    * are answered at once.
    */
   task?: TaskSupport | { when(args: z.output<z.ZodObject<Shape>>): boolean };
+  /**
+   * A task tool's questions before the task starts: it runs on the call itself, so its asks reach
+   * the client with the call (input_required rounds on 2026-07-28, re-run with the answers; pushed
+   * in a 2025 session), and what it returns reaches `run` as `ctx.prepared`. It must not change
+   * anything. Without it, a task's asks go on the task (tasks/update answers them).
+   */
+  prepare?(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<Record<string, unknown>>;
   run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -127,6 +136,8 @@ export interface Tool<Upstreams = unknown> {
   task: TaskSupport | undefined;
   /** For `task: { when }`: whether this call (its validated arguments) runs as a task. */
   taskWhen: ((args: Record<string, unknown>) => boolean) | undefined;
+  /** ToolSpec.prepare (task tools only); method syntax, so a Tool<Upstreams> is a Tool<unknown>. */
+  prepare?(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<Record<string, unknown>>;
   run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -158,6 +169,7 @@ export function toolsFor<Upstreams>() {
       task: spec.task === undefined ? undefined : typeof spec.task === "object" ? "optional" : spec.task,
       taskWhen:
         typeof spec.task === "object" ? (spec.task.when.bind(spec.task) as Tool<Upstreams>["taskWhen"]) : undefined,
+      ...(spec.prepare ? { prepare: spec.prepare as NonNullable<Tool<Upstreams>["prepare"]> } : {}),
       run: spec.run as Tool<Upstreams>["run"],
     };
   };
@@ -171,6 +183,7 @@ function assertWellFormed(spec: {
   approval?: unknown;
   asks?: AskKind[];
   task?: TaskSupport | { when(args: never): boolean };
+  prepare?: unknown;
   access: ToolAccess;
 }): void {
   if (!TOOL_NAME.test(spec.name)) {
@@ -189,6 +202,9 @@ function assertWellFormed(spec: {
   const task = spec.task;
   if (task !== undefined && task !== "optional" && task !== "required" && typeof task?.when !== "function") {
     throw new Error(`Tool ${spec.name}: task must be "optional", "required" or { when(args) }`);
+  }
+  if (spec.prepare && task === undefined) {
+    throw new Error(`Tool ${spec.name}: prepare is for task tools (its questions come before the task); declare task`);
   }
   if (spec.approval && (spec.asks ?? []).length > 0) {
     throw new Error(

@@ -26,9 +26,8 @@ const TASKS = [
   "request-headers",
   "dispatch-and-envelope",
   "required-task-error",
+  "mrtr-composition",
 ].map((name) => `tasks-${name}`);
-const NO_ASKS_BEFORE_TASK =
-  "needs test_tool_with_task, whose handler asks (input_required on tools/call) and only then becomes a task; a kit task's handler asks on the task instead (tasks/update); not scored";
 const FOREIGN_NAME =
   "the fixture tool must be named json_schema_2020_12_tool, which the kit refuses (tools carry the server's prefix, test_); pending, not scored";
 const NO_MCP_HEADER_PARAMS =
@@ -136,7 +135,6 @@ export const FIXTURE: Record<Revision, Expectation> = {
       ...resources(["resources-list", "resources-read-text", "resources-read-binary", "resources-templates-read"]),
       ...prompts(PROMPT_SCENARIOS),
       "input-required-result-non-tool-request": NO_PROMPT_INPUT_REQUIRED,
-      "tasks-mrtr-composition": NO_ASKS_BEFORE_TASK,
       "json-schema-2020-12": FOREIGN_NAME,
       "http-custom-header-server-validation": NO_MCP_HEADER_PARAMS,
     },

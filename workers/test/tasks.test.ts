@@ -111,6 +111,25 @@ describe("the tasks extension on 2026-07-28", () => {
     ]);
   });
 
+  it("asks a tool's prepare questions on the call (input_required), then answers the approved round with the task", async () => {
+    const asked = await call("amy", "test_tool_with_task", {});
+    expect(asked.result).toMatchObject({ resultType: "input_required" });
+    expect(asked.result).not.toHaveProperty("taskId");
+    expect(Object.keys(asked.result?.inputRequests ?? {})).toEqual(["user_name"]);
+    const created = await rpc("amy", "tools/call", {
+      name: "test_tool_with_task",
+      arguments: {},
+      inputResponses: { user_name: { action: "accept", content: { name: "Alice" } } },
+      requestState: asked.result?.requestState,
+    });
+    expect(created.result).toMatchObject({ resultType: "task", status: "working" });
+    expect(created.result).not.toHaveProperty("requestState");
+    const done = await until("amy", String(created.result?.taskId), ["completed"]);
+    expect(done.result?.result?.content[0]?.text).toBe("Hello, Alice, from a task!");
+    // The round that asked is no invocation; the task is one.
+    expect(await recorded("amy")).toEqual([{ tool_name: "test_tool_with_task", outcome: "ok", error_class: null }]);
+  });
+
   it("cancels a running task (the handler stops), idempotently, and records it once as cancelled", async () => {
     const created = await call("wes", "test_slow_compute", { seconds: 60 });
     const taskId = String(created.result?.taskId);

@@ -131,4 +131,31 @@ export const multiInput = defineTool({
   },
 });
 
-export const taskTools = [greet, slowCompute, failingJob, protocolErrorJob, confirmDelete, multiInput];
+/** tasks-mrtr-composition: asks on the call first (input_required rounds), then becomes a task. */
+export const toolWithTask = defineTool({
+  name: "test_tool_with_task",
+  description: "Ask the human's name on the call, then greet them from a task (runs only as a task).",
+  input: {},
+  annotations: FIXED,
+  access: READ,
+  minutesSaved: 0,
+  task: "required",
+  asks: ["elicitation"],
+  async prepare(_args, ctx) {
+    const answer = await ctx.elicit(
+      {
+        message: "What is your name?",
+        requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+      },
+      { key: "user_name" },
+    );
+    return { name: answer.action === "accept" ? String(answer.content?.name ?? "") : "" };
+  },
+  async run(_args, ctx) {
+    await sleep(200, ctx.signal);
+    const name = String(ctx.prepared.name ?? "");
+    return name ? `Hello, ${name}, from a task!` : "Hello, whoever you are, from a task!";
+  },
+});
+
+export const taskTools = [greet, slowCompute, failingJob, protocolErrorJob, confirmDelete, multiInput, toolWithTask];
