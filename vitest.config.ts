@@ -23,6 +23,8 @@ const KIT_BINDINGS = {
   // Per-caller limits (every era), low enough for a test to reach (each test's callers differ).
   CALLS_PER_MINUTE: "40",
   CALLS_IN_FLIGHT: "6",
+  // Tasks kept per caller (the tasks extension), few enough for a test to reach the cap.
+  TASKS_PER_CALLER: "5",
   APPROVAL_STATE_KEY: "test-only-approval-state-key-0123456789abcdef",
 };
 

@@ -6,6 +6,8 @@
  *   without the transaction (PRESTO_READ_ONLY_TRANSACTION=false) — all in one run, under
  *   `wrangler dev`, driven from this process.
  * Prints c/a, c/b and d/d0 and writes bench/results/latest.{json,md} (quoted by the README).
+ * Then (target `airflow`, its own fleet: bench/airflow.bench.ts) airflow_diagnose_run against the
+ * local Airflow, beside the same upstream requests made directly: bench/results/airflow.{json,md}.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +27,7 @@ import { startIdp } from "../local/idp.ts";
 import { serviceToken, signIn } from "../local/oauth.client.ts";
 import { seedRegistry } from "../local/registry.seed.ts";
 import { readServerSpecs } from "../local/server.specs.ts";
+import { benchAirflow } from "./airflow.bench.ts";
 import { measureSearch, publishServers, type SearchFigures } from "./registry.bench.ts";
 
 const HOST = "127.0.0.1";
@@ -52,8 +55,8 @@ const CONCURRENCY = 10;
 const BENCH_LIMITS = { CALLS_PER_MINUTE: "1000000", CALLS_IN_FLIGHT: "64" };
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ALL_TARGETS = ["a", "b", "c", "c2026", "d", "d0", "registry"];
-/** Comma-separated subset of a,b,c,d,d0,registry to run (default: all). */
-const ONLY = new Set(process.env.BENCH_TARGETS?.split(",") ?? ALL_TARGETS);
+/** Comma-separated subset of a,b,c,d,d0,registry,airflow to run (default: all). */
+const ONLY = new Set(process.env.BENCH_TARGETS?.split(",") ?? [...ALL_TARGETS, "airflow"]);
 
 interface Target {
   key: "a" | "b" | "c" | "c2026" | "d" | "d0";
@@ -492,4 +495,5 @@ function quoteInReadme(readme: string, report: string) {
   writeFileSync(readme, updated);
 }
 
-await main();
+if (ALL_TARGETS.some((target) => ONLY.has(target))) await main();
+if (ONLY.has("airflow")) await benchAirflow();

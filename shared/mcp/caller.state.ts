@@ -6,7 +6,8 @@
  * limits for every era (caller.limits.ts): a rate limit answered 429 with Retry-After, a cap on
  * calls in flight, a cap on open 2025 sessions; 2025 sessions ask it over Workers RPC
  * (admitSessionCall / releaseSessionCall, openSession / closeSession). One object per caller makes
- * them strict across eras and isolates; every refusal is audited.
+ * them strict across eras and isolates; every refusal is audited. It keeps the caller's tasks too
+ * (the tasks extension, tasks.ts): their state, results and running handlers, pruned by the alarm.
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
@@ -31,6 +32,7 @@ import { Outbox } from "./session.outbox";
 import { authInfoFor, isMessageShaped, requestBodyTooLargeMessage } from "./session.routing";
 import { type OutboxRecord, SessionStorage } from "./session.storage";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
+import { CallerTasks, taskLimitsFor } from "./tasks";
 import type { InvocationRuntime } from "./tool.invoke";
 
 const NONCE = "nonce:";
@@ -50,6 +52,7 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     #upstreams: Upstreams | undefined;
     readonly #limits: CallerLimits;
     readonly #limiter: CallLimiter;
+    readonly #tasks: CallerTasks;
 
     constructor(ctx: DurableObjectState, env: KitEnv) {
       super(ctx, env);
@@ -65,9 +68,16 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         retryBy: (at) => void this.#schedule.noLaterThan(at),
       });
       const runtime = this.#runtime(`caller:${ctx.id.toString()}`);
+      this.#tasks = new CallerTasks({
+        storage: ctx.storage,
+        limits: taskLimitsFor(env as unknown as Record<string, unknown>),
+        wakeBy: (at) => void this.#schedule.noLaterThan(at),
+        record: (invocation) => this.#enqueue({ table: "invocations", ...invocation }),
+      });
       const modern = {
         codec: approvalStateCodec(env.APPROVAL_STATE_KEY),
         consumeNonce: (nonce: string) => this.#consumeNonce(nonce),
+        tasks: this.#tasks,
       };
       // Stateless: a fresh SDK server per request; only 2026-07-28 requests reach this object.
       this.#handler = createMcpHandler(() => buildMcpServer(spec, runtime, modern), { legacy: "reject" });
@@ -132,6 +142,9 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       const old = [...nonces].filter(([, at]) => at < expired).map(([key]) => key);
       if (old.length > 0) await this.ctx.storage.delete(old.slice(0, 128));
       if (nonces.size > old.length) await this.#schedule.noLaterThan(Date.now() + APPROVAL_STATE_TTL_SECONDS * 1000);
+      // Expired tasks go; those an eviction cut short end (and are recorded) now.
+      const nextExpiry = await this.#tasks.prune();
+      if (nextExpiry !== undefined) await this.#schedule.noLaterThan(nextExpiry);
       if (!(await this.#outbox.flush())) {
         await this.#schedule.noLaterThan(Date.now() + (await this.#outbox.retryDelay()));
       }

@@ -12,6 +12,8 @@ export type ErrorClass =
   | "upstream_rejected"
   | "upstream_unavailable"
   | "timeout"
+  /** The client stopped it (a task's tasks/cancel). */
+  | "cancelled"
   | "internal";
 
 export class ToolError extends Error {

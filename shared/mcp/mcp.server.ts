@@ -9,6 +9,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import { v7 as uuidv7 } from "uuid";
+import { z } from "zod";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import { primaryGroup } from "../db/invocations.store";
@@ -18,6 +19,14 @@ import type { ServerSpec } from "./server.definition";
 import { refusedCallResult } from "./session.limits";
 import { notificationWanted } from "./session.routing";
 import { allowedWithStepUp } from "./step-up";
+import {
+  type CallerTasks,
+  declaredCapabilities,
+  declaresTasks,
+  TASKS_EXTENSION,
+  type TaskLauncher,
+  tasksRequired,
+} from "./tasks";
 import type { Tool } from "./tool";
 import { digestArguments, type InvocationRuntime, invokeTool } from "./tool.invoke";
 
@@ -35,6 +44,8 @@ export function callerOf(ctx: { http?: { authInfo?: { extra?: Record<string, unk
 export interface ModernServing {
   codec: RequestStateCodec<ApprovalState> | undefined;
   consumeNonce(nonce: string): Promise<boolean>;
+  /** The caller's tasks (tasks.ts), for tools declared `task`. */
+  tasks?: CallerTasks;
 }
 
 /**
@@ -47,6 +58,8 @@ export function buildMcpServer<Upstreams>(
   modern?: ModernServing,
 ): Server {
   const codec = modern?.codec;
+  // The tasks extension, where a tool runs as a task and the caller's object keeps them (2026-07-28 only).
+  const tasks = modern?.tasks && spec.tools.some((tool) => tool.task) ? modern.tasks : undefined;
   const server = new Server(
     { name: spec.name, title: spec.title, version: spec.version },
     {
@@ -54,6 +67,7 @@ export function buildMcpServer<Upstreams>(
         tools: { listChanged: false },
         logging: {},
         ...resourceCapabilities(spec as ServerSpec<unknown>, modern !== undefined),
+        ...(tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
       },
       jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
       // A tampered, expired or another caller's requestState is refused (-32602) before any handler runs.
@@ -97,10 +111,20 @@ export function buildMcpServer<Upstreams>(
       });
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool "${shown}" on the ${spec.name} server`);
     }
+    const caller = callerOf(ctx);
+    let task: TaskLauncher | undefined;
+    if (tasks && tool.task) {
+      if (declaresTasks(ctx)) task = tasks.launcher(ownerOf(caller), tool.name, declaredCapabilities(ctx));
+      else if (tool.task === "required") {
+        runtime.auditDenial(caller, `tools/call ${tool.name}`, "runs only as a task; the client did not declare tasks");
+        throw tasksRequired(`the tool ${tool.name}`);
+      }
+    }
     return invokeTool(runtime, {
       tool,
       arguments: request.params.arguments,
-      caller: callerOf(ctx),
+      caller,
+      ...(task ? { task } : {}),
       signal: ctx.mcpReq.signal,
       requestId: ctx.mcpReq.id,
       progressToken: request.params._meta?.progressToken,
@@ -112,6 +136,8 @@ export function buildMcpServer<Upstreams>(
       ...(modern ? { modern: { codec, ctx, consumeNonce: modern.consumeNonce } } : {}),
     });
   };
+
+  if (tasks) serveTasks(server, tasks);
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
     // A 2025 session's call the session did not admit itself (a batch, legacy SSE): the caller's limits, here.
@@ -126,6 +152,38 @@ export function buildMcpServer<Upstreams>(
   });
   serveResourcesAndPrompts(server, spec, runtime, callerOf, modern);
   return server;
+}
+
+/** Who a task belongs to: the caller's kind and id (tasks.ts). */
+function ownerOf(caller: Caller): string {
+  return `${caller.kind}:${caller.id}`;
+}
+
+const TaskParams = z.looseObject({ taskId: z.string().min(1).max(200).describe("The task's id") });
+
+const COMPLETE = { resultType: "complete" } as const;
+
+/**
+ * tasks/get, tasks/update, tasks/cancel (the extension's methods), for clients that declare the
+ * extension on the request; others are refused with -32021 naming it.
+ */
+function serveTasks(server: Server, tasks: CallerTasks): void {
+  const owner = (ctx: ServerContext, method: string) => {
+    if (!declaresTasks(ctx)) throw tasksRequired(method);
+    return ownerOf(callerOf(ctx));
+  };
+  server.setRequestHandler("tasks/get", { params: TaskParams }, async ({ taskId }, ctx) =>
+    tasks.get(owner(ctx, "tasks/get"), taskId),
+  );
+  // The SDK lifts `inputResponses` (answers to the task's inputRequests, by key) off the params, as on tools/call.
+  server.setRequestHandler("tasks/update", { params: TaskParams }, async ({ taskId }, ctx) => {
+    await tasks.update(owner(ctx, "tasks/update"), taskId, ctx.mcpReq.inputResponses ?? {});
+    return COMPLETE;
+  });
+  server.setRequestHandler("tasks/cancel", { params: TaskParams }, async ({ taskId }, ctx) => {
+    await tasks.cancel(owner(ctx, "tasks/cancel"), taskId);
+    return COMPLETE;
+  });
 }
 
 /**

@@ -68,6 +68,9 @@ export interface KitEnv {
   CALLS_IN_FLIGHT?: string;
   /** Override the server's declared cap on open 2025 sessions per caller (a whole number). */
   OPEN_SESSIONS?: string;
+  /** Tasks kept per caller (the tasks extension; default 32) and how long each is kept, ms (default 1 hour). */
+  TASKS_PER_CALLER?: string;
+  TASK_TTL_MS?: string;
   /** Secret (at least 32 bytes) signing approval requestStates on 2026-07-28; without it approvals there are refused. */
   APPROVAL_STATE_KEY?: string;
   DB: D1Database;

@@ -7,6 +7,7 @@ import {
   type CallToolResult,
   type InputRequiredResult,
   ProtocolError,
+  ProtocolErrorCode,
   SdkError,
   SdkErrorCode,
   type Server,
@@ -24,6 +25,7 @@ import { ModernAskRound } from "./ask.modern";
 import { sessionAsker } from "./ask.session";
 import { type ErrorClass, NotApprovedError, ToolError } from "./errors";
 import type { SessionAdmission } from "./session.limits";
+import type { CreateTaskResult, TaskLauncher } from "./tasks";
 import {
   type ApprovalRequest,
   describeInvalidArguments,
@@ -93,32 +95,21 @@ export interface CallRequest {
   sendNotification(notification: { method: string; params: Record<string, unknown> }): Promise<void>;
   /** A 2026-07-28 request: approval by input_required and a signed requestState (approval.modern.ts). */
   modern?: ModernApprovalRound;
+  /** The call runs as a task (its tool has `task`, the client declared the extension; tasks.ts). */
+  task?: TaskLauncher;
 }
 
 export async function invokeTool<Upstreams>(
   runtime: InvocationRuntime<Upstreams>,
   request: CallRequest,
-): Promise<CallToolResult | InputRequiredResult> {
+): Promise<CallToolResult | InputRequiredResult | CreateTaskResult> {
   const tool = request.tool as Tool<Upstreams>;
   const startedAt = Date.now();
   const id = uuidv7({ msecs: startedAt });
   const argsDigest = digestArguments(request.arguments ?? {});
   const approval: { outcome: RecordedApproval | null } = { outcome: null };
-  let outcome: { errorClass: ErrorClass | null; result: CallToolResult };
-  let protocolError: ProtocolError | undefined;
-  try {
-    const result = await runChecked(runtime, tool, request, argsDigest, approval);
-    // An approval or an ask put to the client (2026-07-28): not an invocation yet; the retry that answers it is.
-    if ("resultType" in result && result.resultType === "input_required") return result as InputRequiredResult;
-    outcome = { errorClass: null, result: result as CallToolResult };
-  } catch (error) {
-    // A protocol error (an ask the client declared no capability for: -32021) is the call's answer, recorded too.
-    if (error instanceof ProtocolError) protocolError = error;
-    outcome = toErrorOutcome(tool.name, protocolError ? new ToolError(protocolError.message, "denied") : error);
-  }
-  // The id rates the call later (fleet_feedback, `fleet feedback`, the registry page).
-  outcome.result._meta = { ...outcome.result._meta, [INVOCATION_ID_META]: id };
-  runtime.record({
+  // The invocation as recorded once the handler ends: here, or when its task does (tasks.ts).
+  const invocation = (outcome: { errorClass: ErrorClass | null }): InvocationRecord => ({
     id,
     serverName: runtime.serverName,
     toolName: tool.name,
@@ -134,8 +125,91 @@ export async function invokeTool<Upstreams>(
     callerGroup: primaryGroup(request.caller),
     approval: approval.outcome,
   });
+  const ended = (outcome: Outcome): CallToolResult => {
+    // The id rates the call later (fleet_feedback, `fleet feedback`, the registry page).
+    outcome.result._meta = { ...outcome.result._meta, [INVOCATION_ID_META]: id };
+    runtime.record(invocation(outcome));
+    return outcome.result;
+  };
+  const handler: HandlerStep<Upstreams> = async (args, ctx) => {
+    const prepare = async () => {
+      if (tool.prepare) ctx.prepared = await tool.prepare(args, ctx);
+    };
+    if (request.task && (tool.taskWhen?.(args) ?? true)) {
+      // `prepare` asks on the call (its rounds are not the task's); the task is the handler alone.
+      const prepared = await withAsks(runtime, tool, request, argsDigest, ctx, prepare);
+      if ("ask" in prepared) return prepared.ask;
+      return startTask(request.task, tool, args, ctx, ended, invocation);
+    }
+    const settled = await withAsks(runtime, tool, request, argsDigest, ctx, async () => {
+      await prepare();
+      return tool.run(args, ctx);
+    });
+    return "ask" in settled ? settled.ask : toCallToolResult(settled.output);
+  };
+  let outcome: Outcome;
+  let protocolError: ProtocolError | undefined;
+  try {
+    const result = await runChecked(runtime, tool, request, argsDigest, approval, handler);
+    // An approval or an ask put to the client (2026-07-28): not an invocation yet; the retry that answers it is.
+    if ("resultType" in result && result.resultType === "input_required") return result as InputRequiredResult;
+    // A task: the invocation is recorded when it ends.
+    if ("resultType" in result && result.resultType === "task") return result as CreateTaskResult;
+    outcome = { errorClass: null, result: result as CallToolResult };
+  } catch (error) {
+    // A protocol error (an ask the client declared no capability for: -32021) is the call's answer, recorded too.
+    if (error instanceof ProtocolError) protocolError = error;
+    outcome = toErrorOutcome(tool.name, protocolError ? new ToolError(protocolError.message, "denied") : error);
+  }
+  const result = ended(outcome);
   if (protocolError) throw protocolError;
-  return outcome.result;
+  return result;
+}
+
+type Outcome = { errorClass: ErrorClass | null; result: CallToolResult };
+
+/** Runs the handler once the checks (policy, validation, approval) passed: in the call, or as a task. */
+type HandlerStep<Upstreams> = (
+  args: Record<string, unknown>,
+  ctx: ToolContext<Upstreams>,
+) => Promise<CallToolResult | InputRequiredResult | CreateTaskResult>;
+
+/**
+ * Starts the handler as a task: it gets the task's signal (tasks/cancel), asks on the task
+ * (input_required until tasks/update answers) and reports progress as the task's status message;
+ * its ending is recorded (once) and becomes the task's result, or its error for a protocol error.
+ */
+async function startTask<Upstreams>(
+  launcher: TaskLauncher,
+  tool: Tool<Upstreams>,
+  args: Record<string, unknown>,
+  ctx: ToolContext<Upstreams>,
+  ended: (outcome: Outcome) => CallToolResult,
+  invocation: (outcome: { errorClass: ErrorClass | null }) => InvocationRecord,
+): Promise<CreateTaskResult> {
+  const created = await launcher.start(
+    async (run) => {
+      ctx.signal = run.signal;
+      ctx.progress = async (progress, total, message) =>
+        run.status([`${progress}${total === undefined ? "" : `/${total}`}`, message].filter(Boolean).join(": "));
+      ctx.log = async (level, message) => console.log(JSON.stringify({ level, tool: tool.name, message, task: true }));
+      Object.assign(ctx, clientAsks(tool.name, tool.asks, run.asker));
+      try {
+        return { result: ended({ errorClass: null, result: toCallToolResult(await tool.run(args, ctx)) }) };
+      } catch (error) {
+        // Recorded as in a call: cancelled; an ask the client declared no capability for, denied.
+        const recordedAs = run.signal.aborted
+          ? new ToolError("Cancelled by the client (tasks/cancel)", "cancelled")
+          : error instanceof ProtocolError && error.code === ProtocolErrorCode.MissingRequiredClientCapability
+            ? new ToolError(error.message, "denied")
+            : error;
+        const result = ended(toErrorOutcome(tool.name, recordedAs));
+        return error instanceof ProtocolError && !run.signal.aborted ? { error } : { result };
+      }
+    },
+    invocation({ errorClass: "internal" }),
+  );
+  return created as CreateTaskResult;
 }
 
 async function runChecked<Upstreams>(
@@ -144,7 +218,8 @@ async function runChecked<Upstreams>(
   request: CallRequest,
   argsDigest: string,
   recorded: { outcome: RecordedApproval | null },
-): Promise<CallToolResult | InputRequiredResult> {
+  handler: HandlerStep<Upstreams>,
+): Promise<CallToolResult | InputRequiredResult | CreateTaskResult> {
   const decision = checkToolAccess(tool, request.caller);
   if (!decision.allowed) {
     runtime.auditDenial(request.caller, `tools/call ${tool.name}`, decision.reason);
@@ -195,7 +270,7 @@ async function runChecked<Upstreams>(
         action: tagged,
       });
       if (page.kind !== "approved") throw new NotApprovedError(page.message);
-      return toCallToolResult(await tool.run(args, ctx));
+      return handler(args, ctx);
     }
     const call = { caller: request.caller, server: runtime.serverName, tool: tool.name, argsDigest, form };
     const approval = await approveModern(request.modern, call);
@@ -232,19 +307,22 @@ async function runChecked<Upstreams>(
     if (decision.decision !== "approved") throw new NotApprovedError(decision.message);
     ctx.answers = decision.answers;
   }
-  if (tool.asks.length === 0) return toCallToolResult(await tool.run(args, ctx));
-  return runAsking(runtime, tool, request, args, argsDigest, ctx);
+  return handler(args, ctx);
 }
 
-/** A handler that may ask the client: pushed over a 2025 session, in rounds on 2026-07-28 (ask.ts). */
-async function runAsking<Upstreams>(
+/**
+ * Runs `work` (the handler, or a task tool's `prepare`) with the call's way of asking the client:
+ * pushed over a 2025 session, in rounds on 2026-07-28 (ask.ts); `ask` is the round's input_required.
+ */
+async function withAsks<Upstreams, Output>(
   runtime: InvocationRuntime<Upstreams>,
   tool: Tool<Upstreams>,
   request: CallRequest,
-  args: Record<string, unknown>,
   argsDigest: string,
   ctx: ToolContext<Upstreams>,
-): Promise<CallToolResult | InputRequiredResult> {
+  work: () => Promise<Output>,
+): Promise<{ output: Output } | { ask: InputRequiredResult }> {
+  if (tool.asks.length === 0) return { output: await work() };
   if (!request.modern) {
     const asker = sessionAsker({
       server: request.server,
@@ -253,7 +331,7 @@ async function runAsking<Upstreams>(
       timeoutMs: approvalTimeoutMs(runtime.env),
     });
     Object.assign(ctx, clientAsks(tool.name, tool.asks, asker));
-    return toCallToolResult(await tool.run(args, ctx));
+    return { output: await work() };
   }
   if (!request.modern.codec) {
     console.error(
@@ -273,8 +351,7 @@ async function runAsking<Upstreams>(
     throw new ToolError(`Refused: ${round.refused}; nothing was done (call again without requestState)`, "denied");
   }
   Object.assign(ctx, clientAsks(tool.name, tool.asks, round));
-  const settled = await round.settle(() => tool.run(args, ctx));
-  return "ask" in settled ? settled.ask : toCallToolResult(settled.output);
+  return round.settle(work);
 }
 
 type ApprovalOutcome =
@@ -413,6 +490,7 @@ function contextFor<Upstreams>(
     signal: request.signal,
     answers: {},
     resourceUpdated: (uri) => runtime.subscriptions?.updated(uri) ?? Promise.resolve(),
+    prepared: {},
     async progress(progress, total, message) {
       if (request.progressToken === undefined) return;
       await request.sendNotification({

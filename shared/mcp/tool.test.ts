@@ -75,3 +75,28 @@ describe("defineTool: what a handler may ask the client", () => {
     ).toThrow("Tool demo_both: a tool that needs approval cannot also ask the client (asks)");
   });
 });
+
+describe("defineTool: task", () => {
+  const read = { annotations: { readOnlyHint: true }, access: { scopes: ["demo:read"] } } as const;
+
+  it("keeps the declared task support, and `{ when }` as optional for the calls it holds for", () => {
+    expect(defineTool({ name: "demo_wait", ...base, ...read, task: "required" }).task).toBe("required");
+    const when = defineTool({ name: "demo_maybe", ...base, ...read, task: { when: (args) => args.id === "long" } });
+    expect(when.task).toBe("optional");
+    expect(when.taskWhen?.({ id: "long" })).toBe(true);
+    expect(when.taskWhen?.({ id: "short" })).toBe(false);
+    expect(defineTool({ name: "demo_plain", ...base, ...read }).task).toBeUndefined();
+  });
+
+  it("refuses prepare without task", () => {
+    expect(() => defineTool({ name: "demo_prep", ...base, ...read, prepare: async () => ({}) })).toThrow(
+      /Tool demo_prep: prepare is for task tools/,
+    );
+  });
+
+  it("refuses anything else, naming the tool", () => {
+    expect(() => defineTool({ name: "demo_bad", ...base, ...read, task: "always" } as never)).toThrow(
+      /Tool demo_bad: task must be "optional", "required" or \{ when\(args\) \}/,
+    );
+  });
+});

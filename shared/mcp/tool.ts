@@ -34,6 +34,8 @@ export interface ToolContext<Upstreams> extends ClientAsks {
    * elsewhere nothing is sent (2026-07-28 has no resources/subscribe).
    */
   resourceUpdated(uri: string): Promise<void>;
+  /** What the tool's `prepare` returned (a task tool's questions before the task); empty without one. */
+  prepared: Record<string, unknown>;
 }
 
 /**
@@ -96,8 +98,29 @@ export interface ToolSpec<Shape extends z.ZodRawShape, Upstreams> {
    * undeclared ask fails. Not with `approval` (an approval already asks).
    */
   asks?: AskKind[];
+  /**
+   * A long-running tool (tasks.ts): called by a 2026-07-28 client that declares the tasks
+   * extension (io.modelcontextprotocol/tasks), the call answers at once with a task the client
+   * polls (tasks/get) and may cancel; the handler runs on in the caller's object, and its asks go
+   * on the task (input_required, answered by tasks/update). "optional": other clients (and every
+   * 2025 session) get the ordinary call, which waits. "required": a 2026-07-28 client without the
+   * extension is refused (-32021). Policy, validation and approval come first, on the call itself.
+   * `{ when }`: optional, for the calls where `when(args)` holds (e.g. those that wait); the others
+   * are answered at once.
+   */
+  task?: TaskSupport | { when(args: z.output<z.ZodObject<Shape>>): boolean };
+  /**
+   * A task tool's questions before the task starts: it runs on the call itself, so its asks reach
+   * the client with the call (input_required rounds on 2026-07-28, re-run with the answers; pushed
+   * in a 2025 session), and what it returns reaches `run` as `ctx.prepared`. It must not change
+   * anything. Without it, a task's asks go on the task (tasks/update answers them).
+   */
+  prepare?(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<Record<string, unknown>>;
   run(args: z.output<z.ZodObject<Shape>>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
+
+/** Whether a tool runs as a task for a client that supports it (ToolSpec.task). */
+export type TaskSupport = "optional" | "required";
 
 /** A tool as the kit holds it: the spec plus the derived strict schema. */
 export interface Tool<Upstreams = unknown> {
@@ -115,6 +138,12 @@ export interface Tool<Upstreams = unknown> {
   approvalRisk: "normal" | "high" | undefined;
   /** What the handler may ask the client (ToolSpec.asks); empty for most tools. */
   asks: readonly AskKind[];
+  /** Runs as a task for clients that declare the tasks extension (ToolSpec.task); undefined: never. */
+  task: TaskSupport | undefined;
+  /** For `task: { when }`: whether this call (its validated arguments) runs as a task. */
+  taskWhen: ((args: Record<string, unknown>) => boolean) | undefined;
+  /** ToolSpec.prepare (task tools only); method syntax, so a Tool<Upstreams> is a Tool<unknown>. */
+  prepare?(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<Record<string, unknown>>;
   run(args: Record<string, unknown>, ctx: ToolContext<Upstreams>): Promise<ToolOutput>;
 }
 
@@ -143,6 +172,10 @@ export function toolsFor<Upstreams>() {
         : spec.approval) as Tool<Upstreams>["approval"],
       approvalRisk: spec.approval === undefined ? undefined : typeof spec.approval === "object" ? "high" : "normal",
       asks: [...new Set(spec.asks ?? [])],
+      task: spec.task === undefined ? undefined : typeof spec.task === "object" ? "optional" : spec.task,
+      taskWhen:
+        typeof spec.task === "object" ? (spec.task.when.bind(spec.task) as Tool<Upstreams>["taskWhen"]) : undefined,
+      ...(spec.prepare ? { prepare: spec.prepare as NonNullable<Tool<Upstreams>["prepare"]> } : {}),
       run: spec.run as Tool<Upstreams>["run"],
     };
   };
@@ -155,6 +188,8 @@ function assertWellFormed(spec: {
   minutesSaved: number;
   approval?: unknown;
   asks?: AskKind[];
+  task?: TaskSupport | { when(args: never): boolean };
+  prepare?: unknown;
   access: ToolAccess;
 }): void {
   if (!TOOL_NAME.test(spec.name)) {
@@ -169,6 +204,13 @@ function assertWellFormed(spec: {
     if (!["elicitation", "sampling", "roots"].includes(kind)) {
       throw new Error(`Tool ${spec.name}: asks "${kind}" must be one of "elicitation", "sampling", "roots"`);
     }
+  }
+  const task = spec.task;
+  if (task !== undefined && task !== "optional" && task !== "required" && typeof task?.when !== "function") {
+    throw new Error(`Tool ${spec.name}: task must be "optional", "required" or { when(args) }`);
+  }
+  if (spec.prepare && task === undefined) {
+    throw new Error(`Tool ${spec.name}: prepare is for task tools (its questions come before the task); declare task`);
   }
   if (spec.approval && (spec.asks ?? []).length > 0) {
     throw new Error(

@@ -10,7 +10,7 @@
  * Both lists run in a few seconds each, so `npm test` runs them whole.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Expectation, FIXTURE, FIXTURE_FREE } from "./conformance.expected.ts";
+import { type Expectation, FIXTURE, FIXTURE_FREE, SUITE_TOOL_NAMES } from "./conformance.expected.ts";
 import { type ConformanceRun, type Revision, runConformance } from "./conformance.run.ts";
 import { fleetServer } from "./fleet.ts";
 import { userToken } from "./identities.ts";
@@ -31,7 +31,7 @@ function splitKnown(expectation: Expectation) {
 }
 
 function describeRun(
-  target: { server: string; scope: string },
+  target: { server: string; scope: string; toolNames?: Record<string, string> },
   expected: Record<Revision, Expectation>,
   exact: boolean,
 ) {
@@ -42,7 +42,7 @@ function describeRun(
 
     beforeAll(async () => {
       const origin = new URL(fleetServer(target.server).url).origin;
-      run = await runConformance(origin, await userToken("alice", origin, target.scope), revision);
+      run = await runConformance(origin, await userToken("alice", origin, target.scope), revision, target.toolNames);
       const passed = [...run.scenarios.values()].filter((scenario) => scenario.failed.length === 0).length;
       console.log(
         `conformance ${target.server} ${revision}: ${passed} scenarios passed, ${run.scenarios.size - passed} failed (of ${run.scenarios.size})`,
@@ -81,5 +81,5 @@ function describeRun(
   });
 }
 
-describeRun({ server: "test", scope: "test:read" }, FIXTURE, true);
+describeRun({ server: "test", scope: "test:read", toolNames: SUITE_TOOL_NAMES }, FIXTURE, true);
 describeRun({ server: "echo", scope: "echo:read" }, FIXTURE_FREE, false);

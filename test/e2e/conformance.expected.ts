@@ -13,7 +13,17 @@ export interface Expectation {
 }
 
 const NO_PROMPTS = "echo declares no prompts (defineServer: prompts), so prompts/* is -32601 there";
-const NO_TASKS = "the tasks extension (io.modelcontextprotocol/tasks) is not implemented; not scored";
+const TASKS = [
+  "lifecycle",
+  "capability-negotiation",
+  "wire-fields",
+  "request-state-removal",
+  "mrtr-input",
+  "request-headers",
+  "dispatch-and-envelope",
+  "required-task-error",
+  "mrtr-composition",
+].map((name) => `tasks-${name}`);
 const FOREIGN_NAME =
   "the fixture tool must be named json_schema_2020_12_tool, which the kit refuses (tools carry the server's prefix, test_); pending, not scored";
 const NO_MCP_HEADER_PARAMS =
@@ -46,6 +56,17 @@ const CONTENT_TOOLS = [
 const CACHING_CHECKS = {
   "caching:sep-2549-prompts-list-caching-hints": NO_PROMPTS,
 };
+/**
+ * The suite's names of fixture tools that lack the server's prefix (the tasks scenarios), and the
+ * fixture's names for them (workers/test/test.tasks.tools.ts); the run's proxy maps them.
+ */
+export const SUITE_TOOL_NAMES: Record<string, string> = Object.fromEntries(
+  ["greet", "slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input"].map((name) => [
+    name,
+    `test_${name}`,
+  ]),
+);
+
 /** The fixture server (workers/test), every scenario of each list. */
 export const FIXTURE: Record<Revision, Expectation> = {
   "2025-11-25": {
@@ -99,6 +120,7 @@ export const FIXTURE: Record<Revision, Expectation> = {
         "capability-check",
       ].map((name) => `input-required-result-${name}`),
       "tasks-status-notifications",
+      ...TASKS,
       "http-header-validation",
       "completion-complete",
       ...RESOURCE_SCENARIOS,
@@ -106,19 +128,6 @@ export const FIXTURE: Record<Revision, Expectation> = {
       "input-required-result-non-tool-request",
     ],
     knownFailures: {
-      ...Object.fromEntries(
-        [
-          "lifecycle",
-          "capability-negotiation",
-          "wire-fields",
-          "request-state-removal",
-          "mrtr-input",
-          "request-headers",
-          "dispatch-and-envelope",
-          "required-task-error",
-          "mrtr-composition",
-        ].map((name) => [`tasks-${name}`, NO_TASKS]),
-      ),
       "json-schema-2020-12": FOREIGN_NAME,
       "http-custom-header-server-validation": NO_MCP_HEADER_PARAMS,
     },

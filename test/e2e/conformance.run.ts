@@ -40,10 +40,16 @@ const RESULT_DIR = /^server-(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
 
 /**
  * Runs every scenario `revision` requires (scored and not scored) against `origin`/mcp with `token`,
- * and returns each scenario's checks as the suite wrote them (checks.json).
+ * and returns each scenario's checks as the suite wrote them (checks.json). `toolNames` maps the
+ * suite's names of fixture tools to the fixture's (conformance.proxy.ts).
  */
-export async function runConformance(origin: string, token: string, revision: Revision): Promise<ConformanceRun> {
-  const proxy = await startBearerProxy(origin, token);
+export async function runConformance(
+  origin: string,
+  token: string,
+  revision: Revision,
+  toolNames: Record<string, string> = {},
+): Promise<ConformanceRun> {
+  const proxy = await startBearerProxy(origin, token, toolNames);
   const output = mkdtempSync(join(tmpdir(), `conformance-${revision}-`));
   try {
     const args = [CLI, "server", "--url", `${proxy.url}/mcp`, "--requirements", revision, "-o", output];

@@ -6,6 +6,7 @@
 import type { ElicitRequest, ElicitResult } from "@modelcontextprotocol/client";
 import { describe, expect, inject, it } from "vitest";
 import { connect, textOf } from "../../test/workers/mcp-client";
+import { modernRpc, untilTask } from "../../test/workers/modern-rpc";
 
 const upstream = inject("upstreamUrl");
 const ALICE = "alice; groups=data-eng,ads; scopes=airflow:read airflow:write";
@@ -207,5 +208,21 @@ describe("airflow write tools", () => {
     })) as Result;
     expect(textOf(failed)).toContain("FAILED ping: try 1, 0 retries left");
     expect(textOf(failed)).toContain("verify ← ping");
+  });
+
+  it("approves on the call, then waits as a task for a 2026-07-28 client that declares tasks", async () => {
+    const args = { name: "airflow_trigger_and_wait", arguments: { dag_id: "quick_check", poll_seconds: 1 } };
+    const asked = await modernRpc(ALICE, "tools/call", args);
+    expect(asked.result?.resultType).toBe("input_required");
+    const [key] = Object.keys(asked.result?.inputRequests ?? {});
+    const created = await modernRpc(ALICE, "tools/call", {
+      ...args,
+      inputResponses: { [String(key)]: { action: "accept", content: { approve: true } } },
+      requestState: asked.result?.requestState,
+    });
+    expect(created.result).toMatchObject({ resultType: "task", status: "working" });
+    const done = await untilTask(ALICE, String(created.result?.taskId), ["completed", "failed"], 400);
+    expect(done.result?.status).toBe("completed");
+    expect(done.result?.result?.content[0]?.text).toMatch(/^Run manual__\S+ of quick_check succeeded/);
   });
 });

@@ -106,6 +106,8 @@ export const triggerAndWait = defineTool({
   access: RUN_WRITERS,
   minutesSaved: 10,
   approval: (args, ctx) => triggerApproval(ctx.upstream.airflow, args, ctx.signal, args.timeout_seconds),
+  // Approved on the call; the wait is a task for clients that support tasks (tasks/get shows progress).
+  task: "optional",
   async run(args, ctx) {
     const { airflow } = ctx.upstream;
     const started = await airflow.trigger(args.dag_id, triggerBody(args), ctx.signal);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it, vi } from "vitest";
 import { connect, textOf } from "../../test/workers/mcp-client";
+import { modernRpc, untilTask } from "../../test/workers/modern-rpc";
 import { call, type Result } from "./spark.testing";
 
 const upstream = inject("upstreamUrl");
@@ -116,6 +117,21 @@ describe("Livy batches", () => {
     const list = (await client.callTool({ name: "spark_batches", arguments: {} })) as Result;
     expect(textOf(list)).toMatch(new RegExp(`\\n${id}\\tsuccess\\t-\\tuser-alice\\tapplication_`));
     await client.close();
+  });
+
+  it("follows a batch as a task for a 2026-07-28 client that declares tasks; a look without waiting is answered at once", async () => {
+    const id = await submitted();
+    const reader = "alice; groups=data-eng; scopes=spark:read";
+    const created = await modernRpc(reader, "tools/call", {
+      name: "spark_batches",
+      arguments: { batchId: id, waitSeconds: 20 },
+    });
+    expect(created.result).toMatchObject({ resultType: "task", status: "working" });
+    const done = await untilTask(reader, String(created.result?.taskId), ["completed", "failed"], 400);
+    expect(done.result?.status).toBe("completed");
+    expect(done.result?.result?.structuredContent).toMatchObject({ id, state: "success", ended: true });
+    const look = await modernRpc(reader, "tools/call", { name: "spark_batches", arguments: { batchId: id } });
+    expect(look.result).toMatchObject({ resultType: "complete", structuredContent: { id, state: "success" } });
   });
 
   it("kills the caller's own running batch, refuses another's, and leaves an ended one alone", async () => {

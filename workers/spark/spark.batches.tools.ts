@@ -156,6 +156,8 @@ export const batches = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: true },
   access: READ,
   minutesSaved: 2,
+  // Following a batch with waitSeconds is a task for clients that support tasks; a look is answered at once.
+  task: { when: (args) => args.batchId !== undefined && args.waitSeconds > 0 },
   async run(args, ctx) {
     const { livy } = ctx.upstream;
     if (args.batchId === undefined) {

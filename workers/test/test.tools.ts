@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { ToolError, toolsFor } from "../../shared/mcp";
 import { askTools } from "./test.ask.tools";
+import { taskTools } from "./test.tasks.tools";
 
 const defineTool = toolsFor<Record<string, never>>();
 
@@ -182,4 +183,5 @@ export const testTools = [
   loggingTool,
   touchResource,
   ...askTools,
+  ...taskTools,
 ];
