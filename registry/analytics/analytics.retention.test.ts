@@ -128,7 +128,12 @@ async function objectLines(prefix: string) {
   for (const object of listed.objects.sort((a, b) => a.key.localeCompare(b.key))) {
     const text = (await (await bucket.get(object.key))?.text()) ?? "";
     bytes += object.size;
-    lines.push(...text.trim().split("\n").map((line) => JSON.parse(line)));
+    lines.push(
+      ...text
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    );
   }
   return { objects: listed.objects.length, lines, bytes };
 }
