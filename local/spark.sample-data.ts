@@ -382,6 +382,12 @@ function environment(plan: AppPlan): EnvironmentInfo {
       "spark.sql.adaptive.enabled": "true",
       "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
       "spark.eventLog.enabled": "true",
+      // Secrets the application's own redaction missed (a narrowed spark.redaction.regex): the
+      // server must not show them (workers/spark/spark.redaction.ts).
+      "spark.hadoop.fs.s3a.secret.key": "local-s3-secret-4f9a",
+      "spark.datasource.orders.url":
+        "jdbc:postgresql://db.example.internal:5432/orders?user=etl&password=local-db-hunter2",
+      "spark.history.store.url": "https://etl:local-url-pass@store.example.internal/spark",
       ...plan.conf,
     }).sort(([a], [b]) => a.localeCompare(b)),
     hadoopProperties: [
@@ -391,7 +397,11 @@ function environment(plan: AppPlan): EnvironmentInfo {
     systemProperties: [
       ["java.vm.name", "OpenJDK 64-Bit Server VM"],
       ["user.timezone", "UTC"],
-      ["sun.java.command", "org.apache.spark.deploy.SparkSubmit --class com.example.jobs.Main app.jar"],
+      ["javax.net.ssl.trustStorePassword", "local-truststore-changeit"],
+      [
+        "sun.java.command",
+        "org.apache.spark.deploy.SparkSubmit --class com.example.jobs.Main app.jar --api-token local-cli-token-77",
+      ],
     ],
     metricsProperties: [["*.sink.servlet.class", "org.apache.spark.metrics.sink.MetricsServlet"]],
     classpathEntries: [

@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { cachedValidator, type TokenProps } from "../shared/auth/token.validation";
 import type { ServerPolicy } from "../shared/registry/access";
 import type { RegistryBinding } from "../shared/registry/registry.contract";
+import { compactActiveUsers } from "./analytics/analytics.compaction";
 import { runRetention } from "./analytics/analytics.retention";
 import { apiApp, isProtectedApiRequest } from "./registry.api";
 import { sweepApprovals } from "./registry.approvals";
@@ -67,13 +68,15 @@ export default class Registry extends WorkerEntrypoint<RegistryEnv> implements R
 
   /**
    * The cron trigger: probe every registered server and record its live status; close abandoned
-   * approvals; export raw invocations older than the retention window to R2 and delete them from D1.
+   * approvals; export raw invocations older than the retention window to R2 and delete them from D1;
+   * compact the per-person active-user rows of periods that ended before the window to counts.
    */
   override async scheduled(controller: ScheduledController): Promise<void> {
     const sweep = sweepApprovals(this.env).catch((error) => console.error("approval sweep failed", error));
-    const retention = runRetention(this.env).catch((error) => {
-      console.error("analytics retention failed; it runs again on the next tick", error);
-    });
+    const retention = runRetention(this.env)
+      .catch((error) => console.error("analytics retention failed; it runs again on the next tick", error))
+      .then(() => compactActiveUsers(this.env))
+      .catch((error) => console.error("active-user compaction failed; it runs again on the next tick", error));
     this.ctx.waitUntil(retention);
     await Promise.all([scheduledHealth(controller, this.env, this.ctx), sweep, retention]);
   }

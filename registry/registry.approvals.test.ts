@@ -9,7 +9,14 @@ import { env } from "cloudflare:test";
 import { desc, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { consumeApproval, createApproval, getApproval, SWEEP_GRACE_MS } from "../shared/approval/approval.store";
+import {
+  approvalsRetentionDays,
+  closeApproval,
+  consumeApproval,
+  createApproval,
+  getApproval,
+  SWEEP_GRACE_MS,
+} from "../shared/approval/approval.store";
 import { auditEvents } from "../shared/db/fleet.schema";
 import { digestArguments } from "../shared/mcp/tool.invoke";
 import { sweepApprovals } from "./registry.approvals";
@@ -260,7 +267,7 @@ describe("the registry's sweep", () => {
     const abandoned = await pending({ expiresIn: -(SWEEP_GRACE_MS + 1_000) });
     const recent = await pending({ expiresIn: -1_000 });
     const open = await pending();
-    expect(await sweepApprovals(env)).toBeGreaterThanOrEqual(1);
+    expect((await sweepApprovals(env)).closed).toBeGreaterThanOrEqual(1);
     expect((await getApproval(env.DB, abandoned.id))?.status).toBe("expired");
     expect((await getApproval(env.DB, recent.id))?.status).toBe("pending");
     expect((await getApproval(env.DB, open.id))?.status).toBe("pending");
@@ -272,5 +279,57 @@ describe("the registry's sweep", () => {
       argsDigest: abandoned.argsDigest,
     });
     expect(await consumeApproval(env.DB, abandoned.id, binding(abandoned))).toBe(false);
+  });
+});
+
+describe("the retention of ended approval requests", () => {
+  const DAY = 86_400_000;
+
+  it("prunes requests that ended more than 90 days ago, keeps pending and recent ones, and keeps the audit", async () => {
+    const now = Date.now();
+    const ago = (days: number) => now - days * DAY;
+    // Ended 100 days ago, each way a request ends: approved (and consumed), rejected, expired, cancelled.
+    const approved = await pending({ tool: "echo_prune_approved" });
+    await decide(approved.id, ALICE, { decision: "approve", token: approved.formToken, digest: approved.argsDigest });
+    expect(await consumeApproval(env.DB, approved.id, binding(approved))).toBe(true);
+    const rejected = await pending({ tool: "echo_prune_rejected" });
+    await decide(rejected.id, ALICE, { decision: "reject", token: rejected.formToken, digest: rejected.argsDigest });
+    const cancelled = await pending({ tool: "echo_prune_cancelled" });
+    expect(await closeApproval(env.DB, cancelled.id, "cancelled")).toBe(true);
+    const expired = await pending({ tool: "echo_prune_expired", expiresIn: -(SWEEP_GRACE_MS + 1_000) });
+    expect((await sweepApprovals(env)).closed).toBeGreaterThanOrEqual(1);
+    expect((await getApproval(env.DB, expired.id))?.status).toBe("expired");
+    const old = [approved, rejected, cancelled, expired];
+    for (const row of old) {
+      await env.DB.prepare("UPDATE approvals SET created_at = ?2, decided_at = ?2 WHERE id = ?1")
+        .bind(row.id, ago(100))
+        .run();
+    }
+    // Ended 10 days ago; and one created 100 days ago but still pending (never pruned).
+    const recent = await pending({ tool: "echo_prune_recent" });
+    await decide(recent.id, ALICE, { decision: "reject", token: recent.formToken, digest: recent.argsDigest });
+    await env.DB.prepare("UPDATE approvals SET decided_at = ?2 WHERE id = ?1").bind(recent.id, ago(10)).run();
+    const open = await pending({ tool: "echo_prune_open", expiresIn: 10 * 60_000 });
+    await env.DB.prepare("UPDATE approvals SET created_at = ?2 WHERE id = ?1").bind(open.id, ago(100)).run();
+    // Decided on the page and expired by the sweep: on record (a cancellation is audited by its call).
+    const audited = [approved, rejected, expired];
+    const auditBefore = await Promise.all(audited.map((row) => auditFor(row.id)));
+    expect(auditBefore.map((events) => events.length > 0)).toEqual([true, true, true]);
+
+    const swept = await sweepApprovals(env, now);
+    expect(swept.pruned).toBe(4);
+    for (const row of old) expect(await getApproval(env.DB, row.id)).toBeUndefined();
+    expect((await getApproval(env.DB, recent.id))?.status).toBe("rejected");
+    expect((await getApproval(env.DB, open.id))?.status).toBe("pending");
+    // The audit trail is kept whole.
+    expect(await Promise.all(audited.map((row) => auditFor(row.id)))).toEqual(auditBefore);
+    // The page answers a pruned request as unknown; nothing more is pruned on the next tick.
+    expect((await view(approved.id, ALICE)).response.status).toBe(404);
+    expect((await sweepApprovals(env, now)).pruned).toBe(0);
+    // A shorter window from the environment; a bad one reads as the default.
+    expect((await sweepApprovals({ ...env, APPROVALS_RETENTION_DAYS: "7" }, now)).pruned).toBe(1);
+    expect(await getApproval(env.DB, recent.id)).toBeUndefined();
+    expect(approvalsRetentionDays("0")).toBe(90);
+    expect(approvalsRetentionDays("abc")).toBe(90);
   });
 });

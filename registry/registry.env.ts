@@ -27,6 +27,8 @@ export interface RegistryEnv {
   ANALYTICS_EXPORT?: R2Bucket;
   /** Days of raw invocations kept in D1 (default 90); rollups are kept forever. */
   ANALYTICS_RETENTION_DAYS?: string;
+  /** Days an ended approval request is kept (default 90); its audit rows are kept regardless. */
+  APPROVALS_RETENTION_DAYS?: string;
   ALLOWED_HOSTS?: string;
   ALLOWED_ORIGINS?: string;
 }

@@ -10,7 +10,9 @@ import { callRegistry as call, testServerJson } from "../registry.testing";
 import { effectiveMinutes } from "./analytics.estimate";
 
 const OWNER = "olga; groups=ana-team; scopes=registry:read registry:write";
-const CALLER = "cato; groups=finance; scopes=registry:read";
+// Rating is a write: the caller's token has registry:write (a read-only one is tested below).
+const CALLER = "cato; groups=finance; scopes=registry:read registry:write";
+const CALLER_READ_ONLY = "cato; groups=finance; scopes=registry:read";
 const OTHER = "otto; groups=ads; scopes=registry:read";
 const ADMIN = "ada; groups=admins; scopes=registry:read registry:write";
 
@@ -195,5 +197,38 @@ describe("feedback and estimates", () => {
       body: { minutes: 1, reason: "x" },
     });
     expect(unknown.status).toBe(404);
+  });
+
+  it("needs registry:write to rate, caps minutes at 8 hours with a 400 naming the field, rates a service's own call", async () => {
+    const rate = (as: string, body: Record<string, unknown>) => call("POST", "/v0.1/feedback", { as, body });
+    const readOnly = await rate(CALLER_READ_ONLY, { invocationId: "inv-0015", helped: true });
+    expect(readOnly.status).toBe(403);
+    expect(readOnly.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
+    expect(readOnly.headers.get("www-authenticate")).toContain("registry:write");
+
+    const tooMany = await rate(CALLER, { invocationId: "inv-0015", helped: true, minutes: 481 });
+    expect(tooMany.status).toBe(400);
+    const tooManyText = await tooMany.text();
+    expect(tooManyText).toContain("body.minutes");
+    expect(tooManyText).toContain("480");
+    const withoutHelp = await rate(CALLER, { invocationId: "inv-0015", helped: false, minutes: 5 });
+    expect(withoutHelp.status).toBe(400);
+    expect(await withoutHelp.text()).toContain("body.minutes");
+    // Nothing was recorded by the refusals: the call can still be rated, with a whole working day.
+    expect((await rate(CALLER, { invocationId: "inv-0015", helped: true, minutes: 480 })).status).toBe(201);
+
+    // A service rates its own calls (with registry:write), nobody else's.
+    await writeInvocations(env.DB, [
+      invocation({ id: "inv-svc-1", callerKind: "service", callerId: "service:etl-bot", callerGroup: "service" }),
+    ]);
+    expect(
+      (await rate("service:other-bot; scopes=registry:write", { invocationId: "inv-svc-1", helped: true })).status,
+    ).toBe(403);
+    expect(
+      (await rate("service:etl-bot; scopes=registry:read", { invocationId: "inv-svc-1", helped: true })).status,
+    ).toBe(403);
+    expect(
+      (await rate("service:etl-bot; scopes=registry:write", { invocationId: "inv-svc-1", helped: true })).status,
+    ).toBe(201);
   });
 });

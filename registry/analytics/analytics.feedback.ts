@@ -4,11 +4,12 @@
  * repeated request changes nothing.
  */
 import type { Caller } from "../../shared/auth/caller";
+import { feedbackMinutesProblem } from "./analytics.feedback.rules";
 import { dayOf } from "./analytics.period";
 
 export type FeedbackAnswer =
   | { ok: true; invocationId: string; server: string; tool: string }
-  | { ok: false; status: 404 | 403 | 409; reason: string };
+  | { ok: false; status: 400 | 404 | 403 | 409; reason: string; field?: "minutes" };
 
 export interface FeedbackInput {
   invocationId: string;
@@ -27,13 +28,19 @@ export const FEEDBACK_ROLLUP = `INSERT INTO feedback_daily (day, server_name, to
 export const FEEDBACK_INSERT = `INSERT INTO feedback (invocation_id, server_name, tool_name, caller_id, day, helped, minutes, at)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (invocation_id) DO NOTHING`;
 
-/** Rates one invocation: only its caller, only once, only while its raw row is kept. */
+/**
+ * Rates one invocation: only its caller (a person or a service: the invocation's `caller_id`),
+ * only once, only while its raw row is kept, with at most MAX_FEEDBACK_MINUTES and minutes only
+ * with helped. Who may write at all (registry:write) is the entry point's check.
+ */
 export async function recordFeedback(
   db: D1Database,
   caller: Caller,
   input: FeedbackInput,
   now = Date.now(),
 ): Promise<FeedbackAnswer> {
+  const bad = feedbackMinutesProblem(input.minutes, input.helped);
+  if (bad) return { ok: false, status: 400, reason: bad, field: "minutes" };
   const invocation = await db
     .prepare("SELECT server_name, tool_name, caller_id, started_at FROM invocations WHERE id = ?1")
     .bind(input.invocationId)

@@ -70,18 +70,30 @@ const USAGE_BY_TOOL_GROUP = `SELECT server_name, tool_name, caller_group,
   FROM (SELECT u.*, ${OVERRIDE_IN_FORCE} AS override FROM usage_monthly u WHERE u.day = ?1)
   GROUP BY server_name, tool_name, caller_group`;
 
-/** Distinct people of a month, fleet-wide and per slice, counted in D1 (a few rows come back). */
-const MONTH_USERS = `SELECT 'fleet' AS kind, '' AS name, count(DISTINCT caller_id) AS users FROM active_users
-    WHERE period = 'm' AND start = ?1
-  UNION ALL SELECT 'server', server_name, count(DISTINCT caller_id) FROM active_users
-    WHERE period = 'm' AND start = ?1 GROUP BY server_name
-  UNION ALL SELECT 'tool', server_name || '/' || tool_name, count(*) FROM active_users
-    WHERE period = 'm' AND start = ?1 GROUP BY server_name, tool_name
+/**
+ * Distinct people of one period (?1 its first day), fleet-wide and per slice, counted in D1 from
+ * the per-person `active_users` rows (a few rows come back): every period fleet-wide and per
+ * server; a month also per tool, business group and owning team. The compaction
+ * (analytics.compaction.ts) stores exactly these rows in `active_user_counts`.
+ */
+export function usersBySliceSql(period: "d" | "w" | "m"): string {
+  const of = `period = '${period}' AND start = ?1`;
+  const common = `SELECT 'fleet' AS kind, '' AS name, count(DISTINCT caller_id) AS users FROM active_users WHERE ${of}
+  UNION ALL SELECT 'server', server_name, count(DISTINCT caller_id) FROM active_users WHERE ${of} GROUP BY server_name`;
+  if (period !== "m") return common;
+  return `${common}
+  UNION ALL SELECT 'tool', server_name || '/' || tool_name, count(*) FROM active_users WHERE ${of} GROUP BY server_name, tool_name
   UNION ALL SELECT 'group', CASE caller_group WHEN '' THEN '(none)' ELSE caller_group END, count(DISTINCT caller_id)
-    FROM active_users WHERE period = 'm' AND start = ?1 GROUP BY caller_group
+    FROM active_users WHERE ${of} GROUP BY caller_group
   UNION ALL SELECT 'team', coalesce(s.team, 'unregistered'), count(DISTINCT a.caller_id) FROM active_users a
-    LEFT JOIN servers s ON s.name = a.server_name WHERE a.period = 'm' AND a.start = ?1
+    LEFT JOIN servers s ON s.name = a.server_name WHERE a.period = '${period}' AND a.start = ?1
     GROUP BY coalesce(s.team, 'unregistered')`;
+}
+
+/** A compacted period's counts stand (its fleet row marks it compacted); others are counted from the rows. */
+const MONTH_USERS = `SELECT kind, name, users FROM active_user_counts WHERE period = 'm' AND start = ?1
+  UNION ALL SELECT kind, name, users FROM (${usersBySliceSql("m")})
+    WHERE NOT EXISTS (SELECT 1 FROM active_user_counts WHERE period = 'm' AND start = ?1 AND kind = 'fleet')`;
 
 /** Per tool: the factor feedback puts on the owner's estimate (effective / estimate), as of `to`. */
 export async function feedbackFactors(
@@ -282,10 +294,17 @@ export async function loadSeries(
         minutes_code: number;
         minutes_estimate: number;
       }>(),
+    // Compacted periods (older than the retention window) from their stored counts, the others
+    // counted from the per-person rows.
     db
       .prepare(
-        `SELECT start, count(DISTINCT caller_id) AS users FROM active_users u
-          WHERE period = '${USERS_PERIOD[period]}' AND start >= ?1 AND start < ?2 ${where} GROUP BY start`,
+        `SELECT start, users FROM active_user_counts WHERE period = '${USERS_PERIOD[period]}' AND start >= ?1
+            AND start < ?2 AND kind = '${server ? "server" : "fleet"}' AND name = ${server ? "?3" : "''"}
+          UNION ALL SELECT start, count(DISTINCT caller_id) AS users FROM active_users u
+          WHERE period = '${USERS_PERIOD[period]}' AND start >= ?1 AND start < ?2 ${where}
+            AND start NOT IN (SELECT start FROM active_user_counts WHERE period = '${USERS_PERIOD[period]}'
+              AND kind = 'fleet' AND start >= ?1 AND start < ?2)
+          GROUP BY start`,
       )
       .bind(periodStart(period, from), to, ...(server ? [server] : []))
       .all<{ start: string; users: number }>(),
@@ -341,7 +360,11 @@ export async function monthTotals(
       .bind(from)
       .first<{ invocations: number; minutes: number }>(),
     db
-      .prepare("SELECT count(DISTINCT caller_id) AS users FROM active_users WHERE period = 'm' AND start = ?1")
+      .prepare(
+        `SELECT coalesce(
+            (SELECT users FROM active_user_counts WHERE period = 'm' AND start = ?1 AND kind = 'fleet'),
+            (SELECT count(DISTINCT caller_id) FROM active_users WHERE period = 'm' AND start = ?1)) AS users`,
+      )
       .bind(from)
       .first<{ users: number }>(),
   ]);

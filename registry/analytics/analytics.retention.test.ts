@@ -1,22 +1,24 @@
 /**
  * Retention in workerd with real D1 and real (local) R2: days older than the window are exported
  * as NDJSON, one object per day, recorded in the watermark and deleted; rollups stay; a second
- * run has nothing to do; without a bucket nothing is deleted.
+ * run has nothing to do; without a bucket nothing is deleted. A day larger than one part (5 MiB)
+ * goes out complete as a multipart object; when R2 fails nothing is deleted (and the upload is
+ * aborted); a call that lands for the day during its export is not deleted unexported.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type InvocationRecord, writeInvocations } from "../../shared/db/invocations.store";
-import { retentionDays, runRetention } from "./analytics.retention";
+import { MAX_OBJECT_ROWS, retentionDays, runRetention } from "./analytics.retention";
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 11, 2, 12);
 
-function record(id: string, startedAt: number): InvocationRecord {
+function record(id: string, startedAt: number, sessionId = "retention"): InvocationRecord {
   return {
     id,
     serverName: "keep",
     toolName: "keep_tool",
-    sessionId: "retention",
+    sessionId,
     callerKind: "user",
     callerId: "user:rene",
     startedAt,
@@ -79,5 +81,157 @@ describe("raw invocation retention", () => {
     });
     expect(retentionDays({ ANALYTICS_RETENTION_DAYS: "0" })).toBe(90);
     expect(retentionDays({ ANALYTICS_RETENTION_DAYS: "30" })).toBe(30);
+  });
+});
+
+/** The real bucket, with a hook before each upload step (to fail it, or to write to D1 meanwhile). */
+function hookedBucket(hook: (step: "put" | "part" | "complete", n: number) => Promise<void>) {
+  const bucket = env.ANALYTICS_EXPORT as R2Bucket;
+  const seen = { parts: 0, aborted: 0, puts: 0 };
+  const wrapped = {
+    list: bucket.list.bind(bucket),
+    get: bucket.get.bind(bucket),
+    async put(...args: Parameters<R2Bucket["put"]>) {
+      seen.puts += 1;
+      await hook("put", seen.puts);
+      return bucket.put(...args);
+    },
+    async createMultipartUpload(...args: Parameters<R2Bucket["createMultipartUpload"]>) {
+      const upload = await bucket.createMultipartUpload(...args);
+      return {
+        key: upload.key,
+        uploadId: upload.uploadId,
+        async uploadPart(n: number, body: Uint8Array) {
+          seen.parts += 1;
+          await hook("part", n);
+          return upload.uploadPart(n, body);
+        },
+        async complete(parts: R2UploadedPart[]) {
+          await hook("complete", parts.length);
+          return upload.complete(parts);
+        },
+        async abort() {
+          seen.aborted += 1;
+          return upload.abort();
+        },
+      };
+    },
+  };
+  return { bucket: wrapped as unknown as R2Bucket, seen };
+}
+
+async function objectLines(prefix: string) {
+  const bucket = env.ANALYTICS_EXPORT as R2Bucket;
+  const listed = await bucket.list({ prefix });
+  const lines: { id: string }[] = [];
+  let bytes = 0;
+  for (const object of listed.objects.sort((a, b) => a.key.localeCompare(b.key))) {
+    const text = (await (await bucket.get(object.key))?.text()) ?? "";
+    bytes += object.size;
+    lines.push(
+      ...text
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    );
+  }
+  return { objects: listed.objects.length, lines, bytes };
+}
+
+/** Session ids padded so that a day's NDJSON passes the 5 MiB part size with fewer rows. */
+const PADDING = "p".repeat(400);
+
+async function bigDay(prefix: string, day: number, count: number) {
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(6, "0")}`);
+  for (let i = 0; i < count; i += 2_000) {
+    await writeInvocations(
+      env.DB,
+      ids.slice(i, i + 2_000).map((id, j) => record(id, day + Math.floor((i + j) / 10), `${prefix}-${PADDING}`)),
+    );
+  }
+  return ids;
+}
+
+const countOf = async (sessionPrefix: string) =>
+  (
+    await env.DB.prepare("SELECT count(*) AS n FROM invocations WHERE session_id LIKE ?1")
+      .bind(`${sessionPrefix}-%`)
+      .first<{ n: number }>()
+  )?.n;
+
+describe("the export of a large day, and failures", () => {
+  it("exports a day larger than one part (5 MiB) completely, as a multipart object, then deletes it", async () => {
+    const day = Date.UTC(2026, 6, 10, 1);
+    const ids = await bigDay("big", day, 12_000);
+    const { bucket, seen } = hookedBucket(async () => undefined);
+    const run = await runRetention({ DB: env.DB, ANALYTICS_EXPORT: bucket }, NOW);
+    // (2026-07-01 is the call the no-bucket test above left.)
+    expect(run.days.map((d) => [d.day, d.rows])).toEqual([
+      ["2026-07-01", 1],
+      ["2026-07-10", 12_000],
+    ]);
+    expect(seen.parts).toBeGreaterThanOrEqual(2);
+    expect(seen.puts).toBe(1); // the small day
+    const exported = await objectLines("invocations/dt=2026-07-10/");
+    expect(exported.objects).toBe(1);
+    expect(exported.bytes).toBeGreaterThan(5 * 1024 * 1024);
+    expect(exported.lines.map((line) => line.id)).toEqual(ids);
+    expect(await countOf("big")).toBe(0);
+    expect(MAX_OBJECT_ROWS).toBeGreaterThan(12_000);
+  });
+
+  it("deletes nothing when a part, the completion or a put fails, and aborts the upload", async () => {
+    const day = Date.UTC(2026, 6, 12, 1);
+    const ids = await bigDay("fail", day, 12_000);
+    for (const failing of ["part", "complete"] as const) {
+      const { bucket, seen } = hookedBucket(async (step, n) => {
+        if (step === failing && (step === "complete" || n === 2)) throw new Error(`injected: R2 ${step} failed`);
+      });
+      await expect(runRetention({ DB: env.DB, ANALYTICS_EXPORT: bucket }, NOW)).rejects.toThrow(/injected: R2/);
+      expect(seen.aborted).toBe(1);
+      expect(await countOf("fail")).toBe(ids.length);
+      expect(await env.DB.prepare("SELECT day FROM analytics_exports WHERE day = '2026-07-12'").first()).toBeNull();
+    }
+    expect((await objectLines("invocations/dt=2026-07-12/")).objects).toBe(0);
+    // A small day goes out with one put: when it fails, nothing is deleted either.
+    await writeInvocations(env.DB, [record("small-1", Date.UTC(2026, 6, 11, 5), "small-1")]);
+    const { bucket: broken } = hookedBucket(async (step) => {
+      if (step === "put") throw new Error("injected: R2 put failed");
+    });
+    await expect(runRetention({ DB: env.DB, ANALYTICS_EXPORT: broken }, NOW)).rejects.toThrow(/injected/);
+    expect(await countOf("small")).toBe(1);
+    // R2 recovers: everything goes out, then is deleted.
+    const run = await runRetention({ DB: env.DB, ANALYTICS_EXPORT: env.ANALYTICS_EXPORT as R2Bucket }, NOW);
+    expect(run.days.map((d) => [d.day, d.rows])).toEqual([
+      ["2026-07-11", 1],
+      ["2026-07-12", 12_000],
+    ]);
+    expect((await objectLines("invocations/dt=2026-07-12/")).lines.map((line) => line.id)).toEqual(ids);
+    expect([await countOf("fail"), await countOf("small")]).toEqual([0, 0]);
+  });
+
+  it("does not delete a call that lands for the day while the day is being exported", async () => {
+    const day = Date.UTC(2026, 6, 14, 3);
+    await writeInvocations(env.DB, [record("race-b", day + 2_000, "race-x"), record("race-c", day + 3_000, "race-x")]);
+    // A retried outbox writes an earlier call of the same day after the export read the day.
+    let left: unknown[] = [];
+    const { bucket } = hookedBucket(async (step, n) => {
+      if (step === "put" && n === 1) await writeInvocations(env.DB, [record("race-a", day + 1_000, "race-x")]);
+      // The second object of the day: what the first one left in D1.
+      if (step === "put" && n === 2) {
+        left = (await env.DB.prepare("SELECT id FROM invocations WHERE session_id = 'race-x'").all()).results;
+      }
+    });
+    const run = await runRetention({ DB: env.DB, ANALYTICS_EXPORT: bucket }, NOW);
+    // The late call was not deleted with the first object: it goes out in a second one.
+    expect(left).toEqual([{ id: "race-a" }]);
+    expect(run.days.map((d) => [d.day, d.rows])).toEqual([
+      ["2026-07-14", 2],
+      ["2026-07-14", 1],
+    ]);
+    const exported = await objectLines("invocations/dt=2026-07-14/");
+    expect(exported.objects).toBe(2);
+    expect(exported.lines.map((line) => line.id).sort()).toEqual(["race-a", "race-b", "race-c"]);
+    expect(await countOf("race")).toBe(0);
   });
 });

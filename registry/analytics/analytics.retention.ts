@@ -1,11 +1,12 @@
 /**
  * Raw invocations are kept in D1 for a window (ANALYTICS_RETENTION_DAYS, default 90); older days
  * are exported to R2 as NDJSON, one object per UTC day (`invocations/dt=YYYY-MM-DD/<export
- * time>.ndjson`, one JSON object per call with the columns' names), then deleted from D1. The
- * rollups stay forever. Runs on the registry's cron, a few days per tick, oldest first; each day
- * is recorded in `analytics_exports` (the watermark) before its rows are deleted, so a tick cut
- * short resumes with the deletion, and a day's rows that arrive after its export are exported
- * with another object for that day on a later tick.
+ * time>-<first id>.ndjson`, one JSON object per call with the columns' names; multipart above
+ * 5 MiB; a day of more than MAX_OBJECT_ROWS calls in several objects), then deleted from D1:
+ * only the rows the object holds, only once it is complete. The rollups stay forever. Runs on the
+ * registry's cron, a few days per tick, oldest first; each day is recorded in `analytics_exports`
+ * (the watermark), and a day's rows that arrive after its export are exported with another
+ * object for that day on a later tick.
  */
 import { dayOf } from "./analytics.period";
 
@@ -13,6 +14,15 @@ export const DEFAULT_RETENTION_DAYS = 90;
 /** Days exported per cron tick (each at most a few seconds at 100x the seed's volume). */
 const DAYS_PER_TICK = 3;
 const PAGE_ROWS = 5_000;
+/**
+ * Rows per object: a larger day goes out in several objects. Bounds what one run holds (the
+ * ids it will delete, one part's bytes), not what a day may hold.
+ */
+export const MAX_OBJECT_ROWS = 200_000;
+/** Ids per DELETE statement (one JSON parameter), statements per D1 batch. */
+const DELETE_IDS = 1_000;
+const DELETE_BATCH = 10;
+const NDJSON = "application/x-ndjson";
 /** R2 multipart parts must be at least 5 MiB (all but the last). */
 const PART_BYTES = 5 * 1024 * 1024;
 
@@ -50,70 +60,86 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
   return run;
 }
 
+/**
+ * Exports up to MAX_OBJECT_ROWS of a day's rows (oldest first) to one object — multipart once
+ * they pass PART_BYTES — then deletes exactly the rows it exported, by id: a row that lands
+ * for the day while it is being exported (an outbox retried late) is neither lost nor deleted
+ * unexported; it goes out in another object of that day later. Any failure before the object is
+ * complete aborts the upload and deletes nothing.
+ */
 async function exportDay(db: D1Database, bucket: R2Bucket, day: string, now: number) {
   const from = Date.parse(`${day}T00:00:00Z`);
   const to = from + 86_400_000;
-  const key = `invocations/dt=${day}/${new Date(now).toISOString().replace(/[:.]/g, "-")}.ndjson`;
   const encoder = new TextEncoder();
-  let rows = 0;
+  const ids: string[] = [];
   let bytes = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
+  let key = "";
   let upload: R2MultipartUpload | undefined;
   const parts: R2UploadedPart[] = [];
   const flushPart = async () => {
-    upload ??= await bucket.createMultipartUpload(key, { httpMetadata: { contentType: "application/x-ndjson" } });
+    upload ??= await bucket.createMultipartUpload(key, { httpMetadata: { contentType: NDJSON } });
     parts.push(await upload.uploadPart(parts.length + 1, concat(pending, pendingBytes)));
     pending = [];
     pendingBytes = 0;
   };
   let after = { at: from - 1, id: "" };
-  for (;;) {
-    const { results } = await db
-      .prepare(
-        `SELECT * FROM invocations WHERE started_at >= ?1 AND started_at < ?2 AND (started_at, id) > (?3, ?4)
-          ORDER BY started_at, id LIMIT ${PAGE_ROWS}`,
-      )
-      .bind(from, to, after.at, after.id)
-      .all<Record<string, unknown>>();
-    if (results.length === 0) break;
-    const chunk = encoder.encode(`${results.map((row) => JSON.stringify(row)).join("\n")}\n`);
-    pending.push(chunk);
-    pendingBytes += chunk.byteLength;
-    rows += results.length;
-    bytes += chunk.byteLength;
-    const last = results[results.length - 1] as { started_at: number; id: string };
-    after = { at: last.started_at, id: last.id };
-    if (pendingBytes >= PART_BYTES) await flushPart();
+  try {
+    while (ids.length < MAX_OBJECT_ROWS) {
+      const { results } = await db
+        .prepare(
+          `SELECT * FROM invocations WHERE started_at >= ?1 AND started_at < ?2 AND (started_at, id) > (?3, ?4)
+            ORDER BY started_at, id LIMIT ?5`,
+        )
+        .bind(from, to, after.at, after.id, Math.min(PAGE_ROWS, MAX_OBJECT_ROWS - ids.length))
+        .all<Record<string, unknown>>();
+      if (results.length === 0) break;
+      // One object per export run of a day, named by when and by its first call (unique).
+      key ||= `invocations/dt=${day}/${new Date(now).toISOString().replace(/[:.]/g, "-")}-${results[0]?.id}.ndjson`;
+      const chunk = encoder.encode(`${results.map((row) => JSON.stringify(row)).join("\n")}\n`);
+      pending.push(chunk);
+      pendingBytes += chunk.byteLength;
+      bytes += chunk.byteLength;
+      for (const row of results) ids.push(String(row.id));
+      const last = results[results.length - 1] as { started_at: number; id: string };
+      after = { at: last.started_at, id: last.id };
+      if (pendingBytes >= PART_BYTES) await flushPart();
+    }
+    if (upload) {
+      if (pendingBytes > 0) await flushPart();
+      await upload.complete(parts);
+    } else {
+      await bucket.put(key, concat(pending, pendingBytes), { httpMetadata: { contentType: NDJSON } });
+    }
+  } catch (error) {
+    // Nothing was deleted; the day is exported again, whole, on a later tick.
+    await upload?.abort().catch(() => undefined);
+    throw error;
   }
-  if (upload) {
-    if (pendingBytes > 0) await flushPart();
-    await upload.complete(parts);
-  } else {
-    await bucket.put(key, concat(pending, pendingBytes), { httpMetadata: { contentType: "application/x-ndjson" } });
-  }
-  // The watermark first: once it says exported, the rows may go.
+  // The watermark first, then the rows: exactly those in the object. (A tick cut short between
+  // the two exports the rows left again: an object may repeat a call, never miss one.)
   await db
     .prepare(
       `INSERT INTO analytics_exports (day, object_key, rows, bytes, exported_at) VALUES (?1, ?2, ?3, ?4, ?5)
         ON CONFLICT (day) DO UPDATE SET object_key = excluded.object_key, rows = rows + excluded.rows,
           bytes = bytes + excluded.bytes, exported_at = excluded.exported_at, deleted_at = NULL`,
     )
-    .bind(day, key, rows, bytes, now)
+    .bind(day, key, ids.length, bytes, now)
     .run();
-  // Only what was exported: rows up to the last one read.
-  for (;;) {
-    const deleted = await db
-      .prepare(
-        `DELETE FROM invocations WHERE id IN (SELECT id FROM invocations WHERE started_at >= ?1 AND started_at < ?2
-          AND (started_at, id) <= (?3, ?4) LIMIT ${PAGE_ROWS})`,
-      )
-      .bind(from, to, after.at, after.id)
-      .run();
-    if (!deleted.meta.changes) break;
+  for (let i = 0; i < ids.length; i += DELETE_BATCH * DELETE_IDS) {
+    const statements = [];
+    for (let j = i; j < Math.min(ids.length, i + DELETE_BATCH * DELETE_IDS); j += DELETE_IDS) {
+      statements.push(
+        db
+          .prepare("DELETE FROM invocations WHERE id IN (SELECT value FROM json_each(?1))")
+          .bind(JSON.stringify(ids.slice(j, j + DELETE_IDS))),
+      );
+    }
+    await db.batch(statements);
   }
   await db.prepare("UPDATE analytics_exports SET deleted_at = ?2 WHERE day = ?1").bind(day, now).run();
-  return { day, key, rows, bytes };
+  return { day, key, rows: ids.length, bytes };
 }
 
 function concat(chunks: Uint8Array[], length: number): Uint8Array {

@@ -1,7 +1,8 @@
 /**
  * The analytics API (docs/analytics.md): the month summary (JSON or CSV), day/week/month series,
  * feedback on one call, and the owners' estimate overrides. Every route needs a token with
- * registry:read (the OAuth resource server checks it); detail follows `visibilityOf`.
+ * registry:read (the OAuth resource server checks it); the writes (feedback, overrides) need
+ * registry:write; detail follows `visibilityOf`.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Caller } from "../../shared/auth/caller";
@@ -19,6 +20,7 @@ import {
   writer,
 } from "../registry.routes";
 import { listEstimateOverrides, recordFeedback, setEstimateOverride } from "./analytics.feedback";
+import { MAX_FEEDBACK_MINUTES } from "./analytics.feedback.rules";
 import { addDays, dayOf, daysBetween, isDay, isMonth, monthOf } from "./analytics.period";
 import { loadSeries, type Visibility } from "./analytics.queries";
 import { monthSummary, serverTeams, summaryCsv } from "./analytics.summary";
@@ -189,7 +191,7 @@ export function registerAnalyticsRoutes(): void {
     createRoute({
       method: "post",
       path: "/v0.1/feedback",
-      summary: "Rate one of your calls: did it help, and how many minutes did it save? (once per call)",
+      summary: "Rate one of your calls: did it help, and how many minutes did it save? (once per call; registry:write)",
       security: bearer,
       request: {
         body: {
@@ -205,9 +207,11 @@ export function registerAnalyticsRoutes(): void {
                 minutes: z
                   .number()
                   .min(0)
-                  .max(600)
+                  .max(MAX_FEEDBACK_MINUTES)
                   .optional()
-                  .openapi({ description: "minutes it really saved (with helped)" }),
+                  .openapi({
+                    description: `minutes it really saved (only with helped: true), at most ${MAX_FEEDBACK_MINUTES}`,
+                  }),
               }),
             },
           },
@@ -218,22 +222,27 @@ export function registerAnalyticsRoutes(): void {
         201: json(z.object({ invocationId: z.string(), server: z.string(), tool: z.string() }), "Recorded"),
         400: problemResponse("Bad input"),
         401: problemResponse("No valid token"),
-        403: problemResponse("Not your call"),
+        403: problemResponse("Not your call, or a token without registry:write (insufficient_scope)"),
         404: problemResponse("No such invocation"),
         409: problemResponse("Already rated"),
       },
     }),
     async (c) => {
-      const caller = readerOf(c);
+      // A rating is a write: a token consented only for reading gets the step-up challenge.
+      const caller = await writer(c);
       if (caller instanceof Response) return caller;
       const answer = await recordFeedback(c.env.DB, caller, c.req.valid("json"));
-      if (!answer.ok)
+      if (!answer.ok) {
+        if (answer.status === 400) {
+          return problem(c, 400, "Bad Request", answer.reason, [{ location: "body.minutes", message: answer.reason }]);
+        }
         return problem(
           c,
           answer.status,
           answer.status === 409 ? "Conflict" : answer.status === 403 ? "Forbidden" : "Not Found",
           answer.reason,
         );
+      }
       const { ok: _ok, ...body } = answer;
       return c.json(body, 201);
     },

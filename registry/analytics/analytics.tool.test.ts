@@ -35,6 +35,21 @@ describe("registry_feedback", () => {
     expect(stolen.isError).toBe(true);
     expect(textOf(stolen)).toContain("only the caller of an invocation may rate it");
 
+    // More than a working day, or minutes on "did not help": refused by name, nothing recorded.
+    const tooMany = await fran.client.callTool({
+      name: "registry_feedback",
+      arguments: { invocationId, helped: true, minutes: 481 },
+    });
+    expect(tooMany.isError).toBe(true);
+    expect(textOf(tooMany)).toContain("minutes");
+    expect(textOf(tooMany)).toContain("480");
+    const noHelp = await fran.client.callTool({
+      name: "registry_feedback",
+      arguments: { invocationId, helped: false, minutes: 3 },
+    });
+    expect(noHelp.isError).toBe(true);
+    expect(textOf(noHelp)).toContain('Invalid argument "minutes"');
+
     const rated = await fran.client.callTool({
       name: "registry_feedback",
       arguments: { invocationId, helped: true, minutes: 4 },

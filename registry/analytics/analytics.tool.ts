@@ -8,6 +8,7 @@ import { z } from "zod";
 import { BadArgumentError, ToolError, toolsFor } from "../../shared/mcp";
 import type { RegistryUpstreams } from "../registry.tools";
 import { recordFeedback } from "./analytics.feedback";
+import { MAX_FEEDBACK_MINUTES } from "./analytics.feedback.rules";
 
 const defineTool = toolsFor<RegistryUpstreams>();
 
@@ -19,7 +20,12 @@ export const feedbackTool = defineTool({
   input: {
     invocationId: z.string().trim().min(1).max(64).describe("The call's fleet/invocationId (from its result _meta)"),
     helped: z.boolean().describe("Whether the call helped"),
-    minutes: z.number().min(0).max(600).optional().describe("Minutes it really saved (only if it helped)"),
+    minutes: z
+      .number()
+      .min(0)
+      .max(MAX_FEEDBACK_MINUTES)
+      .optional()
+      .describe(`Minutes it really saved (only if it helped; at most ${MAX_FEEDBACK_MINUTES})`),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   // The kit asks a write scope of every tool that changes something: a token consented only for
@@ -29,6 +35,7 @@ export const feedbackTool = defineTool({
   async run({ invocationId, helped, minutes }, ctx) {
     const answer = await recordFeedback(ctx.upstream.db, ctx.caller, { invocationId, helped, minutes });
     if (answer.ok) return `Thanks: your rating of ${answer.server}/${answer.tool} (${invocationId}) is recorded.`;
+    if (answer.status === 400) throw new BadArgumentError("minutes", answer.reason);
     if (answer.status === 404) throw new BadArgumentError("invocationId", answer.reason);
     throw new ToolError(answer.reason, answer.status === 403 ? "denied" : "bad_arguments");
   },

@@ -171,6 +171,10 @@ describe("fleet feedback", () => {
   it("refuses bad arguments by name, and maps 'already rated' to refused", async () => {
     await assert.rejects(feedback(context(), "inv-1", { helped: "maybe" }), /--helped must be yes or no/);
     await assert.rejects(
+      feedback(context(), "inv-1", { helped: "yes", minutes: "481" }),
+      /--minutes must be a number of minutes from 0 to 480 \(8 hours\)/,
+    );
+    await assert.rejects(
       feedback(context(), "inv-1", { helped: "no", minutes: "3" }),
       /--minutes goes with --helped yes/,
     );

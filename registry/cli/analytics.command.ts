@@ -4,15 +4,18 @@
  * <invocation> --helped yes|no [--minutes N]`: rate one of your calls (its id is printed by
  * `fleet call` and carried in every result's _meta as fleet/invocationId).
  */
+
+import { MAX_FEEDBACK_MINUTES } from "../analytics/analytics.feedback.rules.ts";
 import type { CliContext } from "./cli.context.ts";
 import { formatTable } from "./cli.context.ts";
 import { CliError, EXIT, usageError } from "./cli.errors.ts";
 import { type AnalyticsFigures, type AnalyticsSummary, RegistryHttpError } from "./registry.api.client.ts";
 
-async function registryToken(ctx: CliContext): Promise<string> {
+async function registryToken(ctx: CliContext, scopes: string[] = []): Promise<string> {
   const token = await ctx.signIn.accessToken({
     serverUrl: ctx.registryUrl,
     purpose: `the fleet registry at ${ctx.registryUrl}`,
+    scopes,
     interactive: true,
   });
   if (!token) throw new CliError("sign in first: fleet login", EXIT.auth);
@@ -103,12 +106,15 @@ export async function feedback(ctx: CliContext, invocationId: string, options: {
   let minutes: number | undefined;
   if (options.minutes !== undefined) {
     minutes = Number(options.minutes);
-    if (!Number.isFinite(minutes) || minutes < 0 || minutes > 600) {
-      throw usageError(`--minutes must be a number of minutes from 0 to 600, not "${options.minutes}"`);
+    if (!Number.isFinite(minutes) || minutes < 0 || minutes > MAX_FEEDBACK_MINUTES) {
+      throw usageError(
+        `--minutes must be a number of minutes from 0 to ${MAX_FEEDBACK_MINUTES} (8 hours), not "${options.minutes}"`,
+      );
     }
     if (!helped) throw usageError("--minutes goes with --helped yes (the minutes the call saved)");
   }
-  const token = await registryToken(ctx);
+  // A rating is a write (registry:write): a token signed in only for reading is stepped up.
+  const token = await registryToken(ctx, ["registry:write"]);
   const answer = await ctx.registry
     .feedback(token, { invocationId, helped, ...(minutes !== undefined ? { minutes } : {}) })
     .catch(refusal);

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { recordFeedback } from "../analytics/analytics.feedback";
+import { feedbackMinutesProblem, MAX_FEEDBACK_MINUTES } from "../analytics/analytics.feedback.rules";
 import { addDays, addMonths, dayOf, isMonth, monthOf, monthRange } from "../analytics/analytics.period";
 import { loadSeries, type SeriesPoint } from "../analytics/analytics.queries";
 import { visibilityOf } from "../analytics/analytics.routes";
@@ -21,7 +22,7 @@ const NOTICES: Record<string, string> = {
   already: "That call is already rated: a call is rated once.",
   forbidden: "Only the person who made a call may rate it.",
   missing: "That call is not on record (calls are recorded a few seconds after they end).",
-  invalid: "The rating was not understood: choose Helped or Did not help, and minutes from 0 to 600.",
+  invalid: `The rating was not understood: choose Helped or Did not help, and minutes from 0 to ${MAX_FEEDBACK_MINUTES}.`,
 };
 
 export function analyticsRoutes(render: RenderPage) {
@@ -103,12 +104,13 @@ export function analyticsRoutes(render: RenderPage) {
       const invocationId = typeof form.invocationId === "string" ? form.invocationId.trim() : "";
       const helped = form.helped === "yes" ? true : form.helped === "no" ? false : undefined;
       const minutesText = typeof form.minutes === "string" ? form.minutes.trim() : "";
-      const minutes = minutesText === "" ? undefined : Number(minutesText);
-      const badMinutes = minutes !== undefined && !(Number.isFinite(minutes) && minutes >= 0 && minutes <= 600);
+      // One form, two buttons: minutes typed before "Did not help" are not part of that rating.
+      const minutes = minutesText === "" || helped === false ? undefined : Number(minutesText);
+      const badMinutes = feedbackMinutesProblem(minutes, helped ?? false) !== undefined;
       if (!invocationId || invocationId.length > 64 || helped === undefined || badMinutes) return back("invalid");
       const answer = await recordFeedback(c.env.DB, viewer.caller, { invocationId, helped, minutes });
       if (answer.ok) return back("recorded");
-      return back({ 403: "forbidden", 404: "missing", 409: "already" }[answer.status]);
+      return back({ 400: "invalid", 403: "forbidden", 404: "missing", 409: "already" }[answer.status]);
     },
   );
 

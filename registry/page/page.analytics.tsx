@@ -3,6 +3,7 @@
  * invocations per day, top tools, by team), the tables behind it, and the viewer's own recent
  * calls to rate. Charts are server-rendered SVG (page.charts.tsx): no script, the CSP holds.
  */
+import { MAX_FEEDBACK_MINUTES } from "../analytics/analytics.feedback.rules";
 import type { SeriesPoint } from "../analytics/analytics.queries";
 import type { Summary } from "../analytics/analytics.summary";
 import { BarList, ColumnChart } from "./page.charts";
@@ -220,7 +221,14 @@ function RecentCalls({ recent, month }: { recent: RecentCall[]; month: string })
                         <input type="hidden" name="month" value={month} />
                         <label>
                           Minutes saved
-                          <input type="number" name="minutes" min="0" max="600" step="any" inputmode="decimal" />
+                          <input
+                            type="number"
+                            name="minutes"
+                            min="0"
+                            max={String(MAX_FEEDBACK_MINUTES)}
+                            step="any"
+                            inputmode="decimal"
+                          />
                         </label>
                         <button
                           type="submit"

@@ -5,7 +5,7 @@
  * every binding (subject, server, tool, arguments digest, expiry, form token) still holds, so two
  * decisions, a replay or a late answer can never both win. Nothing here depends on a transport.
  */
-import { and, desc, eq, gt, isNull, lte } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, lte, ne } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { type ApprovalRow, type ApprovalStatus, approvals } from "../db/fleet.schema";
 
@@ -225,4 +225,31 @@ export async function expireAbandonedApprovals(d1: D1Database, now = Date.now())
     .where(and(eq(approvals.status, "pending"), lte(approvals.expiresAt, new Date(now - SWEEP_GRACE_MS))))
     .returning()
     .all();
+}
+
+/** Days a request is kept after it ended (decided, expired or cancelled), unless APPROVALS_RETENTION_DAYS says otherwise. */
+export const DEFAULT_APPROVALS_RETENTION_DAYS = 90;
+/** Rows deleted per statement (the sweep runs every minute: a backlog clears over a few ticks). */
+const PRUNE_ROWS = 1_000;
+
+/** The window in days: a whole number ≥ 1, else the default (a bad setting never deletes more). */
+export function approvalsRetentionDays(setting: string | undefined): number {
+  const days = Number(setting);
+  return Number.isSafeInteger(days) && days >= 1 ? days : DEFAULT_APPROVALS_RETENTION_DAYS;
+}
+
+/**
+ * Deletes up to PRUNE_ROWS requests that ended (any status but pending) before `endedBefore`:
+ * their decision and expiry are in the audit trail, which stays. A pending request is never
+ * pruned (the sweep closes it first). Returns how many were deleted.
+ */
+export async function pruneEndedApprovals(d1: D1Database, endedBefore: number): Promise<number> {
+  const db = drizzle(d1);
+  const ended = db
+    .select({ id: approvals.id })
+    .from(approvals)
+    .where(and(ne(approvals.status, "pending"), lt(approvals.decidedAt, new Date(endedBefore))))
+    .limit(PRUNE_ROWS);
+  const deleted = await db.delete(approvals).where(inArray(approvals.id, ended)).returning({ id: approvals.id }).all();
+  return deleted.length;
 }

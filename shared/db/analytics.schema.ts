@@ -2,7 +2,8 @@
  * The time-saved analytics (docs/analytics.md): rollups maintained in the same D1 batch as the
  * invocation rows they count (shared/db/invocations.store.ts), the owners' estimate overrides
  * with their history, per-call feedback, and the export watermark of the raw-row retention.
- * Rollups are kept forever; raw `invocations` only for the retention window.
+ * Rollups of counts are kept forever; raw `invocations`, and the per-person `active_users` rows
+ * of days, weeks and months, only for the retention window (then compacted to `active_user_counts`).
  */
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
@@ -68,7 +69,8 @@ export const usageMonthly = sqliteTable("usage_monthly", usageColumns(), (t) => 
  * Exact distinct users: one row per period (`d` day, `w` ISO week from Monday, `m` month) ×
  * its first day × server × tool × user, inserted OR IGNOREd with the calls. Counting rows of one
  * period gives the active users of any slice of it, with no double counting across days.
- * Only people (caller kind `user`) are counted.
+ * Only people (caller kind `user`) are counted. Kept for the raw-row retention window; a period
+ * that ended before it is compacted to `active_user_counts` and its rows deleted.
  */
 export const activeUsers = sqliteTable(
   "active_users",
@@ -85,6 +87,26 @@ export const activeUsers = sqliteTable(
     primaryKey({ columns: [t.period, t.start, t.serverName, t.toolName, t.callerId] }),
     index("active_users_period_user").on(t.period, t.start, t.callerId),
   ],
+);
+
+/**
+ * The final counts of a period whose per-person `active_users` rows were compacted away
+ * (registry/analytics/analytics.compaction.ts): once a period ends before the raw-row retention
+ * window, its distinct people are counted here — days and weeks fleet-wide (`kind` fleet, `name`
+ * '') and per server; months also per tool (`server/tool`), business group and owning team, as
+ * the month summary reads them — and its `active_users` rows are deleted. The first count
+ * written for a slice stands (a call recorded after its period was compacted is not added).
+ */
+export const activeUserCounts = sqliteTable(
+  "active_user_counts",
+  {
+    period: text("period", { enum: ["d", "w", "m"] }).notNull(),
+    start: text("start").notNull(),
+    kind: text("kind", { enum: ["fleet", "server", "tool", "group", "team"] }).notNull(),
+    name: text("name").notNull(),
+    users: integer("users").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.period, t.start, t.kind, t.name] })],
 );
 
 /**

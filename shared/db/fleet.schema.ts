@@ -282,7 +282,8 @@ export const approvals = sqliteTable(
     /** When the call took the approval and ran: at most once. */
     consumedAt: integer("consumed_at", { mode: "timestamp_ms" }),
   },
-  (t) => [index("approvals_subject_created").on(t.subject, t.createdAt)],
+  // decided_at: the sweep prunes requests that ended before the retention window.
+  (t) => [index("approvals_subject_created").on(t.subject, t.createdAt), index("approvals_decided").on(t.decidedAt)],
 );
 
 export type ApprovalRow = typeof approvals.$inferSelect;

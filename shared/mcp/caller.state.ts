@@ -36,6 +36,8 @@ import { CallerTasks, taskLimitsFor } from "./tasks";
 import type { InvocationRuntime } from "./tool.invoke";
 
 const NONCE = "nonce:";
+/** Keys one `storage.delete` call takes at most. */
+const MAX_DELETE_KEYS = 128;
 /** An open 2025 session of this caller: `session:<id>` → when it opened. */
 const SESSION = "session:";
 
@@ -125,7 +127,7 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       return method === "server/discover" ? discoverEveryVersion(response) : response;
     }
 
-    /** An approval's nonce, used once (kept until its state has expired anyway). */
+    /** A request state's nonce (approvals, asks), used once; kept until the state has expired (#sweepNonces). */
     async #consumeNonce(nonce: string): Promise<boolean> {
       const key = `${NONCE}${nonce}`;
       if ((await this.ctx.storage.get(key)) !== undefined) return false;
@@ -137,17 +139,35 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     override async alarm(): Promise<void> {
       this.#schedule.fired();
-      const expired = Date.now() - APPROVAL_STATE_TTL_SECONDS * 1000;
-      const nonces = await this.ctx.storage.list<number>({ prefix: NONCE });
-      const old = [...nonces].filter(([, at]) => at < expired).map(([key]) => key);
-      if (old.length > 0) await this.ctx.storage.delete(old.slice(0, 128));
-      if (nonces.size > old.length) await this.#schedule.noLaterThan(Date.now() + APPROVAL_STATE_TTL_SECONDS * 1000);
+      await this.#sweepNonces();
       // Expired tasks go; those an eviction cut short end (and are recorded) now.
       const nextExpiry = await this.#tasks.prune();
       if (nextExpiry !== undefined) await this.#schedule.noLaterThan(nextExpiry);
       if (!(await this.#outbox.flush())) {
         await this.#schedule.noLaterThan(Date.now() + (await this.#outbox.retryDelay()));
       }
+    }
+
+    /**
+     * Deletes every nonce whose request state has expired (a state is refused once expired, so
+     * its nonce is no longer needed), 128 keys per delete (the storage API's limit per call),
+     * and wakes again when the oldest one left expires. The live ones are bounded by the caller's
+     * rate limit: each is one admitted tools/call within APPROVAL_STATE_TTL_SECONDS.
+     */
+    async #sweepNonces(): Promise<void> {
+      const ttl = APPROVAL_STATE_TTL_SECONDS * 1000;
+      const expired = Date.now() - ttl;
+      const nonces = await this.ctx.storage.list<number>({ prefix: NONCE });
+      const old: string[] = [];
+      let oldestLive: number | undefined;
+      for (const [key, at] of nonces) {
+        if (at < expired) old.push(key);
+        else oldestLive = Math.min(oldestLive ?? at, at);
+      }
+      for (let i = 0; i < old.length; i += MAX_DELETE_KEYS) {
+        await this.ctx.storage.delete(old.slice(i, i + MAX_DELETE_KEYS));
+      }
+      if (oldestLive !== undefined) await this.#schedule.noLaterThan(oldestLive + ttl + 1000);
     }
 
     /** The caller's limits; a refusal is answered 429 and audited. */

@@ -1,14 +1,19 @@
 /**
- * Nothing lost, nothing counted twice: many calls over Streamable HTTP (2025-11-25) and legacy
- * HTTP+SSE (2024-11-05) sessions while D1 writes fail (injected with triggers that abort the
- * batch's first or middle statement), then the outboxes drain; the invocation count, the rollups
- * and the raw rows agree with the calls made, and replaying every row (an ambiguous retry)
- * changes nothing.
+ * Nothing lost, nothing counted twice: many calls in both protocol eras — Streamable HTTP
+ * (2025-11-25) and legacy HTTP+SSE (2024-11-05) sessions, and stateless 2026-07-28 requests
+ * (recorded through the per-caller object's outbox) — while D1 writes fail (injected with
+ * triggers that abort the batch's first or last statement), then the outboxes drain; the
+ * invocation count, the rollups and the raw rows agree with the calls made, and replaying every
+ * row (an ambiguous retry) changes nothing.
  */
 import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/validators/cf-worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type InvocationRecord, writeInvocations } from "../../shared/db/invocations.store";
 import { bearer, connect, initializeMessage, workerFetch } from "./mcp-client";
+
+const MODERN = "2026-07-28";
 
 // Four people of one group, one per session: each stays under the per-caller rate limit the
 // tests run with (40 a minute), which counts 2025 sessions too.
@@ -18,6 +23,30 @@ const GROUP = "faults";
 
 function stubOf(sessionId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
+}
+
+/** The per-caller object that records a person's 2026-07-28 calls (shared/mcp/caller.state.ts). */
+function callerStubOf(name: string) {
+  const callers = env.CALLERS as DurableObjectNamespace;
+  return callers.get(callers.idFromName(`echo|user|user-${name}`));
+}
+
+/** An SDK v2 client pinned to 2026-07-28: no session, every request stateless. */
+async function connectModern(name: string) {
+  const transport = new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
+    fetch: workerFetch,
+    requestInit: { headers: { authorization: bearer(userOf(name)) } },
+  });
+  const client = new Client(
+    { name: "faults-modern", version: "1.0.0" },
+    {
+      capabilities: {},
+      jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+      versionNegotiation: { mode: { pin: MODERN } },
+    },
+  );
+  await client.connect(transport);
+  return { client, transport, stub: callerStubOf(name) };
 }
 
 /** Which writes fail: the invocation rows (last statement) or the usage rollup (first). */
@@ -111,14 +140,31 @@ describe("recording under D1 write failures", () => {
       connect({ user: userOf("fay-c") }),
     ]);
     const legacy = await legacySession();
+    // 2026-07-28: two people, each recorded by their own per-caller object.
+    const stateless = await Promise.all([connectModern("fay-m1"), connectModern("fay-m2")]);
+    for (const { transport } of stateless) expect(transport.sessionId).toBeUndefined();
     sessions.push(...modern.map((m) => m.transport.sessionId as string), legacy.sessionId);
+    const drain = async () => {
+      for (const id of sessions) await runDurableObjectAlarm(stubOf(id));
+      for (const { stub } of stateless) await runDurableObjectAlarm(stub);
+    };
+    /** The i-th call's client: the three 2025 sessions and the two 2026-07-28 callers in turn. */
+    const clientOf = (i: number) =>
+      i % 5 < 3
+        ? (modern[i % 5] as (typeof modern)[number]).client
+        : (stateless[(i % 5) - 3] as (typeof stateless)[number]).client;
+    const byEra = { modern: 0, sessions: 0 };
+    const callOn = async (i: number, tool: string, args: Record<string, unknown>) => {
+      if (i % 5 < 3) byEra.sessions += 1;
+      else byEra.modern += 1;
+      return clientOf(i).callTool({ name: tool, arguments: args });
+    };
 
     // Round 1: the rows' insert fails (the batch's last statement): nothing lands, not even rollups.
     await inject({ rows: true });
     for (let i = 0; i < 30; i++) {
       const [tool, args, kind] = plan(i);
-      const { client } = modern[i % 3] as (typeof modern)[number];
-      await client.callTool({ name: tool, arguments: args });
+      await callOn(i, tool, args);
       tally(kind, tool);
     }
     for (let i = 0; i < 10; i++) {
@@ -126,7 +172,7 @@ describe("recording under D1 write failures", () => {
       await legacy.call(tool, args);
       tally(kind, tool);
     }
-    for (const id of sessions) await runDurableObjectAlarm(stubOf(id));
+    await drain();
     const landed = await env.DB.prepare("SELECT count(*) AS n FROM invocations WHERE caller_group = ?1")
       .bind(GROUP)
       .first();
@@ -141,17 +187,17 @@ describe("recording under D1 write failures", () => {
     for (let i = 40; i < 70; i++) {
       const [tool, args, kind] = plan(i);
       if (i % 4 === 0) await legacy.call(tool, args);
-      else await (modern[i % 3] as (typeof modern)[number]).client.callTool({ name: tool, arguments: args });
+      else await callOn(i, tool, args);
       tally(kind, tool);
     }
-    for (const id of sessions) await runDurableObjectAlarm(stubOf(id));
+    await drain();
     expect(
       await env.DB.prepare("SELECT count(*) AS n FROM invocations WHERE caller_group = ?1").bind(GROUP).first(),
     ).toEqual({ n: 0 });
 
-    // D1 recovers: the durable retries drain every outbox.
+    // D1 recovers: the durable retries drain every outbox (2025 sessions' and the callers').
     await inject({});
-    for (const id of sessions) await runDurableObjectAlarm(stubOf(id));
+    await drain();
     const total = made.ok + made.errors + made.denials;
     expect(total).toBe(70);
 
@@ -160,7 +206,12 @@ describe("recording under D1 write failures", () => {
       .all<Record<string, unknown>>();
     expect(rows.results).toHaveLength(total);
     expect(new Set(rows.results.map((row) => row.id)).size).toBe(total);
-    expect(new Set(rows.results.map((row) => row.session_id))).toEqual(new Set(sessions));
+    // Both eras' calls landed: the 2025 sessions by id, the 2026-07-28 calls under `caller:<object id>`.
+    const callerSessions = stateless.map(({ stub }) => `caller:${stub.id.toString()}`);
+    expect(new Set(rows.results.map((row) => row.session_id))).toEqual(new Set([...sessions, ...callerSessions]));
+    const modernRows = rows.results.filter((row) => callerSessions.includes(String(row.session_id)));
+    expect(byEra.modern).toBeGreaterThan(10);
+    expect(modernRows).toHaveLength(byEra.modern);
 
     const sums = async () =>
       env.DB.prepare(
@@ -211,6 +262,6 @@ describe("recording under D1 write failures", () => {
     await writeInvocations(env.DB, again);
     expect(await sums()).toEqual(expected);
     await legacy.close();
-    for (const { client } of modern) await client.close();
+    for (const { client } of [...modern, ...stateless]) await client.close();
   });
 });

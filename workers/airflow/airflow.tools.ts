@@ -424,6 +424,7 @@ export const listHitl = defineTool({
       multiple: h.multiple,
       params: Object.keys(h.params ?? {}),
       createdAt: h.created_at,
+      assignedTo: (h.assigned_users ?? []).map((user) => user.name || user.id),
       answered: h.response_received,
       chosen: h.chosen_options,
     }));
@@ -433,6 +434,7 @@ export const listHitl = defineTool({
           `${q.dagId} / ${q.runId} / ${q.taskId}${q.mapIndex >= 0 ? `[${q.mapIndex}]` : ""} (asked ${shortTime(q.createdAt)})${q.answered ? ` answered: ${q.chosen?.join(", ")}` : ""}`,
           `  ${q.subject}`,
           q.body ? `  ${q.body}` : "",
+          q.assignedTo.length ? `  only for: ${q.assignedTo.join(", ")}` : "",
           `  options: ${q.options.join(" | ")}${q.multiple ? " (several allowed)" : ""}${q.defaults?.length ? `; default ${q.defaults.join(", ")}` : ""}${q.params.length ? `; fields: ${q.params.join(", ")}` : ""}`,
         ]
           .filter(Boolean)

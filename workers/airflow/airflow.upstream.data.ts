@@ -65,6 +65,8 @@ export interface HitlRecord {
   defaults: string[] | null;
   multiple: boolean;
   params: Record<string, unknown>;
+  /** Who may answer (Airflow 3.1 `assigned_users`); empty: anyone with the permission. */
+  assigned_users?: { id: string; name: string }[];
   created_at: string;
   /** After the answer: the next states of the task and its downstream, by chosen option. */
   onAnswer: (chosen: string[]) => Record<string, TiState>;
@@ -404,9 +406,11 @@ function seedRuns(state: AirflowState, now: number): void {
     );
   }
   const reportDay = iso(midnight - day + 6 * 3_600_000);
-  for (const [suffix, offset] of [
-    ["", 0],
-    ["_second", 1],
+  for (const [suffix, offset, assigned] of [
+    ["", 0, []],
+    ["_second", 1, []],
+    // Assigned to one person: only they may answer it.
+    ["_assigned", 2, [{ id: "dana@example.com", name: "dana@example.com" }]],
   ] as const) {
     const run = state.addRun(
       "ads_daily_report",
@@ -427,6 +431,7 @@ function seedRuns(state: AirflowState, now: number): void {
       defaults: ["Hold"],
       multiple: false,
       params: { reason: { value: "", description: "Why (shown in the run's notes)", schema: { type: "string" } } },
+      assigned_users: [...assigned],
       created_at: iso(Date.parse(reportDay) + 90_000),
       onAnswer: (chosen) =>
         chosen.includes("Publish")

@@ -202,7 +202,7 @@ export function hitlResponse(run: RunRecord, hitl: HitlRecord, dag: DagDef): Rec
     defaults: hitl.defaults,
     multiple: hitl.multiple,
     params: hitl.params,
-    assigned_users: [],
+    assigned_users: hitl.assigned_users ?? [],
     created_at: hitl.created_at,
     responded_by_user: hitl.response?.responded_by ?? null,
     responded_at: hitl.response?.responded_at ?? null,

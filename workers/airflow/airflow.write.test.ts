@@ -145,7 +145,10 @@ describe("airflow write tools", () => {
     const runs = (pending.body.hitl_details as { task_instance: { dag_run_id: string } }[]).map(
       (h) => h.task_instance.dag_run_id,
     );
-    const [first, second] = [runs.find((id) => !id.endsWith("_second")), runs.find((id) => id.endsWith("_second"))];
+    const [first, second] = [
+      runs.find((id) => !id.endsWith("_second") && !id.endsWith("_assigned")),
+      runs.find((id) => id.endsWith("_second")),
+    ];
     const args = (run_id: string | undefined) => ({ dag_id: "ads_daily_report", run_id, task_id: "approve_report" });
 
     // Not one of the options: nothing reaches Airflow.
@@ -189,6 +192,54 @@ describe("airflow write tools", () => {
     const again = await call("airflow_answer_hitl", args(first), approve);
     expect(again.asked).toEqual([]);
     expect(textOf(again.result)).toContain("was already answered (Publish");
+  });
+
+  it("lets only a task's assigned users answer it, and says so to anyone else", async () => {
+    const pending = await airflow("/dags/ads_daily_report/dagRuns/~/hitlDetails?response_received=false");
+    const assigned = (
+      pending.body.hitl_details as { task_instance: { dag_run_id: string }; assigned_users: unknown[] }[]
+    ).find((h) => h.task_instance.dag_run_id.endsWith("_assigned"));
+    expect(assigned?.assigned_users).toEqual([{ id: "dana@example.com", name: "dana@example.com" }]);
+    const run_id = assigned?.task_instance.dag_run_id as string;
+    const args = { dag_id: "ads_daily_report", run_id, task_id: "approve_report" };
+    const detailPath = `/dags/ads_daily_report/dagRuns/${encodeURIComponent(run_id)}/taskInstances/approve_report/-1/hitlDetails`;
+    const publish: Answer = () => ({ action: "accept", content: { choice: "Publish", approve: true } });
+
+    // Listed with who may answer it.
+    const { client } = await connect({ user: ALICE });
+    const listed = textOf(
+      await client.callTool({ name: "airflow_list_hitl", arguments: { dag_id: "ads_daily_report" } }),
+    );
+    expect(listed).toContain("only for: dana@example.com");
+
+    // Someone else (with every scope and group the tool needs): refused before anyone is asked.
+    const other = await call(
+      "airflow_answer_hitl",
+      args,
+      publish,
+      "alice; groups=ads; scopes=airflow:read airflow:write; principal=alice@example.com",
+    );
+    expect(other.asked).toEqual([]);
+    expect(other.result.isError).toBe(true);
+    expect(other.result._meta?.["fleet/errorClass"]).toBe("denied");
+    expect(textOf(other.result)).toBe(
+      "Only the users assigned to approve_report may answer it (dana@example.com); you are alice@example.com. Ask one of them to answer it.",
+    );
+    const service = await call("airflow_answer_hitl", args, publish, BOT);
+    expect(service.asked).toEqual([]);
+    expect(service.result.isError).toBe(true);
+    expect((await airflow(detailPath)).body.response_received).toBe(false);
+
+    // The assigned person (their email in another case) answers it.
+    const dana = await call(
+      "airflow_answer_hitl",
+      args,
+      publish,
+      "dana; groups=ads; scopes=airflow:read airflow:write; principal=Dana@Example.com",
+    );
+    expect(dana.asked[0]).toContain("Publish the ads spend report");
+    expect(textOf(dana.result)).toContain("Answered approve_report of");
+    expect((await airflow(detailPath)).body).toMatchObject({ response_received: true, chosen_options: ["Publish"] });
   });
 
   it("triggers and waits, reporting progress, then says how the run ended", async () => {

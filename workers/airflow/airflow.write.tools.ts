@@ -5,6 +5,7 @@
  * besides `airflow:read`, and names the business groups that may call it.
  */
 import { z } from "zod";
+import type { Caller } from "../../shared/auth/caller";
 import { type ApprovalRequest, BadArgumentError, ToolError } from "../../shared/mcp";
 import type { AirflowClient } from "./airflow.client";
 import { diagnoseRun, summarizeRunFailure } from "./airflow.diagnosis";
@@ -299,6 +300,7 @@ export const answerHitl = defineTool({
   minutesSaved: 3,
   async approval({ dag_id, run_id, task_id, map_index }, ctx) {
     const detail = await ctx.upstream.airflow.hitlDetail(dag_id, run_id, task_id, map_index, ctx.signal);
+    refuseUnassigned(detail, ctx.caller, task_id);
     if (detail.response_received) {
       throw new BadArgumentError(
         "task_id",
@@ -310,6 +312,8 @@ export const answerHitl = defineTool({
   async run({ dag_id, run_id, task_id, map_index }, ctx) {
     const { airflow } = ctx.upstream;
     const detail = await airflow.hitlDetail(dag_id, run_id, task_id, map_index, ctx.signal);
+    // Again on the answer itself: the assignment may have changed while the human was deciding.
+    refuseUnassigned(detail, ctx.caller, task_id);
     const chosen = chosenOptions(ctx.answers.choice, detail);
     const params_input = Object.fromEntries(
       Object.keys(detail.params ?? {})
@@ -334,6 +338,30 @@ export const answerHitl = defineTool({
     };
   },
 });
+
+/**
+ * Airflow answers every HITL PATCH as the server's own Airflow user, so Airflow's check of
+ * `assigned_users` would judge that account, not the human: the tool checks the human. A task
+ * with assigned users may be answered only by one of them — the caller's principal (their
+ * verified email) equal, ignoring case, to an assigned user's id or name; one without may be
+ * answered by anyone the tool's access admits.
+ */
+export function assignedToCaller(detail: Pick<HitlDetail, "assigned_users">, caller: Caller): boolean {
+  const assigned = detail.assigned_users ?? [];
+  if (assigned.length === 0) return true;
+  if (caller.kind !== "user") return false;
+  const me = caller.principal.toLowerCase();
+  return assigned.some((user) => user.id.toLowerCase() === me || user.name.toLowerCase() === me);
+}
+
+function refuseUnassigned(detail: HitlDetail, caller: Caller, taskId: string): void {
+  if (assignedToCaller(detail, caller)) return;
+  const names = (detail.assigned_users ?? []).map((user) => user.name || user.id).join(", ");
+  throw new ToolError(
+    `Only the users assigned to ${taskId} may answer it (${names}); you are ${caller.principal}. Ask one of them to answer it.`,
+    "denied",
+  );
+}
 
 const paramField = (name: string) => `param_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
 

@@ -19,6 +19,7 @@ import type {
   TaskData,
   TaskMetricDistributions,
 } from "./spark.history.types";
+import { redactEnvironment } from "./spark.redaction";
 
 export const HISTORY = "The Spark History Server";
 export const LIVY = "Livy";
@@ -177,8 +178,9 @@ export class HistoryClient {
     return this.#get(`${this.#root(app)}/${all ? "allexecutors" : "executors"}`, {}, signal);
   }
 
-  environment(app: AppRef, signal?: AbortSignal): Promise<EnvironmentInfo> {
-    return this.#get(`${this.#root(app)}/environment`, {}, signal);
+  /** The application's environment, its properties redacted (spark.redaction.ts) before any tool sees them. */
+  async environment(app: AppRef, signal?: AbortSignal): Promise<EnvironmentInfo> {
+    return redactEnvironment(await this.#get<EnvironmentInfo>(`${this.#root(app)}/environment`, {}, signal));
   }
 
   sqlExecutions(

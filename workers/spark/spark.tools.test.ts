@@ -90,6 +90,36 @@ describe("spark tools", () => {
     expect(textOf(timeline)).toContain("Executor heartbeat timed out after 125043 ms");
   });
 
+  it("redacts secret-looking Spark and system properties, and never filters on a secret", async () => {
+    const spark = textOf(await call(ALICE, "spark_environment", { appId: FAILED_APP, limit: 2_000 }));
+    expect(spark).toContain("spark.hadoop.fs.s3a.secret.key\t*********(redacted)");
+    expect(spark).toContain(
+      "spark.datasource.orders.url\tjdbc:postgresql://db.example.internal:5432/orders?user=etl&password=*********(redacted)",
+    );
+    expect(spark).toContain("spark.history.store.url\thttps://etl:*********(redacted)@store.example.internal/spark");
+    expect(spark).toContain("spark.master\tyarn"); // the rest as it is
+    const system = await call(ALICE, "spark_environment", { appId: FAILED_APP, section: "system" });
+    const systemText = textOf(system);
+    expect(systemText).toContain("javax.net.ssl.trustStorePassword\t*********(redacted)");
+    expect(systemText).toContain("app.jar --api-token *********(redacted)");
+    expect(systemText).toContain("user.timezone\tUTC");
+    const everything = JSON.stringify([spark, system.structuredContent]);
+    for (const secret of ["local-s3-secret", "hunter2", "local-url-pass", "changeit", "local-cli-token"]) {
+      expect(everything).not.toContain(secret);
+    }
+    // A filter is matched against the redacted values: it cannot probe a secret's characters.
+    expect(textOf(await call(ALICE, "spark_environment", { appId: FAILED_APP, filter: "hunter2" }))).not.toContain(
+      "spark.datasource",
+    );
+    // Comparing two environments shows no secret either.
+    const compared = await call(ALICE, "spark_compare", {
+      kind: "environments",
+      left: { appId: FAILED_APP },
+      right: { appId: HEALTHY },
+    });
+    expect(JSON.stringify(compared)).not.toMatch(/hunter2|local-s3-secret|local-url-pass/);
+  });
+
   it("shows the environment filtered, and SQL executions with plans and node metrics", async () => {
     const env = await call(ALICE, "spark_environment", { appId: FAILED_APP, filter: "skewJoin" });
     expect(textOf(env)).toContain("spark.sql.adaptive.skewJoin.enabled\tfalse");

@@ -1,0 +1,1 @@
+CREATE INDEX `approvals_decided` ON `approvals` (`decided_at`);
