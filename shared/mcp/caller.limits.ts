@@ -1,9 +1,16 @@
 /**
  * The per-caller limits, as the caller's object (caller.state.ts) keeps them for every era: a
  * token bucket (`callsPerMinute`), a count of calls in flight (`callsInFlight`: the object's own
- * 2026-07-28 calls plus the leases it handed to the caller's 2025 sessions), and the caller's open
- * 2025 sessions (`openSessions`, stored, so the count survives eviction). One object per caller
- * per server makes each of them strict across eras and isolates.
+ * 2026-07-28 calls plus the places its caller's 2025 sessions hold), and the caller's open 2025
+ * sessions (`openSessions`, stored, so the count survives eviction). One object per caller per
+ * server makes each of them strict across eras and isolates.
+ *
+ * A 2025 session does not ask for each call: it holds a budget (session.limits.ts). Places in
+ * flight it took stay its own while it keeps calling and go back once it has been idle for
+ * IDLE_RETURN_MS (sooner when another call needs the place: the caller's object asks for it before
+ * refusing); tokens beyond the call's own come only when the rate is high enough that a second's
+ * refill holds more than one (BUDGET_MS), so a low limit is counted call by call as before, and
+ * a high one costs one hop per budget instead of one per call.
  */
 import type { Caller } from "../auth/caller";
 
@@ -17,19 +24,47 @@ export interface CallerLimits {
 }
 
 /**
- * A 2025 session's call holds its lease until it ends (the session releases it); a lease whose
- * release never came (the session's object died mid-call) stops counting after this long.
+ * Places a 2025 session holds count until it gives them back; a session whose return never came
+ * (its object died) stops counting after this long without a call.
  */
 export const LEASE_MAX_MS = 15 * 60_000;
+/** Tokens handed to a session beyond its call's own are usable this long, at most a second's refill. */
+export const BUDGET_MS = 1000;
+/** At most this many tokens in one budget, whatever the rate. */
+export const BUDGET_MAX_TOKENS = 100;
+/** A session idle this long gives its places in flight and unused tokens back. */
+export const IDLE_RETURN_MS = 100;
 
-export type Admission = { admitted: true; lease: string } | { admitted: false; message: string; retryAfter: number };
+/** What a 2025 session holds after an admission: its places in flight, and tokens usable until `until`. */
+export interface SessionBudget {
+  slots: number;
+  tokens: number;
+  until: number;
+}
+
+/** A 2025 session asking for one call: its calls in flight besides this one, and the valid tokens it still holds. */
+export interface BudgetRequest {
+  holder: string;
+  busy: number;
+  tokens: number;
+}
+
+export type Admission =
+  | { admitted: true; budget: SessionBudget; ownToken: boolean }
+  | { admitted: false; message: string; retryAfter: number };
 
 /** What a 2025 session asks of the caller's object (Workers RPC on its stub). */
 export interface CallerLimitsRpc {
-  admitSessionCall(caller: Caller, tool: string): Promise<Admission>;
-  releaseSessionCall(lease: string): Promise<void>;
+  admitSessionCall(caller: Caller, tool: string, request: BudgetRequest): Promise<Admission>;
+  returnBudget(holder: string, tokens: number): Promise<void>;
   openSession(caller: Caller, sessionId: string): Promise<{ opened: true } | { opened: false; message: string }>;
   closeSession(sessionId: string): Promise<void>;
+}
+
+/** What the caller's object asks a 2025 session that holds places (its Durable Object, over Workers RPC). */
+export interface SessionPlacesRpc {
+  /** Gives back the places the session holds for the caller's object `key` if none is in use, with its unused tokens. */
+  givePlacesBack(key: string): Promise<{ returned: boolean; tokens: number }>;
 }
 
 /** The caller's object's name: one per server, identity kind and IdP subject. */
@@ -52,6 +87,9 @@ export function tooManyRequests(reason: string, retryAfter: number): string {
   return `Too many requests: ${reason}; retry in ${retryAfter} s`;
 }
 
+/** Why a call was refused: the rate (`rate`) or the places in flight (`inFlight`), and when to retry. */
+export type Refusal = { admitted: false; kind: "rate" | "inFlight"; reason: string; retryAfter: number };
+
 /** The token bucket and the calls in flight (in memory: the object is the only one counting). */
 export class CallLimiter {
   readonly #limits: CallerLimits;
@@ -60,8 +98,8 @@ export class CallLimiter {
   #refilledAt = Date.now();
   /** 2026-07-28 calls this object serves itself. */
   #ownInFlight = 0;
-  /** 2025 sessions' calls: lease id → when it was handed out. */
-  readonly #leases = new Map<string, number>();
+  /** 2025 sessions: holder → the places in flight it holds and when it last asked. */
+  readonly #holders = new Map<string, { slots: number; touched: number }>();
 
   constructor(limits: CallerLimits, serverName: string) {
     this.#limits = limits;
@@ -69,22 +107,10 @@ export class CallLimiter {
     this.#tokens = limits.callsPerMinute;
   }
 
-  /** Takes a token and a place in flight, or says why not (and when to retry). */
-  admit(): { admitted: true } | { admitted: false; reason: string; retryAfter: number } {
-    const limits = this.#limits;
-    const now = Date.now();
-    const perMs = limits.callsPerMinute / 60_000;
-    this.#tokens = Math.min(limits.callsPerMinute, this.#tokens + (now - this.#refilledAt) * perMs);
-    this.#refilledAt = now;
-    if (this.#tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - this.#tokens) / perMs / 1000));
-      const reason = `rate limit: more than ${limits.callsPerMinute} calls a minute to the ${this.#serverName} server`;
-      return { admitted: false, reason, retryAfter };
-    }
-    if (this.#inFlight(now) >= limits.callsInFlight) {
-      const reason = `too many calls in flight: at most ${limits.callsInFlight} at once on the ${this.#serverName} server`;
-      return { admitted: false, reason, retryAfter: 1 };
-    }
+  /** A 2026-07-28 call: takes a token and a place in flight, or says why not (and when to retry). */
+  admit(): { admitted: true } | Refusal {
+    const refusal = this.#refusal(true, true);
+    if (refusal) return refusal;
     this.#tokens -= 1;
     return { admitted: true };
   }
@@ -98,20 +124,74 @@ export class CallLimiter {
     this.#ownInFlight = Math.max(0, this.#ownInFlight - 1);
   }
 
-  /** A 2025 session's call admitted by `admit`: its lease. */
-  lease(): string {
-    const id = crypto.randomUUID();
-    this.#leases.set(id, Date.now());
-    return id;
+  /**
+   * A 2025 session's call that its budget could not admit alone: a place in flight unless one of
+   * the session's own is idle, a token unless it still holds one, and for a session without
+   * tokens, the next budget's (at most a BUDGET_MS refill, never what the bucket lacks).
+   */
+  admitHolder(request: BudgetRequest): { admitted: true; budget: SessionBudget; ownToken: boolean } | Refusal {
+    const now = Date.now();
+    const held = this.#holders.get(request.holder) ?? { slots: 0, touched: now };
+    // A count that is not a number asks for a new place (NaN would compare as "has one idle").
+    const busy = Number.isFinite(request.busy) ? Math.max(0, Math.floor(request.busy)) : held.slots;
+    const needsSlot = busy >= held.slots;
+    const ownToken = request.tokens >= 1;
+    const refusal = this.#refusal(!ownToken, needsSlot);
+    if (refusal) return refusal;
+    let tokens = 0;
+    if (!ownToken) {
+      this.#tokens -= 1;
+      const refill = Math.floor((this.#limits.callsPerMinute * BUDGET_MS) / 60_000);
+      tokens = Math.max(0, Math.min(BUDGET_MAX_TOKENS, refill, Math.floor(this.#tokens)));
+      this.#tokens -= tokens;
+    }
+    if (needsSlot) held.slots = busy + 1;
+    held.touched = now;
+    this.#holders.set(request.holder, held);
+    return { admitted: true, ownToken, budget: { slots: held.slots, tokens, until: now + BUDGET_MS } };
   }
 
-  release(lease: string): void {
-    this.#leases.delete(lease);
+  /** A session gave its places back (idle, or ended), with the tokens it did not use. */
+  returned(holder: string, tokens: number): void {
+    this.#holders.delete(holder);
+    // Anything but a finite count (NaN would make every later call look affordable) returns nothing.
+    const unused = Number.isFinite(tokens) ? Math.max(0, Math.min(BUDGET_MAX_TOKENS, Math.floor(tokens))) : 0;
+    this.#tokens = Math.min(this.#limits.callsPerMinute, this.#tokens + unused);
+  }
+
+  /**
+   * The sessions holding places, besides `except`: when places run out, the caller's object asks
+   * them for the ones they hold idle (within IDLE_RETURN_MS of their last call) before refusing.
+   */
+  holdersWithPlaces(except?: string): string[] {
+    return [...this.#holders].filter(([holder, { slots }]) => holder !== except && slots > 0).map(([holder]) => holder);
+  }
+
+  #refusal(needsToken: boolean, needsSlot: boolean): Refusal | undefined {
+    const limits = this.#limits;
+    const now = Date.now();
+    const perMs = limits.callsPerMinute / 60_000;
+    this.#tokens = Math.min(limits.callsPerMinute, this.#tokens + (now - this.#refilledAt) * perMs);
+    this.#refilledAt = now;
+    if (needsToken && this.#tokens < 1) {
+      const retryAfter = Math.max(1, Math.ceil((1 - this.#tokens) / perMs / 1000));
+      const reason = `rate limit: more than ${limits.callsPerMinute} calls a minute to the ${this.#serverName} server`;
+      return { admitted: false, kind: "rate", reason, retryAfter };
+    }
+    if (needsSlot && this.#inFlight(now) >= limits.callsInFlight) {
+      const reason = `too many calls in flight: at most ${limits.callsInFlight} at once on the ${this.#serverName} server`;
+      return { admitted: false, kind: "inFlight", reason, retryAfter: 1 };
+    }
+    return undefined;
   }
 
   #inFlight(now: number): number {
-    for (const [id, at] of this.#leases) if (now - at > LEASE_MAX_MS) this.#leases.delete(id);
-    return this.#ownInFlight + this.#leases.size;
+    let held = 0;
+    for (const [holder, { slots, touched }] of this.#holders) {
+      if (now - touched > LEASE_MAX_MS) this.#holders.delete(holder);
+      else held += slots;
+    }
+    return this.#ownInFlight + held;
   }
 }
 

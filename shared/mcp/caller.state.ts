@@ -5,7 +5,7 @@
  * (session.outbox) that takes every record to D1 off the call's path. It also holds the caller's
  * limits for every era (caller.limits.ts): a rate limit answered 429 with Retry-After, a cap on
  * calls in flight, a cap on open 2025 sessions; 2025 sessions ask it over Workers RPC
- * (admitSessionCall / releaseSessionCall, openSession / closeSession). One object per caller makes
+ * (admitSessionCall / returnBudget, openSession / closeSession). One object per caller makes
  * them strict across eras and isolates; every refusal is audited. It keeps the caller's tasks too
  * (the tasks extension, tasks.ts): their state, results and running handlers, pruned by the alarm.
  */
@@ -21,7 +21,16 @@ import {
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { denial } from "../db/audit.store";
 import { APPROVAL_STATE_TTL_SECONDS, approvalStateCodec } from "./approval.modern";
-import { type Admission, type CallerLimits, CallLimiter, limitsFor, tooManyRequests } from "./caller.limits";
+import {
+  type Admission,
+  type BudgetRequest,
+  type CallerLimits,
+  CallLimiter,
+  callerKey,
+  limitsFor,
+  type SessionPlacesRpc,
+  tooManyRequests,
+} from "./caller.limits";
 import { buildMcpServer } from "./mcp.server";
 import { outboxRuntime } from "./outbox.runtime";
 import { jsonRpcError, releasedWhenDone } from "./responses";
@@ -42,6 +51,22 @@ const MAX_DELETE_KEYS = 128;
 const SESSION = "session:";
 
 export { callerKey } from "./caller.limits";
+
+/** How long the caller's object waits for a session to give idle places back before refusing a call. */
+const RECLAIM_WAIT_MS = 250;
+
+/** `promise`, or undefined once `ms` have passed. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
   const baselineScopes = baselineScopesOf(spec);
@@ -110,7 +135,7 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
           return insufficientScope(resource, stepUp.scopes, stepUp.reason);
         }
         const tool = String((message as { params?: { name?: unknown } }).params?.name ?? "");
-        const refusal = this.#admitCall(caller, tool);
+        const refusal = await this.#admitCall(caller, tool);
         if (refusal) return refusal;
         this.#limiter.started();
         let response: Response;
@@ -171,8 +196,11 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     }
 
     /** The caller's limits; a refusal is answered 429 and audited. */
-    #admitCall(caller: Caller, tool: string): Response | undefined {
-      const admission = this.#limiter.admit();
+    async #admitCall(caller: Caller, tool: string): Promise<Response | undefined> {
+      let admission = this.#limiter.admit();
+      if (!admission.admitted && admission.kind === "inFlight" && (await this.#reclaimPlaces(caller))) {
+        admission = this.#limiter.admit();
+      }
       if (admission.admitted) return undefined;
       this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, `tools/call ${tool}`, admission.reason) });
       return jsonRpcError(429, -32000, tooManyRequests(admission.reason, admission.retryAfter), {
@@ -182,10 +210,16 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     // --- what 2025 sessions ask (Workers RPC, caller.limits.ts: CallerLimitsRpc) ---
 
-    /** A 2025 session's tools/call: admitted with a lease the session releases when the call ends. */
-    async admitSessionCall(caller: Caller, tool: string): Promise<Admission> {
-      const admission = this.#limiter.admit();
-      if (admission.admitted) return { admitted: true, lease: this.#limiter.lease() };
+    /**
+     * A 2025 session's tools/call that its budget could not admit alone (session.limits.ts):
+     * admitted with the session's renewed budget, or refused (audited).
+     */
+    async admitSessionCall(caller: Caller, tool: string, request: BudgetRequest): Promise<Admission> {
+      let admission = this.#limiter.admitHolder(request);
+      if (!admission.admitted && admission.kind === "inFlight" && (await this.#reclaimPlaces(caller, request.holder))) {
+        admission = this.#limiter.admitHolder(request);
+      }
+      if (admission.admitted) return admission;
       this.#enqueue({ table: "audit_events", ...denial(spec.name, caller, `tools/call ${tool}`, admission.reason) });
       return {
         admitted: false,
@@ -194,8 +228,39 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       };
     }
 
-    async releaseSessionCall(lease: string): Promise<void> {
-      this.#limiter.release(lease);
+    /**
+     * Places run out: the sessions holding some give back those they hold idle (a session keeps
+     * its places IDLE_RETURN_MS after its last call), so only calls really in flight refuse one.
+     * The call waits at most RECLAIM_WAIT_MS for the answers. True if any came back.
+     */
+    async #reclaimPlaces(caller: Caller, except?: string): Promise<boolean> {
+      const holders = this.#limiter.holdersWithPlaces(except);
+      const sessions = this.env.SESSIONS;
+      if (holders.length === 0 || !sessions) return false;
+      const key = callerKey(spec.name, caller);
+      const answers = await Promise.all(
+        holders.map((holder) => {
+          const session = sessions.get(sessions.idFromString(holder)) as unknown as SessionPlacesRpc;
+          // A late answer still counts: the session has let go of its places by then.
+          const asked = session.givePlacesBack(key).then(
+            (answer) => {
+              if (answer.returned) this.#limiter.returned(holder, answer.tokens);
+              return answer.returned;
+            },
+            (error: unknown) => {
+              console.error(`${spec.name}: could not ask session ${holder} for its places in flight`, error);
+              return false;
+            },
+          );
+          return withTimeout(asked, RECLAIM_WAIT_MS);
+        }),
+      );
+      return answers.some(Boolean);
+    }
+
+    /** A session idle a while gives its places in flight back, with the tokens it did not use. */
+    async returnBudget(holder: string, tokens: number): Promise<void> {
+      this.#limiter.returned(holder, tokens);
     }
 
     /** A 2025 session opening (initialize, GET /sse): a slot, unless the caller has `openSessions` open. */
@@ -220,6 +285,7 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     /** A 2025 session ended (DELETE, idle expiry, its stream closed, a refused initialize): its slot is free. */
     async closeSession(sessionId: string): Promise<void> {
+      this.#limiter.returned(sessionId, 0);
       await this.ctx.storage.delete(`${SESSION}${sessionId}`);
     }
 

@@ -82,10 +82,15 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         eventStore: () => this.#storage.eventStore(),
         maxBodyBytes: MAX_BODY_BYTES,
       });
-      this.#limits = new SessionLimits(spec.name, () => this.env);
+      this.#limits = new SessionLimits(spec.name, ctx.id.toString(), () => this.env);
       this.#record = this.#storage.load();
       this.#logLevel = ctx.storage.kv.get<string>(LOG_LEVEL_KEY);
       this.#subscriptions = new Set(ctx.storage.kv.get<string[]>(SUBSCRIPTIONS_KEY) ?? []);
+    }
+
+    /** The caller's object asks for the places this session holds idle (caller.limits.ts: SessionPlacesRpc). */
+    async givePlacesBack(key: string): Promise<{ returned: boolean; tokens: number }> {
+      return this.#limits.givePlacesBack(key);
     }
 
     override async fetch(request: Request): Promise<Response> {
