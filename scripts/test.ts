@@ -27,19 +27,30 @@ const ALL: Suite[] = [
     command: VITEST,
     args: ["run", "--project", "e2e", ...extra],
   },
-  // The workerd projects in two vitest runs, each running its files one at a time (vitest's default
+  // The workerd projects in three vitest runs, each running its files one at a time (vitest's default
   // on two cores) with its own upstreams, IdP and health targets (each project's global setup), so
-  // nothing is shared between the two. Split for balance (about a minute each on a quiet machine):
-  // auth and presto, and every other project (the kit, the registry, any new server's).
+  // nothing is shared between them. Split for balance (each about 40 s alone on a quiet machine):
+  // the projects whose files share one runtime (auth, presto, echo, the fixture; vitest.config.ts:
+  // SHARED_RUNTIME); the kit; the registry with every other server (any new server's folder lands
+  // there).
   {
-    name: "workerd:auth,presto",
+    name: "workerd:auth,presto,echo,test",
     command: VITEST,
-    args: ["run", "--project", "auth", "--project", "presto", ...extra],
+    args: ["run", ...["auth", "presto", "echo", "test"].flatMap((name) => ["--project", name]), ...extra],
+  },
+  {
+    name: "workerd:kit",
+    command: VITEST,
+    args: ["run", "--project", "kit", ...extra],
   },
   {
     name: "workerd:rest",
     command: VITEST,
-    args: ["run", "--project", "!e2e", "--project", "!auth", "--project", "!presto", ...extra],
+    args: [
+      "run",
+      ...["e2e", "auth", "presto", "echo", "test", "kit"].flatMap((name) => ["--project", `!${name}`]),
+      ...extra,
+    ],
   },
   {
     name: "node",

@@ -7,7 +7,7 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { describe, expect, inject, it } from "vitest";
 import { runRegistryCron } from "../../local/fleet.ts";
-import { PUBLISHER_META, type ServerJson } from "../../shared/registry/registry.contract";
+import type { ServerJson } from "../../shared/registry/registry.contract";
 import { inventoryDigest, publishedInventory } from "../../shared/registry/tool.digest";
 import { fleetServer } from "./fleet";
 import { bearer, postInitialize, userToken } from "./identities";

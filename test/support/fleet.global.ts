@@ -30,7 +30,7 @@ declare module "vitest" {
 }
 
 /** FLEET_E2E_APPROVAL_TIMEOUT_MS, else 20 s. */
-const APPROVAL_TIMEOUT_MS = Number(process.env.FLEET_E2E_APPROVAL_TIMEOUT_MS ?? 20_000);
+const APPROVAL_TIMEOUT_MS = Number(process.env.FLEET_E2E_APPROVAL_TIMEOUT_MS ?? 10_000);
 
 export default async function setup(project: TestProject) {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-e2e-"));

@@ -206,10 +206,17 @@ describe("2026-07-28 on the same endpoint", () => {
 
   it("rate-limits each caller per server: 429 with Retry-After, audited; others unaffected", async () => {
     const say = (user: string) => postModern("tools/call", { name: "echo_say", arguments: { text: "r" } }, user);
-    const statuses: number[] = [];
-    for (let i = 0; i < 41; i++) statuses.push((await say("rita; groups=data-eng")).status);
-    expect(statuses.slice(0, 40).every((status) => status === 200)).toBe(true);
-    const limited = await say("rita; groups=data-eng");
+    // 40 a minute: the bucket's 40, plus what it refills while the calls run (one per 1.5 s; on a
+    // busy machine 40 calls can take longer than that), then 429.
+    const started = Date.now();
+    let admitted = 0;
+    let limited = await say("rita; groups=data-eng");
+    while (limited.status === 200 && admitted < 80) {
+      admitted += 1;
+      limited = await say("rita; groups=data-eng");
+    }
+    expect(admitted).toBeGreaterThanOrEqual(40);
+    expect(admitted).toBeLessThanOrEqual(40 + Math.ceil(((Date.now() - started) * 40) / 60_000));
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(await limited.text()).toContain("rate limit: more than 40 calls a minute");
@@ -218,7 +225,7 @@ describe("2026-07-28 on the same endpoint", () => {
     const audit = await env.DB.prepare(
       "SELECT count(*) AS n FROM audit_events WHERE caller_id = 'user:user-rita' AND reason LIKE 'rate limit%'",
     ).first<{ n: number }>();
-    expect(audit?.n).toBeGreaterThanOrEqual(2);
+    expect(audit?.n).toBeGreaterThanOrEqual(1);
   });
 
   it("keeps modern calls working while D1 fails and lands every record exactly once afterwards", async () => {
