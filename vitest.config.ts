@@ -38,11 +38,11 @@ export const WORKERD_TEST_TIMEOUT_MS = 30_000;
 /**
  * Projects whose test files share one workerd runtime and its storage (vitest's `isolate: false`),
  * which halves their time: their files use callers, sessions and rows of their own, so what one
- * file leaves behind does not meet another. The others (kit, registry, spark, airflow) reuse
- * callers across files (rate limits, open sessions) and count rows, so each of their files gets a
- * fresh runtime (the default); a file added to a shared project must keep to its own callers. The auth project (vitest.auth.config.ts) shares one too.
+ * file leaves behind does not meet another. The others (kit, registry, spark, airflow, the
+ * fixture) reuse callers across files (rate limits, open sessions) and count their rows, so each
+ * of their files gets a fresh runtime (the default); a file added to a shared project must keep to its own callers. The auth project (vitest.auth.config.ts) shares one too.
  */
-const SHARED_RUNTIME = new Set(["presto", "echo", "test"]);
+const SHARED_RUNTIME = new Set(["presto", "echo"]);
 
 interface WorkerdProject {
   name: string;

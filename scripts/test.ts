@@ -30,9 +30,9 @@ const ALL: Suite[] = [
   // The workerd projects in three vitest runs, each running its files one at a time (vitest's default
   // on two cores) with its own upstreams, IdP and health targets (each project's global setup), so
   // nothing is shared between them. Split for balance (each about 40 s alone on a quiet machine):
-  // the projects whose files share one runtime (auth, presto, echo, the fixture; vitest.config.ts:
-  // SHARED_RUNTIME); the kit; the registry with every other server (any new server's folder lands
-  // there).
+  // auth, presto and echo (whose files share one runtime per project: vitest.config.ts,
+  // SHARED_RUNTIME) with the fixture; the kit; the registry with every other server (any new
+  // server's folder lands there).
   {
     name: "workerd:auth,presto,echo,test",
     command: VITEST,
@@ -66,7 +66,7 @@ const ALL: Suite[] = [
   },
 ];
 
-/** A suite is picked by its name or the part before ":" (`workerd` picks both workerd runs). */
+/** A suite is picked by its name or the part before ":" (`workerd` picks every workerd run). */
 const picks = (suite: Suite, name: string) => suite.name === name || suite.name.split(":")[0] === name;
 const wanted = process.env.FLEET_TEST_SUITES?.split(",").map((name) => name.trim());
 const unknown = wanted?.filter((name) => !ALL.some((suite) => picks(suite, name))) ?? [];
