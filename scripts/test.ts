@@ -34,7 +34,7 @@ const ALL: Suite[] = [
   // SHARED_RUNTIME) with the fixture; the kit; the registry with every other server (any new
   // server's folder lands there).
   {
-    name: "workerd:auth,presto,echo,test",
+    name: "workerd:auth+presto+echo+test",
     command: VITEST,
     args: ["run", ...["auth", "presto", "echo", "test"].flatMap((name) => ["--project", name]), ...extra],
   },
