@@ -4,7 +4,14 @@
  * that no mix of sessions and modern calls gets past the bucket.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { BUDGET_MAX_TOKENS, BUDGET_MS, CallLimiter, LEASE_MAX_MS } from "./caller.limits";
+import {
+  BUDGET_MAX_TOKENS,
+  BUDGET_MS,
+  CallLimiter,
+  type HolderEntry,
+  type HolderStore,
+  LEASE_MAX_MS,
+} from "./caller.limits";
 
 const limiter = (callsPerMinute: number, callsInFlight = 8) =>
   new CallLimiter({ callsPerMinute, callsInFlight, openSessions: 64 }, "echo");
@@ -92,6 +99,37 @@ describe("a 2025 session's budget", () => {
     let admitted = 0;
     while (limits.admit().admitted) admitted += 1;
     expect(admitted).toBe(10);
+  });
+
+  it("an answer to an ask for places that comes after the session's next admission keeps that admission's place", () => {
+    const limits = limiter(60, 1);
+    expect(limits.admitHolder({ holder: "s1", busy: 0, tokens: 0 }).admitted).toBe(true);
+    const [asked] = limits.holdersWithPlaces();
+    // s1 gave its place back (locally), then was admitted again before its answer was applied.
+    expect(limits.admitHolder({ holder: "s1", busy: 0, tokens: 0 }).admitted).toBe(true);
+    limits.returned("s1", 0, asked?.epoch);
+    // The place of the second admission still counts: nothing else gets in.
+    expect(limits.admit()).toMatchObject({ admitted: false, kind: "inFlight" });
+    // An answer for the current epoch does free it.
+    limits.returned("s1", 0, limits.holdersWithPlaces()[0]?.epoch);
+    expect(limits.admit().admitted).toBe(true);
+  });
+
+  it("keeps the sessions' places in its store, so a new instance (after an eviction) counts them", () => {
+    const kept = new Map<string, HolderEntry>();
+    const store: HolderStore = {
+      load: () => kept,
+      put: (holder, entry) => kept.set(holder, { ...entry }),
+      delete: (holder) => kept.delete(holder),
+    };
+    const before = new CallLimiter({ callsPerMinute: 60, callsInFlight: 2, openSessions: 8 }, "echo", store);
+    expect(before.admitHolder({ holder: "s1", busy: 0, tokens: 0 }).admitted).toBe(true);
+    expect(before.admitHolder({ holder: "s2", busy: 0, tokens: 0 }).admitted).toBe(true);
+    const after = new CallLimiter({ callsPerMinute: 60, callsInFlight: 2, openSessions: 8 }, "echo", store);
+    expect(after.admit()).toMatchObject({ admitted: false, kind: "inFlight" });
+    after.returned("s1", 0);
+    expect(kept.has("s1")).toBe(false);
+    expect(after.admit().admitted).toBe(true);
   });
 
   it("a busy count that is not a number asks for a place, never reuses one", () => {

@@ -25,9 +25,10 @@ export interface CallerLimits {
 
 /**
  * Places a 2025 session holds count until it gives them back; a session whose return never came
- * (its object died) stops counting after this long without a call.
+ * (and that could not be asked: caller.state.ts reclaims on demand) stops counting after this long
+ * without a call: longer than any call may run (a 30-minute wait plus its approval).
  */
-export const LEASE_MAX_MS = 15 * 60_000;
+export const LEASE_MAX_MS = 60 * 60_000;
 /** Tokens handed to a session beyond its call's own are usable this long, at most a second's refill. */
 export const BUDGET_MS = 1000;
 /** At most this many tokens in one budget, whatever the rate. */
@@ -63,7 +64,10 @@ export interface CallerLimitsRpc {
 
 /** What the caller's object asks a 2025 session that holds places (its Durable Object, over Workers RPC). */
 export interface SessionPlacesRpc {
-  /** Gives back the places the session holds for the caller's object `key` if none is in use, with its unused tokens. */
+  /**
+   * Gives back the places the session holds for the caller's object `key` if none is in use, with
+   * its unused tokens; a session that holds none (e.g. its object restarted) answers returned too.
+   */
   givePlacesBack(key: string): Promise<{ returned: boolean; tokens: number }>;
 }
 
@@ -87,6 +91,20 @@ export function tooManyRequests(reason: string, retryAfter: number): string {
   return `Too many requests: ${reason}; retry in ${retryAfter} s`;
 }
 
+/** What the object keeps of a session holding places. `epoch` counts its admissions (see `returned`). */
+export interface HolderEntry {
+  slots: number;
+  touched: number;
+  epoch: number;
+}
+
+/** Where the holders' entries live beyond the object's memory. */
+export interface HolderStore {
+  load(): Iterable<[string, HolderEntry]>;
+  put(holder: string, entry: HolderEntry): void;
+  delete(holder: string): void;
+}
+
 /** Why a call was refused: the rate (`rate`) or the places in flight (`inFlight`), and when to retry. */
 export type Refusal = { admitted: false; kind: "rate" | "inFlight"; reason: string; retryAfter: number };
 
@@ -98,13 +116,21 @@ export class CallLimiter {
   #refilledAt = Date.now();
   /** 2026-07-28 calls this object serves itself. */
   #ownInFlight = 0;
-  /** 2025 sessions: holder → the places in flight it holds and when it last asked. */
-  readonly #holders = new Map<string, { slots: number; touched: number }>();
+  /** 2025 sessions: holder → the places in flight it holds, when it last asked, and its admissions' count. */
+  readonly #holders = new Map<string, HolderEntry>();
+  readonly #store: HolderStore | undefined;
 
-  constructor(limits: CallerLimits, serverName: string) {
+  /**
+   * `store` keeps the sessions' places where the object's eviction cannot lose them (the object's
+   * storage): a session mid-call talks to the object only when it asks or gives back, so its places
+   * must outlive the instance that counted them.
+   */
+  constructor(limits: CallerLimits, serverName: string, store?: HolderStore) {
     this.#limits = limits;
     this.#serverName = serverName;
     this.#tokens = limits.callsPerMinute;
+    this.#store = store;
+    for (const [holder, entry] of store?.load() ?? []) this.#holders.set(holder, entry);
   }
 
   /** A 2026-07-28 call: takes a token and a place in flight, or says why not (and when to retry). */
@@ -131,7 +157,7 @@ export class CallLimiter {
    */
   admitHolder(request: BudgetRequest): { admitted: true; budget: SessionBudget; ownToken: boolean } | Refusal {
     const now = Date.now();
-    const held = this.#holders.get(request.holder) ?? { slots: 0, touched: now };
+    const held = this.#holders.get(request.holder) ?? { slots: 0, touched: now, epoch: 0 };
     // A count that is not a number asks for a new place (NaN would compare as "has one idle").
     const busy = Number.isFinite(request.busy) ? Math.max(0, Math.floor(request.busy)) : held.slots;
     const needsSlot = busy >= held.slots;
@@ -147,13 +173,24 @@ export class CallLimiter {
     }
     if (needsSlot) held.slots = busy + 1;
     held.touched = now;
+    held.epoch += 1;
     this.#holders.set(request.holder, held);
+    this.#store?.put(request.holder, held);
     return { admitted: true, ownToken, budget: { slots: held.slots, tokens, until: now + BUDGET_MS } };
   }
 
-  /** A session gave its places back (idle, or ended), with the tokens it did not use. */
-  returned(holder: string, tokens: number): void {
-    this.#holders.delete(holder);
+  /**
+   * A session gave its places back (idle, or ended), with the tokens it did not use. With `epoch`
+   * (an answer to `holdersWithPlaces`' ask), the places go only if the session has not been
+   * admitted since it was asked: an answer that arrives after the session's next admission must
+   * not uncount the place that admission counted. The tokens come back either way.
+   */
+  returned(holder: string, tokens: number, epoch?: number): void {
+    const held = this.#holders.get(holder);
+    if (held && (epoch === undefined || held.epoch === epoch)) {
+      this.#holders.delete(holder);
+      this.#store?.delete(holder);
+    }
     // Anything but a finite count (NaN would make every later call look affordable) returns nothing.
     const unused = Number.isFinite(tokens) ? Math.max(0, Math.min(BUDGET_MAX_TOKENS, Math.floor(tokens))) : 0;
     this.#tokens = Math.min(this.#limits.callsPerMinute, this.#tokens + unused);
@@ -163,8 +200,10 @@ export class CallLimiter {
    * The sessions holding places, besides `except`: when places run out, the caller's object asks
    * them for the ones they hold idle (within IDLE_RETURN_MS of their last call) before refusing.
    */
-  holdersWithPlaces(except?: string): string[] {
-    return [...this.#holders].filter(([holder, { slots }]) => holder !== except && slots > 0).map(([holder]) => holder);
+  holdersWithPlaces(except?: string): { holder: string; epoch: number }[] {
+    return [...this.#holders]
+      .filter(([holder, { slots }]) => holder !== except && slots > 0)
+      .map(([holder, { epoch }]) => ({ holder, epoch }));
   }
 
   #refusal(needsToken: boolean, needsSlot: boolean): Refusal | undefined {
@@ -188,8 +227,10 @@ export class CallLimiter {
   #inFlight(now: number): number {
     let held = 0;
     for (const [holder, { slots, touched }] of this.#holders) {
-      if (now - touched > LEASE_MAX_MS) this.#holders.delete(holder);
-      else held += slots;
+      if (now - touched > LEASE_MAX_MS) {
+        this.#holders.delete(holder);
+        this.#store?.delete(holder);
+      } else held += slots;
     }
     return this.#ownInFlight + held;
   }

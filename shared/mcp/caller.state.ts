@@ -27,6 +27,8 @@ import {
   type CallerLimits,
   CallLimiter,
   callerKey,
+  type HolderEntry,
+  type HolderStore,
   limitsFor,
   type SessionPlacesRpc,
   tooManyRequests,
@@ -51,6 +53,19 @@ const MAX_DELETE_KEYS = 128;
 const SESSION = "session:";
 
 export { callerKey } from "./caller.limits";
+
+/** A 2025 session's places in flight in the object's storage: `holder:<session>` → its entry. */
+const HOLDER = "holder:";
+
+/** The sessions' places kept in the object's (SQLite-backed) storage, synchronously. */
+function holderStore(storage: DurableObjectStorage): HolderStore {
+  return {
+    load: () =>
+      [...storage.kv.list<HolderEntry>({ prefix: HOLDER })].map(([key, entry]) => [key.slice(HOLDER.length), entry]),
+    put: (holder, entry) => storage.kv.put(`${HOLDER}${holder}`, entry),
+    delete: (holder) => void storage.kv.delete(`${HOLDER}${holder}`),
+  };
+}
 
 /** How long the caller's object waits for a session to give idle places back before refusing a call. */
 const RECLAIM_WAIT_MS = 250;
@@ -85,7 +100,7 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       super(ctx, env);
       // A deployment may tighten or loosen the declared limits (CALLS_PER_MINUTE, CALLS_IN_FLIGHT, OPEN_SESSIONS).
       this.#limits = limitsFor(spec.limits, env as unknown as Record<string, unknown>);
-      this.#limiter = new CallLimiter(this.#limits, spec.name);
+      this.#limiter = new CallLimiter(this.#limits, spec.name, holderStore(ctx.storage));
       this.#storage = new SessionStorage(ctx.storage);
       this.#schedule = new AlarmSchedule(ctx.storage);
       this.#outbox = new Outbox({
@@ -100,6 +115,8 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         limits: taskLimitsFor(env as unknown as Record<string, unknown>),
         wakeBy: (at) => void this.#schedule.noLaterThan(at),
         record: (invocation) => this.#enqueue({ table: "invocations", ...invocation }),
+        // A running task counts as a call in flight (it polls an upstream for up to half an hour).
+        inFlight: { started: () => this.#limiter.started(), ended: () => this.#limiter.ended() },
       });
       const modern = {
         codec: approvalStateCodec(env.APPROVAL_STATE_KEY),
@@ -239,12 +256,13 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       if (holders.length === 0 || !sessions) return false;
       const key = callerKey(spec.name, caller);
       const answers = await Promise.all(
-        holders.map((holder) => {
+        holders.map(({ holder, epoch }) => {
           const session = sessions.get(sessions.idFromString(holder)) as unknown as SessionPlacesRpc;
-          // A late answer still counts: the session has let go of its places by then.
+          // A late answer still counts (the session has let go by then), unless the session has
+          // been admitted since: that admission's place stays (the epoch tells).
           const asked = session.givePlacesBack(key).then(
             (answer) => {
-              if (answer.returned) this.#limiter.returned(holder, answer.tokens);
+              if (answer.returned) this.#limiter.returned(holder, answer.tokens, epoch);
               return answer.returned;
             },
             (error: unknown) => {

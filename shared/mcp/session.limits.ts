@@ -75,23 +75,36 @@ export class SessionLimits {
       return this.#admitted(budget);
     }
     const busy = budget.busy;
-    // Counted before the answer: a second call asking meanwhile needs a place of its own.
+    // Counted before the answer: a second call asking meanwhile needs a place of its own, and a
+    // token this call brings is taken now, so two calls asking at once never both bring it.
     budget.busy += 1;
+    const bringsToken = tokens >= 1;
+    budget.tokens = tokens - (bringsToken ? 1 : 0);
+    const giveTokenBack = () => {
+      if (bringsToken && Date.now() < budget.until) budget.tokens += 1;
+    };
     try {
-      const admission = await budget.object.admitSessionCall(caller, tool, { holder: this.#holder, busy, tokens });
+      const admission = await budget.object.admitSessionCall(caller, tool, {
+        holder: this.#holder,
+        busy,
+        tokens: bringsToken ? 1 : 0,
+      });
       if (!admission.admitted) {
+        giveTokenBack();
         this.#ended(budget);
         return { ...admission, status: 429 };
       }
       const { slots, until } = admission.budget;
-      budget.slots = Math.max(budget.slots, slots);
-      if (admission.ownToken) budget.tokens = Math.max(0, budget.tokens - 1);
-      else {
+      // The caller's object counts this session's places: what it says is what the session holds.
+      budget.slots = slots;
+      if (!admission.ownToken) {
+        giveTokenBack();
         budget.tokens = (Date.now() < budget.until ? budget.tokens : 0) + admission.budget.tokens;
         budget.until = until;
       }
       return this.#admitted(budget);
     } catch (error) {
+      giveTokenBack();
       this.#ended(budget);
       console.error(`${this.#serverName}: the caller's limits could not be checked`, error);
       return {
@@ -139,7 +152,9 @@ export class SessionLimits {
    */
   givePlacesBack(key: string): { returned: boolean; tokens: number } {
     const budget = this.#budgets.get(key);
-    if (!budget || budget.busy > 0 || budget.slots === 0) return { returned: false, tokens: 0 };
+    // None held here (e.g. this object restarted since the places were counted): they are free.
+    if (!budget) return { returned: true, tokens: 0 };
+    if (budget.busy > 0) return { returned: false, tokens: 0 };
     clearTimeout(budget.idle);
     const tokens = Date.now() < budget.until ? budget.tokens : 0;
     budget.slots = 0;

@@ -33,8 +33,11 @@ export type TaskStatus = "working" | "input_required" | "completed" | "failed" |
 
 /** Per caller per server, unless the deployment says otherwise (TASKS_PER_CALLER, TASK_TTL_MS). */
 export const TASK_DEFAULTS = { tasksPerCaller: 32, ttlMs: 60 * 60_000, pollIntervalMs: 1_000 } as const;
-/** A task's result is kept whole up to this size (serialized); a larger one is replaced by an error. */
-export const MAX_TASK_RESULT_CHARS = 1_000_000;
+/**
+ * A task's result is kept whole up to this many bytes (serialized as UTF-8); a larger one is
+ * replaced by an error. Below the storage's 2 MiB a value, with room for the task's other fields.
+ */
+export const MAX_TASK_RESULT_BYTES = 1_000_000;
 /** A task's status message (its handler's latest progress) is cut to this length. */
 const MAX_STATUS_MESSAGE = 500;
 const TASK = "task:";
@@ -138,6 +141,8 @@ export interface CallerTasksOptions {
   wakeBy(at: number): void;
   /** A task cut short by an eviction: its invocation, for the record (once). */
   record(invocation: InvocationRecord): void;
+  /** A running handler holds a place in flight of the caller's limits from its start to its end. */
+  inFlight?: { started(): void; ended(): void };
 }
 
 /** One caller's tasks, in its object (caller.state.ts). */
@@ -196,6 +201,7 @@ export class CallerTasks {
     this.#options.wakeBy(now + ttlMs);
     const running: Running = { record, controller: new AbortController(), waiting: new Map() };
     this.#running.set(record.taskId, running);
+    this.#options.inFlight?.started();
     const run: TaskRun = {
       signal: running.controller.signal,
       asker: this.#asker(running, capabilities),
@@ -243,6 +249,7 @@ export class CallerTasks {
 
   async #end(running: Running, ending: TaskEnding): Promise<void> {
     this.#running.delete(running.record.taskId);
+    this.#options.inFlight?.ended();
     const { record } = running;
     delete record.inputRequests;
     if (record.status === "cancelled") {
@@ -251,16 +258,16 @@ export class CallerTasks {
       record.error = { code: ending.error.code, message: ending.error.message, data: ending.error.data };
       record.status = "failed";
     } else {
-      const size = JSON.stringify(ending.result).length;
+      const size = new TextEncoder().encode(JSON.stringify(ending.result)).length;
       record.result =
-        size <= MAX_TASK_RESULT_CHARS
+        size <= MAX_TASK_RESULT_BYTES
           ? ending.result
           : {
               isError: true,
               content: [
                 {
                   type: "text",
-                  text: `The result (${size} characters) is larger than a task keeps (${MAX_TASK_RESULT_CHARS}); call again asking for less`,
+                  text: `The result (${size} bytes) is larger than a task keeps (${MAX_TASK_RESULT_BYTES} bytes); call again asking for less`,
                 },
               ],
               _meta: ending.result._meta,
@@ -269,7 +276,16 @@ export class CallerTasks {
     }
     record.lastUpdatedAt = Date.now();
     delete record.statusMessage;
-    await this.#options.storage.put(`${TASK}${record.taskId}`, record);
+    try {
+      await this.#options.storage.put(`${TASK}${record.taskId}`, record);
+    } catch (error) {
+      // Never left "working": the ending is kept without what could not be stored.
+      console.error(`task ${record.taskId}: its ending could not be stored whole`, error);
+      delete record.result;
+      record.status = "failed";
+      record.error = { code: ProtocolErrorCode.InternalError, message: "The task's result could not be kept" };
+      await this.#options.storage.put(`${TASK}${record.taskId}`, record);
+    }
   }
 
   /** tasks/get: the task as the extension shows it (result or error inline once it ended). */

@@ -150,6 +150,27 @@ describe("2025 sessions count against the caller's limits", () => {
     expect(await auditCount("ines", "too many calls in flight%")).toBe(1);
   });
 
+  it("the places a 2025 session holds survive the caller's object being evicted", async () => {
+    const answers: ((answer: { action: "decline" }) => void)[] = [];
+    const { client } = await connect({
+      user: user("ivy"),
+      onElicit: () => new Promise((resolve) => answers.push(resolve)),
+    });
+    const held = Array.from({ length: IN_FLIGHT }, (_, i) =>
+      client.callTool({ name: "echo_delete_item", arguments: { item: `v${i}` } }),
+    );
+    await vi.waitFor(() => expect(answers).toHaveLength(IN_FLIGHT), { timeout: 20_000 });
+    // The caller's object goes (its memory with it) while the session's calls are still running.
+    await evictDurableObject(callerStub("ivy"));
+    const refused = await sayModern("ivy");
+    expect(refused.status).toBe(429);
+    expect(await refused.text()).toContain(`too many calls in flight: at most ${IN_FLIGHT}`);
+    for (const answer of answers) answer({ action: "decline" });
+    await Promise.all(held);
+    expect((await sayModern("ivy")).status).toBe(200);
+    await client.close();
+  });
+
   it("more sessions than places in flight, each calling in turn: none is refused for places it is not using", async () => {
     const sessions = await Promise.all(Array.from({ length: IN_FLIGHT + 2 }, () => connect({ user: user("olga") })));
     // Each call ends before the next starts; each session still holds its place (idle < IDLE_RETURN_MS).

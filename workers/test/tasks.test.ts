@@ -130,6 +130,29 @@ describe("the tasks extension on 2026-07-28", () => {
     expect(await recorded("amy")).toEqual([{ tool_name: "test_tool_with_task", outcome: "ok", error_class: null }]);
   });
 
+  it("a running task holds a place in flight of the caller's limits until its handler ends", async () => {
+    // CALLS_IN_FLIGHT is 6 and TASKS_PER_CALLER 5 in the workerd tests.
+    const tasks: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const created = await call("pia", "test_slow_compute", { seconds: 60 });
+      expect(created.result?.resultType).toBe("task");
+      tasks.push(String(created.result?.taskId));
+    }
+    // One ordinary call (no tasks extension: it waits) takes the sixth place; a second is refused.
+    const ordinary = call("pia", "test_slow_compute", { seconds: 1 }, {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const refused = await call("pia", "test_slow_compute", { seconds: 0 }, {});
+    expect(refused.status).toBe(429);
+    expect(refused.error?.message).toContain("too many calls in flight: at most 6");
+    for (const taskId of tasks) await rpc("pia", "tasks/cancel", { taskId });
+    expect((await ordinary).result?.content).toBeDefined();
+    // Cancelled handlers end (their sleep is aborted), and their places are free again.
+    for (const taskId of tasks) await until("pia", taskId, ["cancelled"]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const again = await call("pia", "test_slow_compute", { seconds: 0 }, {});
+    expect(again.status).toBe(200);
+  });
+
   it("cancels a running task (the handler stops), idempotently, and records it once as cancelled", async () => {
     const created = await call("wes", "test_slow_compute", { seconds: 60 });
     const taskId = String(created.result?.taskId);
