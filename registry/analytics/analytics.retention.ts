@@ -120,11 +120,9 @@ async function exportDay(db: D1Database, bucket: R2Bucket, day: string, now: num
   }
   // The watermark first, then the rows: exactly those in the object. (A tick cut short between
   // the two exports the rows left again: an object may repeat a call, never miss one.)
-  // One row per object (a key is never reused: a clash fails the insert, and nothing is deleted).
+  // One row per object (a key clash fails the insert: then nothing is deleted).
   await db
-    .prepare(
-      "INSERT INTO analytics_exports (object_key, day, rows, bytes, exported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
+    .prepare("INSERT INTO analytics_exports (object_key, day, rows, bytes, exported_at) VALUES (?1, ?2, ?3, ?4, ?5)")
     .bind(key, day, ids.length, bytes, now)
     .run();
   for (let i = 0; i < ids.length; i += DELETE_BATCH * DELETE_IDS) {
