@@ -388,11 +388,16 @@ function environment(plan: AppPlan): EnvironmentInfo {
       "spark.datasource.orders.url":
         "jdbc:postgresql://db.example.internal:5432/orders?user=etl&password=local-db-hunter2",
       "spark.history.store.url": "https://etl:local-url-pass@store.example.internal/spark",
+      // Quoted, JSON and header forms (workers/spark/spark.tools.test.ts checks none reaches a result).
+      "spark.driver.extraJavaOptions": '-Dx=1 -Ddb.password="local-quoted hunter2" -XX:+UseG1GC',
+      "spark.executor.extraJavaOptions": "-Ddb.password='local-single-quoted-pw'",
+      "spark.executorEnv.DB_CONFIG": `{"user":"etl","password":"local-json-pw-${plan.start}"}`,
       ...plan.conf,
     }).sort(([a], [b]) => a.localeCompare(b)),
     hadoopProperties: [
       ["fs.defaultFS", "hdfs://nameservice1"],
       ["yarn.resourcemanager.address", "rm.example.internal:8032"],
+      ["hadoop.http.static.headers", "Authorization: Bearer local-bearer.token-42"],
     ],
     systemProperties: [
       ["java.vm.name", "OpenJDK 64-Bit Server VM"],
@@ -402,6 +407,8 @@ function environment(plan: AppPlan): EnvironmentInfo {
         "sun.java.command",
         "org.apache.spark.deploy.SparkSubmit --class com.example.jobs.Main app.jar --api-token local-cli-token-77",
       ],
+      ["sun.java.launcher.args", "--password local-leading-flag-pw --day 2026-12-01"],
+      ["app.db.settings", 'password = "local-spaced-pw"'],
     ],
     metricsProperties: [["*.sink.servlet.class", "org.apache.spark.metrics.sink.MetricsServlet"]],
     classpathEntries: [

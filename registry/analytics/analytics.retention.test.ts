@@ -1,6 +1,6 @@
 /**
  * Retention in workerd with real D1 and real (local) R2: days older than the window are exported
- * as NDJSON, one object per day, recorded in the watermark and deleted; rollups stay; a second
+ * as NDJSON, one object per day (or several: each recorded in the watermark), and deleted; rollups stay; a second
  * run has nothing to do; without a bucket nothing is deleted. A day larger than one part (5 MiB)
  * goes out complete as a multipart object; when R2 fails nothing is deleted (and the upload is
  * aborted); a call that lands for the day during its export is not deleted unexported.
@@ -125,7 +125,8 @@ async function objectLines(prefix: string) {
   const listed = await bucket.list({ prefix });
   const lines: { id: string }[] = [];
   let bytes = 0;
-  for (const object of listed.objects.sort((a, b) => a.key.localeCompare(b.key))) {
+  const sorted = listed.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const object of sorted) {
     const text = (await (await bucket.get(object.key))?.text()) ?? "";
     bytes += object.size;
     lines.push(
@@ -135,7 +136,7 @@ async function objectLines(prefix: string) {
         .map((line) => JSON.parse(line)),
     );
   }
-  return { objects: listed.objects.length, lines, bytes };
+  return { objects: listed.objects.length, keys: sorted.map((object) => object.key), lines, bytes };
 }
 
 /** Session ids padded so that a day's NDJSON passes the 5 MiB part size with fewer rows. */
@@ -233,5 +234,40 @@ describe("the export of a large day, and failures", () => {
     expect(exported.objects).toBe(2);
     expect(exported.lines.map((line) => line.id).sort()).toEqual(["race-a", "race-b", "race-c"]);
     expect(await countOf("race")).toBe(0);
+    // Both objects are in the watermark, each with its own rows.
+    expect(await watermarkOf("2026-07-14")).toEqual(
+      exported.keys.map((key) => ({ object_key: key, rows: key.endsWith("-race-b.ndjson") ? 2 : 1, deleted_at: NOW })),
+    );
+  });
+
+  it("records every object of a day whose late calls are exported on a later tick", async () => {
+    const day = Date.UTC(2026, 6, 16, 3);
+    await writeInvocations(env.DB, [record("late-1", day + 1_000, "late-x"), record("late-2", day + 2_000, "late-x")]);
+    const bucket = env.ANALYTICS_EXPORT as R2Bucket;
+    await runRetention({ DB: env.DB, ANALYTICS_EXPORT: bucket }, NOW);
+    // Calls of that day arrive after its export (an outbox retried days later).
+    await writeInvocations(env.DB, [record("late-0", day, "late-x"), record("late-3", day + 3_000, "late-x")]);
+    const later = NOW + 60_000;
+    const run = await runRetention({ DB: env.DB, ANALYTICS_EXPORT: bucket }, later);
+    expect(run.days.map((d) => [d.day, d.rows])).toEqual([["2026-07-16", 2]]);
+    const exported = await objectLines("invocations/dt=2026-07-16/");
+    expect(exported.objects).toBe(2);
+    expect(exported.lines.map((line) => line.id).sort()).toEqual(["late-0", "late-1", "late-2", "late-3"]);
+    const watermark = await watermarkOf("2026-07-16");
+    expect(watermark.map((row) => row.object_key)).toEqual(exported.keys);
+    expect(watermark.map((row) => [row.rows, row.deleted_at])).toEqual([
+      [2, NOW],
+      [2, later],
+    ]);
+    expect(await countOf("late")).toBe(0);
   });
 });
+
+async function watermarkOf(day: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT object_key, rows, deleted_at FROM analytics_exports WHERE day = ?1 ORDER BY object_key",
+  )
+    .bind(day)
+    .all<{ object_key: string; rows: number; deleted_at: number }>();
+  return results;
+}

@@ -1,12 +1,13 @@
 /**
  * Raw invocations are kept in D1 for a window (ANALYTICS_RETENTION_DAYS, default 90); older days
- * are exported to R2 as NDJSON, one object per UTC day (`invocations/dt=YYYY-MM-DD/<export
+ * are exported to R2 as NDJSON, usually one object per UTC day (`invocations/dt=YYYY-MM-DD/<export
  * time>-<first id>.ndjson`, one JSON object per call with the columns' names; multipart above
- * 5 MiB; a day of more than MAX_OBJECT_ROWS calls in several objects), then deleted from D1:
- * only the rows the object holds, only once it is complete. The rollups stay forever. Runs on the
- * registry's cron, a few days per tick, oldest first; each day is recorded in `analytics_exports`
- * (the watermark), and a day's rows that arrive after its export are exported with another
- * object for that day on a later tick.
+ * 5 MiB), then deleted from D1: only the rows the object holds, only once it is complete. A day
+ * has several objects when it holds more than MAX_OBJECT_ROWS calls, when calls arrive for it
+ * after its export (they go out in another object of that day), or when a tick was cut short
+ * between an export and its deletion. The rollups stay forever. Runs on the registry's cron, a
+ * few days per tick, oldest first; every object is recorded in `analytics_exports` (the
+ * watermark: one row per object, with its day, rows and bytes).
  */
 import { dayOf } from "./analytics.period";
 
@@ -119,13 +120,10 @@ async function exportDay(db: D1Database, bucket: R2Bucket, day: string, now: num
   }
   // The watermark first, then the rows: exactly those in the object. (A tick cut short between
   // the two exports the rows left again: an object may repeat a call, never miss one.)
+  // One row per object (a key clash fails the insert: then nothing is deleted).
   await db
-    .prepare(
-      `INSERT INTO analytics_exports (day, object_key, rows, bytes, exported_at) VALUES (?1, ?2, ?3, ?4, ?5)
-        ON CONFLICT (day) DO UPDATE SET object_key = excluded.object_key, rows = rows + excluded.rows,
-          bytes = bytes + excluded.bytes, exported_at = excluded.exported_at, deleted_at = NULL`,
-    )
-    .bind(day, key, ids.length, bytes, now)
+    .prepare("INSERT INTO analytics_exports (object_key, day, rows, bytes, exported_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+    .bind(key, day, ids.length, bytes, now)
     .run();
   for (let i = 0; i < ids.length; i += DELETE_BATCH * DELETE_IDS) {
     const statements = [];
@@ -138,7 +136,7 @@ async function exportDay(db: D1Database, bucket: R2Bucket, day: string, now: num
     }
     await db.batch(statements);
   }
-  await db.prepare("UPDATE analytics_exports SET deleted_at = ?2 WHERE day = ?1").bind(day, now).run();
+  await db.prepare("UPDATE analytics_exports SET deleted_at = ?2 WHERE object_key = ?1").bind(key, now).run();
   return { day, key, rows: ids.length, bytes };
 }
 

@@ -164,16 +164,25 @@ export const feedbackDaily = sqliteTable(
   (t) => [primaryKey({ columns: [t.serverName, t.toolName, t.day] })],
 );
 
-/** The retention's watermark: each UTC day of raw invocations exported to R2, then deleted from D1. */
-export const analyticsExports = sqliteTable("analytics_exports", {
-  day: text("day").primaryKey(),
-  objectKey: text("object_key").notNull(),
-  rows: integer("rows").notNull(),
-  bytes: integer("bytes").notNull(),
-  exportedAt: integer("exported_at", { mode: "timestamp_ms" }).notNull(),
-  /** When the day's raw rows were deleted from D1 (null: exported, not yet deleted). */
-  deletedAt: integer("deleted_at", { mode: "timestamp_ms" }),
-});
+/**
+ * The retention's watermark: one row per R2 object of raw invocations exported (a UTC day has
+ * several when it passed MAX_OBJECT_ROWS or had calls arrive after its first export), then
+ * deleted from D1.
+ */
+export const analyticsExports = sqliteTable(
+  "analytics_exports",
+  {
+    objectKey: text("object_key").primaryKey(),
+    day: text("day").notNull(),
+    /** The calls this object holds, and its bytes. */
+    rows: integer("rows").notNull(),
+    bytes: integer("bytes").notNull(),
+    exportedAt: integer("exported_at", { mode: "timestamp_ms" }).notNull(),
+    /** When this object's raw rows were deleted from D1 (null: exported, not yet deleted). */
+    deletedAt: integer("deleted_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("analytics_exports_day").on(t.day)],
+);
 
 export type UsageDailyRow = typeof usageDaily.$inferSelect;
 export type EstimateOverrideRow = typeof estimateOverrides.$inferSelect;

@@ -36,6 +36,7 @@ import {
   type ResourceOutput,
 } from "./resource";
 import type { ServerSpec } from "./server.definition";
+import { MAX_SUBSCRIPTION_URI_CHARS } from "./session.subscriptions";
 import { describeInvalidArguments } from "./tool";
 import { approvalTimeoutMs, digestArguments, type InvocationRuntime } from "./tool.invoke";
 
@@ -119,6 +120,14 @@ export function serveResourcesAndPrompts<Upstreams>(
     if (!modern) {
       server.setRequestHandler("resources/subscribe", async (request, ctx) => {
         const { uri } = request.params;
+        // Before anything else: a session keeps what it subscribes to, so a URI's length is bounded.
+        if (uri.length > MAX_SUBSCRIPTION_URI_CHARS) {
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidParams,
+            `Invalid uri: at most ${MAX_SUBSCRIPTION_URI_CHARS} characters for a subscription (got ${uri.length})`,
+            { uri: shorten(uri) },
+          );
+        }
         resolve(uri, ctx, "resources/subscribe");
         if (!runtime.subscriptions) {
           throw new ProtocolError(ProtocolErrorCode.InvalidRequest, "Subscriptions need a session on this server");

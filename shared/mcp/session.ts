@@ -4,7 +4,7 @@
  * the SSE event log for resumption and buffers invocation records durably until they are in D1.
  * Each concern has its module: routing and ownership (session.routing), channels
  * (session.channels), the legacy session (session.legacy), the outbox (session.outbox), the one
- * alarm (session.alarm), storage (session.storage).
+ * alarm (session.alarm), storage (session.storage), resource subscriptions (session.subscriptions).
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
@@ -33,19 +33,17 @@ import {
   sameIdentity,
 } from "./session.routing";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
+import { dropSubscriptions, loadSubscriptions, subscriptionStore } from "./session.subscriptions";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
 import type { InvocationRuntime, ResourceSubscriptions } from "./tool.invoke";
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+export { MAX_SUBSCRIPTION_URI_CHARS, MAX_SUBSCRIPTIONS } from "./session.subscriptions";
 /** A session nobody has used for this long is forgotten. */
 export const SESSION_IDLE_TTL_MS = 24 * 60 * 60_000;
 const TOUCH_EVERY_MS = 60_000;
 /** The log level the session's client set (logging/setLevel): its calls then stream, so their logs reach it. */
 const LOG_LEVEL_KEY = "logLevel";
-/** The resources the session's client subscribed to (resources/subscribe). */
-const SUBSCRIPTIONS_KEY = "subscriptions";
-/** At most this many subscriptions per session. */
-export const MAX_SUBSCRIPTIONS = 100;
 
 export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
   const baselineScopes = baselineScopesOf(spec);
@@ -85,7 +83,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       this.#limits = new SessionLimits(spec.name, ctx.id.toString(), () => this.env);
       this.#record = this.#storage.load();
       this.#logLevel = ctx.storage.kv.get<string>(LOG_LEVEL_KEY);
-      this.#subscriptions = new Set(ctx.storage.kv.get<string[]>(SUBSCRIPTIONS_KEY) ?? []);
+      this.#subscriptions = loadSubscriptions(ctx.storage.kv);
     }
 
     /** The caller's object asks for the places this session holds idle (caller.limits.ts: SessionPlacesRpc). */
@@ -347,37 +345,19 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     }
 
     #dropSubscriptions(): void {
-      this.#subscriptions.clear();
-      this.ctx.storage.kv.delete(SUBSCRIPTIONS_KEY);
+      dropSubscriptions(this.ctx.storage.kv, this.#subscriptions);
     }
 
     #subscriptionStore(): ResourceSubscriptions {
-      const subscriptions = this.#subscriptions;
-      const save = () => this.ctx.storage.kv.put(SUBSCRIPTIONS_KEY, [...subscriptions]);
-      return {
-        max: MAX_SUBSCRIPTIONS,
-        add(uri) {
-          if (subscriptions.has(uri)) return true;
-          if (subscriptions.size >= MAX_SUBSCRIPTIONS) return false;
-          subscriptions.add(uri);
-          save();
-          return true;
-        },
-        remove(uri) {
-          if (subscriptions.delete(uri)) save();
-        },
-        has: (uri) => subscriptions.has(uri),
-        updated: async (uri) => {
-          if (!subscriptions.has(uri)) return;
-          // Unrelated to any request: on the standalone GET stream (the stream channel's), or legacy SSE.
-          const server = this.#legacyServer ?? (await this.#channels.ifOpen("stream"))?.server;
-          try {
-            await server?.sendResourceUpdated({ uri });
-          } catch (error) {
-            console.warn(`${spec.name}: could not notify an update of ${uri}`, error);
-          }
-        },
-      };
+      return subscriptionStore(this.ctx.storage.kv, this.#subscriptions, async (uri) => {
+        // Unrelated to any request: on the standalone GET stream (the stream channel's), or legacy SSE.
+        const server = this.#legacyServer ?? (await this.#channels.ifOpen("stream"))?.server;
+        try {
+          await server?.sendResourceUpdated({ uri });
+        } catch (error) {
+          console.warn(`${spec.name}: could not notify an update of ${uri}`, error);
+        }
+      });
     }
 
     #enqueue(record: OutboxRecord): void {

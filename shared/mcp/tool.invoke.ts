@@ -59,7 +59,10 @@ export interface InvocationRuntime<Upstreams> {
 export interface ResourceSubscriptions {
   /** At most this many URIs at once. */
   readonly max: number;
-  /** False when the session already holds `max` subscriptions (subscribing twice is fine). */
+  /**
+   * False when the session already holds `max` subscriptions (subscribing twice is fine). Writes
+   * storage before the set: when that throws, nothing changed.
+   */
   add(uri: string): boolean;
   remove(uri: string): void;
   has(uri: string): boolean;

@@ -120,6 +120,48 @@ describe("spark tools", () => {
     expect(JSON.stringify(compared)).not.toMatch(/hunter2|local-s3-secret|local-url-pass/);
   });
 
+  it("lets no planted secret of any sample application reach a tool result", async () => {
+    // The secrets local/spark.sample-data.ts plants in every application's environment.
+    const planted = [
+      "local-s3-secret",
+      "hunter2",
+      "local-url-pass",
+      "changeit",
+      "local-cli-token",
+      "local-single-quoted-pw",
+      "local-json-pw",
+      "local-bearer",
+      "local-leading-flag-pw",
+      "local-spaced-pw",
+    ];
+    // A caller of its own per application: the server allows 40 calls a minute per caller.
+    const auditor = (n: number) => `auditor-${n}; groups=data-eng; scopes=spark:read`;
+    const listed = await call(auditor(99), "spark_applications", { limit: 100 });
+    const apps = ((listed.structuredContent?.applications ?? []) as { id: string }[]).map((app) => app.id);
+    expect(apps.length).toBeGreaterThanOrEqual(5);
+    const results: unknown[] = [];
+    for (const [n, appId] of apps.entries()) {
+      for (const section of ["spark", "hadoop", "system", "metrics"]) {
+        results.push(await call(auditor(n), "spark_environment", { appId, section, limit: 2_000 }));
+      }
+      results.push(await call(auditor(n), "spark_diagnose", { appId, maxCauses: 50 }));
+    }
+    results.push(await call(auditor(99), "spark_environment", { appId: MULTI, attemptId: "1", section: "system" }));
+    for (const section of ["spark", "hadoop", "system"]) {
+      results.push(
+        await call(auditor(99), "spark_compare", {
+          kind: "environments",
+          section,
+          left: { appId: apps[0] },
+          right: { appId: apps[1] },
+        }),
+      );
+    }
+    const everything = JSON.stringify(results);
+    expect(everything).toContain('spark.driver.extraJavaOptions\\t-Dx=1 -Ddb.password=\\"*********(redacted)\\"');
+    for (const secret of planted) expect(everything, secret).not.toContain(secret);
+  });
+
   it("shows the environment filtered, and SQL executions with plans and node metrics", async () => {
     const env = await call(ALICE, "spark_environment", { appId: FAILED_APP, filter: "skewJoin" });
     expect(textOf(env)).toContain("spark.sql.adaptive.skewJoin.enabled\tfalse");

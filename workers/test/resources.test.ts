@@ -2,11 +2,12 @@
  * Resources, resource templates, prompts and completion (shared/mcp/resource.serve.ts) on the
  * fixture server, in both eras: lists with the caller's view (hidden by group, scope, services)
  * and the 2026-07-28 cache hints; reads and gets; an unknown URI (-32602, data.uri), a refused one
- * (audited), bad arguments naming the argument, a failing handler; 2025 subscriptions (bounded);
+ * (audited), bad arguments naming the argument, a failing handler; 2025 subscriptions (bounded in
+ * count and URI length; storage written before the session's set);
  * a prompt asking the client (input_required rounds on 2026-07-28, pushed in a 2025 session and on
  * 2024 SSE).
  */
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import {
   Client,
   type ClientCapabilities,
@@ -15,7 +16,7 @@ import {
 } from "@modelcontextprotocol/client";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/validators/cf-worker";
 import { describe, expect, it } from "vitest";
-import { MAX_SUBSCRIPTIONS } from "../../shared/mcp/session";
+import { MAX_SUBSCRIPTION_URI_CHARS, MAX_SUBSCRIPTIONS } from "../../shared/mcp/session";
 import { openLegacySession } from "../../test/workers/legacy-sse.client";
 import { bearer, postRpc, workerFetch } from "../../test/workers/mcp-client";
 
@@ -23,6 +24,7 @@ const MODERN = "2026-07-28";
 const USER = (name: string, extra = "") => `${name}; scopes=test:read${extra}`;
 const BOT = "service:etl-bot; scopes=test:read";
 const callers = env.CALLERS as DurableObjectNamespace;
+const sessions = env.SESSIONS as DurableObjectNamespace;
 
 type Answer = {
   status: number;
@@ -360,6 +362,67 @@ describe("resources and prompts in a 2025 session", () => {
     expect(full.message).toContain(`at most ${MAX_SUBSCRIPTIONS} per session`);
     await client.unsubscribeResource({ uri: "test://template/0/data" });
     expect(await client.subscribeResource({ uri: "test://static-text" })).toEqual({});
+    await client.close();
+  });
+
+  it("refuses to subscribe to a URI longer than the cap, naming the argument", async () => {
+    const client = await session(USER("lou"));
+    const at = (chars: number) => `test://template/${"x".repeat(chars - "test://template//data".length)}/data`;
+    expect(await client.subscribeResource({ uri: at(MAX_SUBSCRIPTION_URI_CHARS) })).toEqual({});
+    const long = await refusal(client.subscribeResource({ uri: at(MAX_SUBSCRIPTION_URI_CHARS + 1) }));
+    expect(long.code).toBe(-32602);
+    expect(long.message).toBe(
+      `Invalid uri: at most ${MAX_SUBSCRIPTION_URI_CHARS} characters for a subscription (got ${MAX_SUBSCRIPTION_URI_CHARS + 1})`,
+    );
+    expect((long.data as { uri: string }).uri.length).toBeLessThan(300);
+    // The session stored only the one within the cap.
+    const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId as string;
+    await runInDurableObject(sessions.get(sessions.idFromString(sessionId)), (_instance, state) => {
+      expect(state.storage.kv.get<string[]>("subscriptions")).toEqual([at(MAX_SUBSCRIPTION_URI_CHARS)]);
+    });
+    await client.close();
+  });
+
+  it("changes the subscriptions only once storage took the change", async () => {
+    const client = await session(USER("ida"));
+    await client.subscribeResource({ uri: "test://watched-resource" });
+    const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId as string;
+    const stub = sessions.get(sessions.idFromString(sessionId));
+    const failWrites = (fail: boolean) =>
+      runInDurableObject(stub, (_instance, state) => {
+        const kv = state.storage.kv as SyncKvStorage & { put: SyncKvStorage["put"] };
+        if (fail) {
+          const put = kv.put.bind(kv);
+          Object.assign(kv, {
+            restore: put,
+            put: () => {
+              throw new Error("injected: storage write failed");
+            },
+          });
+        } else {
+          Object.assign(kv, { put: (kv as unknown as { restore: SyncKvStorage["put"] }).restore });
+        }
+      });
+    await failWrites(true);
+    await refusal(client.subscribeResource({ uri: "test://static-text" }));
+    await refusal(client.unsubscribeResource({ uri: "test://watched-resource" }));
+    await failWrites(false);
+    // Neither failed change happened: the session still holds exactly the one, in memory and stored.
+    const updates: string[] = [];
+    client.setNotificationHandler("notifications/resources/updated", async (notification) => {
+      updates.push(notification.params.uri);
+    });
+    const touch = (uri: string) => client.callTool({ name: "test_touch_resource", arguments: { uri } });
+    await touch("test://static-text");
+    await touch("test://watched-resource");
+    await expect.poll(() => updates, { timeout: 3000 }).toEqual(["test://watched-resource"]);
+    await runInDurableObject(stub, (_instance, state) => {
+      expect(state.storage.kv.get<string[]>("subscriptions")).toEqual(["test://watched-resource"]);
+    });
+    // And the count is right: MAX_SUBSCRIPTIONS - 1 more fit.
+    for (let i = 0; i < MAX_SUBSCRIPTIONS - 1; i++)
+      await client.subscribeResource({ uri: `test://template/${i}/data` });
+    expect((await refusal(client.subscribeResource({ uri: "test://static-text" }))).message).toContain("at most");
     await client.close();
   });
 
