@@ -66,7 +66,7 @@ export async function seedRegistry(options: SeedOptions): Promise<void> {
       const running = await inventoryDigest(publishedInventory(document));
       if (governance.toolsDigest !== running) {
         console.warn(
-          `${document.name} ${document.version} is already published with other tools (digest ` +
+          `${document.name} ${document.version} is already published with another inventory (digest ` +
             `${shortDigest(governance.toolsDigest ?? "none")} vs the running ${shortDigest(running)}): the server ` +
             "refuses requests until its running code is published and approved: bump its version, or start from a " +
             "fresh local registry (remove .wrangler/state)",

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ToolManifest } from "../shared/registry/registry.contract";
+import type { PromptManifest, ResourceManifest, ToolManifest } from "../shared/registry/registry.contract";
 import { inventoryDigest, publishedInventory } from "../shared/registry/tool.digest";
 import { listEvents, publishVersion, setLifecycle } from "./registry.store";
 import { callRegistry as call, testServerJson } from "./registry.testing";
@@ -115,6 +115,43 @@ describe("an approval covers the version reviewed and its tool inventory", () =>
     expect(latest._meta["dev.mcp-fleet/governance"].toolsDigest).toBe(
       await digestOf("apv-bravo", "1.1.0", changedTools),
     );
+  });
+
+  it("digests and shows the version's resources, prompts and task modes, as the kit's gate computes them", async () => {
+    const resources: ResourceManifest[] = [
+      { uri: "demo://history", name: "history", description: "What you did", access: { scopes: ["demo:read"] } },
+    ];
+    const prompts: PromptManifest[] = [
+      {
+        name: "demo_recap",
+        description: "Recap what you did",
+        access: {},
+        argumentsSchema: { type: "object", properties: {} },
+        asks: ["sampling"],
+      },
+    ];
+    const tools: ToolManifest[] = [{ ...(TOOLS[0] as ToolManifest), task: "optional" }];
+    const published = testServerJson("apv-offers", { tools, resources, prompts });
+    const response = await call("POST", "/v0.1/publish", { as: PIPELINE, body: published });
+    expect(response.status, await response.clone().text()).toBe(201);
+    const governance = ((await response.json()) as Json)._meta["dev.mcp-fleet/governance"];
+    expect(governance.toolsDigest).toBe(await inventoryDigest(publishedInventory(published)));
+    expect(governance.toolsDigest).not.toBe(await digestOf("apv-offers"));
+    expect(governance).toMatchObject({ resources, resourceTemplates: [], prompts });
+    expect(governance.tools).toEqual([expect.objectContaining({ name: "demo_read", task: "optional" })]);
+    // A widened resource is a different inventory (under the same version: refused as a conflict).
+    const widened = testServerJson("apv-offers", {
+      tools,
+      prompts,
+      resources: [{ ...(resources[0] as ResourceManifest), access: { services: true } }],
+    });
+    expect(await inventoryDigest(publishedInventory(widened))).not.toBe(governance.toolsDigest);
+    const bad = await call("POST", "/v0.1/publish", {
+      as: PIPELINE,
+      body: testServerJson("apv-offers-bad", { prompts: [{ ...(prompts[0] as PromptManifest), name: "Bad Name" }] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("prompts[0].name");
   });
 
   it("refuses to approve a version that is not the latest", async () => {

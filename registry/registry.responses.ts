@@ -9,7 +9,7 @@
  * probe's raw error. `detail` says which.
  */
 import type { ReviewRow } from "../shared/db/fleet.schema";
-import { FLEET_META, OFFICIAL_META, PUBLISHER_META } from "../shared/registry/registry.contract";
+import { FLEET_META, OFFICIAL_META, PUBLISHER_META, type PublisherMeta } from "../shared/registry/registry.contract";
 import { type ServerEntry, versionInReview } from "./registry.store";
 
 export type OfficialStatus = "active" | "deprecated" | "deleted";
@@ -65,9 +65,28 @@ export function documentFor(document: Record<string, unknown>, detail: boolean):
   return { ...document, _meta: { ...meta, [PUBLISHER_META]: shown } };
 }
 
-function publisherOf(document: Record<string, unknown>): { supportChannel?: string } | undefined {
-  const meta = document._meta as Record<string, { supportChannel?: string } | undefined> | undefined;
+function publisherOf(document: Record<string, unknown>): Partial<PublisherMeta> | undefined {
+  const meta = document._meta as Record<string, Partial<PublisherMeta> | undefined> | undefined;
   return meta?.[PUBLISHER_META];
+}
+
+/**
+ * What the version offers besides its tools' rows, as its document published it (the document is
+ * what the inventory digest covers): each tool's task mode and asks, its resources, resource
+ * templates and prompts (empty lists for a version that has none, or was published before they were carried).
+ */
+function offeredBy(document: Record<string, unknown>) {
+  const publisher = publisherOf(document);
+  const byName = new Map((publisher?.tools ?? []).map((tool) => [tool.name, tool]));
+  return {
+    toolExtras: (name: string) => {
+      const { task, asks } = byName.get(name) ?? {};
+      return { ...(task ? { task } : {}), ...(asks ? { asks } : {}) };
+    },
+    resources: publisher?.resources ?? [],
+    resourceTemplates: publisher?.resourceTemplates ?? [],
+    prompts: publisher?.prompts ?? [],
+  };
 }
 
 export function toServerResponse(entry: ServerEntry, detail: boolean) {
@@ -76,6 +95,7 @@ export function toServerResponse(entry: ServerEntry, detail: boolean) {
     const current = entry.reviews[kind];
     return current && reviewJson(current, detail);
   };
+  const offered = offeredBy(version.document);
   return {
     server: documentFor(version.document, detail),
     _meta: {
@@ -101,7 +121,7 @@ export function toServerResponse(entry: ServerEntry, detail: boolean) {
         approvedToolsDigest: server.approvedToolsDigest,
         /** The newest version published, and the one waiting for reviewers (null when none is): registry:read only. */
         ...(detail ? { latestVersion: server.latestVersion, versionInReview: versionInReview(server) } : {}),
-        /** This version's tool inventory digest (shared/registry/tool.digest.ts). */
+        /** This version's inventory digest (server text, tools, resources, prompts: shared/registry/tool.digest.ts). */
         toolsDigest: version.toolsDigest,
         environments: server.environments,
         allowedGroups: server.allowedGroups,
@@ -114,7 +134,11 @@ export function toServerResponse(entry: ServerEntry, detail: boolean) {
           access: tool.access,
           needsApproval: tool.needsApproval,
           minutesSaved: tool.minutesSaved,
+          ...offered.toolExtras(tool.name),
         })),
+        resources: offered.resources,
+        resourceTemplates: offered.resourceTemplates,
+        prompts: offered.prompts,
         health: healthOf(entry, detail),
       },
     },

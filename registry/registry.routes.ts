@@ -37,7 +37,7 @@ export const ServerResponse = z
     server: z.record(z.string(), z.unknown()).openapi({ description: "server.json, exactly as published" }),
     _meta: z.record(z.string(), z.unknown()).openapi({
       description:
-        "`io.modelcontextprotocol.registry/official` (status, publishedAt, updatedAt, isLatest) and `dev.mcp-fleet/governance` (team, lifecycle, approved version, reviews, environments, allowed groups and services, tools, health). On-call, reviewer names, review notes and health errors only for a caller with a registry:read token.",
+        "`io.modelcontextprotocol.registry/official` (status, publishedAt, updatedAt, isLatest) and `dev.mcp-fleet/governance` (team, lifecycle, approved version, reviews, environments, allowed groups and services, tools with their task modes, resources, resource templates, prompts, health). On-call, reviewer names, review notes and health errors only for a caller with a registry:read token.",
     }),
   })
   .openapi("ServerResponse");

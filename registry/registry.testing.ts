@@ -18,6 +18,9 @@ export function testServerJson(
     allowedGroups,
     allowedServices,
     tools = [],
+    resources,
+    resourceTemplates,
+    prompts,
     remoteUrl = `https://${name}.mcp.example.com/mcp`,
     ...server
   } = overrides;
@@ -37,6 +40,9 @@ export function testServerJson(
         ...(allowedGroups ? { allowedGroups } : {}),
         ...(allowedServices !== undefined ? { allowedServices } : {}),
         tools,
+        ...(resources ? { resources } : {}),
+        ...(resourceTemplates ? { resourceTemplates } : {}),
+        ...(prompts ? { prompts } : {}),
       },
     },
   };

@@ -6,6 +6,9 @@ import type { AccessCode } from "../../shared/registry/access.ts";
 import type {
   FLEET_META as ContractFleetMeta,
   OFFICIAL_META as ContractOfficialMeta,
+  PromptManifest,
+  ResourceManifest,
+  ResourceTemplateManifest,
   ServerJson,
   ToolManifest,
 } from "../../shared/registry/registry.contract.ts";
@@ -43,7 +46,7 @@ export interface Governance {
   /** Only with a registry:read token. */
   onCall?: string;
   lifecycle: Lifecycle;
-  /** What the last approval covered (the server serves only that version and tool inventory). */
+  /** What the last approval covered (the server serves only that version and inventory). */
   approvedVersion?: string | null;
   lifecycleChangedAt: string;
   environments: string[];
@@ -51,6 +54,10 @@ export interface Governance {
   allowedServices: boolean | string[];
   reviews: { security: Review | null; legal: Review | null; genai: Review | null };
   tools: ToolManifest[];
+  /** As the version's document published them (registries older than these fields leave them out). */
+  resources?: ResourceManifest[];
+  resourceTemplates?: ResourceTemplateManifest[];
+  prompts?: PromptManifest[];
   health: Health;
 }
 

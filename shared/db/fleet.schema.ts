@@ -41,7 +41,7 @@ export const servers = sqliteTable(
      * What the last approval covered: the version reviewed and its tools digest (from
      * server_versions.tools_digest), written in the same statement that moves the server to
      * approved, on condition that this version is still the latest. Every domain server compares
-     * its running version and tools with these and refuses to serve when they differ.
+     * its running version and inventory with these and refuses to serve when they differ.
      */
     approvedVersion: text("approved_version"),
     approvedToolsDigest: text("approved_tools_digest"),
@@ -74,8 +74,9 @@ export const serverVersions = sqliteTable(
       .default("active"),
     isLatest: integer("is_latest", { mode: "boolean" }).notNull(),
     /**
-     * SHA-256 of the version's tool inventory (shared/registry/tool.digest.ts), computed at publish
-     * from the document's publisher tools. Null for versions published before it was recorded:
+     * SHA-256 of the version's inventory (shared/registry/tool.digest.ts: despite the name, its
+     * tools, resources, resource templates and prompts too), computed at publish from the
+     * document's publisher metadata. Null for versions published before it was recorded:
      * such a version cannot be approved (publish a new one).
      */
     toolsDigest: text("tools_digest"),

@@ -17,8 +17,9 @@ export interface ServerPolicy {
   allowedServices: ServiceRule;
   /**
    * What the reviewers approved, recorded at the last approval: the version and the digest of its
-   * tool inventory (shared/registry/tool.digest.ts). The server refuses to serve when its running
-   * version or tools differ. Null when the server was never approved (or was approved before
+   * inventory (server text, tools with their task modes, resources, resource templates, prompts:
+   * shared/registry/tool.digest.ts). The server refuses to serve when its running version or
+   * inventory differ. Null when the server was never approved (or was approved before
    * digests were recorded).
    */
   approvedVersion: string | null;

@@ -42,6 +42,21 @@ const remoteUrl = z
 
 export const serviceRuleSchema = z.union([z.boolean(), z.array(serviceName).max(100)]);
 
+/** Who may use a tool, resource or prompt (groups, scopes, services), as its declaration says. */
+export const itemAccessSchema = z
+  .object({
+    groups: z.array(groupName).max(100).optional(),
+    scopes: z.array(scopeName).max(50).optional(),
+    services: serviceRuleSchema.optional(),
+  })
+  .strict();
+
+/** What a tool's or prompt's handler may ask the client (ctx.elicit, ctx.sample, ctx.listRoots). */
+const asksSchema = z
+  .array(z.enum(["elicitation", "sampling", "roots"]))
+  .min(1)
+  .max(3);
+
 /** A tool as its server declares it (`defineTool`), published with every version. */
 export const toolManifestSchema = z
   .object({
@@ -50,22 +65,62 @@ export const toolManifestSchema = z
     title: z.string().min(1).max(200).optional(),
     description: z.string().min(1).max(2000),
     annotations: z.record(z.string(), z.unknown()),
-    access: z
-      .object({
-        groups: z.array(groupName).max(100).optional(),
-        scopes: z.array(scopeName).max(50).optional(),
-        services: serviceRuleSchema.optional(),
-      })
-      .strict(),
+    access: itemAccessSchema,
     needsApproval: z.boolean(),
     /** "high": the human approves on the registry page, never through the client (docs/approvals.md). */
     approvalRisk: z.literal("high").optional(),
     minutesSaved: z.number().min(0).max(10_000),
     /** The tool's input as JSON Schema (what tools/list shows); absent in documents published before it was added. */
     inputSchema: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * Runs as a task for clients that declare the tasks extension (`defineTool({ task })`):
+     * "optional", "required", or "conditional" (`task: { when(args) }`: some calls). Absent: never.
+     */
+    task: z.enum(["optional", "required", "conditional"]).optional(),
+    /** What its handler may ask the client (`defineTool({ asks })`); absent: nothing. */
+    asks: asksSchema.optional(),
   })
   .strict();
 export type ToolManifest = z.infer<typeof toolManifestSchema>;
+
+const resourceName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "a resource name (letters, digits, _ - .)");
+const resourceCommon = {
+  name: resourceName,
+  title: z.string().min(1).max(200).optional(),
+  description: z.string().min(1).max(2000),
+  mimeType: z.string().min(1).max(200).optional(),
+  access: itemAccessSchema,
+};
+
+/** A fixed resource as its server declares it (`defineResource({ uri })`), published with every version. */
+export const resourceManifestSchema = z.object({ uri: z.string().min(1).max(2000), ...resourceCommon }).strict();
+export type ResourceManifest = z.infer<typeof resourceManifestSchema>;
+
+/** A resource template (`defineResource({ uriTemplate, args })`), published with every version. */
+export const resourceTemplateManifestSchema = z
+  .object({
+    uriTemplate: z.string().min(1).max(2000),
+    ...resourceCommon,
+    /** The template's variables as a JSON Schema object (their names, schemas and descriptions). */
+    argumentsSchema: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+export type ResourceTemplateManifest = z.infer<typeof resourceTemplateManifestSchema>;
+
+/** A prompt as its server declares it (`definePrompt`), published with every version. */
+export const promptManifestSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a snake_case prompt name"),
+    title: z.string().min(1).max(200).optional(),
+    description: z.string().min(1).max(2000),
+    access: itemAccessSchema,
+    /** Its arguments as a JSON Schema object (names, descriptions, which are required). */
+    argumentsSchema: z.record(z.string(), z.unknown()),
+    /** What its `get` may ask the client; absent: nothing. */
+    asks: asksSchema.optional(),
+  })
+  .strict();
+export type PromptManifest = z.infer<typeof promptManifestSchema>;
 
 /** What a server's publisher states about it beyond server.json (lives under PUBLISHER_META). */
 export const publisherMetaSchema = z
@@ -85,6 +140,10 @@ export const publisherMetaSchema = z
     /** Scopes the server declares a token needs to use it at all (its code enforces them). */
     scopes: z.array(scopeName).max(50).optional(),
     tools: z.array(toolManifestSchema).max(200),
+    /** Its resources, resource templates and prompts (absent: none); reviewed and digested like its tools. */
+    resources: z.array(resourceManifestSchema).max(200).optional(),
+    resourceTemplates: z.array(resourceTemplateManifestSchema).max(200).optional(),
+    prompts: z.array(promptManifestSchema).max(200).optional(),
   })
   .strict();
 export type PublisherMeta = z.infer<typeof publisherMetaSchema>;

@@ -2,7 +2,8 @@
  * "Servers obey the registry": before a request reaches a session, the registry's policy for
  * the server decides. The server must be registered and approved, approved for the environment
  * this deployment runs in (FLEET_ENV), running exactly what was approved (its version and the
- * digest of its tool inventory, see tool.digest.ts), and the caller must be in one of the
+ * digest of its inventory: server text, tools with their task modes, resources, resource
+ * templates and prompts, see tool.digest.ts), and the caller must be in one of the
  * groups, or be one of the services, that the registry allows. The spec's own
  * `access.groups/services` are only the proposal in the publish document; they are not consulted
  * here.
@@ -18,7 +19,7 @@ import { inventoryDigest, shortDigest } from "./tool.digest";
 /** What the gate needs to know about the code that is running: the server's own declaration. */
 export type RunningServer = Pick<
   ServerSpec<unknown>,
-  "name" | "version" | "title" | "description" | "instructions" | "access" | "tools"
+  "name" | "version" | "title" | "description" | "instructions" | "access" | "tools" | "resources" | "prompts"
 >;
 
 export type RegistryGateDecision =
@@ -26,7 +27,7 @@ export type RegistryGateDecision =
   /** 403: the registry says no. 503: the registry could not be asked (fail closed), or misconfigured. */
   | { allowed: false; status: 403 | 503; reason: string; message: string };
 
-/** The gate for one server; its policy cache (and its own tools digest) live as long as the isolate. */
+/** The gate for one server; its policy cache (and its own inventory digest) live as long as the isolate. */
 export function registryGate(running: RunningServer, cache = new ServerPolicyCache()) {
   const serverName = running.name;
   let runningDigest: Promise<string> | undefined;
@@ -90,7 +91,10 @@ function inventoryMismatch(running: RunningServer, digest: string, policy: Serve
     return `running version ${running.version} but the registry approved ${policy.approvedVersion}`;
   }
   if (digest !== policy.toolsDigest) {
-    return `running tools differ from the approved inventory (digest ${shortDigest(digest)} vs ${shortDigest(policy.toolsDigest)})`;
+    return (
+      "running inventory differs from the approved one: its server text, tools (or their task modes), " +
+      `resources, resource templates or prompts changed (digest ${shortDigest(digest)} vs ${shortDigest(policy.toolsDigest)})`
+    );
   }
   return undefined;
 }

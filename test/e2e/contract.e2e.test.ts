@@ -3,7 +3,7 @@
  * lists as approved (every page of its listing), over Streamable HTTP and legacy SSE: initialize,
  * tools/list equal to what the registry approved (the approved version's tools: names,
  * descriptions, annotations, input schemas; not the server's own publish document, which is
- * whatever is deployed), 401 naming its resource metadata, the business-group gate, its example
+ * whatever is deployed), and so resources/list, resources/templates/list and prompts/list, 401 naming its resource metadata, the business-group gate, its example
  * call (every server declares one), a tool-level denial, bad arguments, and /health. Every server
  * of fleet.config.ts must be among them: a new server is covered the moment it is in the manifest.
  */
@@ -20,6 +20,9 @@ import type { ServerSummary } from "../../local/server.specs.ts";
 import {
   FLEET_META,
   PUBLISHER_META,
+  promptManifestSchema,
+  resourceManifestSchema,
+  resourceTemplateManifestSchema,
   type ToolManifest,
   toolManifestSchema,
 } from "../../shared/registry/registry.contract";
@@ -59,15 +62,19 @@ async function listApproved() {
       const path = `/v0.1/servers/${encodeURIComponent(server.name)}/versions/${encodeURIComponent(version)}`;
       // The version the reviewers approved, as the registry stored it at publish.
       const stored = (await (await fetch(`${registry}${path}`)).json()) as {
-        server: { _meta: Record<string, { tools: unknown }> };
+        server: { _meta: Record<string, Record<string, unknown>> };
       };
+      const publisher = stored.server._meta[PUBLISHER_META];
       return {
         name: server.name.slice(server.name.indexOf("/") + 1),
         url: server.remotes[0]?.url as string,
         approvedVersion: version,
         /** What the registry allows (it governs; the server's own proposal may differ). */
         allowedGroups: governance.allowedGroups,
-        tools: z.array(toolManifestSchema).parse(stored.server._meta[PUBLISHER_META]?.tools),
+        tools: z.array(toolManifestSchema).parse(publisher?.tools),
+        resources: z.array(resourceManifestSchema).parse(publisher?.resources ?? []),
+        resourceTemplates: z.array(resourceTemplateManifestSchema).parse(publisher?.resourceTemplates ?? []),
+        prompts: z.array(promptManifestSchema).parse(publisher?.prompts ?? []),
       };
     }),
   );
@@ -195,6 +202,52 @@ describe.each(servers)("contract: $name", (server) => {
         );
         for (const [field, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
           expect((schema as { description?: string }).description, `${tool.name}.${field}`).toBeTruthy();
+        }
+      }
+    });
+
+    it("lists exactly the approved resources, resource templates and prompts the member may use", async () => {
+      const client = await connect(origin, transport, await token(member, everyScope));
+      const may = (item: { access: ToolManifest["access"] }) =>
+        mayUse(item as ToolManifest, member) && (item.access.scopes ?? []).every((s) => everyScope.includes(s));
+      const capabilities = client.getServerCapabilities() ?? {};
+      const offersResources = server.resources.length + server.resourceTemplates.length > 0;
+      expect(Boolean(capabilities.resources), "resources capability").toBe(offersResources);
+      expect(Boolean(capabilities.prompts), "prompts capability").toBe(server.prompts.length > 0);
+      if (offersResources) {
+        const { resources } = await client.listResources();
+        const shown = (item: { name: string; title?: string; description?: string; mimeType?: string }) => ({
+          name: item.name,
+          title: item.title,
+          description: item.description,
+          mimeType: item.mimeType,
+        });
+        const byUri = <T extends { uri: string }>(items: T[]) => [...items].sort((a, b) => a.uri.localeCompare(b.uri));
+        expect(byUri(resources).map((r) => ({ uri: r.uri, ...shown(r) }))).toEqual(
+          byUri(server.resources.filter(may)).map((r) => ({ uri: r.uri, ...shown(r) })),
+        );
+        const { resourceTemplates } = await client.listResourceTemplates();
+        const byTemplate = <T extends { uriTemplate: string }>(items: T[]) =>
+          [...items].sort((a, b) => a.uriTemplate.localeCompare(b.uriTemplate));
+        expect(byTemplate(resourceTemplates).map((r) => ({ uriTemplate: r.uriTemplate, ...shown(r) }))).toEqual(
+          byTemplate(server.resourceTemplates.filter(may)).map((r) => ({ uriTemplate: r.uriTemplate, ...shown(r) })),
+        );
+      }
+      if (server.prompts.length > 0) {
+        const { prompts } = await client.listPrompts();
+        const approved = server.prompts.filter(may);
+        expect(prompts.map((p) => p.name).sort()).toEqual(approved.map((p) => p.name).sort());
+        for (const prompt of prompts) {
+          const declared = approved.find((candidate) => candidate.name === prompt.name);
+          expect({ title: prompt.title, description: prompt.description }, prompt.name).toEqual({
+            title: declared?.title,
+            description: declared?.description,
+          });
+          const properties = (declared?.argumentsSchema.properties ?? {}) as Record<string, { description?: string }>;
+          expect(
+            (prompt.arguments ?? []).map((arg) => [arg.name, arg.description]),
+            prompt.name,
+          ).toEqual(Object.entries(properties).map(([name, schema]) => [name, schema.description]));
         }
       }
     });

@@ -1,7 +1,8 @@
 /**
  * Servers obey the registry: the echo fixture behind the kit, its REGISTRY binding on the
  * registry stub (test/workers/registry-stub.js), which approved the echo server's own publish
- * document (version and tools digest, test/workers/registry-stub.setup.ts). FLEET_ENV is
+ * document (version and inventory digest, test/workers/registry-stub.setup.ts); the same gate on a
+ * server with resources, prompts and task tools: workers/test/registry.gate.test.ts. FLEET_ENV is
  * "test", REGISTRY_CACHE_MS 50.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
@@ -69,7 +70,7 @@ describe("the registry gate", () => {
     [
       "another tool inventory",
       { toolsDigest: "ab".repeat(32) },
-      "running tools differ from the approved inventory (digest ",
+      "running inventory differs from the approved one: its server text, tools (or their task modes), resources, resource templates or prompts changed (digest ",
     ],
     [
       "nothing (approved before digests were recorded)",
@@ -101,7 +102,7 @@ describe("the registry gate", () => {
     },
   );
 
-  it("names both digests when the tools differ", async () => {
+  it("names both digests when the inventories differ", async () => {
     await registrySays(echoPolicy({ toolsDigest: "ab".repeat(32) }));
     const { message } = await refusal(await postRpc(initializeMessage()));
     expect(message).toContain(`(digest ${APPROVED.toolsDigest?.slice(0, 12)}… vs abababababab…)`);

@@ -7,7 +7,7 @@ const airflow = defineServer({
   name: "airflow",
   title: "Apache Airflow",
   description: "Explore, diagnose and (with your approval) trigger, retry and pause Airflow 3 DAGs.",
-  version: "1.0.0",
+  version: "1.0.1",
   instructions:
     "Start with airflow_system_health or airflow_list_dags; airflow_explore_dag shows one DAG; airflow_diagnose_run explains a " +
     "failed run (log tails included); airflow_task_logs reads more of a log. Writes (trigger, clear, pause, delete, answering " +

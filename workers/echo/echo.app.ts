@@ -7,7 +7,7 @@ const echo = defineServer({
   name: "echo",
   title: "Echo",
   description: "Check your way into the fleet: echo text through a service and see who the fleet takes you for.",
-  version: "1.1.1",
+  version: "1.1.2",
   instructions:
     "Use echo_say to check that calls reach an upstream, echo_whoami to see your identity, groups and scopes " +
     "as the fleet sees them, echo_history for what you echoed.",

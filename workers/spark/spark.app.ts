@@ -9,7 +9,7 @@ const spark = defineServer({
   name: "spark",
   title: "Apache Spark",
   description: "Explore, compare and diagnose Spark applications; submit and kill Livy batches with approval.",
-  version: "1.0.0",
+  version: "1.0.1",
   instructions:
     "Find an application with spark_applications, then spark_diagnose it for ranked likely causes with evidence. " +
     "Drill down with spark_jobs, spark_stages (task quantiles, failed-task errors), spark_executors, spark_timeline, " +
