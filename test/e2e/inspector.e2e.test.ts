@@ -107,6 +107,7 @@ describe(`MCP Inspector CLI ${VERSION} against Echo (bearer token, Streamable HT
         { tools?: { name: string; annotations?: { readOnlyHint?: boolean } }[] },
         { isError?: boolean; content?: { type: string; text?: string }[]; structuredContent?: { text?: string } },
       ];
+      expect(init.serverInfo?.name, "the server it reached").toBe("echo");
       expect(init.protocolVersion, "the version the Inspector negotiated").toBe(version);
       const names = (list.tools ?? []).map((tool) => tool.name);
       expect(names, "tools/list should show Echo's read tools").toEqual(
