@@ -97,6 +97,8 @@ interface Running {
   controller: AbortController;
   /** The handler's asks waiting for tasks/update, by key. */
   waiting: Map<string, (answer: unknown) => void>;
+  /** Whether the handler holds a place in flight: while it waits for the client it does not. */
+  holdsPlace: boolean;
 }
 
 /** Whether this request (2026-07-28, per-request capabilities) declares the tasks extension. */
@@ -199,9 +201,9 @@ export class CallerTasks {
     // Durable before the client learns of it: a tasks/get right after the answer finds it.
     await this.#options.storage.put(`${TASK}${record.taskId}`, record);
     this.#options.wakeBy(now + ttlMs);
-    const running: Running = { record, controller: new AbortController(), waiting: new Map() };
+    const running: Running = { record, controller: new AbortController(), waiting: new Map(), holdsPlace: false };
     this.#running.set(record.taskId, running);
-    this.#options.inFlight?.started();
+    this.#holdPlace(running, true);
     const run: TaskRun = {
       signal: running.controller.signal,
       asker: this.#asker(running, capabilities),
@@ -230,6 +232,8 @@ export class CallerTasks {
             return;
           }
           running.waiting.set(key, resolve);
+          // Waiting on the client, which may never answer, holds no place in flight.
+          this.#holdPlace(running, false);
           running.record.inputRequests = { ...running.record.inputRequests, [key]: request };
           this.#transition(running, "input_required");
           running.controller.signal.addEventListener("abort", () => reject(running.controller.signal.reason), {
@@ -237,6 +241,14 @@ export class CallerTasks {
           });
         }),
     };
+  }
+
+  /** A running handler holds a place in flight of the caller's limits, except while it waits for the client. */
+  #holdPlace(running: Running, hold: boolean): void {
+    if (running.holdsPlace === hold) return;
+    running.holdsPlace = hold;
+    if (hold) this.#options.inFlight?.started();
+    else this.#options.inFlight?.ended();
   }
 
   #transition(running: Running, status: TaskStatus): void {
@@ -249,7 +261,7 @@ export class CallerTasks {
 
   async #end(running: Running, ending: TaskEnding): Promise<void> {
     this.#running.delete(running.record.taskId);
-    this.#options.inFlight?.ended();
+    this.#holdPlace(running, false);
     const { record } = running;
     delete record.inputRequests;
     if (record.status === "cancelled") {
@@ -307,6 +319,7 @@ export class CallerTasks {
       resolve(answer);
     }
     if (running.waiting.size === 0 && running.record.status === "input_required") {
+      this.#holdPlace(running, true);
       delete running.record.inputRequests;
       this.#transition(running, "working");
     } else {

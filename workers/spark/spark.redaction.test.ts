@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isSecretKey, REDACTED, redactProperty, redactValue } from "./spark.redaction";
+import { isSecretKey, MAX_SCANNED_VALUE, REDACTED, redactProperty, redactValue } from "./spark.redaction";
 
 const R = REDACTED;
 
@@ -87,10 +87,25 @@ describe("spark redaction", () => {
     ]);
   });
 
-  it("takes linear time on a long adversarial value", () => {
-    const value = `${"a=".repeat(50_000)}${'"'.repeat(50_000)}${" --x".repeat(20_000)}`;
-    const started = Date.now();
-    redactValue(value);
-    expect(Date.now() - started).toBeLessThan(2_000);
+  it("takes linear time on long adversarial values under the cap", () => {
+    const third = Math.floor(MAX_SCANNED_VALUE / 3);
+    const values = [
+      `${"a=".repeat(third / 2)}${'"'.repeat(third)}${" --x".repeat(third / 4)}`,
+      // One long key with no separator: tried from each of its positions, it was quadratic.
+      "a".repeat(MAX_SCANNED_VALUE),
+      `${"a.".repeat(MAX_SCANNED_VALUE / 2 - 1)}=x`,
+    ];
+    for (const value of values) {
+      const started = Date.now();
+      redactValue(value);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+  });
+
+  it("redacts a value over the cap whole, saying how long it was", () => {
+    expect(redactValue("a".repeat(MAX_SCANNED_VALUE + 1))).toBe(
+      `${R} (a value of ${MAX_SCANNED_VALUE + 1} characters)`,
+    );
+    expect(redactValue("a".repeat(MAX_SCANNED_VALUE))).toBe("a".repeat(MAX_SCANNED_VALUE));
   });
 });

@@ -38,7 +38,9 @@ export function isSecretKey(key: string): boolean {
 }
 
 /** `password=`, `"password": `, `db.password = ` (a key, maybe its closing quote, the separator). */
-const PAIR_KEY = /([\w.-]+)(\\?["']?\s*[=:]\s*)/g;
+// The key starts where no key character precedes it: without that, a long run of key characters
+// with no separator is tried from every one of its positions (quadratic).
+const PAIR_KEY = /(?<![\w.-])([\w.-]+)(\\?["']?\s*[=:]\s*)/g;
 /** `--db-password `: a flag at the start, or after a space, quote, bracket or comma; `"--pw", "x"` too. */
 const FLAG_KEY = /(^|[\s"'[(,])(-{1,2}[\w.-]+)(\s+|["']?\s*,\s*)(?!-)/g;
 /** Headers whose whole value is a credential, even one with spaces or commas (Digest, cookies). */
@@ -98,7 +100,11 @@ function redactAfterKeys(text: string, keys: RegExp, flag: boolean): string {
   return out + text.slice(copied);
 }
 
+/** A value longer than this is redacted whole: no property worth reading is that long, and scanning it costs CPU. */
+export const MAX_SCANNED_VALUE = 64 * 1024;
+
 export function redactValue(value: string): string {
+  if (value.length > MAX_SCANNED_VALUE) return `${REDACTED} (a value of ${value.length} characters)`;
   const withoutUrlPasswords = value.replace(USER_INFO, `$1:${REDACTED}@`);
   const withoutBearers = withoutUrlPasswords.replace(BEARER, (_all, scheme: string) => `${scheme}${REDACTED}`);
   return redactAfterKeys(redactAfterKeys(withoutBearers, PAIR_KEY, false), FLAG_KEY, true);

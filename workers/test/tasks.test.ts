@@ -153,6 +153,21 @@ describe("the tasks extension on 2026-07-28", () => {
     expect(again.status).toBe(200);
   });
 
+  it("a task waiting for the client's answer holds no place in flight (a client that never answers locks nothing)", async () => {
+    const tasks: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const created = await call("quin", "test_confirm_delete", { filename: `f${i}.txt` });
+      tasks.push(String(created.result?.taskId));
+    }
+    for (const taskId of tasks) await until("quin", taskId, ["input_required"]);
+    // Five tasks wait; two ordinary calls at once still fit in the caller's six places.
+    const slow = call("quin", "test_slow_compute", { seconds: 1 }, {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await call("quin", "test_slow_compute", { seconds: 0 }, {})).status).toBe(200);
+    expect((await slow).status).toBe(200);
+    for (const taskId of tasks) await rpc("quin", "tasks/cancel", { taskId });
+  });
+
   it("cancels a running task (the handler stops), idempotently, and records it once as cancelled", async () => {
     const created = await call("wes", "test_slow_compute", { seconds: 60 });
     const taskId = String(created.result?.taskId);
