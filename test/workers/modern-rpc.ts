@@ -32,7 +32,8 @@ export async function modernRpc(
   params: Record<string, unknown>,
   capabilities: ClientCapabilities = TASKS_CLIENT,
 ): Promise<ModernAnswer> {
-  const mcpName = method === "tools/call" ? params.name : params.taskId;
+  // Mcp-Name: the tool's or prompt's name, the resource's URI, or the task's id.
+  const mcpName = params.name ?? params.uri ?? params.taskId;
   const response = await postRpc(
     {
       jsonrpc: "2.0",

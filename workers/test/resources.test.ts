@@ -18,9 +18,9 @@ import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/valida
 import { describe, expect, it } from "vitest";
 import { MAX_SUBSCRIPTION_URI_CHARS, MAX_SUBSCRIPTIONS } from "../../shared/mcp/session";
 import { openLegacySession } from "../../test/workers/legacy-sse.client";
-import { bearer, postRpc, workerFetch } from "../../test/workers/mcp-client";
+import { bearer, workerFetch } from "../../test/workers/mcp-client";
+import { modernRpc } from "../../test/workers/modern-rpc";
 
-const MODERN = "2026-07-28";
 const USER = (name: string, extra = "") => `${name}; scopes=test:read${extra}`;
 const BOT = "service:etl-bot; scopes=test:read";
 const callers = env.CALLERS as DurableObjectNamespace;
@@ -35,39 +35,13 @@ type Answer = {
   error?: { code: number; message: string; data?: Record<string, unknown> };
 };
 
-/** One raw 2026-07-28 request (the envelope in `_meta`). */
-async function modern(
+/** One raw 2026-07-28 request (the envelope in `_meta`), from a client declaring form elicitation. */
+const modern = (
   user: string,
   method: string,
   params: Record<string, unknown> = {},
   capabilities: ClientCapabilities = { elicitation: {} },
-): Promise<Answer> {
-  const name = (params.name ?? params.uri) as string | undefined;
-  const response = await postRpc(
-    {
-      jsonrpc: "2.0",
-      id: crypto.randomUUID(),
-      method,
-      params: {
-        ...params,
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": MODERN,
-          "io.modelcontextprotocol/clientCapabilities": capabilities,
-          "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-        },
-      },
-    },
-    {
-      "mcp-protocol-version": MODERN,
-      "mcp-method": method,
-      ...(name ? { "mcp-name": name } : {}),
-      authorization: bearer(user),
-    },
-  );
-  const text = await response.text();
-  const data = text.startsWith("{") ? text : ([...text.matchAll(/^data: (.*)$/gm)].at(-1)?.[1] ?? "{}");
-  return { status: response.status, ...(JSON.parse(data) as Omit<Answer, "status">) };
-}
+) => modernRpc(user, method, params, capabilities) as Promise<Answer>;
 
 /** A 2025-11-25 session with the SDK client; `elicit` answers elicitations (absent: none declared). */
 async function session(user: string, elicit?: (message: string) => Record<string, unknown>) {
