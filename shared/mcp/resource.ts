@@ -171,9 +171,9 @@ export function findResource<Upstreams>(
   return undefined;
 }
 
-export function describeResource(resource: Resource<unknown>): McpResource {
+/** What resources/list and resources/templates/list show of a declaration besides its URI. */
+function listed(resource: Resource<unknown>) {
   return {
-    uri: resource.uri as string,
     name: resource.name,
     ...(resource.title ? { title: resource.title } : {}),
     description: resource.description,
@@ -181,12 +181,10 @@ export function describeResource(resource: Resource<unknown>): McpResource {
   };
 }
 
+export function describeResource(resource: Resource<unknown>): McpResource {
+  return { uri: resource.uri as string, ...listed(resource) };
+}
+
 export function describeResourceTemplate(resource: Resource<unknown>): ResourceTemplateType {
-  return {
-    uriTemplate: resource.uriTemplate as string,
-    name: resource.name,
-    ...(resource.title ? { title: resource.title } : {}),
-    description: resource.description,
-    ...(resource.mimeType ? { mimeType: resource.mimeType } : {}),
-  };
+  return { uriTemplate: resource.uriTemplate as string, ...listed(resource) };
 }
