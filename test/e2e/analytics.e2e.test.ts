@@ -83,6 +83,8 @@ describe("the analytics page in Chromium", () => {
     const row = page.locator("tr", { hasText: "echo/echo_say" }).first();
     await row.getByLabel("Minutes saved").fill("3");
     await row.getByRole("button", { name: /^Helped/ }).click();
+    // The form posts and the registry answers 303 to ?feedback=<outcome>: count only once that page is in.
+    await page.waitForURL(/[?&]feedback=/);
     await expect(page.getByText("Thanks: your rating is recorded.").count()).resolves.toBe(1);
     await expect(page.getByText("Helped (3 min)").count()).resolves.toBeGreaterThan(0);
     expect(violations).toEqual([]);
