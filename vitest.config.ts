@@ -36,13 +36,14 @@ const KIT_BINDINGS = {
 export const WORKERD_TEST_TIMEOUT_MS = 30_000;
 
 /**
- * Projects whose test files share one workerd runtime and its storage (vitest's `isolate: false`),
- * which halves their time: their files use callers, sessions and rows of their own, so what one
- * file leaves behind does not meet another. The others (kit, registry, spark, airflow, the
- * fixture) reuse callers across files (rate limits, open sessions) and count their rows, so each
- * of their files gets a fresh runtime (the default); a file added to a shared project must keep to its own callers. The auth project (vitest.auth.config.ts) shares one too.
+ * Each workerd project's test files share one runtime and its storage (vitest's `isolate: false`):
+ * a fresh runtime per file costs more than the tests themselves (the kit: 83 s alone with one per
+ * file, 30 s shared). So each file keeps to callers of its own (`bearer()` gives a user a subject
+ * tagged with the file's name: test/workers/mcp-client.ts, `fileTag`) and starts from an empty
+ * database (test/workers/apply-migrations.ts). A file that needs a runtime where nothing ran yet
+ * (the registry gate before its first read) is listed here and runs in a project of its own.
  */
-const SHARED_RUNTIME = new Set(["presto", "echo"]);
+const FRESH_RUNTIME = ["test/workers/registry.outage.test.ts"];
 
 interface WorkerdProject {
   name: string;
@@ -54,6 +55,8 @@ interface WorkerdProject {
   upstream?: { of: string } & Pick<LocalUpstream, "env" | "alsoEnv" | "vars">;
   /** More bindings. */
   vars?: Record<string, string>;
+  /** A fresh runtime for each file (default: one runtime for all the project's files). */
+  isolate?: boolean;
 }
 
 /** A project whose tests run inside workerd against one Worker, with real D1 and Durable Objects. */
@@ -100,7 +103,7 @@ function workerdProject(project: WorkerdProject) {
       ...(upstream ? { provide: { upstreamOf: upstream.of } } : {}),
       setupFiles: ["test/workers/apply-migrations.ts", "test/workers/registry-stub.setup.ts"],
       testTimeout: WORKERD_TEST_TIMEOUT_MS,
-      ...(SHARED_RUNTIME.has(project.name) ? { isolate: false } : {}),
+      isolate: project.isolate ?? false,
     },
   };
 }
@@ -135,7 +138,14 @@ export default defineConfig({
         name: "kit",
         configPath: "test/fixtures/echo/wrangler.toml",
         include: ["shared/**/*.test.ts", "test/workers/**/*.test.ts"],
+        exclude: FRESH_RUNTIME,
         upstream: { of: "presto", env: "ECHO_UPSTREAM_URL" },
+      }),
+      workerdProject({
+        name: "kit-fresh",
+        configPath: "test/fixtures/echo/wrangler.toml",
+        include: FRESH_RUNTIME,
+        isolate: true,
       }),
       ...serverProjects,
       // The CLI (registry/cli) runs on Node: its tests are node:test files, run by `npm test` before vitest.

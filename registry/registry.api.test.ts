@@ -4,6 +4,7 @@
  */
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { subjectOf } from "../test/workers/mcp-client";
 import { callRegistry as call } from "./registry.testing";
 
 const worker = exports as unknown as { default: { serverPolicy(name: string): Promise<unknown> } };
@@ -389,7 +390,7 @@ describe("lifecycle and reviews", () => {
       kind: "security",
       state: "approved",
       // The identity of record (the test token's subject), not the login name.
-      reviewer: "user-rita",
+      reviewer: subjectOf("rita"),
       version: "1.0.0",
     });
     const approved = await call("PUT", "/v0.1/servers/juliet/lifecycle", {
@@ -402,7 +403,7 @@ describe("lifecycle and reviews", () => {
     expect(governance.reviews.security).toMatchObject({
       state: "approved",
       notes: "keys rotated",
-      reviewer: "user-rita",
+      reviewer: subjectOf("rita"),
     });
     const history = await jsonOf(await call("GET", "/v0.1/servers/juliet/reviews", { as: READ_ONLY }));
     expect(history.reviews.map((r: { state: string }) => r.state)).toEqual([

@@ -9,6 +9,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PromptManifest, ResourceManifest, ToolManifest } from "../shared/registry/registry.contract";
 import { inventoryDigest, publishedInventory } from "../shared/registry/tool.digest";
+import { subjectOf } from "../test/workers/mcp-client";
 import { listEvents, publishVersion, setLifecycle } from "./registry.store";
 import { callRegistry as call, testServerJson } from "./registry.testing";
 
@@ -240,7 +241,7 @@ describe("approval needs reviews by two different people, none of them on the ow
     const response = await approve("apv-solo");
     expect(response.status).toBe(409);
     expect(await detail(response)).toContain(
-      "needs reviews by at least 2 different people before approval (so far only user-rita)",
+      `needs reviews by at least 2 different people before approval (so far only ${subjectOf("rita")})`,
     );
   });
 
@@ -268,7 +269,7 @@ describe("approval needs reviews by two different people, none of them on the ow
     const response = await approve("apv-moved", {}, ADMIN);
     expect(response.status).toBe(409);
     expect(await detail(response)).toContain(
-      "reviews must not come from its owning team (reviewers): security by user-rita, legal by user-rita, genai by user-rex",
+      `reviews must not come from its owning team (reviewers): security by ${subjectOf("rita")}, legal by ${subjectOf("rita")}, genai by ${subjectOf("rex")}`,
     );
   });
 });

@@ -41,14 +41,14 @@ const ALL: Suite[] = [
   {
     name: "workerd:kit",
     command: VITEST,
-    args: ["run", "--project", "kit", ...extra],
+    args: ["run", "--project", "kit", "--project", "kit-fresh", ...extra],
   },
   {
     name: "workerd:rest",
     command: VITEST,
     args: [
       "run",
-      ...["e2e", "auth", "presto", "echo", "test", "kit"].flatMap((name) => ["--project", `!${name}`]),
+      ...["e2e", "auth", "presto", "echo", "test", "kit", "kit-fresh"].flatMap((name) => ["--project", `!${name}`]),
       ...extra,
     ],
   },

@@ -6,6 +6,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type InvocationRecord, writeInvocations } from "../../shared/db/invocations.store";
+import { userIdOf } from "../../test/workers/mcp-client";
 import { callRegistry as call, testServerJson } from "../registry.testing";
 import { effectiveMinutes } from "./analytics.estimate";
 
@@ -28,7 +29,7 @@ function invocation(overrides: Partial<InvocationRecord>): InvocationRecord {
     toolName: "ana_query",
     sessionId: "s",
     callerKind: "user",
-    callerId: "user:user-cato",
+    callerId: userIdOf("cato"),
     startedAt: Date.UTC(2026, 9, 5, 12),
     durationMs: 80,
     outcome: "ok",
@@ -64,7 +65,7 @@ beforeAll(async () => {
     invocation({ outcome: "error", errorClass: "upstream_rejected", minutesSaved: 0 }),
     invocation({ outcome: "error", errorClass: "upstream_unavailable", minutesSaved: 0 }),
     invocation({ outcome: "error", errorClass: "denied", minutesSaved: 0 }),
-    invocation({ toolName: "ana_report", minutesSaved: 30, callerId: "user:user-otto", callerGroup: "ads" }),
+    invocation({ toolName: "ana_report", minutesSaved: 30, callerId: userIdOf("otto"), callerGroup: "ads" }),
     // September: 5 successful calls.
     ...Array.from({ length: 5 }, () => invocation({ startedAt: september })),
   ]);

@@ -9,7 +9,7 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { decideApproval, getApproval } from "../../shared/approval/approval.store";
 import { digestArguments } from "../../shared/mcp/tool.invoke";
-import { bearer, postRpc, textOf } from "./mcp-client";
+import { bearer, callerObjectOf, postRpc, textOf, userIdOf } from "./mcp-client";
 
 const MODERN = "2026-07-28";
 const REGISTRY = env.REGISTRY_URL as string;
@@ -84,16 +84,16 @@ async function decideAsPage(id: string, decision: "approved" | "rejected") {
 }
 
 async function recorded(name: string) {
-  await runDurableObjectAlarm(callers.get(callers.idFromName(`echo|user|user-${name}`)));
+  await runDurableObjectAlarm(callers.get(callers.idFromName(callerObjectOf("echo", name))));
   const invocations = await env.DB.prepare(
     "SELECT outcome, error_class FROM invocations WHERE caller_id = ? AND tool_name = 'echo_purge'",
   )
-    .bind(`user:user-${name}`)
+    .bind(userIdOf(name))
     .all();
   const audit = await env.DB.prepare(
     "SELECT decision, reason FROM audit_events WHERE caller_id = ? AND action = 'approval echo_purge' ORDER BY at",
   )
-    .bind(`user:user-${name}`)
+    .bind(userIdOf(name))
     .all<{ decision: string; reason: string }>();
   return { invocations: invocations.results, audit: audit.results };
 }

@@ -7,7 +7,7 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { Client, type ElicitResult, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/validators/cf-worker";
 import { describe, expect, it } from "vitest";
-import { bearer, postRpc, textOf, workerFetch } from "./mcp-client";
+import { bearer, callerObjectOf, postRpc, textOf, userIdOf, workerFetch } from "./mcp-client";
 
 const MODERN = "2026-07-28";
 const callers = env.CALLERS as DurableObjectNamespace;
@@ -86,11 +86,11 @@ function callModern(
 const accept = { approval: { action: "accept", content: { approve: true } } };
 
 async function recorded(name: string) {
-  await runDurableObjectAlarm(callers.get(callers.idFromName(`echo|user|user-${name}`)));
+  await runDurableObjectAlarm(callers.get(callers.idFromName(callerObjectOf("echo", name))));
   const { results } = await env.DB.prepare(
     "SELECT outcome, error_class FROM invocations WHERE caller_id = ? AND tool_name = 'echo_delete_item'",
   )
-    .bind(`user:user-${name}`)
+    .bind(userIdOf(name))
     .all();
   return results;
 }

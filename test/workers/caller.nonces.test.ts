@@ -7,12 +7,13 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { APPROVAL_STATE_TTL_SECONDS } from "../../shared/mcp/approval.modern";
+import { callerObjectOf } from "./mcp-client";
 
 const TTL = APPROVAL_STATE_TTL_SECONDS * 1000;
 const callers = env.CALLERS as DurableObjectNamespace;
 
 async function seed(name: string, nonces: { old: number; live: number }) {
-  const stub = callers.get(callers.idFromName(`echo|user|user-${name}`));
+  const stub = callers.get(callers.idFromName(callerObjectOf("echo", name)));
   const now = Date.now();
   const liveAt = now - 10_000;
   await runInDurableObject(stub, async (_instance, state) => {

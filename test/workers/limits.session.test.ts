@@ -12,11 +12,20 @@ const IN_FLIGHT = Number(env.CALLS_IN_FLIGHT);
 const OPEN_SESSIONS = Number(env.OPEN_SESSIONS ?? DEFAULT_LIMITS.openSessions);
 
 import { openLegacySession } from "./legacy-sse.client";
-import { bearer, connect, initializeMessage, postRpc, textOf, workerFetch } from "./mcp-client";
+import {
+  bearer,
+  callerObjectOf,
+  connect,
+  initializeMessage,
+  postRpc,
+  textOf,
+  userIdOf,
+  workerFetch,
+} from "./mcp-client";
 
 const MODERN = "2026-07-28";
 const callers = env.CALLERS as DurableObjectNamespace;
-const callerStub = (name: string) => callers.get(callers.idFromName(`echo|user|user-${name}`));
+const callerStub = (name: string) => callers.get(callers.idFromName(callerObjectOf("echo", name)));
 const sessionStub = (sessionId: string) => env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
 const user = (name: string) => `${name}; groups=data-eng; scopes=echo:read echo:write`;
 
@@ -69,7 +78,7 @@ async function drain(name: string, started: number): Promise<boolean> {
 async function auditCount(name: string, like: string): Promise<number> {
   await runDurableObjectAlarm(callerStub(name));
   const row = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE caller_id = ? AND reason LIKE ?")
-    .bind(`user:user-${name}`, like)
+    .bind(userIdOf(name), like)
     .first<{ n: number }>();
   return row?.n ?? 0;
 }

@@ -7,6 +7,7 @@ import {
   StreamableHTTPClientTransport,
 } from "@modelcontextprotocol/client";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/validators/cf-worker";
+import { expect } from "vitest";
 
 export const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write presto:read presto:write";
 export const ADMIN = "root; groups=admins; scopes=echo:read echo:write";
@@ -14,6 +15,25 @@ export const CAROL = "carol; scopes=echo:read presto:read";
 export const BOT = "service:etl-bot; scopes=echo:read presto:read";
 
 const worker = exports as unknown as { default: Fetcher };
+
+/**
+ * The running test file's tag (its name without `.test.ts`). A workerd project's files share one
+ * runtime and its storage (vitest.config.ts, `SHARED_RUNTIME`), so a user named in one file must
+ * not be the same caller as in the next: its rate-limit bucket, sessions and rows would carry over.
+ * `bearer()` gives each user the subject `user-<name>.<tag>` unless the spec names a `sub`.
+ */
+export function fileTag(): string {
+  const path = expect.getState().testPath;
+  if (!path) throw new Error("fileTag() is only known while a test file runs");
+  return (path.split("/").at(-1) ?? path).replace(/\.test\.ts$/, "");
+}
+
+/** The subject `bearer()` gives a user named `name` in this test file. */
+export const subjectOf = (name: string) => `user-${name}.${fileTag()}`;
+/** The caller id (as recorded in D1 and the audit trail) of a user named `name` in this test file. */
+export const userIdOf = (name: string) => `user:${subjectOf(name)}`;
+/** The name of the caller's Durable Object for a user named `name` on `server`, in this test file. */
+export const callerObjectOf = (server: string, name: string) => `${server}|user|${subjectOf(name)}`;
 
 /**
  * A test access token for a caller described as `name; groups=a,b; scopes=x y; sub=id; principal=email; iss=issuer` (or
@@ -30,7 +50,7 @@ export function bearer(spec: string, options: { audience?: string; expiresIn?: n
     ? { kind: "service", name: name.slice("service:".length) }
     : {
         kind: "user",
-        sub: attrs.get("sub") ?? `user-${name}`,
+        sub: attrs.get("sub") ?? subjectOf(name),
         username: name,
         groups: list("groups", /,/),
         // The identity of record and the IdP, as the auth Worker derives them (absent: the subject alone).

@@ -7,7 +7,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/validators/cf-worker";
 import { describe, expect, it } from "vitest";
-import { bearer, CAROL, postRpc, textOf, workerFetch } from "./mcp-client";
+import { bearer, CAROL, callerObjectOf, postRpc, textOf, userIdOf, workerFetch } from "./mcp-client";
 
 const MODERN = "2026-07-28";
 
@@ -29,7 +29,7 @@ async function connectModern(user: string, mode: "pin" | "auto" = "pin") {
 }
 
 const callers = env.CALLERS as DurableObjectNamespace;
-const callerStub = (name: string) => callers.get(callers.idFromName(`echo|user|user-${name}`));
+const callerStub = (name: string) => callers.get(callers.idFromName(callerObjectOf("echo", name)));
 const envelope = (extra: Record<string, unknown> = {}) => ({
   "io.modelcontextprotocol/protocolVersion": MODERN,
   "io.modelcontextprotocol/clientCapabilities": {},
@@ -58,7 +58,7 @@ async function recordsOf(name: string) {
   const { results } = await env.DB.prepare(
     "SELECT tool_name, outcome, error_class, session_id FROM invocations WHERE caller_id = ? ORDER BY started_at",
   )
-    .bind(`user:user-${name}`)
+    .bind(userIdOf(name))
     .all<Record<string, unknown>>();
   return results;
 }
@@ -223,8 +223,10 @@ describe("2026-07-28 on the same endpoint", () => {
     expect((await say("sam; groups=data-eng")).status).toBe(200);
     await runDurableObjectAlarm(callerStub("rita"));
     const audit = await env.DB.prepare(
-      "SELECT count(*) AS n FROM audit_events WHERE caller_id = 'user:user-rita' AND reason LIKE 'rate limit%'",
-    ).first<{ n: number }>();
+      "SELECT count(*) AS n FROM audit_events WHERE caller_id = ? AND reason LIKE 'rate limit%'",
+    )
+      .bind(userIdOf("rita"))
+      .first<{ n: number }>();
     expect(audit?.n).toBeGreaterThanOrEqual(1);
   });
 

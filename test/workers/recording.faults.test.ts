@@ -11,7 +11,7 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/validators/cf-worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type InvocationRecord, writeInvocations } from "../../shared/db/invocations.store";
-import { bearer, connect, initializeMessage, workerFetch } from "./mcp-client";
+import { bearer, callerObjectOf, connect, initializeMessage, workerFetch } from "./mcp-client";
 
 const MODERN = "2026-07-28";
 
@@ -28,7 +28,7 @@ function stubOf(sessionId: string) {
 /** The per-caller object that records a person's 2026-07-28 calls (shared/mcp/caller.state.ts). */
 function callerStubOf(name: string) {
   const callers = env.CALLERS as DurableObjectNamespace;
-  return callers.get(callers.idFromName(`echo|user|user-${name}`));
+  return callers.get(callers.idFromName(callerObjectOf("echo", name)));
 }
 
 /** An SDK v2 client pinned to 2026-07-28: no session, every request stateless. */

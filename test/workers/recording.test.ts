@@ -1,7 +1,7 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { EVENT_RETENTION_MS, MAX_EVENTS, SessionStorage } from "../../shared/mcp/session.storage";
-import { bearer, connect, initializeMessage, postRpc, workerFetch } from "./mcp-client";
+import { bearer, connect, initializeMessage, postRpc, userIdOf, workerFetch } from "./mcp-client";
 
 function stubOf(sessionId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
@@ -39,7 +39,7 @@ describe("invocation recording", () => {
       ["echo_admin_report", "error", "denied", 0],
     ]);
     for (const row of rows) {
-      expect(row).toMatchObject({ server_name: "echo", caller_kind: "user", caller_id: "user:user-alice" });
+      expect(row).toMatchObject({ server_name: "echo", caller_kind: "user", caller_id: userIdOf("alice") });
       expect(row.args_digest).toMatch(/^[0-9a-f]{64}$/);
       expect(Number(row.duration_ms)).toBeGreaterThanOrEqual(0);
     }
@@ -53,7 +53,7 @@ describe("invocation recording", () => {
     ).all();
     expect(audit.results).toContainEqual(
       expect.objectContaining({
-        caller_id: "user:user-alice",
+        caller_id: userIdOf("alice"),
         decision: "denied",
         reason: expect.stringContaining("admins"),
       }),

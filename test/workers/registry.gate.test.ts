@@ -11,7 +11,7 @@ import type { ServerPolicy } from "../../shared/registry/access";
 import { runningInventory } from "../../shared/registry/publish.document";
 import { inventoryDigest } from "../../shared/registry/tool.digest";
 import { echoServer } from "../fixtures/echo/echo.app";
-import { ALICE, BOT, bearer, CAROL, connect, initializeMessage, postRpc, workerFetch } from "./mcp-client";
+import { ALICE, BOT, bearer, CAROL, connect, initializeMessage, postRpc, userIdOf, workerFetch } from "./mcp-client";
 
 const CACHE_MS = Number(env.REGISTRY_CACHE_MS);
 const BOB = "bob; groups=finance; scopes=echo:read";
@@ -96,8 +96,10 @@ describe("the registry gate", () => {
       expect(existing.status).toBe(503);
       await sleep(100);
       const { results } = await env.DB.prepare(
-        "SELECT caller_id, reason FROM audit_events WHERE server_name = 'echo' AND caller_id = 'user:user-carol'",
-      ).all<{ caller_id: string; reason: string }>();
+        "SELECT caller_id, reason FROM audit_events WHERE server_name = 'echo' AND caller_id = ?",
+      )
+        .bind(userIdOf("carol"))
+        .all<{ caller_id: string; reason: string }>();
       expect(results.map((row) => row.reason)).toEqual(expect.arrayContaining([expect.stringContaining(reason)]));
     },
   );
@@ -225,7 +227,7 @@ describe("the registry gate", () => {
       expect.arrayContaining([
         {
           caller_kind: "user",
-          caller_id: "user:user-alice",
+          caller_id: userIdOf("alice"),
           action: "POST /mcp",
           reason: "the echo server is not approved (it is draft)",
         },
@@ -235,7 +237,7 @@ describe("the registry gate", () => {
           action: "POST /mcp",
           reason: "the echo server is not registered in the fleet registry",
         },
-        expect.objectContaining({ caller_id: "user:user-alice", reason: expect.stringContaining("(finance)") }),
+        expect.objectContaining({ caller_id: userIdOf("alice"), reason: expect.stringContaining("(finance)") }),
       ]),
     );
   });

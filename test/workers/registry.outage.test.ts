@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ALICE, connect, initializeMessage, postRpc, textOf } from "./mcp-client";
+import { ALICE, connect, initializeMessage, postRpc, textOf, userIdOf } from "./mcp-client";
 
 const CACHE_MS = Number(env.REGISTRY_CACHE_MS);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,7 +25,7 @@ describe("registry unreachable", () => {
     ).all<Record<string, string>>();
     expect(results).toEqual([
       {
-        caller_id: "user:user-alice",
+        caller_id: userIdOf("alice"),
         reason: expect.stringContaining("registry unreachable for the echo server (registry stub: unreachable"),
       },
     ]);

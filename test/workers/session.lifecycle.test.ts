@@ -11,7 +11,7 @@ import { CALLER_HEADER, type Caller, encodeCaller } from "../../shared/auth/call
 import { DEAD_LETTER_AFTER } from "../../shared/mcp/session.outbox";
 import { EVENT_RETENTION_MS } from "../../shared/mcp/session.storage";
 import { openLegacySession } from "./legacy-sse.client";
-import { bearer, connect, initializeMessage, postRpc, textOf, workerFetch } from "./mcp-client";
+import { bearer, connect, initializeMessage, postRpc, subjectOf, textOf, userIdOf, workerFetch } from "./mcp-client";
 
 const stubOf = (sessionId: string) => env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
 const say = (id: number, text: string) => ({
@@ -134,9 +134,9 @@ describe("objects and records nothing should keep", () => {
     const stub = env.SESSIONS.get(env.SESSIONS.newUniqueId());
     const caller: Caller = {
       kind: "user",
-      id: "user:user-alice",
-      principal: "user-alice",
-      subject: "user-alice",
+      id: userIdOf("alice"),
+      principal: subjectOf("alice"),
+      subject: subjectOf("alice"),
       name: "alice",
       groups: ["data-eng"],
       scopes: ["echo:read"],
@@ -175,7 +175,7 @@ describe("objects and records nothing should keep", () => {
         toolName: null,
         sessionId,
         callerKind: "user",
-        callerId: "user:user-alice",
+        callerId: userIdOf("alice"),
         startedAt: Date.now(),
         durationMs: 1,
         outcome: "ok",

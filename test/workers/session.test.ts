@@ -1,6 +1,17 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ALICE, BOT, bearer, CAROL, connect, initializeMessage, postRpc, textOf, workerFetch } from "./mcp-client";
+import {
+  ALICE,
+  BOT,
+  bearer,
+  CAROL,
+  connect,
+  initializeMessage,
+  postRpc,
+  textOf,
+  userIdOf,
+  workerFetch,
+} from "./mcp-client";
 
 function sessionStub(sessionId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));
@@ -173,7 +184,7 @@ describe("gates in front of the session", () => {
     ).all<Record<string, string>>();
     expect(results).toContainEqual(
       expect.objectContaining({
-        caller_id: "user:user-carol",
+        caller_id: userIdOf("carol"),
         action: "POST /mcp",
         reason: expect.stringContaining("none of the groups"),
       }),

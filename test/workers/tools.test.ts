@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { fetchSse, postTo } from "./legacy-sse.client";
-import { ADMIN, ALICE, bearer, connect, initializeMessage, postRpc, textOf } from "./mcp-client";
+import { ADMIN, ALICE, bearer, connect, initializeMessage, postRpc, textOf, userIdOf } from "./mcp-client";
 
 type Result = { isError?: boolean; content?: unknown; _meta?: Record<string, unknown> };
 
@@ -238,7 +238,7 @@ describe("human approval", () => {
       ['Delete item "a5" permanently?', "no_elicitation"],
     ]);
     for (const row of results) {
-      expect(row).toMatchObject({ caller_kind: "user", caller_id: "user:user-alice" });
+      expect(row).toMatchObject({ caller_kind: "user", caller_id: userIdOf("alice") });
       expect(row.args_digest).toMatch(/^[0-9a-f]{64}$/);
     }
   });

@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import type { ElicitRequest, ElicitResult } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { decideApproval, getApproval } from "../../shared/approval/approval.store";
-import { connect, textOf } from "../../test/workers/mcp-client";
+import { connect, subjectOf, textOf } from "../../test/workers/mcp-client";
 
 const ALICE = "alice; groups=data-eng; scopes=echo:read echo:write";
 const REGISTRY = env.REGISTRY_URL as string;
@@ -87,7 +87,7 @@ describe("a high-risk tool", () => {
     expect(completed).toEqual([id]);
     const row = await getApproval(env.DB, id);
     expect(row).toMatchObject({ status: "approved", serverName: "echo", toolName: "echo_forget", arguments: {} });
-    expect(row?.subject).toBe("user-alice");
+    expect(row?.subject).toBe(subjectOf("alice"));
     expect(row?.consumedAt).toBeInstanceOf(Date);
     expect(await historyCount()).toBe(0);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import { connect, textOf } from "../../test/workers/mcp-client";
+import { connect, subjectOf, textOf } from "../../test/workers/mcp-client";
 
 const ALICE = "alice; groups=data-eng,ads";
 /** Alice with a token that may also change things on the cluster (presto_kill_query). */
@@ -100,7 +100,7 @@ describe("presto tools", () => {
       queryId,
       state: "FINISHED",
       // The identity of record (the test token's subject), never the login name.
-      user: "user-alice",
+      user: subjectOf("alice"),
       query: "SELECT count(*) AS n FROM hive.sales.orders",
       queryRedacted: false,
     });
@@ -134,7 +134,7 @@ describe("presto tools", () => {
       const status = await call("presto_query_status", { queryId }, other);
       expect(status.structuredContent).toMatchObject({
         queryId,
-        user: "user-alice",
+        user: subjectOf("alice"),
         state: "FINISHED",
         queryRedacted: true,
       });
@@ -150,7 +150,7 @@ describe("presto tools", () => {
     expect(textOf(own)).toContain("secret_column");
     // Each looked the query up as themselves: the coordinator's access control judges the caller.
     const lookups = (await stats()).lastQueryRequests.filter((request) => request.queryId === failedId);
-    expect(lookups.map((request) => request.user)).toEqual(["user-bob", "reporting-bot", "user-alice"]);
+    expect(lookups.map((request) => request.user)).toEqual([subjectOf("bob"), "reporting-bot", subjectOf("alice")]);
   });
 
   it("maps a failing coordinator to a retriable error", async () => {
@@ -202,10 +202,10 @@ describe("presto tools", () => {
     // Looked up and killed as the caller's identity of record, never as the service user, and
     // logged with it (not with the display name "alice").
     expect((await stats()).lastQueryRequests.filter((request) => request.queryId === id)).toEqual([
-      { method: "GET", queryId: id, user: "user-alice" },
-      { method: "DELETE", queryId: id, user: "user-alice" },
+      { method: "GET", queryId: id, user: subjectOf("alice") },
+      { method: "DELETE", queryId: id, user: subjectOf("alice") },
     ]);
-    expect(logged).toEqual([`user-alice killed query ${id} of someone-else`]);
+    expect(logged).toEqual([`${subjectOf("alice")} killed query ${id} of someone-else`]);
     const info = (await (
       await fetch(`${upstream}/v1/query/${id}`, { headers: { "x-trino-user": "admin" } })
     ).json()) as {

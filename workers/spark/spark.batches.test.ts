@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it, vi } from "vitest";
-import { connect, textOf } from "../../test/workers/mcp-client";
+import { connect, subjectOf, textOf, userIdOf } from "../../test/workers/mcp-client";
 import { modernRpc, untilTask } from "../../test/workers/modern-rpc";
 import { call, type Result } from "./spark.testing";
 
@@ -74,7 +74,7 @@ describe("Livy batches", () => {
     ]);
     const after = await livyStats();
     expect(after.submitted.length).toBe(before + 1);
-    expect(after.submitted.at(-1)?.request).toEqual({ ...SUBMISSION, proxyUser: "user-alice" });
+    expect(after.submitted.at(-1)?.request).toEqual({ ...SUBMISSION, proxyUser: subjectOf("alice") });
     expect(textOf(result)).toMatch(/^Submitted batch \d+ \(starting\)/);
 
     // Both answers are in the audit trail, with the exact text the human saw.
@@ -85,8 +85,8 @@ describe("Livy batches", () => {
         ).all<{ decision: string; reason: string; caller_id: string }>();
         expect(results).toEqual(
           expect.arrayContaining([
-            { decision: "declined", reason: asked[0], caller_id: "user:user-alice" },
-            { decision: "approved", reason: asked[0], caller_id: "user:user-alice" },
+            { decision: "declined", reason: asked[0], caller_id: userIdOf("alice") },
+            { decision: "approved", reason: asked[0], caller_id: userIdOf("alice") },
           ]),
         );
       },
@@ -115,7 +115,9 @@ describe("Livy batches", () => {
     expect(textOf(bots)).toContain("(Its log is shown only to whoever submitted it.)");
     expect(textOf(bots)).not.toContain("INFO Client");
     const list = (await client.callTool({ name: "spark_batches", arguments: {} })) as Result;
-    expect(textOf(list)).toMatch(new RegExp(`\\n${id}\\tsuccess\\t-\\tuser-alice\\tapplication_`));
+    expect(textOf(list)).toMatch(
+      new RegExp(`\\n${id}\\tsuccess\\t-\\t${subjectOf("alice").replaceAll(".", "\\.")}\\tapplication_`),
+    );
     await client.close();
   });
 
@@ -138,7 +140,9 @@ describe("Livy batches", () => {
     const id = await submitted();
     const other = await callAs(OTHER, () => APPROVE, "spark_kill_batch", { batchId: id });
     expect(other._meta?.["fleet/errorClass"]).toBe("denied");
-    expect(textOf(other)).toBe(`Access denied: batch ${id} runs as user-alice; only whoever submitted it may kill it`);
+    expect(textOf(other)).toBe(
+      `Access denied: batch ${id} runs as ${subjectOf("alice")}; only whoever submitted it may kill it`,
+    );
     const killed = await callAs(WRITER, () => APPROVE, "spark_kill_batch", { batchId: id });
     expect(textOf(killed)).toMatch(new RegExp(`^Killed batch ${id} \\(was (starting|running); Livy: deleted\\)\\.$`));
     expect((await livyStats()).deleted).toContain(id);

@@ -17,7 +17,15 @@ import { describe, expect, it } from "vitest";
 import { identityOf } from "../../shared/mcp/approval.modern";
 import type { AskState } from "../../shared/mcp/ask.modern";
 import { digestArguments } from "../../shared/mcp/tool.invoke";
-import { bearer, postRpc, textOf, workerFetch } from "../../test/workers/mcp-client";
+import {
+  bearer,
+  callerObjectOf,
+  postRpc,
+  subjectOf,
+  textOf,
+  userIdOf,
+  workerFetch,
+} from "../../test/workers/mcp-client";
 
 const MODERN = "2026-07-28";
 const USER = (name: string) => `${name}; scopes=test:read`;
@@ -86,11 +94,11 @@ async function call(
 }
 
 async function recorded(name: string) {
-  await runDurableObjectAlarm(callers.get(callers.idFromName(`test|user|user-${name}`)));
+  await runDurableObjectAlarm(callers.get(callers.idFromName(callerObjectOf("test", name))));
   const { results } = await env.DB.prepare(
     "SELECT tool_name, outcome, error_class FROM invocations WHERE caller_id = ? ORDER BY started_at",
   )
-    .bind(`user:user-${name}`)
+    .bind(userIdOf(name))
     .all();
   return results;
 }
@@ -216,7 +224,7 @@ describe("a handler asking the client on 2026-07-28", () => {
     expect((await recorded("fox")).map((row) => row.outcome)).toEqual(["error", "ok", "error"]);
 
     // Validly signed but minted for something else, or already expired: refused.
-    const caller = { kind: "user", subject: "user-fox" };
+    const caller = { kind: "user", subject: subjectOf("fox") };
     const mint = async (payload: object, ttlSeconds = 300) =>
       createRequestStateCodec<object>({
         key: env.APPROVAL_STATE_KEY as string,

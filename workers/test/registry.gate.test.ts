@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ServerPolicy } from "../../shared/registry/access";
 import { runningInventory } from "../../shared/registry/publish.document";
 import { inventoryDigest, shortDigest } from "../../shared/registry/tool.digest";
-import { bearer, initializeMessage, postRpc } from "../../test/workers/mcp-client";
+import { bearer, initializeMessage, postRpc, userIdOf } from "../../test/workers/mcp-client";
 import fixture from "./test.app";
 
 const CACHE_MS = Number(env.REGISTRY_CACHE_MS);
@@ -89,9 +89,9 @@ describe("the registry gate covers resources, prompts and task modes", () => {
     );
     await sleep(100);
     const { results } = await env.DB.prepare(
-      "SELECT reason FROM audit_events WHERE server_name = 'test' AND caller_id = 'user:user-gina' AND reason LIKE ?",
+      "SELECT reason FROM audit_events WHERE server_name = 'test' AND caller_id = ? AND reason LIKE ?",
     )
-      .bind(`%${shortDigest(approved)}%`)
+      .bind(userIdOf("gina"), `%${shortDigest(approved)}%`)
       .all<{ reason: string }>();
     expect(results.length).toBeGreaterThan(0);
   });

@@ -18,7 +18,7 @@ import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/client/valida
 import { describe, expect, it } from "vitest";
 import { MAX_SUBSCRIPTION_URI_CHARS, MAX_SUBSCRIPTIONS } from "../../shared/mcp/session";
 import { openLegacySession } from "../../test/workers/legacy-sse.client";
-import { bearer, workerFetch } from "../../test/workers/mcp-client";
+import { bearer, callerObjectOf, userIdOf, workerFetch } from "../../test/workers/mcp-client";
 import { modernRpc } from "../../test/workers/modern-rpc";
 
 const USER = (name: string, extra = "") => `${name}; scopes=test:read${extra}`;
@@ -76,11 +76,11 @@ async function refusal(promise: Promise<unknown>): Promise<ProtocolError> {
 }
 
 async function audited(name: string, action: string) {
-  await runDurableObjectAlarm(callers.get(callers.idFromName(`test|user|user-${name}`)));
+  await runDurableObjectAlarm(callers.get(callers.idFromName(callerObjectOf("test", name))));
   const { results } = await env.DB.prepare(
     "SELECT action, decision, reason FROM audit_events WHERE caller_id = ? AND action LIKE ? ORDER BY at",
   )
-    .bind(`user:user-${name}`, `${action}%`)
+    .bind(userIdOf(name), `${action}%`)
     .all();
   return results;
 }

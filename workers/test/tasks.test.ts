@@ -8,11 +8,12 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { ClientCapabilities } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
+import { callerObjectOf, userIdOf } from "../../test/workers/mcp-client";
 import { modernRpc, untilTask } from "../../test/workers/modern-rpc";
 
 const callers = env.CALLERS as DurableObjectNamespace;
 const user = (name: string) => `${name}; scopes=test:read`;
-const stubOf = (name: string) => callers.get(callers.idFromName(`test|user|user-${name}`));
+const stubOf = (name: string) => callers.get(callers.idFromName(callerObjectOf("test", name)));
 const rpc = (name: string, method: string, params: Record<string, unknown>, capabilities?: ClientCapabilities) =>
   modernRpc(user(name), method, params, capabilities);
 const call = (name: string, tool: string, args: Record<string, unknown>, capabilities?: ClientCapabilities) =>
@@ -25,7 +26,7 @@ async function recorded(name: string) {
   const { results } = await env.DB.prepare(
     "SELECT tool_name, outcome, error_class FROM invocations WHERE caller_id = ? ORDER BY started_at",
   )
-    .bind(`user:user-${name}`)
+    .bind(userIdOf(name))
     .all();
   return results;
 }
