@@ -174,15 +174,16 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       return idp;
     });
     const readSpecs = readServerSpecs([...manifest.servers.map(serverApp), REGISTRY_APP]);
+    // The migrations (a wrangler process: the slowest step) run while the Workers start, which
+    // need no table to come up (/health answers without D1); the registry is seeded after both.
+    const migrations = applyMigrations(persistTo, logDir);
     // Wait for all to settle, so that nothing started is left running unseen if one fails.
-    const settled = await Promise.allSettled([
-      readSpecs,
-      startIdpServer,
-      applyMigrations(persistTo, logDir),
-      ...startUpstreams,
-    ]);
+    const settled = await Promise.allSettled([readSpecs, startIdpServer, ...startUpstreams]);
     const failure = settled.find((result) => result.status === "rejected");
-    if (failure) throw failure.reason;
+    if (failure) {
+      await migrations.catch(() => {});
+      throw failure.reason;
+    }
     const [specs, idp] = [await readSpecs, await startIdpServer];
     const specOf = (name: string, entry: string) => {
       const spec = specs.find((candidate) => candidate.entry === entry);
@@ -254,7 +255,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       running.set(worker.name, await startWorker(worker, host, persistTo, logDir));
     };
     // Wait for every start to settle, so none is left running unseen if another one fails.
-    const started = await Promise.allSettled(workers.map(launch));
+    const started = await Promise.allSettled([migrations, ...workers.map(launch)]);
     const failed = started.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
     await seedRegistry({

@@ -162,11 +162,14 @@ async function runWrangler(args: string[], logFile: string): Promise<void> {
   const log = createWriteStream(logFile, { flags: "a" });
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
+    detached: true, // its own process group, watched by the guardian like the Workers: it runs while they start
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  if (child.pid) guard(child.pid, true);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const [code] = await once(child, "exit");
+  if (child.pid) guard(child.pid, false);
   if (code !== 0) throw new Error(`wrangler ${args.join(" ")} failed with ${code}; see ${logFile}`);
 }
