@@ -48,7 +48,8 @@ export const authProject = {
     globalSetup: ["workers/auth/auth.idp.global.js"],
     // As every workerd project (vitest.config.ts): it runs beside the other suites under `npm test`.
     testTimeout: 30_000,
-    // Its files share one runtime (vitest.config.ts: SHARED_RUNTIME says why that is safe here).
+    // Its files share one runtime, as every workerd project's (vitest.config.ts says why); its tests
+    // use users of their own (each named with a random suffix).
     isolate: false,
   },
 };

@@ -18,21 +18,38 @@ interface Suite {
   name: string;
   command: string;
   args: string[];
+  env?: Record<string, string>;
 }
 
 const extra = process.argv.slice(2);
+/**
+ * The end-to-end files in two vitest runs, each with a whole fleet of its own (test/support/fleet.global.ts):
+ * its files run one at a time against one fleet and mostly wait on it, so two halves side by side
+ * finish in about half the time for one more fleet start (about 20 s of CPU). These drive the
+ * registry's pages in Chromium and the identity flows; every other file (any new one) is in "e2e".
+ */
+const E2E_WEB = ["approvals", "page", "analytics", "chromium", "step-up", "admin", "identity", "registry"].map(
+  (name) => `test/e2e/${name}.e2e.test.ts`,
+);
+const E2E_PORT_BASE = Number(process.env.FLEET_E2E_PORT_BASE ?? 18787);
 const ALL: Suite[] = [
   {
     name: "e2e",
     command: VITEST,
-    args: ["run", "--project", "e2e", ...extra],
+    args: ["run", "--project", "e2e", ...E2E_WEB.flatMap((file) => ["--exclude", file]), ...extra],
+  },
+  {
+    name: "e2e:web",
+    command: VITEST,
+    args: ["run", "--project", "e2e", ...E2E_WEB, ...extra],
+    // Its fleet's ports, apart from the other's (a fleet takes base … base + 10 and base + 1000 … base + 1010).
+    env: { FLEET_E2E_PORT_BASE: String(E2E_PORT_BASE + 100) },
   },
   // The workerd projects in three vitest runs, each running its files one at a time (vitest's default
   // on two cores) with its own upstreams, IdP and health targets (each project's global setup), so
-  // nothing is shared between them. Split for balance (each about 40 s alone on a quiet machine):
-  // auth, presto and echo (whose files share one runtime per project: vitest.config.ts,
-  // SHARED_RUNTIME) with the fixture; the kit; the registry with every other server (any new
-  // server's folder lands there).
+  // nothing is shared between them; a project's files share one runtime (vitest.config.ts). Split
+  // for balance (each 45–60 s alone on a quiet machine): auth, presto and echo with the fixture; the
+  // kit; the registry with every other server (any new server's folder lands there).
   {
     name: "workerd:auth+presto+echo+test",
     command: VITEST,
@@ -98,7 +115,11 @@ interface Outcome {
 
 function run(suite: Suite): Promise<Outcome> {
   const t0 = performance.now();
-  const child = spawn(suite.command, suite.args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(suite.command, suite.args, {
+    cwd: ROOT,
+    env: { ...process.env, ...suite.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.add(child);
   const output: Buffer[] = [];
   child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));

@@ -65,8 +65,10 @@ describe("the analytics page in Chromium", () => {
     await page.goto("/analytics");
     await signInThroughBrowser(page, "alice");
     await page.waitForURL(`${registry}/analytics**`);
-    // The call lands in D1 about 2 s after it ended (the outbox flush): wait for it on the page.
-    for (let i = 0; i < 20 && !(await page.getByText("echo/echo_say").count()); i++) {
+    // The call lands in D1 about 2 s after it ended (the outbox flush): wait for that very call on
+    // the page (alice's other calls, from other files, are listed too, and may be older).
+    const row = page.locator("tr", { has: page.locator(`input[name="invocationId"][value="${invocationId}"]`) });
+    for (let i = 0; i < 20 && !(await row.count()); i++) {
       await page.waitForTimeout(500);
       await page.reload();
     }
@@ -80,7 +82,7 @@ describe("the analytics page in Chromium", () => {
     await expect(page.locator("svg text", { hasText: "Day of the month (UTC)" }).count()).resolves.toBe(1);
     await page.screenshot({ path: join(SCREENSHOTS, "analytics-desktop.png"), fullPage: true });
 
-    const row = page.locator("tr", { hasText: "echo/echo_say" }).first();
+    await expect(row.locator("td[data-label=Tool]").innerText()).resolves.toBe("echo/echo_say");
     await row.getByLabel("Minutes saved").fill("3");
     await row.getByRole("button", { name: /^Helped/ }).click();
     // The form posts and the registry answers 303 to ?feedback=<outcome>: count only once that page is in.

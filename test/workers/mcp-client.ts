@@ -18,7 +18,7 @@ const worker = exports as unknown as { default: Fetcher };
 
 /**
  * The running test file's tag (its name without `.test.ts`). A workerd project's files share one
- * runtime and its storage (vitest.config.ts, `SHARED_RUNTIME`), so a user named in one file must
+ * runtime and its storage (vitest.config.ts, `FRESH_RUNTIME`), so a user named in one file must
  * not be the same caller as in the next: its rate-limit bucket, sessions and rows would carry over.
  * `bearer()` gives each user the subject `user-<name>.<tag>` unless the spec names a `sub`.
  */
