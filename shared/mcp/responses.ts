@@ -8,9 +8,13 @@ export function jsonRpcError(
   return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers });
 }
 
-/** Runs `release` once the response body has been sent or abandoned (SSE answers outlive fetch). */
+/**
+ * Runs `release` once the call behind `response` is over: at once for a JSON answer (the SDK
+ * answers in JSON only once the call has ended, so its body is the finished result), once the
+ * body has been sent or abandoned for an SSE answer (the call runs while its stream is open).
+ */
 export function releasedWhenDone(response: Response, release: () => void): Response {
-  if (!response.body) {
+  if (!response.body || !response.headers.get("content-type")?.startsWith("text/event-stream")) {
     release();
     return response;
   }
