@@ -62,6 +62,14 @@ describe("fleet.config.ts", () => {
     );
   });
 
+  it("reads each server's resources and prompts from its declaration (the conformance expectations follow them)", () => {
+    assert.deepEqual(specOf("echo").resources, ["echo://history"]);
+    assert.deepEqual(specOf("echo").prompts, []);
+    assert.deepEqual(specOf("presto").resources, []);
+    assert.ok(specOf("test").resources.includes("test://template/{id}/data"), "templates by their URI template");
+    assert.ok(specOf("test").prompts.includes("test_simple_prompt"), specOf("test").prompts.join(", "));
+  });
+
   it("refuses two servers on one port, or a name taken by the fleet's own Workers", () => {
     const base = { domain: "x.example", registry: { port: 8787 }, auth: { port: 8789 }, idp: { port: 8790 } };
     assert.throws(() => defineFleet({ ...base, servers: [{ name: "auth", port: 8795 }] }), /declared twice/);

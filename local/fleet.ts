@@ -113,6 +113,8 @@ export interface FleetServer {
   upstream?: { url: string; label: string };
   /** What its `defineServer` declares. */
   spec: ServerSummary;
+  /** A test fixture (the manifest's `testOnly`), not a domain server. */
+  testOnly?: true;
 }
 
 export interface Fleet {
@@ -197,6 +199,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         url: origin(server.port),
         ...(upstream ? { upstream: { url: upstream.url, label: upstream.label } } : {}),
         spec: specOf(server.name, serverApp(server)),
+        ...(server.testOnly ? { testOnly: true as const } : {}),
       };
     });
     const registrySpec = specOf("registry", REGISTRY_APP);

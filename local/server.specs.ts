@@ -32,6 +32,9 @@ export interface ServerSummary {
   /** Every scope it may ask for: its own and its tools'. */
   allScopes: string[];
   example: { tool: string; arguments: Record<string, unknown> };
+  /** Its resources' URIs and URI templates (`defineResource`), and its prompts' names (`definePrompt`). */
+  resources: string[];
+  prompts: string[];
   tools: {
     name: string;
     groups: string[];
@@ -70,6 +73,8 @@ interface Declared {
     version: string;
     access: { groups?: readonly string[]; scopes?: readonly string[] };
     example: ServerSummary["example"];
+    resources?: readonly { uri?: string; uriTemplate?: string }[];
+    prompts?: readonly { name: string }[];
     tools: {
       name: string;
       access: { groups?: readonly string[]; scopes?: readonly string[] };
@@ -146,6 +151,8 @@ async function summarise(entries: string[]): Promise<ServerSummary[]> {
         scopes,
         allScopes: [...new Set([...scopes, ...tools.flatMap((tool) => tool.scopes)])].sort(),
         example: spec.example,
+        resources: (spec.resources ?? []).map((resource) => resource.uri ?? resource.uriTemplate ?? ""),
+        prompts: (spec.prompts ?? []).map((prompt) => prompt.name),
         tools,
       };
     });
