@@ -42,8 +42,9 @@ const ALL: Suite[] = [
     name: "e2e:web",
     command: VITEST,
     args: ["run", "--project", "e2e", ...E2E_WEB, ...extra],
-    // Its fleet's ports, apart from the other's (a fleet takes base … base + 10 and base + 1000 … base + 1010).
-    env: { FLEET_E2E_PORT_BASE: String(E2E_PORT_BASE + 100) },
+    // Its fleet's ports, apart from the other's (a fleet takes base … base + 10 and base + 1000 … base + 1010),
+    // and only the servers these files use (each Worker of a fleet costs CPU even when idle).
+    env: { FLEET_E2E_PORT_BASE: String(E2E_PORT_BASE + 100), FLEET_E2E_SERVERS: "presto,echo" },
   },
   // The workerd projects in three vitest runs, each running its files one at a time (vitest's default
   // on two cores) with its own upstreams, IdP and health targets (each project's global setup), so

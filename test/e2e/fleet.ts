@@ -5,7 +5,10 @@ import type { FleetServer } from "../../local/fleet.ts";
 /** A server of the manifest, by name. */
 export function fleetServer(name: string): FleetServer {
   const server = inject("servers")[name];
-  if (!server) throw new Error(`fleet.config.ts has no server "${name}"`);
+  if (!server) {
+    const running = Object.keys(inject("servers")).join(", ");
+    throw new Error(`this run's fleet has no server "${name}" (it runs ${running}; FLEET_E2E_SERVERS picks them)`);
+  }
   return server;
 }
 

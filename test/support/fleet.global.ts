@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import manifest from "../../fleet.config.ts";
 import { type FleetServer, startFleet } from "../../local/fleet.ts";
 import type { ServerSummary } from "../../local/server.specs.ts";
 
@@ -32,9 +33,23 @@ declare module "vitest" {
 /** FLEET_E2E_APPROVAL_TIMEOUT_MS, else 20 s. */
 const APPROVAL_TIMEOUT_MS = Number(process.env.FLEET_E2E_APPROVAL_TIMEOUT_MS ?? 10_000);
 
+/**
+ * FLEET_E2E_SERVERS=presto,echo starts only those of the manifest's servers (with the registry, the
+ * auth Worker and the IdP), for a run whose files need no other (scripts/test.ts: the browser and
+ * identity half); a file asking for another then fails naming it (fleet.ts: fleetServer).
+ */
+function manifestForRun() {
+  const names = process.env.FLEET_E2E_SERVERS?.split(",").map((name) => name.trim());
+  if (!names) return manifest;
+  const unknown = names.filter((name) => !manifest.servers.some((server) => server.name === name));
+  if (unknown.length > 0) throw new Error(`FLEET_E2E_SERVERS: fleet.config.ts has no server ${unknown.join(", ")}`);
+  return { ...manifest, servers: manifest.servers.filter((server) => names.includes(server.name)) };
+}
+
 export default async function setup(project: TestProject) {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-e2e-"));
   const fleet = await startFleet({
+    manifest: manifestForRun(),
     // FLEET_E2E_PORT_BASE lets two checkouts run their end-to-end suites side by side.
     portBase: Number(process.env.FLEET_E2E_PORT_BASE ?? 18787),
     forTests: true,
