@@ -19,6 +19,7 @@ import {
   serverApp,
   serverConfig,
   serverFolder,
+  withServers,
 } from "./fleet.manifest.ts";
 import { readServerSpecs, type ServerSummary } from "./server.specs.ts";
 
@@ -68,6 +69,19 @@ describe("fleet.config.ts", () => {
     assert.deepEqual(specOf("presto").resources, []);
     assert.ok(specOf("test").resources.includes("test://template/{id}/data"), "templates by their URI template");
     assert.ok(specOf("test").prompts.includes("test_simple_prompt"), specOf("test").prompts.join(", "));
+  });
+
+  it("starts only the servers FLEET_SERVERS names, and refuses a name it does not have", () => {
+    assert.deepEqual(
+      withServers(manifest, " presto,echo ", "FLEET_SERVERS").servers.map((server) => server.name),
+      ["presto", "echo"],
+    );
+    assert.equal(withServers(manifest, undefined, "FLEET_SERVERS"), manifest);
+    assert.throws(
+      () => withServers(manifest, "presto,prestoo", "FLEET_SERVERS"),
+      /^Error: FLEET_SERVERS: no server named prestoo \(fleet.config.ts has presto, /,
+    );
+    assert.throws(() => withServers(manifest, " , ", "FLEET_SERVERS"), /FLEET_SERVERS: names no server/);
   });
 
   it("refuses two servers on one port, or a name taken by the fleet's own Workers", () => {

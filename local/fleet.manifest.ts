@@ -74,6 +74,26 @@ export const REGISTRY_APP = "registry/registry.mcp.ts";
 export const REGISTRY_SCOPES = ["registry:read", "registry:write"];
 
 /** Checks the manifest once, where it is declared. */
+/**
+ * The manifest with only the servers named in `list` (comma-separated, e.g. `FLEET_SERVERS=presto,echo`
+ * for `npm start`), the registry, the auth Worker and the IdP always; all of them when `list` is
+ * unset. An unknown name is an error naming it, so a typo never starts a fleet without the server.
+ */
+export function withServers(manifest: FleetManifest, list: string | undefined, variable: string): FleetManifest {
+  if (list === undefined) return manifest;
+  const names = list
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const unknown = names.filter((name) => !manifest.servers.some((server) => server.name === name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(
+      `${variable}: ${unknown.length > 0 ? `no server named ${unknown.join(", ")}` : "names no server"} (fleet.config.ts has ${manifest.servers.map((server) => server.name).join(", ")})`,
+    );
+  }
+  return { ...manifest, servers: manifest.servers.filter((server) => names.includes(server.name)) };
+}
+
 export function defineFleet(manifest: FleetManifest): FleetManifest {
   const names = new Set<string>(["registry", "auth"]);
   const ports = new Map<number, string>();

@@ -1,6 +1,6 @@
 /**
- * `npm start` leaves nothing behind. It runs here as `npm start` runs it (`node scripts/start.ts`)
- * on spare ports (FLEET_E2E_PORT_BASE + 500, every port moved with FLEET_PORT_BASE): on SIGTERM
+ * `npm start` leaves nothing behind. It runs here as `npm start` runs it (`node scripts/start.ts`,
+ * with one server: SERVERS below) on spare ports (FLEET_E2E_PORT_BASE + 500, every port moved with FLEET_PORT_BASE): on SIGTERM
  * every Worker and upstream it started is gone and every port free within a few seconds; killed
  * outright (SIGKILL), its process guardian stops the Workers, and nothing lives on as an orphan.
  */
@@ -11,11 +11,18 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
-import manifest from "../fleet.config.ts";
-import { localUpstream, portAt } from "./fleet.manifest.ts";
+import fullManifest from "../fleet.config.ts";
+import { localUpstream, portAt, withServers } from "./fleet.manifest.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const BASE = Number(process.env.FLEET_E2E_PORT_BASE ?? 18787) + 500;
+/**
+ * The launcher runs with one server (FLEET_SERVERS) besides the registry, sign-in and the IdP: how
+ * it stops does not depend on how many Workers it started, and each costs seconds of CPU to start.
+ * Presto has a local upstream, so upstreams are covered too.
+ */
+const SERVERS = "presto";
+const manifest = withServers(fullManifest, SERVERS, "SERVERS");
 /** "A few seconds": SIGTERM to every port free and every process gone. */
 const STOP_WITHIN_MS = 8_000;
 
@@ -98,7 +105,7 @@ async function startLauncher(
   stateDirs.push(state);
   const launcher = spawn(process.execPath, ["scripts/start.ts"], {
     cwd: ROOT,
-    env: { ...process.env, FLEET_PORT_BASE: String(BASE), FLEET_STATE_DIR: state },
+    env: { ...process.env, FLEET_PORT_BASE: String(BASE), FLEET_STATE_DIR: state, FLEET_SERVERS: SERVERS },
     stdio: ["ignore", "pipe", "pipe"],
   });
   started.push(launcher);

@@ -1,12 +1,15 @@
 /**
  * `npm start`: the whole fleet (fleet.config.ts) on local defaults, until Ctrl-C or SIGTERM.
  * FLEET_PORT_BASE moves every port (the registry's is the base; default 8787); FLEET_STATE_DIR
- * holds local state and logs (default .wrangler/). Nothing it starts outlives it: on SIGINT or
+ * holds local state and logs (default .wrangler/); FLEET_SERVERS=presto,echo starts only those
+ * servers (the registry, sign-in and the IdP always). Nothing it starts outlives it: on SIGINT or
  * SIGTERM it stops every Worker and upstream; if it is killed outright, or its parent dies, the
  * process guardian (local/process.guardian.ts) stops the Workers (upstreams die with it).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import manifest from "../fleet.config.ts";
+import { withServers } from "../local/fleet.manifest.ts";
 import { type Fleet, LOCAL_SERVICES, startFleet } from "../local/fleet.ts";
 
 let fleet: Fleet | undefined;
@@ -26,6 +29,8 @@ setInterval(() => process.ppid !== parent && void stop(0), 1_000).unref();
 
 const stateDir = process.env.FLEET_STATE_DIR;
 fleet = await startFleet({
+  // FLEET_SERVERS=presto,echo: only those servers (with the registry, sign-in and the IdP).
+  manifest: withServers(manifest, process.env.FLEET_SERVERS, "FLEET_SERVERS"),
   ...(process.env.FLEET_PORT_BASE ? { portBase: Number(process.env.FLEET_PORT_BASE) } : {}),
   ...(stateDir ? { persistTo: join(stateDir, "state"), logDir: join(stateDir, "logs") } : {}),
 });

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import manifest from "../../fleet.config.ts";
+import { withServers } from "../../local/fleet.manifest.ts";
 import { type FleetServer, startFleet } from "../../local/fleet.ts";
 import type { ServerSummary } from "../../local/server.specs.ts";
 
@@ -38,13 +39,7 @@ const APPROVAL_TIMEOUT_MS = Number(process.env.FLEET_E2E_APPROVAL_TIMEOUT_MS ?? 
  * auth Worker and the IdP), for a run whose files need no other (scripts/test.ts: the browser and
  * identity half); a file asking for another then fails naming it (fleet.ts: fleetServer).
  */
-function manifestForRun() {
-  const names = process.env.FLEET_E2E_SERVERS?.split(",").map((name) => name.trim());
-  if (!names) return manifest;
-  const unknown = names.filter((name) => !manifest.servers.some((server) => server.name === name));
-  if (unknown.length > 0) throw new Error(`FLEET_E2E_SERVERS: fleet.config.ts has no server ${unknown.join(", ")}`);
-  return { ...manifest, servers: manifest.servers.filter((server) => names.includes(server.name)) };
-}
+const manifestForRun = () => withServers(manifest, process.env.FLEET_E2E_SERVERS, "FLEET_E2E_SERVERS");
 
 export default async function setup(project: TestProject) {
   const state = mkdtempSync(join(tmpdir(), "mcp-fleet-e2e-"));
