@@ -11,6 +11,7 @@ import type { Writable } from "node:stream";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+const COMPILE_CACHE = join(ROOT, "node_modules", ".cache", "node-compile-cache");
 /** How long a stopped Worker gets to exit before its process group is killed. */
 const STOP_GRACE_MS = 3_000;
 
@@ -95,6 +96,8 @@ function spawnWorker(worker: WorkerSpec, host: string, persistTo: string, logDir
     detached: true, // own process group, so stopping also stops workerd
     env: {
       ...process.env,
+      // Node's compile cache: each `wrangler dev` after the first skips compiling wrangler (~0.4 s of CPU).
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE,
       WRANGLER_SEND_METRICS: "false",
       WRANGLER_LOG_PATH: logDir,
       // Service bindings between these Workers resolve through this fleet's own dev registry,
@@ -163,7 +166,12 @@ async function runWrangler(args: string[], logFile: string): Promise<void> {
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
     detached: true, // its own process group, watched by the guardian like the Workers: it runs while they start
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    env: {
+      ...process.env,
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE,
+      WRANGLER_SEND_METRICS: "false",
+      CI: "true",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   if (child.pid) guard(child.pid, true);
