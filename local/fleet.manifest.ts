@@ -73,7 +73,6 @@ export const REGISTRY_APP = "registry/registry.mcp.ts";
 /** Scopes of the registry's API and MCP server, granted by the auth Worker besides the servers'. */
 export const REGISTRY_SCOPES = ["registry:read", "registry:write"];
 
-/** Checks the manifest once, where it is declared. */
 /**
  * The manifest with only the servers named in `list` (comma-separated, e.g. `FLEET_SERVERS=presto,echo`
  * for `npm start`), the registry, the auth Worker and the IdP always; all of them when `list` is
@@ -94,6 +93,7 @@ export function withServers(manifest: FleetManifest, list: string | undefined, v
   return { ...manifest, servers: manifest.servers.filter((server) => names.includes(server.name)) };
 }
 
+/** Checks the manifest once, where it is declared. */
 export function defineFleet(manifest: FleetManifest): FleetManifest {
   const names = new Set<string>(["registry", "auth"]);
   const ports = new Map<number, string>();

@@ -177,7 +177,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     });
     const readSpecs = readServerSpecs([...manifest.servers.map(serverApp), REGISTRY_APP]);
     // The migrations (a wrangler process: the slowest step) run while the Workers start, which
-    // need no table to come up (/health answers without D1); the registry is seeded after both.
+    // need no table to come up (/health answers even when its dead-letter count fails, as it may
+    // meanwhile); the registry is seeded after both.
     const migrations = applyMigrations(persistTo, logDir);
     // Wait for all to settle, so that nothing started is left running unseen if one fails.
     const settled = await Promise.allSettled([readSpecs, startIdpServer, ...startUpstreams]);

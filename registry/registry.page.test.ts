@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { healthChecks, servers } from "../shared/db/fleet.schema";
 import { snippetFor } from "../shared/registry/client.snippets";
 import type { ToolManifest } from "../shared/registry/registry.contract";
+import { subjectOf } from "../test/workers/mcp-client";
 import { safeReturn } from "./page/page.signin";
 import { pageApp } from "./registry.page";
 import { addReview, db, publishVersion, setLifecycle } from "./registry.store";
@@ -118,7 +119,7 @@ function reader() {
 function sessionCookie(user: { name: string; groups: string[] }, options: { expiresIn?: number } = {}) {
   const exp = Math.floor(Date.now() / 1000) + (options.expiresIn ?? 300);
   const claims = {
-    props: { kind: "user", sub: `user-${user.name}`, username: user.name, groups: user.groups },
+    props: { kind: "user", sub: subjectOf(user.name), username: user.name, groups: user.groups },
     scope: ["registry:read"],
     exp,
   };

@@ -6,6 +6,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type InvocationRecord, writeInvocations } from "../../shared/db/invocations.store";
+import { subjectOf, userIdOf } from "../../test/workers/mcp-client";
 import { pageApp } from "../registry.page";
 import { callRegistry, testServerJson } from "../registry.testing";
 import { niceTicks, shortNumber } from "./page.charts";
@@ -13,7 +14,7 @@ import { niceTicks, shortNumber } from "./page.charts";
 function sessionCookie(user: { name: string; groups: string[] }) {
   const exp = Math.floor(Date.now() / 1000) + 300;
   const claims = {
-    props: { kind: "user", sub: `user-${user.name}`, username: user.name, groups: user.groups },
+    props: { kind: "user", sub: subjectOf(user.name), username: user.name, groups: user.groups },
     scope: ["registry:read"],
     exp,
   };
@@ -35,7 +36,7 @@ const base: Omit<InvocationRecord, "id" | "startedAt"> = {
   toolName: "charts_plot",
   sessionId: "page-s",
   callerKind: "user",
-  callerId: "user:user-pia",
+  callerId: userIdOf("pia"),
   durationMs: 200,
   outcome: "ok",
   errorClass: null,

@@ -4,16 +4,21 @@ import { LOCAL_SERVICES } from "../../local/fleet.ts";
 import { serviceToken, signIn } from "../../local/oauth.client.ts";
 
 const authUrl = inject("authUrl");
-const cache = new Map<string, Promise<string>>();
+/**
+ * Kept for less than the access token's life (300 s, workers/auth): a run's files share this module
+ * (vitest.config.ts: e2e `isolate: false`) and a run can last longer than a token.
+ */
+const CACHE_MS = 120_000;
+const cache = new Map<string, { token: Promise<string>; at: number }>();
 
 /** A user's access token for `resource` (sign-in with consent and SSO on first use). */
 export function userToken(username: string, resource: string, scope = "presto:read"): Promise<string> {
   const key = `${username} ${resource} ${scope}`;
-  let token = cache.get(key);
-  if (!token) {
-    token = signIn(authUrl, username, resource, scope).then((tokens) => tokens.access_token);
-    cache.set(key, token);
-  }
+  const cached = cache.get(key);
+  if (cached && Date.now() - cached.at < CACHE_MS) return cached.token;
+  const token = signIn(authUrl, username, resource, scope).then((tokens) => tokens.access_token);
+  cache.set(key, { token, at: Date.now() });
+  token.catch(() => cache.delete(key));
   return token;
 }
 

@@ -31,7 +31,7 @@ declare module "vitest" {
   }
 }
 
-/** FLEET_E2E_APPROVAL_TIMEOUT_MS, else 20 s. */
+/** FLEET_E2E_APPROVAL_TIMEOUT_MS, else 10 s. */
 const APPROVAL_TIMEOUT_MS = Number(process.env.FLEET_E2E_APPROVAL_TIMEOUT_MS ?? 10_000);
 
 /**

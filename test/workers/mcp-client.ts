@@ -20,7 +20,10 @@ const worker = exports as unknown as { default: Fetcher };
  * The running test file's tag (its name without `.test.ts`). A workerd project's files share one
  * runtime and its storage (vitest.config.ts, `FRESH_RUNTIME`), so a user named in one file must
  * not be the same caller as in the next: its rate-limit bucket, sessions and rows would carry over.
- * `bearer()` gives each user the subject `user-<name>.<tag>` unless the spec names a `sub`.
+ * `bearer()` gives each user the subject `user-<name>.<tag>` unless the spec names a `sub`. Service
+ * callers (`service:<name>`) and explicit `sub=` are not tagged: a file uses names of its own for
+ * them, or stays well under their limits. Call it while a test file runs (not when a shared helper
+ * module loads: that happens once per runtime).
  */
 export function fileTag(): string {
   const path = expect.getState().testPath;

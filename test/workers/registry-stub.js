@@ -1,7 +1,8 @@
 // Stand-in for the registry Worker's `serverPolicy` RPC in the kit's workerd tests: policies held
 // in memory, changed by the tests through the same binding (setPolicy, setUnreachable, setDelay), with a
-// count of serverPolicy calls so tests can see what the kit's cache saves. Each test file runs in
-// its own runtime, so this state is per file. The real registry is tested in registry/ and end to end.
+// count of serverPolicy calls so tests can see what the kit's cache saves. A project's files share
+// one runtime (vitest.config.ts), so the setup file resets this state before each file. The real
+// registry is tested in registry/ and end to end.
 //
 // Nothing about any server is written here: before each test file,
 // test/workers/registry-stub.setup.ts reads the Worker under test's own publish document and

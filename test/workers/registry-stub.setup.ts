@@ -18,6 +18,9 @@ if (response.ok) {
   const name = document.name.slice(document.name.indexOf("/") + 1);
   const published = document._meta[PUBLISHER_META];
   const digest = await inventoryDigest(publishedInventory(document));
+  // The stub outlives a file (one runtime per project): what a file changed (policies, an outage,
+  // a delay) must not reach the next, even if that file failed before putting it back.
+  await env.REGISTRY.reset();
   await env.REGISTRY.approvePublished(name, document.version, digest, {
     environments: published.environments,
     allowedGroups: published.allowedGroups ?? [],

@@ -1,6 +1,7 @@
 /**
- * The registry gate when the registry cannot be reached. A file of its own: each test file gets
- * a fresh runtime, so the first test here runs before the Worker has read any policy.
+ * The registry gate when the registry cannot be reached. A file of its own, in a runtime of its own
+ * (vitest.config.ts: FRESH_RUNTIME, the kit-fresh project), so the first test here runs before the
+ * Worker has read any policy.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
