@@ -9,7 +9,6 @@
  * Then (target `airflow`, its own fleet: bench/airflow.bench.ts) airflow_diagnose_run against the
  * local Airflow, beside the same upstream requests made directly: bench/results/airflow.{json,md}.
  */
-import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,8 +19,8 @@ import {
   authVars,
   LOCAL_SERVICES,
   LOCAL_SSO_CLIENT,
-  startWorker,
-  stopProcess,
+  type RunningWorker,
+  WorkerHost,
 } from "../local/fleet.ts";
 import { startIdp } from "../local/idp.ts";
 import { serviceToken, signIn } from "../local/oauth.client.ts";
@@ -241,15 +240,17 @@ async function main() {
     host: HOST,
     clients: [{ ...LOCAL_SSO_CLIENT, redirectUris: [`${authUrl}/sso/callback`] }],
   });
-  const processes: ChildProcess[] = [];
+  const processes: RunningWorker[] = [];
+  let workerHost: WorkerHost | undefined;
   const noTransactionConfig = join(serverFolder(PRESTO), `.bench-${NO_TRANSACTION_SERVER}.wrangler.toml`);
   try {
     await applyMigrations(persistTo, logDir);
+    workerHost = await WorkerHost.start(persistTo, logDir);
     const prestoBase = `http://${HOST}:${PRESTO_PORT}`;
     const prestoNoTransactionBase = `http://${HOST}:${PRESTO_NO_TRANSACTION_PORT}`;
     const registryUrl = `http://${HOST}:${REGISTRY_PORT}`;
     processes.push(
-      await startWorker(
+      await workerHost.startWorker(
         {
           name: "auth",
           config: "workers/auth/wrangler.toml",
@@ -267,13 +268,11 @@ async function main() {
           }),
         },
         HOST,
-        persistTo,
-        logDir,
       ),
     );
     // One at a time, so a Worker that fails to start never leaves another one running.
     processes.push(
-      await startWorker(
+      await workerHost.startWorker(
         {
           name: "registry",
           config: "wrangler.toml",
@@ -281,12 +280,10 @@ async function main() {
           vars: { PUBLIC_URL: registryUrl, AUTH_ISSUER: authUrl, FLEET_ENV: "local" },
         },
         HOST,
-        persistTo,
-        logDir,
       ),
     );
     processes.push(
-      await startWorker(
+      await workerHost.startWorker(
         {
           name: "echo",
           config: FIXTURE.config,
@@ -294,12 +291,10 @@ async function main() {
           vars: { PUBLIC_URL: echoBase, AUTH_ISSUER: authUrl, FLEET_ENV: "local" },
         },
         HOST,
-        persistTo,
-        logDir,
       ),
     );
     processes.push(
-      await startWorker(
+      await workerHost.startWorker(
         {
           name: "presto",
           config: serverConfig(PRESTO),
@@ -307,8 +302,6 @@ async function main() {
           vars: { PUBLIC_URL: prestoBase, AUTH_ISSUER: authUrl, ...upstreamVar, FLEET_ENV: "local", ...BENCH_LIMITS },
         },
         HOST,
-        persistTo,
-        logDir,
       ),
     );
 
@@ -325,7 +318,7 @@ async function main() {
           .replace(/props = \{ server = "presto" \}/, `props = { server = "${NO_TRANSACTION_SERVER}" }`),
       );
       processes.push(
-        await startWorker(
+        await workerHost.startWorker(
           {
             name: NO_TRANSACTION_SERVER,
             config: noTransactionConfig,
@@ -341,7 +334,6 @@ async function main() {
           },
           HOST,
           persistNoTransaction,
-          logDir,
         ),
       );
     }
@@ -468,7 +460,8 @@ async function main() {
     writeFileSync(join(root, "bench/results/latest.md"), report);
     if (ALL_TARGETS.every((target) => ONLY.has(target))) quoteInReadme(join(root, "README.md"), report);
   } finally {
-    await Promise.all(processes.map(stopProcess));
+    await Promise.allSettled(processes.map((worker) => worker.stop()));
+    await workerHost?.close();
     await Promise.all([upstream.close(), idp.close()]);
     rmSync(state, { recursive: true, force: true });
     rmSync(noTransactionConfig, { force: true });

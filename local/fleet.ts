@@ -1,10 +1,10 @@
 /**
  * Brings the fleet up locally, as `fleet.config.ts` declares it: each server's local upstream,
- * the local IdP, D1 migrations, and one `wrangler dev` per Worker on its own port, all sharing one
- * local persistence directory; then publishes and approves every server in the local registry.
+ * the local IdP, D1 migrations, and every Worker on its own port as `wrangler dev` runs it (in one
+ * process: local/workers.host.ts), all sharing one local persistence directory; then publishes
+ * and approves every server in the local registry.
  * Used by `npm start`, the end-to-end tests and the bench.
  */
-import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -25,9 +25,9 @@ import { LOCAL_EMAIL_DOMAIN } from "./idp.admin.ts";
 import { startIdp } from "./idp.ts";
 import { seedRegistry } from "./registry.seed.ts";
 import { readServerSpecs, type ServerSummary } from "./server.specs.ts";
-import { applyMigrations, startWorker, stopProcess, type WorkerSpec } from "./wrangler.process.ts";
+import { applyMigrations, type RunningWorker, WorkerHost, type WorkerSpec } from "./wrangler.process.ts";
 
-export { applyMigrations, startWorker, stopProcess, type WorkerSpec } from "./wrangler.process.ts";
+export { applyMigrations, type RunningWorker, WorkerHost, type WorkerSpec } from "./wrangler.process.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -146,11 +146,13 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
 
   const upstreams = new Map<string, RunningUpstream & { label: string; vars: Record<string, string> }>();
   const helpers: { close(): Promise<void> }[] = [];
-  const running = new Map<string, ChildProcess>();
+  const running = new Map<string, RunningWorker>();
+  let workerHost: Promise<WorkerHost> | undefined;
   let cron: NodeJS.Timeout | undefined;
   const stopAll = async () => {
     clearInterval(cron);
-    await Promise.all([...running.values()].map(stopProcess));
+    await Promise.allSettled([...running.values()].map((worker) => worker.stop()));
+    await workerHost?.then((host) => host.close()).catch(() => {});
     await Promise.allSettled(helpers.map((helper) => helper.close()));
   };
 
@@ -180,6 +182,9 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     // need no table to come up (/health answers even when its dead-letter count fails, as it may
     // meanwhile); the registry is seeded after both.
     const migrations = applyMigrations(persistTo, logDir);
+    // The process every Worker runs in (wrangler's own dev server, one for the fleet), meanwhile.
+    workerHost = WorkerHost.start(persistTo, logDir);
+    workerHost.catch(() => {}); // awaited below, after whatever fails first
     // Wait for all to settle, so that nothing started is left running unseen if one fails.
     const settled = await Promise.allSettled([readSpecs, startIdpServer, ...startUpstreams]);
     const failure = settled.find((result) => result.status === "rejected");
@@ -255,8 +260,12 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         };
       }),
     ];
+    const hostProcess = await workerHost.catch(async (error) => {
+      await migrations.catch(() => {});
+      throw error;
+    });
     const launch = async (worker: WorkerSpec) => {
-      running.set(worker.name, await startWorker(worker, host, persistTo, logDir));
+      running.set(worker.name, await hostProcess.startWorker(worker, host));
     };
     // Wait for every start to settle, so none is left running unseen if another one fails.
     const started = await Promise.allSettled([migrations, ...workers.map(launch)]);
@@ -285,7 +294,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       async restart(name) {
         const worker = workers.find((w) => w.name === name);
         if (!worker) throw new Error(`No worker ${name}`);
-        await stopProcess(running.get(name));
+        await running.get(name)?.stop();
+        running.delete(name);
         await launch(worker);
       },
       runCron: () => runRegistryCron(registryUrl),

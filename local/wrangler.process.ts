@@ -1,7 +1,8 @@
 /**
- * `wrangler dev` processes for the local fleet: started in their own process group (so stopping
- * one also stops its workerd), watched by the process guardian (local/process.guardian.ts, so
- * none outlives the launcher, however it ends), and considered up once `/health` answers.
+ * The local fleet's processes: the Worker host (every Worker, as `wrangler dev` runs it) and the
+ * wrangler CLI for D1 migrations. Each starts in its own process group (so stopping it also stops
+ * its workerd), watched by the process guardian (local/process.guardian.ts, so none outlives the
+ * launcher, however it ends); a Worker is considered up once its `/health` answers.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -49,68 +50,122 @@ export async function applyMigrations(persistTo: string, logDir: string): Promis
   );
 }
 
-/** Starts `wrangler dev` for one Worker and resolves once its /health answers. */
-export async function startWorker(
-  worker: WorkerSpec,
-  host: string,
-  persistTo: string,
-  logDir: string,
-): Promise<ChildProcess> {
-  for (let attempt = 1; ; attempt++) {
-    const child = spawnWorker(worker, host, persistTo, logDir);
-    try {
-      await waitForHealth(`http://${host}:${worker.port}/health`, child);
-      return child;
-    } catch (error) {
-      await stopProcess(child);
-      const log = join(logDir, `${worker.name}.log`);
-      const tail = existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-15).join("\n") : "";
-      // wrangler occasionally fails to come up when several start at once; one retry, then give up loudly.
-      if (attempt >= 2) throw new Error(`${worker.name}: ${(error as Error).message}\n${tail}`);
-      console.warn(`${worker.name} did not start (${(error as Error).message}); retrying once. Log tail:\n${tail}`);
-    }
-  }
+/** A Worker running in a WorkerHost. */
+export interface RunningWorker {
+  readonly name: string;
+  /** Stops it (its runtime gone, its ports free); its persisted state stays. */
+  stop(): Promise<void>;
 }
 
-function spawnWorker(worker: WorkerSpec, host: string, persistTo: string, logDir: string): ChildProcess {
-  const args = [
-    "dev",
-    "-c",
-    worker.config,
-    "--ip",
-    host,
-    "--port",
-    String(worker.port),
-    "--inspector-port",
-    String(worker.port + 1000),
-    "--persist-to",
-    persistTo,
-    "--show-interactive-dev-session=false",
-    // Exposes /__scheduled, through which the launcher plays the registry's cron trigger.
-    "--test-scheduled",
-    ...Object.entries(worker.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
-  ];
-  const log = createWriteStream(join(logDir, `${worker.name}.log`), { flags: "a" });
-  const child = spawn(WRANGLER, args, {
-    cwd: ROOT,
-    detached: true, // own process group, so stopping also stops workerd
-    env: {
-      ...process.env,
-      // Node's compile cache: each `wrangler dev` after the first skips compiling wrangler (~0.4 s of CPU).
-      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE,
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_LOG_PATH: logDir,
-      // Service bindings between these Workers resolve through this fleet's own dev registry,
-      // so a test fleet and `npm start` never see each other's Workers.
-      WRANGLER_REGISTRY_PATH: join(persistTo, "..", "dev-registry"),
-      CI: "true",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  if (child.pid) guard(child.pid, true);
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  return child;
+interface HostReply {
+  id: number;
+  ok: boolean;
+  error?: string;
+}
+
+/**
+ * One Node process (local/workers.host.ts) that runs Workers as `wrangler dev` does, through
+ * wrangler's `unstable_startWorker`, without one wrangler process each; guarded like every other
+ * process the launcher starts. Its output, and every Worker's, goes to `<logDir>/workers.log`.
+ */
+export class WorkerHost {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  private readonly ready: Promise<void>;
+  private exited: Error | undefined;
+
+  private readonly child: ChildProcess;
+  private readonly persistTo: string;
+  /** Where the host's output and every Worker's go. */
+  readonly log: string;
+
+  private constructor(child: ChildProcess, persistTo: string, log: string) {
+    this.child = child;
+    this.persistTo = persistTo;
+    this.log = log;
+    this.ready = new Promise<void>((resolve, reject) => this.pending.set(0, { resolve, reject }));
+    child.on("message", (reply: HostReply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.ok) waiter?.resolve();
+      else waiter?.reject(new Error(reply.error ?? "failed"));
+    });
+    child.on("exit", (code, signal) => {
+      this.exited = new Error(`the Worker host exited (${signal ?? `code ${code}`}); see ${log}`);
+      for (const waiter of this.pending.values()) waiter.reject(this.exited);
+      this.pending.clear();
+    });
+  }
+
+  /** Starts the host process; Workers are then started in it with `startWorker`. */
+  static async start(persistTo: string, logDir: string): Promise<WorkerHost> {
+    mkdirSync(logDir, { recursive: true });
+    const log = join(logDir, "workers.log");
+    const output = createWriteStream(log, { flags: "a" });
+    const child = spawn(process.execPath, [join(import.meta.dirname, "workers.host.ts")], {
+      cwd: ROOT,
+      detached: true, // own process group, in which every workerd it starts runs
+      env: {
+        ...process.env,
+        // Node's compile cache: wrangler loads with about a quarter less CPU after the first time.
+        NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE,
+        WRANGLER_SEND_METRICS: "false",
+        WRANGLER_LOG_PATH: logDir,
+        CI: "true",
+      },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    if (child.pid) guard(child.pid, true);
+    child.stdout?.pipe(output);
+    child.stderr?.pipe(output);
+    const host = new WorkerHost(child, persistTo, log);
+    try {
+      await host.ready;
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
+    return host;
+  }
+
+  private request(message: Record<string, unknown>): Promise<void> {
+    if (this.exited) return Promise.reject(this.exited);
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ id, ...message }, (error) => {
+        if (!error) return;
+        this.pending.delete(id);
+        reject(error);
+      });
+    });
+  }
+
+  /** Starts one Worker and resolves once its /health answers (state under `persistTo`, by default the host's). */
+  async startWorker(worker: WorkerSpec, host: string, persistTo = this.persistTo): Promise<RunningWorker> {
+    // Service bindings between these Workers resolve through this fleet's own dev registry,
+    // so a test fleet and `npm start` never see each other's Workers.
+    const registry = join(this.persistTo, "..", "dev-registry");
+    const stop = () => this.request({ op: "stop", name: worker.name });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.request({ op: "start", worker, host, persistTo, registry });
+        await waitForHealth(`http://${host}:${worker.port}/health`, () => this.exited);
+        return { name: worker.name, stop };
+      } catch (error) {
+        if (!this.exited) await stop().catch(() => {});
+        const tail = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").slice(-15).join("\n") : "";
+        // A Worker occasionally fails to come up when several start at once; one retry, then give up loudly.
+        if (attempt >= 2 || this.exited) throw new Error(`${worker.name}: ${(error as Error).message}\n${tail}`);
+        console.warn(`${worker.name} did not start (${(error as Error).message}); retrying once. Log tail:\n${tail}`);
+      }
+    }
+  }
+
+  /** Stops every Worker in it and the process itself. */
+  close(): Promise<void> {
+    return stopProcess(this.child);
+  }
 }
 
 /** Stops a process started here and its whole process group: SIGTERM, then SIGKILL after a grace period. */
@@ -148,10 +203,11 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-async function waitForHealth(url: string, child: ChildProcess | undefined, timeoutMs = 60_000): Promise<void> {
+async function waitForHealth(url: string, exited: () => Error | undefined, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${url}: wrangler exited with ${child.exitCode} (see logs)`);
+    const gone = exited();
+    if (gone) throw gone;
     try {
       const response = await fetch(url);
       if (response.ok) return;
