@@ -48,7 +48,8 @@ describe("the local Airflow API", () => {
   it("answers 401 without a token, and after the token's exp", async () => {
     const anonymous = await fetch(`${upstream}/api/v2/dags`);
     expect(anonymous.status).toBe(401);
-    await fetch(`${upstream}/_local/token-ttl`, { method: "POST", body: JSON.stringify({ seconds: 1 }) });
+    // exp is in whole seconds (iat + 3, iat rounded down): valid for at least 2 s however loaded the machine.
+    await fetch(`${upstream}/_local/token-ttl`, { method: "POST", body: JSON.stringify({ seconds: 3 }) });
     let shortLived: string;
     try {
       shortLived = await token();
@@ -56,7 +57,11 @@ describe("the local Airflow API", () => {
       await fetch(`${upstream}/_local/token-ttl`, { method: "POST", body: JSON.stringify({ seconds: 1800 }) });
     }
     expect((await api("/dags", { jwt: shortLived })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const { exp } = JSON.parse(atob((shortLived.split(".")[1] ?? "").replace(/-/g, "+").replace(/_/g, "/"))) as {
+      exp: number;
+    };
+    // Expired from the first millisecond of second `exp` on.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 50));
     const expired = await api("/dags", { jwt: shortLived });
     expect(expired).toEqual({ status: 401, body: { detail: "Invalid JWT token" } });
   });
