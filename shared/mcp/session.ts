@@ -8,12 +8,12 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
-import { type JSONRPCMessage, readRequestBody, type Server } from "@modelcontextprotocol/server";
+import { type JSONRPCMessage, type RequestId, readRequestBody, type Server } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
 import { outboxRuntime } from "./outbox.runtime";
-import { jsonRpcError, releasedWhenDone } from "./responses";
+import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { AlarmSchedule, earliest } from "./session.alarm";
 import { Channels } from "./session.channels";
@@ -206,10 +206,14 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         try {
           const channel = await this.#channels.get(channelFor(valid, session), record);
           const admitted = { ...authInfo, extra: { ...authInfo.extra, admitted: true } };
-          return releasedWhenDone(
-            await channel.transport.handleRequest(request, { parsedBody: parsed, authInfo: admitted }),
-            admission.release,
-          );
+          // The place is the call's until it answers: on an SSE channel the call runs on when the
+          // client drops the stream (its answer is kept for a resumed one), so not the stream's end.
+          channel.whenAnswered((valid[0] as { id: RequestId }).id, admission.release);
+          const response = await channel.transport.handleRequest(request, { parsedBody: parsed, authInfo: admitted });
+          // A JSON answer is sent once the call is over; any other answer but a stream (a refusal
+          // by the transport) means the call never started.
+          if (!response.headers.get("content-type")?.startsWith("text/event-stream")) admission.release();
+          return response;
         } catch (error) {
           admission.release();
           throw error;

@@ -83,6 +83,27 @@ async function auditCount(name: string, like: string): Promise<number> {
   return row?.n ?? 0;
 }
 
+/** Reads an SSE response until the server's first request (an elicitation), then drops the stream: its id. */
+async function firstAsk(body: ReadableStream<Uint8Array>): Promise<string | number> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended before the server asked: ${text}`);
+    text += value;
+    const lines = text.split("\n");
+    text = lines.pop() ?? ""; // a line not ended yet
+    for (const line of lines) {
+      if (!line.startsWith("data: ") || line.length === 6) continue; // the priming event has no data
+      const message = JSON.parse(line.slice(6)) as { id?: string | number; method?: string };
+      if (message.method === "elicitation/create" && message.id !== undefined) {
+        await reader.cancel();
+        return message.id;
+      }
+    }
+  }
+}
+
 /** A raw initialize, its body read (so nothing keeps the session's object busy). */
 async function initialize(name: string): Promise<{ status: number; sessionId: string | null; text: string }> {
   const response = await postRpc(initializeMessage(), { authorization: bearer(user(name)) });
@@ -157,6 +178,63 @@ describe("2025 sessions count against the caller's limits", () => {
     // when the caller's object needs one: the next call is admitted, with no refusal meanwhile.
     expect((await sayModern("ines")).status).toBe(200);
     expect(await auditCount("ines", "too many calls in flight%")).toBe(1);
+  });
+
+  it("a call on a 2025 stream keeps its place while it runs, even after the client drops the stream", async () => {
+    // Any client can put a call on the SSE channel (here: approval tools; a progressToken too) and
+    // then cancel the response body. The call goes on (its answer is kept for a resumed stream), so
+    // its place in flight must too; it is freed when the call answers.
+    const opened = await postRpc(
+      {
+        ...initializeMessage(),
+        params: { ...initializeMessage().params, capabilities: { elicitation: { form: {} } } },
+      },
+      { authorization: bearer(user("sven")) },
+    );
+    const sessionId = opened.headers.get("mcp-session-id") as string;
+    await opened.text();
+    const headers = {
+      "mcp-session-id": sessionId,
+      "mcp-protocol-version": "2025-11-25",
+      authorization: bearer(user("sven")),
+    };
+    await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+    /** IN_FLIGHT calls waiting for their human, their streams dropped: the ids of the asks. */
+    const holdAll = async (round: string) => {
+      const asks: (string | number)[] = [];
+      for (let i = 0; i < IN_FLIGHT; i++) {
+        const call = await postRpc(
+          {
+            jsonrpc: "2.0",
+            id: `${round}${i}`,
+            method: "tools/call",
+            params: { name: "echo_delete_item", arguments: { item: `${round}${i}` } },
+          },
+          headers,
+        );
+        expect(call.headers.get("content-type")).toContain("text/event-stream");
+        asks.push(await firstAsk(call.body as ReadableStream<Uint8Array>));
+      }
+      const refused = await sayModern("sven");
+      expect(refused.status).toBe(429);
+      expect(await refused.text()).toContain(
+        `too many calls in flight: at most ${IN_FLIGHT} at once on the echo server`,
+      );
+      return asks;
+    };
+    // The human declines each: the calls answer (into the event log), and free their places.
+    for (const id of await holdAll("a")) {
+      const answered = await postRpc({ jsonrpc: "2.0", id, result: { action: "decline" } }, headers);
+      expect(answered.status).toBe(202);
+      await answered.text();
+    }
+    await vi.waitFor(async () => expect((await sayModern("sven")).status).toBe(200), { timeout: 5_000 });
+    // Ending the session ends the calls it still runs, and frees their places.
+    await holdAll("b");
+    const ended = await workerFetch("http://localhost/mcp", { method: "DELETE", headers });
+    expect(ended.status).toBe(200);
+    await ended.text();
+    await vi.waitFor(async () => expect((await sayModern("sven")).status).toBe(200), { timeout: 5_000 });
   });
 
   it("the places a 2025 session holds survive the caller's object being evicted", async () => {
