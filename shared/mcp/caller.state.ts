@@ -155,14 +155,29 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         const refusal = await this.#admitCall(caller, tool);
         if (refusal) return refusal;
         this.#limiter.started();
+        // The place is the call's until its handler ends: a closed stream aborts the handler's
+        // signal, but a handler that does not heed it runs on. Until the handler starts (or if it
+        // never does: a refusal before it), the answer's end is the call's.
+        let handler: Promise<unknown> | undefined;
+        const callRunning = (call: Promise<unknown>) => {
+          handler = call;
+        };
+        const tracked = {
+          ...options,
+          authInfo: { ...options.authInfo, extra: { ...options.authInfo.extra, callRunning } },
+        };
         let response: Response;
         try {
-          response = await withBothEras(await this.#handler.fetch(request, options));
+          response = await withBothEras(await this.#handler.fetch(request, tracked));
         } catch (error) {
           this.#limiter.ended();
           throw error;
         }
-        return releasedWhenDone(response, () => this.#limiter.ended());
+        const ended = () => this.#limiter.ended();
+        return releasedWhenDone(response, () => {
+          if (handler) handler.then(ended, ended);
+          else ended();
+        });
       }
       const method = message && "method" in message ? message.method : undefined;
       const response = await withBothEras(await this.#handler.fetch(request, options));

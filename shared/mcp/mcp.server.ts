@@ -140,6 +140,14 @@ export function buildMcpServer<Upstreams>(
   if (tasks) serveTasks(server, tasks);
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
+    // A 2026-07-28 call: its place in flight is held until the handler ends, which may be after
+    // its stream closed (caller.state.ts).
+    const running = ctx.http?.authInfo?.extra?.callRunning;
+    if (typeof running === "function") {
+      const call = callTool(request, ctx);
+      running(call);
+      return call;
+    }
     // A 2025 session's call the session did not admit itself (a batch, legacy SSE): the caller's limits, here.
     if (!runtime.admitCall || ctx.http?.authInfo?.extra?.admitted === true) return callTool(request, ctx);
     const admission = await runtime.admitCall(callerOf(ctx), request.params.name);

@@ -9,9 +9,10 @@ export function jsonRpcError(
 }
 
 /**
- * Runs `release` once the call behind `response` is over: at once for a JSON answer (the SDK
- * answers in JSON only once the call has ended, so its body is the finished result), once the
- * body has been sent or abandoned for an SSE answer (the call runs while its stream is open).
+ * Runs `release` once `response` is over: at once for a JSON answer (the SDK answers in JSON only
+ * once the call has ended, so its body is the finished result), once the body has been sent or
+ * abandoned for an SSE answer. A handler may outlive its stream: what it holds, the caller waits
+ * for in `release` (caller.state.ts).
  */
 export function releasedWhenDone(response: Response, release: () => void): Response {
   if (!response.body || !response.headers.get("content-type")?.startsWith("text/event-stream")) {

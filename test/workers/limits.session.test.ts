@@ -83,8 +83,8 @@ async function auditCount(name: string, like: string): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Reads an SSE response until the server's first request (an elicitation), then drops the stream: its id. */
-async function firstAsk(body: ReadableStream<Uint8Array>): Promise<string | number> {
+/** Reads an SSE response until the server's first `method` message (by default an elicitation), then drops the stream: its id. */
+async function firstAsk(body: ReadableStream<Uint8Array>, method = "elicitation/create"): Promise<string | number> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   for (;;) {
@@ -96,9 +96,9 @@ async function firstAsk(body: ReadableStream<Uint8Array>): Promise<string | numb
     for (const line of lines) {
       if (!line.startsWith("data: ") || line.length === 6) continue; // the priming event has no data
       const message = JSON.parse(line.slice(6)) as { id?: string | number; method?: string };
-      if (message.method === "elicitation/create" && message.id !== undefined) {
+      if (message.method === method) {
         await reader.cancel();
-        return message.id;
+        return message.id ?? "";
       }
     }
   }
@@ -235,6 +235,48 @@ describe("2025 sessions count against the caller's limits", () => {
     expect(ended.status).toBe(200);
     await ended.text();
     await vi.waitFor(async () => expect((await sayModern("sven")).status).toBe(200), { timeout: 5_000 });
+  });
+
+  it("a 2026-07-28 call keeps its place until its handler ends, even after the client closes its stream", async () => {
+    // A closed stream aborts the call's signal, which a handler may not heed: echo_count sleeps
+    // 2 s between its steps, and only its next progress finds the stream gone.
+    const call = (i: number) =>
+      postRpc(
+        {
+          jsonrpc: "2.0",
+          id: i,
+          method: "tools/call",
+          params: {
+            name: "echo_count",
+            arguments: { to: 2, delayMs: 2_000 },
+            _meta: {
+              "io.modelcontextprotocol/protocolVersion": MODERN,
+              "io.modelcontextprotocol/clientCapabilities": {},
+              "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+              progressToken: `ruth${i}`,
+            },
+          },
+        },
+        {
+          "mcp-protocol-version": MODERN,
+          "mcp-method": "tools/call",
+          "mcp-name": "echo_count",
+          authorization: bearer(user("ruth")),
+        },
+      );
+    const calls = await Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => call(i)));
+    // Each stream is dropped at its first progress (2 s in): its handler sleeps 2 s more.
+    await Promise.all(
+      calls.map((answer) => firstAsk(answer.body as ReadableStream<Uint8Array>, "notifications/progress")),
+    );
+    const refused = await sayModern("ruth");
+    expect(refused.status).toBe(429);
+    expect(await refused.text()).toContain(`too many calls in flight: at most ${IN_FLIGHT} at once on the echo server`);
+    // Once the handlers end, their places are free.
+    await vi.waitFor(async () => expect((await sayModern("ruth")).status).toBe(200), {
+      timeout: 10_000,
+      interval: 250,
+    });
   });
 
   it("the places a 2025 session holds survive the caller's object being evicted", async () => {
