@@ -60,9 +60,17 @@ const ONLY = new Set(process.env.BENCH_TARGETS?.split(",") ?? [...ALL_TARGETS, "
 interface Target {
   key: "a" | "b" | "c" | "c2026" | "d" | "d0";
   label: string;
-  /** Opens what one client needs (an MCP session) and returns a function making one call. */
-  open(): Promise<() => Promise<void>>;
+  /** Opens what one client needs (an MCP session) and returns its caller. */
+  open(): Promise<Caller>;
 }
+
+/** One client: makes one call; closes what it opened (a session is ended, as a client would). */
+interface Caller {
+  call(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const nothingToClose = async () => {};
 
 const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 /** Access tokens per resource origin (the reporting-bot service identity, client credentials). */
@@ -79,7 +87,7 @@ async function rpc(url: string, body: unknown, headers: Record<string, string> =
 }
 
 /** An MCP session over raw HTTP (what every MCP client does), then a caller of one tool. */
-async function mcpCaller(url: string, tool: string, args: Record<string, unknown>): Promise<() => Promise<void>> {
+async function mcpCaller(url: string, tool: string, args: Record<string, unknown>): Promise<Caller> {
   const token = tokens.get(new URL(url).origin);
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const init = await rpc(
@@ -100,14 +108,22 @@ async function mcpCaller(url: string, tool: string, args: Record<string, unknown
   };
   await (await rpc(url, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
   let id = 1;
-  return async () => {
-    const response = await rpc(
-      url,
-      { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: tool, arguments: args } },
-      headers,
-    );
-    const body = (await response.json()) as { result?: { isError?: boolean; content?: { text: string }[] } };
-    if (!body.result || body.result.isError) throw new Error(`${tool} failed: ${JSON.stringify(body)}`);
+  return {
+    async call() {
+      const response = await rpc(
+        url,
+        { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: tool, arguments: args } },
+        headers,
+      );
+      const body = (await response.json()) as { result?: { isError?: boolean; content?: { text: string }[] } };
+      if (!body.result || body.result.isError) throw new Error(`${tool} failed: ${JSON.stringify(body)}`);
+    },
+    // Ended, so that rounds of sessions stay under the caller's cap on open sessions.
+    async close() {
+      const response = await fetch(url, { method: "DELETE", headers });
+      await response.text();
+      if (!response.ok) throw new Error(`${url}: DELETE answered HTTP ${response.status}`);
+    },
   };
 }
 
@@ -115,7 +131,7 @@ async function mcpCaller(url: string, tool: string, args: Record<string, unknown
  * A 2026-07-28 caller (no session): every call carries its own _meta envelope and headers, and
  * reaches the caller's Durable Object (limits, outbox) as its one hop.
  */
-async function modernCaller(url: string, tool: string, args: Record<string, unknown>): Promise<() => Promise<void>> {
+async function modernCaller(url: string, tool: string, args: Record<string, unknown>): Promise<Caller> {
   const token = tokens.get(new URL(url).origin);
   const headers: Record<string, string> = {
     ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -129,14 +145,17 @@ async function modernCaller(url: string, tool: string, args: Record<string, unkn
     "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1" },
   };
   let id = 1;
-  return async () => {
-    const response = await rpc(
-      url,
-      { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: tool, arguments: args, _meta } },
-      headers,
-    );
-    const body = (await response.json()) as { result?: { isError?: boolean } };
-    if (!body.result || body.result.isError) throw new Error(`${tool} failed: ${JSON.stringify(body)}`);
+  return {
+    async call() {
+      const response = await rpc(
+        url,
+        { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: tool, arguments: args, _meta } },
+        headers,
+      );
+      const body = (await response.json()) as { result?: { isError?: boolean } };
+      if (!body.result || body.result.isError) throw new Error(`${tool} failed: ${JSON.stringify(body)}`);
+    },
+    close: nothingToClose,
   };
 }
 
@@ -151,14 +170,17 @@ const allTargets: Target[] = [
     label: "plain Worker JSON echo",
     async open() {
       let id = 1;
-      return async () => {
-        const response = await rpc(`${echoBase}/plain`, {
-          jsonrpc: "2.0",
-          id: id++,
-          method: "tools/call",
-          params: { text: "hi" },
-        });
-        await response.json();
+      return {
+        async call() {
+          const response = await rpc(`${echoBase}/plain`, {
+            jsonrpc: "2.0",
+            id: id++,
+            method: "tools/call",
+            params: { text: "hi" },
+          });
+          await response.json();
+        },
+        close: nothingToClose,
       };
     },
   },
@@ -198,21 +220,23 @@ interface Measure {
   p99: number;
 }
 
-async function measure(callers: (() => Promise<void>)[], total: number): Promise<Measure> {
+/** `total` calls shared among `callers`, which are closed afterwards (not timed). */
+async function measure(callers: Caller[], total: number): Promise<Measure> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    callers.map(async (call) => {
+    callers.map(async (caller) => {
       while (next < total) {
         next++;
         const t0 = performance.now();
-        await call();
+        await caller.call();
         latencies.push(performance.now() - t0);
       }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  await Promise.all(callers.map((caller) => caller.close()));
   latencies.sort((x, y) => x - y);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return { callsPerSecond: total / elapsed, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
