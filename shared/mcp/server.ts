@@ -6,7 +6,7 @@
  * all derived from one declaration.
  */
 import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
-import { isLegacyRequest } from "@modelcontextprotocol/server";
+import { isLegacyRequest, readRequestBody } from "@modelcontextprotocol/server";
 import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
 import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
@@ -25,6 +25,7 @@ import { checkHostAndOrigin } from "./http.guards";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { createSessionClass, MAX_BODY_BYTES } from "./session";
+import { requestBodyTooLargeMessage } from "./session.routing";
 import { baselineScopesOf } from "./step-up";
 import { describeInvalidArguments } from "./tool";
 
@@ -96,18 +97,27 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     // Era routing, after the same token, gate and baseline-scope checks for every era: a request
     // claiming 2026-07-28 (per-request _meta, a modern MCP-Protocol-Version) is served statelessly
     // by the caller's object; everything else (initialize, sessions, GET/DELETE) as 2025.
-    if (c.req.method === "POST" && !sessionId && !(await isLegacyRequest(c.req.raw.clone()))) {
-      if (!c.env.CALLERS) {
-        console.error(`${spec.name}: the CALLERS Durable Object binding (per-caller state) must be configured`);
-        return jsonRpcError(503, -32603, "This server does not serve protocol 2026-07-28 yet");
-      }
+    if (c.req.method === "POST" && !sessionId) {
+      // The era is in the body: read it once here (capped), and hand the same text on.
+      const body = await readRequestBody(c.req.raw, MAX_BODY_BYTES);
+      if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.text);
+      } catch {} // not JSON: 2025's answer (a parse error), as the SDK routes it
       const caller = c.get("caller");
-      return forward(c.env.CALLERS.get(c.env.CALLERS.idFromName(callerKey(spec.name, caller))), c.req.raw, caller);
+      if (parsed !== undefined && !(await isLegacyRequest(c.req.raw, parsed))) {
+        if (!c.env.CALLERS) {
+          console.error(`${spec.name}: the CALLERS Durable Object binding (per-caller state) must be configured`);
+          return jsonRpcError(503, -32603, "This server does not serve protocol 2026-07-28 yet");
+        }
+        const stub = c.env.CALLERS.get(c.env.CALLERS.idFromName(callerKey(spec.name, caller)));
+        return forward(stub, c.req.raw, caller, body.text);
+      }
+      return forward(c.env.SESSIONS.get(c.env.SESSIONS.newUniqueId()), c.req.raw, caller, body.text);
     }
-    if (!sessionId && c.req.method !== "POST") {
-      return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
-    }
-    const id = sessionId ? parseSessionId(c.env.SESSIONS, sessionId) : c.env.SESSIONS.newUniqueId();
+    if (!sessionId) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
+    const id = parseSessionId(c.env.SESSIONS, sessionId);
     if (!id) return jsonRpcError(404, -32001, "Session not found");
     return forward(c.env.SESSIONS.get(id), c.req.raw, c.get("caller"));
   });
@@ -182,10 +192,14 @@ async function recordDenial(d1: D1Database, record: AuditRecord): Promise<void> 
   }
 }
 
-function forward(stub: DurableObjectStub, request: Request, caller: Caller): Promise<Response> {
+/** To the object serving the request, with the caller; `body`: the request's body, if read here already. */
+function forward(stub: DurableObjectStub, request: Request, caller: Caller, body?: string): Promise<Response> {
   const headers = new Headers(request.headers);
   headers.set(CALLER_HEADER, encodeCaller(caller));
-  return stub.fetch(new Request(request, { headers }));
+  if (body === undefined) return stub.fetch(new Request(request, { headers }));
+  headers.delete("content-length"); // the text's own length is sent
+  headers.delete("transfer-encoding");
+  return stub.fetch(request.url, { method: request.method, headers, body });
 }
 
 function parseSessionId(namespace: DurableObjectNamespace, value: string): DurableObjectId | undefined {

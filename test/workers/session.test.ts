@@ -227,6 +227,25 @@ describe("gates in front of the session", () => {
       duplex: "half",
     });
     expect(streamed.status).toBe(413);
+    // Without a session the Worker reads the body itself (its era is in it): the same cap.
+    const sessionless = await workerFetch("http://localhost/mcp", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        authorization: bearer(ALICE),
+      },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(encoder.encode(big));
+          controller.close();
+        },
+      }),
+      // @ts-expect-error workerd needs duplex for streamed request bodies in some versions
+      duplex: "half",
+    });
+    expect(sessionless.status).toBe(413);
+    expect(await sessionless.text()).toContain("4194304");
   });
 
   it("lets a registered service open a session and see only service tools", async () => {
