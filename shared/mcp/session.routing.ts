@@ -2,7 +2,7 @@
  * What a session object decides before any SDK code runs: the shape of a posted body, which
  * channel a request needs, and whether the caller owns the session.
  */
-import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { type JSONRPCMessage, readRequestBody } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import { jsonRpcError } from "./responses";
 import type { ServerSpec } from "./server.definition";
@@ -12,6 +12,27 @@ export const MAX_BATCH_SIZE = 100;
 
 export function requestBodyTooLargeMessage(maxBytes: number): string {
   return `Request body exceeds the ${maxBytes} byte limit`;
+}
+
+/**
+ * A request's body as text, at most `maxBytes`. A body of a declared length within the cap is
+ * read whole in one step (the runtime never delivers more than the declared length); any other
+ * in pieces, stopping as soon as the cap is passed (the SDK's readRequestBody).
+ */
+export async function readCappedBody(
+  request: Request,
+  maxBytes: number,
+): Promise<{ tooLarge: true } | { tooLarge: false; text: string }> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d{1,15}$/.test(declared) && Number(declared) <= maxBytes) {
+    return { tooLarge: false, text: await request.text() };
+  }
+  return readRequestBody(request, maxBytes);
+}
+
+/** `request` without its body, once that has been read (what follows takes the parsed body). */
+export function withoutBody(request: Request): Request {
+  return new Request(request.url, { method: request.method, headers: request.headers });
 }
 
 export type MessageKind = "request" | "notification" | "response";

@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
-import { type JSONRPCMessage, type RequestId, readRequestBody, type Server } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, RequestId, Server } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
@@ -28,9 +28,11 @@ import {
   isMessageShaped,
   kindOf,
   MAX_BATCH_SIZE,
+  readCappedBody,
   requestBodyTooLargeMessage,
   requestedLogLevel,
   sameIdentity,
+  withoutBody,
 } from "./session.routing";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
 import { dropSubscriptions, loadSubscriptions, subscriptionStore } from "./session.subscriptions";
@@ -140,9 +142,10 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     // --- Streamable HTTP ---
 
-    async #post(request: Request, caller: Caller): Promise<Response> {
-      const body = await readRequestBody(request, MAX_BODY_BYTES);
+    async #post(received: Request, caller: Caller): Promise<Response> {
+      const body = await readCappedBody(received, MAX_BODY_BYTES);
       if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
+      const request = withoutBody(received);
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.text);
