@@ -34,7 +34,18 @@ export function elicitationModes(server: Server): { form: boolean; url: boolean 
  * open links (URL mode) but not answer forms. Everything else is the form elicitation.
  */
 export function usesUrlApproval(risk: ApprovalRisk, server: Server): boolean {
-  const modes = elicitationModes(server);
+  return pageDecides(risk, elicitationModes(server));
+}
+
+/** The same rule for a 2026-07-28 request, from the capabilities its envelope declares. */
+export function pageDecidesModern(risk: ApprovalRisk, capabilities: unknown): boolean {
+  const elicitation = (capabilities as { elicitation?: Record<string, unknown> } | undefined)?.elicitation;
+  // As at a 2025 initialize, an empty `elicitation` object means form.
+  const form = elicitation !== undefined && (Boolean(elicitation.form) || Object.keys(elicitation).length === 0);
+  return pageDecides(risk, { form, url: Boolean(elicitation?.url) });
+}
+
+function pageDecides(risk: ApprovalRisk, modes: { form: boolean; url: boolean }): boolean {
   return risk === "high" || (!modes.form && modes.url);
 }
 

@@ -13,7 +13,7 @@ import {
   type Server,
 } from "@modelcontextprotocol/server";
 import { v7 as uuidv7 } from "uuid";
-import { askUrlApproval, usesUrlApproval } from "../approval/approval.elicit";
+import { askUrlApproval, pageDecidesModern, usesUrlApproval } from "../approval/approval.elicit";
 import type { Caller } from "../auth/caller";
 import { checkToolAccess } from "../auth/policy";
 import type { AuditDecision, ApprovalOutcome as RecordedApproval } from "../db/fleet.schema";
@@ -236,8 +236,10 @@ async function runChecked<Upstreams>(
     const asked = await tool.approval(args, ctx);
     const form: ApprovalRequest = typeof asked === "string" ? { message: asked, fields: {} } : asked;
     const action = form.message;
-    if (tool.approvalRisk === "high") {
-      // The registry page decides; the stateless call is asked in rounds (approval.modern.page.ts).
+    const envelope = request.modern.ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    if (pageDecidesModern(tool.approvalRisk ?? "normal", envelope?.["io.modelcontextprotocol/clientCapabilities"])) {
+      // High-risk tools, and clients that open links but answer no forms: the registry page
+      // decides; the stateless call is asked in rounds (approval.modern.page.ts).
       const subject = { ...approvalSubject(runtime, tool, request, args), action };
       const page = await approveModernOnPage(request.modern, {
         caller: request.caller,

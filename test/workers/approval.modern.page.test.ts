@@ -26,14 +26,24 @@ function callPurge(
   extra: Record<string, unknown> = {},
   capabilities: object = URL_ONLY,
 ): Promise<Answer> {
+  return callModern(user, "echo_purge", { prefix }, extra, capabilities);
+}
+
+function callModern(
+  user: string,
+  tool: string,
+  args: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  capabilities: object = URL_ONLY,
+): Promise<Answer> {
   return postRpc(
     {
       jsonrpc: "2.0",
       id: crypto.randomUUID(),
       method: "tools/call",
       params: {
-        name: "echo_purge",
-        arguments: { prefix },
+        name: tool,
+        arguments: args,
         ...extra,
         _meta: {
           "io.modelcontextprotocol/protocolVersion": MODERN,
@@ -45,7 +55,7 @@ function callPurge(
     {
       "mcp-protocol-version": MODERN,
       "mcp-method": "tools/call",
-      "mcp-name": "echo_purge",
+      "mcp-name": tool,
       accept: "application/json, text/event-stream",
       authorization: bearer(user),
     },
@@ -130,6 +140,30 @@ describe("high-risk approvals on the registry page, on 2026-07-28", () => {
     expect(invocations.filter((row) => row.outcome === "ok")).toHaveLength(1);
     expect(audit.map((row) => row.decision)).toEqual(["approved", "refused", "refused"]);
     expect(audit[0]?.reason).toContain(`[approval ${id}]`);
+  });
+
+  it("a normal-risk approval for a client that opens links but answers no forms: the page decides", async () => {
+    const first = await callModern(WRITER("ulla"), "echo_delete_item", { item: "u1" });
+    expect(first.result?.resultType).toBe("input_required");
+    const requests = first.result?.inputRequests as Record<string, { method: string; params: Record<string, string> }>;
+    expect(requests.approval?.params.mode).toBe("url");
+    const id = new RegExp(`^${REGISTRY}/approvals/([A-Za-z0-9_-]{43})$`).exec(requests.approval?.params.url ?? "")?.[1];
+    expect(id).toBeDefined();
+    await decideAsPage(id as string, "approved");
+    const approved = await callModern(
+      WRITER("ulla"),
+      "echo_delete_item",
+      { item: "u1" },
+      {
+        requestState: first.result?.requestState,
+        inputResponses: accept,
+      },
+    );
+    expect(textOf(approved.result)).toBe("deleted u1");
+    // A client that answers forms is asked with the form, as before.
+    const form = await callModern(WRITER("ulla"), "echo_delete_item", { item: "u2" }, {}, { elicitation: {} });
+    const asked = form.result?.inputRequests as Record<string, { params: Record<string, string> }>;
+    expect(asked.approval?.params.mode ?? "form").toBe("form");
   });
 
   it("rejected on the page, expired, or the link declined: nothing runs", async () => {
