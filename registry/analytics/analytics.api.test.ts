@@ -9,6 +9,7 @@ import { type InvocationRecord, writeInvocations } from "../../shared/db/invocat
 import { userIdOf } from "../../test/workers/mcp-client";
 import { callRegistry as call, testServerJson } from "../registry.testing";
 import { effectiveMinutes } from "./analytics.estimate";
+import { percentileMs } from "./analytics.percentile";
 
 const OWNER = "olga; groups=ana-team; scopes=registry:read registry:write";
 // Rating is a write: the caller's token has registry:write (a read-only one is tested below).
@@ -145,6 +146,53 @@ describe("analytics summary", () => {
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(["/v0.1/analytics/summary", "/v0.1/analytics/series", "/v0.1/feedback"]),
     );
+  });
+});
+
+describe("rates, latency and approvals in the summary", () => {
+  it("computes success and error rates, p50/p95 from the latency histogram, and approval counts", async () => {
+    const july = Date.UTC(2026, 6, 7, 9);
+    await writeInvocations(env.DB, [
+      ...Array.from({ length: 12 }, () => invocation({ startedAt: july, durationMs: 30 })), // ≤ 50 ms
+      ...Array.from({ length: 4 }, () => invocation({ startedAt: july, durationMs: 200 })), // ≤ 250 ms
+      invocation({ startedAt: july, durationMs: 2_000, approval: "approved" }), // ≤ 2 500 ms
+      ...Array.from({ length: 2 }, () =>
+        invocation({ startedAt: july, durationMs: 700, outcome: "error", errorClass: "upstream_rejected" }),
+      ), // ≤ 1 000 ms
+      invocation({ startedAt: july, durationMs: 80, outcome: "error", errorClass: "denied", minutesSaved: 0 }),
+      invocation({
+        startedAt: july,
+        durationMs: 90,
+        outcome: "error",
+        errorClass: "not_approved",
+        approval: "declined",
+        minutesSaved: 0,
+      }),
+    ]);
+    const response = await call("GET", "/v0.1/analytics/summary?month=2026-07", { as: ADMIN });
+    expect(response.status).toBe(200);
+    const summary: Json = await response.json();
+    // 21 calls: 17 ok, 3 errors (a denial is counted apart), 1 denial.
+    expect(summary).toMatchObject({
+      invocations: 21,
+      denials: 1,
+      successRate: Math.round((17 / 21) * 10_000) / 10_000,
+      errorRate: Math.round((3 / 21) * 10_000) / 10_000,
+      approvals: { requested: 2, granted: 1, declined: 1 },
+      // Histogram 12 | 2 | 4 | 0 | 2 | 1: the 11th call is in the first bucket (≤ 50 ms), the 20th
+      // in the fifth (≤ 1 000 ms).
+      latencyMs: { p50: 50, p95: 1_000 },
+    });
+    const csv = await call("GET", "/v0.1/analytics/summary?month=2026-07&format=csv", { as: ADMIN });
+    const [header, fleet] = (await csv.text()).trim().split("\r\n");
+    const row = Object.fromEntries((header ?? "").split(",").map((column, i) => [column, (fleet ?? "").split(",")[i]]));
+    expect(row).toMatchObject({ approvalsRequested: "2", approvalsGranted: "1", p50Ms: "50", p95Ms: "1000" });
+  });
+
+  it("takes a percentile as the upper bound of its bucket; none of an empty histogram", () => {
+    expect(percentileMs([0, 0, 0], 0.5)).toBeNull();
+    expect(percentileMs([1, 1, 1, 1], 0.5)).toBe(100); // the 2nd of 4: second bucket
+    expect(percentileMs([0, 0, 0, 0, 0, 0, 0, 0, 0, 3], 0.95)).toBe(30_000); // the overflow bucket answers the last bound
   });
 });
 
