@@ -140,8 +140,9 @@ export function buildMcpServer<Upstreams>(
   if (tasks) serveTasks(server, tasks);
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
-    // A 2026-07-28 call: its place in flight is held until the handler ends, which may be after
-    // its stream closed (caller.state.ts).
+    // A call its session or caller's object admitted: its place in flight is held until the
+    // handler ends, which may be after its stream closed or it was cancelled (session.ts,
+    // caller.state.ts).
     const running = ctx.http?.authInfo?.extra?.callRunning;
     if (typeof running === "function") {
       const call = callTool(request, ctx);

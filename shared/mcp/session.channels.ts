@@ -6,9 +6,7 @@
  */
 import {
   type EventStore,
-  type JSONRPCMessage,
   LATEST_PROTOCOL_VERSION,
-  type RequestId,
   type Server,
   SUPPORTED_PROTOCOL_VERSIONS,
   WebStandardStreamableHTTPServerTransport,
@@ -20,11 +18,6 @@ import type { SessionRecord } from "./session.storage";
 export interface Channel {
   server: Server;
   transport: WebStandardStreamableHTTPServerTransport;
-  /**
-   * Runs `done` once this channel has sent its answer to request `id` (a result or an error),
-   * whether or not the client's stream is still open to take it, or once the channel closes.
-   */
-  whenAnswered(id: RequestId, done: () => void): void;
 }
 
 export interface ChannelFactory {
@@ -77,41 +70,10 @@ export class Channels {
       ...(kind === "stream" ? { eventStore: this.#factory.eventStore(), retryInterval: 1_000 } : {}),
       maxRequestBodySize: this.#factory.maxBodyBytes,
     });
-    const waiting = answerWatch(transport);
     await server.connect(transport);
     if (replay) await replayInitialize(transport, record);
-    return { server, transport, whenAnswered: waiting };
+    return { server, transport };
   }
-}
-
-/**
- * Watches what `transport` sends for answers to requests. A call on an SSE channel runs on after
- * its client drops the stream (its answer is kept in the event log for a resumed stream), so what
- * it holds (its place in flight) is let go when it answers, not when the stream ends.
- */
-function answerWatch(transport: WebStandardStreamableHTTPServerTransport): Channel["whenAnswered"] {
-  const waiting = new Map<RequestId, (() => void)[]>();
-  const answered = (id: RequestId) => {
-    const done = waiting.get(id);
-    waiting.delete(id);
-    for (const fn of done ?? []) fn();
-  };
-  const send = transport.send.bind(transport);
-  transport.send = async (message: JSONRPCMessage, options) => {
-    try {
-      await send(message, options);
-    } finally {
-      if (("result" in message || "error" in message) && "id" in message && message.id !== undefined) {
-        answered(message.id);
-      }
-    }
-  };
-  const closed = transport.onclose;
-  transport.onclose = () => {
-    closed?.();
-    for (const id of [...waiting.keys()]) answered(id);
-  };
-  return (id, done) => waiting.set(id, [...(waiting.get(id) ?? []), done]);
 }
 
 async function replayInitialize(transport: WebStandardStreamableHTTPServerTransport, record: SessionRecord) {

@@ -8,12 +8,12 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
-import type { JSONRPCMessage, RequestId, Server } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, Server } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
 import { outboxRuntime } from "./outbox.runtime";
-import { jsonRpcError } from "./responses";
+import { jsonRpcError, releasedWhenDone } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { AlarmSchedule, earliest } from "./session.alarm";
 import { Channels } from "./session.channels";
@@ -208,15 +208,20 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         }
         try {
           const channel = await this.#channels.get(channelFor(valid, session), record);
-          const admitted = { ...authInfo, extra: { ...authInfo.extra, admitted: true } };
-          // The place is the call's until it answers: on an SSE channel the call runs on when the
-          // client drops the stream (its answer is kept for a resumed one), so not the stream's end.
-          channel.whenAnswered((valid[0] as { id: RequestId }).id, admission.release);
+          // The place is the call's until its handler ends (mcp.server.ts reports it): on an SSE
+          // channel the handler runs on when the client drops the stream (its answer is kept for a
+          // resumed one) or cancels the call (a handler may not heed its signal). Until the handler
+          // starts, or if it never does (a refusal before it), the answer's end is the call's.
+          let handler: Promise<unknown> | undefined;
+          const callRunning = (call: Promise<unknown>) => {
+            handler = call;
+          };
+          const admitted = { ...authInfo, extra: { ...authInfo.extra, admitted: true, callRunning } };
           const response = await channel.transport.handleRequest(request, { parsedBody: parsed, authInfo: admitted });
-          // A JSON answer is sent once the call is over; any other answer but a stream (a refusal
-          // by the transport) means the call never started.
-          if (!response.headers.get("content-type")?.startsWith("text/event-stream")) admission.release();
-          return response;
+          return releasedWhenDone(response, () => {
+            if (handler) handler.then(admission.release, admission.release);
+            else admission.release();
+          });
         } catch (error) {
           admission.release();
           throw error;

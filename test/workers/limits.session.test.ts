@@ -237,6 +237,70 @@ describe("2025 sessions count against the caller's limits", () => {
     await vi.waitFor(async () => expect((await sayModern("sven")).status).toBe(200), { timeout: 5_000 });
   });
 
+  it("a cancelled 2025 call frees its place when its handler ends; an answer under a reused id frees nothing", async () => {
+    const opened = await postRpc(
+      {
+        ...initializeMessage(),
+        params: { ...initializeMessage().params, capabilities: { elicitation: { form: {} } } },
+      },
+      { authorization: bearer(user("cora")) },
+    );
+    const sessionId = opened.headers.get("mcp-session-id") as string;
+    await opened.text();
+    const headers = {
+      "mcp-session-id": sessionId,
+      "mcp-protocol-version": "2025-11-25",
+      authorization: bearer(user("cora")),
+    };
+    await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+    const post = async (message: unknown) => (await postRpc(message, headers)).text();
+
+    // Calls waiting for their human, streams dropped; then requests reusing their ids (answered at once).
+    const asks = await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async (_, i) => {
+        const call = await postRpc(
+          {
+            jsonrpc: "2.0",
+            id: `r${i}`,
+            method: "tools/call",
+            params: { name: "echo_delete_item", arguments: { item: `cora${i}` } },
+          },
+          headers,
+        );
+        return firstAsk(call.body as ReadableStream<Uint8Array>);
+      }),
+    );
+    for (let i = 0; i < IN_FLIGHT; i++) {
+      await post({ jsonrpc: "2.0", id: `r${i}`, method: "logging/setLevel", params: { level: "error" } });
+    }
+    expect((await sayModern("cora")).status).toBe(429);
+    for (const id of asks) await post({ jsonrpc: "2.0", id, result: { action: "decline" } });
+    await vi.waitFor(async () => expect((await sayModern("cora")).status).toBe(200), { timeout: 5_000 });
+
+    // Calls cancelled by the client (it gets no answer): their places go when their handlers end.
+    const counts = await Promise.all(
+      Array.from({ length: IN_FLIGHT }, (_, i) =>
+        postRpc(
+          {
+            jsonrpc: "2.0",
+            id: `k${i}`,
+            method: "tools/call",
+            params: { name: "echo_count", arguments: { to: 2, delayMs: 1_500 }, _meta: { progressToken: `k${i}` } },
+          },
+          headers,
+        ),
+      ),
+    );
+    await Promise.all(
+      counts.map((answer) => firstAsk(answer.body as ReadableStream<Uint8Array>, "notifications/progress")),
+    );
+    expect((await sayModern("cora")).status).toBe(429);
+    for (let i = 0; i < IN_FLIGHT; i++) {
+      await post({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: `k${i}` } });
+    }
+    await vi.waitFor(async () => expect((await sayModern("cora")).status).toBe(200), { timeout: 6_000, interval: 250 });
+  });
+
   it("a 2026-07-28 call keeps its place until its handler ends, even after the client closes its stream", async () => {
     // A closed stream aborts the call's signal, which a handler may not heed: echo_count sleeps
     // 2 s between its steps, and only its next progress finds the stream gone.
