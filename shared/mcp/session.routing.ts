@@ -16,8 +16,9 @@ export function requestBodyTooLargeMessage(maxBytes: number): string {
 
 /**
  * A request's body as text, at most `maxBytes`. A body of a declared length within the cap is
- * read whole in one step (the runtime never delivers more than the declared length); any other
- * in pieces, stopping as soon as the cap is passed (the SDK's readRequestBody).
+ * read whole in one step and its size checked again (a Request built in the runtime, e.g. by a
+ * Service Binding caller, may carry a longer body than it declares); any other in pieces,
+ * stopping as soon as the cap is passed (the SDK's readRequestBody).
  */
 export async function readCappedBody(
   request: Request,
@@ -25,7 +26,9 @@ export async function readCappedBody(
 ): Promise<{ tooLarge: true } | { tooLarge: false; text: string }> {
   const declared = request.headers.get("content-length");
   if (declared !== null && /^\d{1,15}$/.test(declared) && Number(declared) <= maxBytes) {
-    return { tooLarge: false, text: await request.text() };
+    const bytes = await request.arrayBuffer();
+    if (bytes.byteLength > maxBytes) return { tooLarge: true };
+    return { tooLarge: false, text: new TextDecoder().decode(bytes) };
   }
   return readRequestBody(request, maxBytes);
 }

@@ -246,6 +246,28 @@ describe("gates in front of the session", () => {
     });
     expect(sessionless.status).toBe(413);
     expect(await sessionless.text()).toContain("4194304");
+    // A request built in the runtime may declare less than it carries: its size is checked again.
+    const understated = (sessionId?: string) =>
+      workerFetch("http://localhost/mcp", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: bearer(ALICE),
+          "content-length": "10",
+          ...(sessionId ? { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" } : {}),
+        },
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(encoder.encode(big));
+            controller.close();
+          },
+        }),
+        // @ts-expect-error workerd needs duplex for streamed request bodies in some versions
+        duplex: "half",
+      });
+    expect((await understated(transport.sessionId as string)).status).toBe(413);
+    expect((await understated()).status).toBe(413);
   });
 
   it("lets a registered service open a session and see only service tools", async () => {
