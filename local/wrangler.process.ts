@@ -149,7 +149,11 @@ export class WorkerHost {
     const stop = () => this.request({ op: "stop", name: worker.name });
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.request({ op: "start", worker, host, persistTo, registry });
+        await within(
+          this.request({ op: "start", worker, host, persistTo, registry }),
+          START_TIMEOUT_MS,
+          `wrangler did not start ${worker.name} within ${START_TIMEOUT_MS / 1000} s`,
+        );
         await waitForHealth(`http://${host}:${worker.port}/health`, () => this.exited);
         return { name: worker.name, stop };
       } catch (error) {
@@ -165,6 +169,22 @@ export class WorkerHost {
   /** Stops every Worker in it and the process itself. */
   close(): Promise<void> {
     return stopProcess(this.child);
+  }
+}
+
+/** How long wrangler may take to start one Worker (bundling included) before the start is retried. */
+const START_TIMEOUT_MS = 90_000;
+
+/** `promise`, or a rejection with `message` after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
