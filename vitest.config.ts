@@ -159,7 +159,7 @@ export default defineConfig({
       }),
       authProject,
       {
-        // The whole fleet under `wrangler dev`, driven by real MCP clients over HTTP.
+        // The whole fleet as `wrangler dev` runs it (local/fleet.ts), driven by real MCP clients over HTTP.
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],

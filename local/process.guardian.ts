@@ -1,7 +1,7 @@
 /**
  * Outlives the launcher just long enough to clean up after it. The launcher (`npm start`, the
  * end-to-end fleet, the bench) starts this once, detached, with a pipe on its stdin, and writes
- * `+<pgid>` for each process group it starts (a `wrangler dev` and its workerd) and `-<pgid>` once
+ * `+<pgid>` for each process group it starts (the Worker host and its workerd, a wrangler CLI) and `-<pgid>` once
  * it has stopped one. When the pipe closes, however the launcher ended (Ctrl-C, SIGTERM, SIGKILL,
  * a crash), every group still listed gets SIGTERM, then SIGKILL after GRACE_MS, and this exits.
  */

@@ -1,7 +1,7 @@
 /**
  * `npm test`: every suite, all at once. The Node suites (local upstreams, IdP, CLI, the launcher's
  * stop test), the workerd projects and the end-to-end fleet spend much of their time waiting
- * (runtime and `wrangler dev` start-up, timers, sockets), so on two cores they finish sooner side by
+ * (runtime and Worker start-up, timers, sockets), so on two cores they finish sooner side by
  * side than one after another. Each suite's output is held back and printed whole when it ends,
  * with its wall time; the exit code is non-zero if any suite failed.
  *
@@ -23,9 +23,9 @@ interface Suite {
 
 const extra = process.argv.slice(2);
 /**
- * Node's compile cache for every process the suites start (vitest, each `wrangler dev`, the CLI and
- * the conformance suite as child processes, dozens in all): the second process to load a module
- * skips compiling it (a `wrangler dev` starts with about a quarter less CPU).
+ * Node's compile cache for every process the suites start (vitest, the fleets' Worker hosts and
+ * migrations, the CLI and the conformance suite as child processes, dozens in all): the second
+ * process to load a module skips compiling it (wrangler loads with about a quarter less CPU).
  */
 process.env.NODE_COMPILE_CACHE ??= join(ROOT, "node_modules", ".cache", "node-compile-cache");
 /**

@@ -1,5 +1,5 @@
 /**
- * Starts the whole fleet (fleet.config.ts) under `wrangler dev` for the end-to-end tests, on ports
+ * Starts the whole fleet (fleet.config.ts) as `wrangler dev` runs it (local/fleet.ts) for the end-to-end tests, on ports
  * apart from `npm start`'s, plus a tiny control endpoint through which a test can restart a Worker.
  */
 import { mkdtempSync, rmSync } from "node:fs";
