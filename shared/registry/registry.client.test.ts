@@ -49,7 +49,7 @@ describe("ServerPolicyCache", () => {
     expect(state.calls).toBe(2);
   });
 
-  it("shares one RPC between concurrent misses", async () => {
+  it("shares no pending RPC between concurrent misses (each request asks for itself), and caches what they read", async () => {
     const { registry, state } = fakeRegistry();
     let release = () => {};
     state.gate = new Promise((resolve) => {
@@ -59,7 +59,9 @@ describe("ServerPolicyCache", () => {
     const reads = Array.from({ length: 20 }, () => cache.policy(registry, "presto", TTL));
     release();
     expect(await Promise.all(reads)).toEqual(Array(20).fill(APPROVED));
-    expect(state.calls).toBe(1);
+    expect(state.calls).toBe(20);
+    expect(await cache.policy(registry, "presto", TTL)).toEqual(APPROVED);
+    expect(state.calls).toBe(20);
   });
 
   it("caches 'not registered' like any answer", async () => {

@@ -7,7 +7,10 @@
  * - A policy is used for REGISTRY_CACHE_MS (default 30 s) after it was read; within that window a
  *   request costs one Map lookup and no RPC. A registry change (approval, deprecation, new
  *   groups) therefore reaches every server within REGISTRY_CACHE_MS.
- * - Concurrent misses for the same server share one RPC.
+ * - Concurrent misses each ask for themselves. Sharing one pending RPC among requests is what
+ *   workerd forbids: a request resumed by another request's I/O runs in that request's context
+ *   and fails on its own body ("Cannot perform I/O on behalf of a different request"), or hangs
+ *   if that request ends first. What one of them reads is cached for all.
  * - "Not registered" (`null`) is an answer like any other and is cached the same way.
  * - If the RPC fails or takes longer than RPC_TIMEOUT_MS (registry down, deploy in progress,
  *   binding broken, malformed answer), the last policy read keeps being used for up to
@@ -82,7 +85,6 @@ export interface PolicyCacheOptions {
 /** Per-isolate policy cache; one per server (see the module comment for its behaviour). */
 export class ServerPolicyCache {
   readonly #entries = new Map<string, Entry>();
-  readonly #pending = new Map<string, Promise<ServerPolicy | null>>();
   readonly #staleIfErrorMs: number;
   readonly #timeoutMs: number;
   readonly #now: () => number;
@@ -105,12 +107,7 @@ export class ServerPolicyCache {
         return entry.policy;
       }
     }
-    let pending = this.#pending.get(name);
-    if (!pending) {
-      pending = this.#read(registry, name).finally(() => this.#pending.delete(name));
-      this.#pending.set(name, pending);
-    }
-    return pending;
+    return this.#read(registry, name);
   }
 
   async #read(registry: RegistryBinding, name: string): Promise<ServerPolicy | null> {

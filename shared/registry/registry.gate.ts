@@ -30,7 +30,7 @@ export type RegistryGateDecision =
 /** The gate for one server; its policy cache (and its own inventory digest) live as long as the isolate. */
 export function registryGate(running: RunningServer, cache = new ServerPolicyCache()) {
   const serverName = running.name;
-  let runningDigest: Promise<string> | undefined;
+  let runningDigest: string | undefined;
   return async function admit(env: KitEnv, caller: Caller): Promise<RegistryGateDecision> {
     const cacheMs = cacheMsFrom(env.REGISTRY_CACHE_MS);
     if (cacheMs === undefined) {
@@ -60,8 +60,9 @@ export function registryGate(running: RunningServer, cache = new ServerPolicyCac
     const environment = env.FLEET_ENV || DEFAULT_ENVIRONMENT;
     const lifecycle = checkLifecycle(policy, environment);
     if (lifecycle.allowed) {
-      runningDigest ??= inventoryDigest(runningInventory(running));
-      const mismatch = inventoryMismatch(running, await runningDigest, policy);
+      // Kept as a value: a pending promise is never shared between requests (registry.client.ts).
+      runningDigest ??= await inventoryDigest(runningInventory(running));
+      const mismatch = inventoryMismatch(running, runningDigest, policy);
       if (mismatch) {
         console.error(`${serverName}: ${mismatch}`);
         return {
