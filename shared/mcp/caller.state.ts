@@ -164,9 +164,16 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         // The place is the call's until its handler ends: a closed stream aborts the handler's
         // signal, but a handler that does not heed it runs on. Until the handler starts (or if it
         // never does: a refusal before it), the answer's end is the call's.
-        let handler: Promise<unknown> | undefined;
+        let ended = false;
+        const end = () => {
+          if (ended) return;
+          ended = true;
+          this.#limiter.ended();
+        };
+        let started = false;
         const callRunning = (call: Promise<unknown>) => {
-          handler = call;
+          started = true;
+          call.then(end, end);
         };
         const tracked = {
           ...options,
@@ -176,13 +183,11 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
         try {
           response = await withBothEras(await this.#handler.fetch(request, tracked));
         } catch (error) {
-          this.#limiter.ended();
+          if (!started) end();
           throw error;
         }
-        const ended = () => this.#limiter.ended();
         return releasedWhenDone(response, () => {
-          if (handler) handler.then(ended, ended);
-          else ended();
+          if (!started) end();
         });
       }
       const method = message && "method" in message ? message.method : undefined;

@@ -212,15 +212,16 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
           // channel the handler runs on when the client drops the stream (its answer is kept for a
           // resumed one) or cancels the call (a handler may not heed its signal). Until the handler
           // starts, or if it never does (a refusal before it), the answer's end is the call's.
-          let handler: Promise<unknown> | undefined;
+          // (A cancelled call on the JSON channel gets no answer at all: its handler's end is all there is.)
+          let started = false;
           const callRunning = (call: Promise<unknown>) => {
-            handler = call;
+            started = true;
+            call.then(admission.release, admission.release);
           };
           const admitted = { ...authInfo, extra: { ...authInfo.extra, admitted: true, callRunning } };
           const response = await channel.transport.handleRequest(request, { parsedBody: parsed, authInfo: admitted });
           return releasedWhenDone(response, () => {
-            if (handler) handler.then(admission.release, admission.release);
-            else admission.release();
+            if (!started) admission.release();
           });
         } catch (error) {
           admission.release();

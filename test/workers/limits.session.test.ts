@@ -301,6 +301,41 @@ describe("2025 sessions count against the caller's limits", () => {
     await vi.waitFor(async () => expect((await sayModern("cora")).status).toBe(200), { timeout: 6_000, interval: 250 });
   });
 
+  it("a cancelled 2025 call on the JSON channel (which gets no answer) frees its place when its handler ends", async () => {
+    const opened = await postRpc(initializeMessage(), { authorization: bearer(user("jade")) });
+    const sessionId = opened.headers.get("mcp-session-id") as string;
+    await opened.text();
+    const headers = {
+      "mcp-session-id": sessionId,
+      "mcp-protocol-version": "2025-11-25",
+      authorization: bearer(user("jade")),
+    };
+    await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+    // No progressToken, no approval: the JSON channel. The POSTs are not awaited (a cancelled
+    // call's POST gets no answer from the SDK).
+    const posts = Array.from({ length: IN_FLIGHT }, (_, i) =>
+      postRpc(
+        {
+          jsonrpc: "2.0",
+          id: `j${i}`,
+          method: "tools/call",
+          params: { name: "echo_count", arguments: { to: 2, delayMs: 400 } },
+        },
+        headers,
+      ).catch(() => undefined),
+    );
+    await vi.waitFor(async () => expect((await sayModern("jade")).status).toBe(429), { timeout: 2_000, interval: 50 });
+    for (let i = 0; i < IN_FLIGHT; i++) {
+      await (
+        await postRpc({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: `j${i}` } }, headers)
+      ).text();
+    }
+    // The handlers end within a second; their places with them.
+    await vi.waitFor(async () => expect((await sayModern("jade")).status).toBe(200), { timeout: 5_000, interval: 250 });
+    await (await workerFetch("http://localhost/mcp", { method: "DELETE", headers })).text();
+    void posts;
+  });
+
   it("a 2026-07-28 call keeps its place until its handler ends, even after the client closes its stream", async () => {
     // A closed stream aborts the call's signal, which a handler may not heed: echo_count sleeps
     // 2 s between its steps, and only its next progress finds the stream gone.
