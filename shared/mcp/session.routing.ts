@@ -15,21 +15,15 @@ export function requestBodyTooLargeMessage(maxBytes: number): string {
 }
 
 /**
- * A request's body as text, at most `maxBytes`. A body of a declared length within the cap is
- * read whole in one step and its size checked again (a Request built in the runtime, e.g. by a
- * Service Binding caller, may carry a longer body than it declares); any other in pieces,
- * stopping as soon as the cap is passed (the SDK's readRequestBody).
+ * A request's body as text, at most `maxBytes`: a declared length over the cap is refused unread,
+ * any other body is read in pieces, stopping as soon as the cap is passed (the SDK's
+ * readRequestBody). A declared length is never trusted to bound the read: a Request built in the
+ * runtime (e.g. by a Service Binding caller) may carry more than it declares.
  */
-export async function readCappedBody(
+export function readCappedBody(
   request: Request,
   maxBytes: number,
 ): Promise<{ tooLarge: true } | { tooLarge: false; text: string }> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d{1,15}$/.test(declared) && Number(declared) <= maxBytes) {
-    const bytes = await request.arrayBuffer();
-    if (bytes.byteLength > maxBytes) return { tooLarge: true };
-    return { tooLarge: false, text: new TextDecoder().decode(bytes) };
-  }
   return readRequestBody(request, maxBytes);
 }
 

@@ -162,8 +162,10 @@ describe("high-risk approvals on the registry page, on 2026-07-28", () => {
     expect(textOf(approved.result)).toBe("deleted u1");
     // A client that answers forms is asked with the form, as before.
     const form = await callModern(WRITER("ulla"), "echo_delete_item", { item: "u2" }, {}, { elicitation: {} });
-    const asked = form.result?.inputRequests as Record<string, { params: Record<string, string> }>;
+    const asked = form.result?.inputRequests as Record<string, { method: string; params: Record<string, unknown> }>;
+    expect(asked.approval?.method).toBe("elicitation/create");
     expect(asked.approval?.params.mode ?? "form").toBe("form");
+    expect(asked.approval?.params.requestedSchema).toBeDefined();
   });
 
   it("rejected on the page, expired, or the link declined: nothing runs", async () => {
