@@ -59,7 +59,8 @@ export interface CallerLimitsRpc {
   admitSessionCall(caller: Caller, tool: string, request: BudgetRequest): Promise<Admission>;
   returnBudget(holder: string, tokens: number): Promise<void>;
   openSession(caller: Caller, sessionId: string): Promise<{ opened: true } | { opened: false; message: string }>;
-  closeSession(sessionId: string): Promise<void>;
+  /** `running`: calls of the session still running, whose places it gives back when they end. */
+  closeSession(sessionId: string, running?: boolean): Promise<void>;
 }
 
 /** What the caller's object asks a 2025 session that holds places (its Durable Object, over Workers RPC). */

@@ -328,8 +328,9 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     }
 
     /** A 2025 session ended (DELETE, idle expiry, its stream closed, a refused initialize): its slot is free. */
-    async closeSession(sessionId: string): Promise<void> {
-      this.#limiter.returned(sessionId, 0);
+    async closeSession(sessionId: string, running = false): Promise<void> {
+      // Calls still running keep their places: the session gives them back when they end (returnBudget).
+      if (!running) this.#limiter.returned(sessionId, 0);
       await this.ctx.storage.delete(`${SESSION}${sessionId}`);
     }
 

@@ -182,7 +182,8 @@ export class SessionLimits {
   /** The session ended: its slot is free (retried by nobody; logged if it fails). */
   async close(caller: Caller, sessionId: string): Promise<void> {
     try {
-      await this.#object(caller)?.closeSession(sessionId);
+      const running = [...this.#budgets.values()].some((budget) => budget.busy > 0);
+      await this.#object(caller)?.closeSession(sessionId, running);
     } catch (error) {
       console.error(`${this.#serverName}: could not free the slot of session ${sessionId}`, error);
     }

@@ -336,6 +336,39 @@ describe("2025 sessions count against the caller's limits", () => {
     void posts;
   });
 
+  it("ending a 2025 session while its calls run keeps their places until their handlers end", async () => {
+    const opened = await postRpc(initializeMessage(), { authorization: bearer(user("dina")) });
+    const sessionId = opened.headers.get("mcp-session-id") as string;
+    await opened.text();
+    const headers = {
+      "mcp-session-id": sessionId,
+      "mcp-protocol-version": "2025-11-25",
+      authorization: bearer(user("dina")),
+    };
+    await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+    // echo_count sleeps 1.5 s between steps; its streams are dropped at the first progress.
+    const calls = await Promise.all(
+      Array.from({ length: IN_FLIGHT }, (_, i) =>
+        postRpc(
+          {
+            jsonrpc: "2.0",
+            id: `d${i}`,
+            method: "tools/call",
+            params: { name: "echo_count", arguments: { to: 2, delayMs: 1_500 }, _meta: { progressToken: `d${i}` } },
+          },
+          headers,
+        ),
+      ),
+    );
+    await Promise.all(
+      calls.map((answer) => firstAsk(answer.body as ReadableStream<Uint8Array>, "notifications/progress")),
+    );
+    await (await workerFetch("http://localhost/mcp", { method: "DELETE", headers })).text();
+    // The session is gone, its handlers still sleep: their places are still taken.
+    expect((await sayModern("dina")).status).toBe(429);
+    await vi.waitFor(async () => expect((await sayModern("dina")).status).toBe(200), { timeout: 6_000, interval: 250 });
+  });
+
   it("a 2026-07-28 call keeps its place until its handler ends, even after the client closes its stream", async () => {
     // A closed stream aborts the call's signal, which a handler may not heed: echo_count sleeps
     // 2 s between its steps, and only its next progress finds the stream gone.
