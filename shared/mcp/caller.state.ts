@@ -15,6 +15,7 @@ import {
   createMcpHandler,
   type JSONRPCMessage,
   type McpHttpHandler,
+  readRequestBody,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
@@ -39,13 +40,7 @@ import type { KitEnv, ServerSpec } from "./server.definition";
 import { MAX_BODY_BYTES } from "./session";
 import { AlarmSchedule } from "./session.alarm";
 import { Outbox } from "./session.outbox";
-import {
-  authInfoFor,
-  isMessageShaped,
-  readCappedBody,
-  requestBodyTooLargeMessage,
-  withoutBody,
-} from "./session.routing";
+import { authInfoFor, isMessageShaped, requestBodyTooLargeMessage, withoutBody } from "./session.routing";
 import { type OutboxRecord, SessionStorage } from "./session.storage";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
 import { CallerTasks, taskLimitsFor } from "./tasks";
@@ -135,7 +130,7 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     override async fetch(received: Request): Promise<Response> {
       const caller = decodeCaller(received.headers.get(CALLER_HEADER));
       if (!caller) return jsonRpcError(500, -32603, "Caller state reached without a caller");
-      const body = await readCappedBody(received, MAX_BODY_BYTES);
+      const body = await readRequestBody(received, MAX_BODY_BYTES);
       if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
       const request = withoutBody(received);
       let parsedBody: unknown;

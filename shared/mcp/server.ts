@@ -6,7 +6,7 @@
  * all derived from one declaration.
  */
 import { insufficientScope, type OAuthResourceContext, OAuthResourceServer } from "@cloudflare/workers-oauth-provider";
-import { isLegacyRequest } from "@modelcontextprotocol/server";
+import { isLegacyRequest, readRequestBody } from "@modelcontextprotocol/server";
 import { Hono } from "hono";
 import { CALLER_HEADER, type Caller, encodeCaller } from "../auth/caller";
 import { cachedValidator, callerFrom, type TokenProps } from "../auth/token.validation";
@@ -25,7 +25,7 @@ import { checkHostAndOrigin } from "./http.guards";
 import { jsonRpcError } from "./responses";
 import type { KitEnv, ServerSpec } from "./server.definition";
 import { createSessionClass, MAX_BODY_BYTES } from "./session";
-import { readCappedBody, requestBodyTooLargeMessage } from "./session.routing";
+import { requestBodyTooLargeMessage } from "./session.routing";
 import { baselineScopesOf } from "./step-up";
 import { describeInvalidArguments } from "./tool";
 
@@ -99,7 +99,7 @@ export function defineServer<Upstreams>(spec: ServerSpec<Upstreams>) {
     // by the caller's object; everything else (initialize, sessions, GET/DELETE) as 2025.
     if (c.req.method === "POST" && !sessionId) {
       // The era is in the body: read it once here (capped), and hand the same text on.
-      const body = await readCappedBody(c.req.raw, MAX_BODY_BYTES);
+      const body = await readRequestBody(c.req.raw, MAX_BODY_BYTES);
       if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
       let parsed: unknown;
       try {

@@ -6,16 +6,10 @@
  * server's own close runs first (running calls are aborted, pending elicitations rejected),
  * then the session is forgotten.
  */
-import type { Server } from "@modelcontextprotocol/server";
+import { readRequestBody, type Server } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import { LegacySseTransport } from "./legacy-sse.transport";
-import {
-  authInfoFor,
-  forbiddenSession,
-  readCappedBody,
-  requestBodyTooLargeMessage,
-  sameIdentity,
-} from "./session.routing";
+import { authInfoFor, forbiddenSession, requestBodyTooLargeMessage, sameIdentity } from "./session.routing";
 
 export interface LegacySession {
   transport: LegacySseTransport;
@@ -49,7 +43,7 @@ export async function receiveLegacyMessage(
 ): Promise<Response> {
   if (!session) return new Response("Session not found: open a new one with GET /sse", { status: 404 });
   if (!sameIdentity(session.owner, caller)) return forbiddenSession();
-  const body = await readCappedBody(request, maxBodyBytes);
+  const body = await readRequestBody(request, maxBodyBytes);
   if (body.tooLarge) return new Response(requestBodyTooLargeMessage(maxBodyBytes), { status: 413 });
   let parsed: unknown;
   try {

@@ -2,7 +2,7 @@
  * What a session object decides before any SDK code runs: the shape of a posted body, which
  * channel a request needs, and whether the caller owns the session.
  */
-import { type JSONRPCMessage, readRequestBody } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller";
 import { jsonRpcError } from "./responses";
 import type { ServerSpec } from "./server.definition";
@@ -12,19 +12,6 @@ export const MAX_BATCH_SIZE = 100;
 
 export function requestBodyTooLargeMessage(maxBytes: number): string {
   return `Request body exceeds the ${maxBytes} byte limit`;
-}
-
-/**
- * A request's body as text, at most `maxBytes`: a declared length over the cap is refused unread,
- * any other body is read in pieces, stopping as soon as the cap is passed (the SDK's
- * readRequestBody). A declared length is never trusted to bound the read: a Request built in the
- * runtime (e.g. by a Service Binding caller) may carry more than it declares.
- */
-export function readCappedBody(
-  request: Request,
-  maxBytes: number,
-): Promise<{ tooLarge: true } | { tooLarge: false; text: string }> {
-  return readRequestBody(request, maxBytes);
 }
 
 /** `request` without its body, once that has been read (what follows takes the parsed body). */

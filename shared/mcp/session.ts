@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { insufficientScope } from "@cloudflare/workers-oauth-provider";
-import type { JSONRPCMessage, Server } from "@modelcontextprotocol/server";
+import { type JSONRPCMessage, readRequestBody, type Server } from "@modelcontextprotocol/server";
 import { CALLER_HEADER, type Caller, decodeCaller } from "../auth/caller";
 import { denial } from "../db/audit.store";
 import { buildMcpServer } from "./mcp.server";
@@ -28,7 +28,6 @@ import {
   isMessageShaped,
   kindOf,
   MAX_BATCH_SIZE,
-  readCappedBody,
   requestBodyTooLargeMessage,
   requestedLogLevel,
   sameIdentity,
@@ -143,7 +142,7 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
     // --- Streamable HTTP ---
 
     async #post(received: Request, caller: Caller): Promise<Response> {
-      const body = await readCappedBody(received, MAX_BODY_BYTES);
+      const body = await readRequestBody(received, MAX_BODY_BYTES);
       if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
       const request = withoutBody(received);
       let parsed: unknown;

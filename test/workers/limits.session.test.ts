@@ -83,6 +83,22 @@ async function auditCount(name: string, like: string): Promise<number> {
   return row?.n ?? 0;
 }
 
+/** A raw 2025 session of `name`'s, initialized (client `capabilities`): the headers its requests carry. */
+async function rawSession(name: string, capabilities: object = {}): Promise<Record<string, string>> {
+  const opened = await postRpc(
+    { ...initializeMessage(), params: { ...initializeMessage().params, capabilities } },
+    { authorization: bearer(user(name)) },
+  );
+  await opened.text();
+  const headers = {
+    "mcp-session-id": opened.headers.get("mcp-session-id") as string,
+    "mcp-protocol-version": "2025-11-25",
+    authorization: bearer(user(name)),
+  };
+  await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+  return headers;
+}
+
 /** Reads an SSE response until the server's first `method` message (by default an elicitation), then drops the stream: its id. */
 async function firstAsk(body: ReadableStream<Uint8Array>, method = "elicitation/create"): Promise<string | number> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
@@ -184,21 +200,7 @@ describe("2025 sessions count against the caller's limits", () => {
     // Any client can put a call on the SSE channel (here: approval tools; a progressToken too) and
     // then cancel the response body. The call goes on (its answer is kept for a resumed stream), so
     // its place in flight must too; it is freed when the call answers.
-    const opened = await postRpc(
-      {
-        ...initializeMessage(),
-        params: { ...initializeMessage().params, capabilities: { elicitation: { form: {} } } },
-      },
-      { authorization: bearer(user("sven")) },
-    );
-    const sessionId = opened.headers.get("mcp-session-id") as string;
-    await opened.text();
-    const headers = {
-      "mcp-session-id": sessionId,
-      "mcp-protocol-version": "2025-11-25",
-      authorization: bearer(user("sven")),
-    };
-    await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+    const headers = await rawSession("sven", { elicitation: { form: {} } });
     /** IN_FLIGHT calls waiting for their human, their streams dropped: the ids of the asks. */
     const holdAll = async (round: string) => {
       const asks: (string | number)[] = [];
@@ -238,21 +240,7 @@ describe("2025 sessions count against the caller's limits", () => {
   });
 
   it("a cancelled 2025 call frees its place when its handler ends; an answer under a reused id frees nothing", async () => {
-    const opened = await postRpc(
-      {
-        ...initializeMessage(),
-        params: { ...initializeMessage().params, capabilities: { elicitation: { form: {} } } },
-      },
-      { authorization: bearer(user("cora")) },
-    );
-    const sessionId = opened.headers.get("mcp-session-id") as string;
-    await opened.text();
-    const headers = {
-      "mcp-session-id": sessionId,
-      "mcp-protocol-version": "2025-11-25",
-      authorization: bearer(user("cora")),
-    };
-    await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+    const headers = await rawSession("cora", { elicitation: { form: {} } });
     const post = async (message: unknown) => (await postRpc(message, headers)).text();
 
     // Calls waiting for their human, streams dropped; then requests reusing their ids (answered at once).
@@ -302,15 +290,7 @@ describe("2025 sessions count against the caller's limits", () => {
   });
 
   it("a cancelled 2025 call on the JSON channel (which gets no answer) frees its place when its handler ends", async () => {
-    const opened = await postRpc(initializeMessage(), { authorization: bearer(user("jade")) });
-    const sessionId = opened.headers.get("mcp-session-id") as string;
-    await opened.text();
-    const headers = {
-      "mcp-session-id": sessionId,
-      "mcp-protocol-version": "2025-11-25",
-      authorization: bearer(user("jade")),
-    };
-    await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+    const headers = await rawSession("jade");
     // No progressToken, no approval: the JSON channel. The POSTs are not awaited (a cancelled
     // call's POST gets no answer from the SDK).
     const posts = Array.from({ length: IN_FLIGHT }, (_, i) =>
@@ -337,15 +317,7 @@ describe("2025 sessions count against the caller's limits", () => {
   });
 
   it("ending a 2025 session while its calls run keeps their places until their handlers end", async () => {
-    const opened = await postRpc(initializeMessage(), { authorization: bearer(user("dina")) });
-    const sessionId = opened.headers.get("mcp-session-id") as string;
-    await opened.text();
-    const headers = {
-      "mcp-session-id": sessionId,
-      "mcp-protocol-version": "2025-11-25",
-      authorization: bearer(user("dina")),
-    };
-    await (await postRpc({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+    const headers = await rawSession("dina");
     // echo_count sleeps 1.5 s between steps; its streams are dropped at the first progress.
     const calls = await Promise.all(
       Array.from({ length: IN_FLIGHT }, (_, i) =>
