@@ -40,7 +40,7 @@ import type { KitEnv, ServerSpec } from "./server.definition";
 import { MAX_BODY_BYTES } from "./session";
 import { AlarmSchedule } from "./session.alarm";
 import { Outbox } from "./session.outbox";
-import { authInfoFor, isMessageShaped, requestBodyTooLargeMessage, withoutBody } from "./session.routing";
+import { authInfoFor, isMessageShaped, requestBodyTooLargeMessage } from "./session.routing";
 import { type OutboxRecord, SessionStorage } from "./session.storage";
 import { baselineScopesOf, scopeStepUp } from "./step-up";
 import { CallerTasks, taskLimitsFor } from "./tasks";
@@ -127,12 +127,11 @@ export function createCallerStateClass<Upstreams>(spec: ServerSpec<Upstreams>) {
       this.#handler = createMcpHandler(() => buildMcpServer(spec, runtime, modern), { legacy: "reject" });
     }
 
-    override async fetch(received: Request): Promise<Response> {
-      const caller = decodeCaller(received.headers.get(CALLER_HEADER));
+    override async fetch(request: Request): Promise<Response> {
+      const caller = decodeCaller(request.headers.get(CALLER_HEADER));
       if (!caller) return jsonRpcError(500, -32603, "Caller state reached without a caller");
-      const body = await readRequestBody(received, MAX_BODY_BYTES);
+      const body = await readRequestBody(request, MAX_BODY_BYTES);
       if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
-      const request = withoutBody(received);
       let parsedBody: unknown;
       try {
         parsedBody = JSON.parse(body.text);

@@ -14,11 +14,6 @@ export function requestBodyTooLargeMessage(maxBytes: number): string {
   return `Request body exceeds the ${maxBytes} byte limit`;
 }
 
-/** `request` without its body, once that has been read (what follows takes the parsed body). */
-export function withoutBody(request: Request): Request {
-  return new Request(request.url, { method: request.method, headers: request.headers });
-}
-
 export type MessageKind = "request" | "notification" | "response";
 
 export function isMessageShaped(value: unknown): value is JSONRPCMessage {

@@ -31,7 +31,6 @@ import {
   requestBodyTooLargeMessage,
   requestedLogLevel,
   sameIdentity,
-  withoutBody,
 } from "./session.routing";
 import { type OutboxRecord, type SessionRecord, SessionStorage } from "./session.storage";
 import { dropSubscriptions, loadSubscriptions, subscriptionStore } from "./session.subscriptions";
@@ -141,10 +140,9 @@ export function createSessionClass<Upstreams>(spec: ServerSpec<Upstreams>) {
 
     // --- Streamable HTTP ---
 
-    async #post(received: Request, caller: Caller): Promise<Response> {
-      const body = await readRequestBody(received, MAX_BODY_BYTES);
+    async #post(request: Request, caller: Caller): Promise<Response> {
+      const body = await readRequestBody(request, MAX_BODY_BYTES);
       if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
-      const request = withoutBody(received);
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.text);
